@@ -1,0 +1,2 @@
+/** Cluster inventory: decoding, validation and derived capacities. */
+export * from "./inventory.ts"

@@ -1,0 +1,2 @@
+/** The shared model: inventory schemas and types. */
+export * from "./inventory.ts"
