@@ -95,3 +95,27 @@ describe("decodeInventory", () => {
     expect(issue!.message).toMatch(message)
   })
 })
+
+describe("the vfs shorthand on a PF", () => {
+  it("declares VFs at the PF's bus with the PF as parent", () => {
+    const inv = inventoryOf(host("a").pci({ address: "0000:3b:00.0", vendor_id: "8086",
+      product_id: "1572", dev_type: "type-PF", numa_node: 0,
+      extra_info: { physical_network: "physnet1" }, vfs: { count: 10, product_id: "154c" } }))
+    const devices = inv.hosts[0]!.pciDevices
+    expect(devices).toHaveLength(11)
+    expect(devices[1]).toEqual({ address: "0000:3b:10.0", vendor_id: "8086", product_id: "154c",
+      dev_type: "type-VF", parent_addr: "0000:3b:00.0", numa_node: 0,
+      extra_info: { physical_network: "physnet1" } })
+    expect(devices[10]!.address).toBe("0000:3b:11.1")
+  })
+
+  it("is refused on a device that is not a PF, and when the slots run out", () => {
+    const issues = issuesOf({ hosts: [host("a")
+      .pci({ address: "0000:04:00.0", vendor_id: "10de", product_id: "20b0",
+        vfs: { count: 2, product_id: "0001" } })
+      .pci({ address: "0000:05:00.0", vendor_id: "8086", product_id: "1572", dev_type: "type-PF",
+        vfs: { count: 200, product_id: "154c", firstSlot: 8 } }).build()] })
+    expect(issues.map((i) => i.path)).toEqual([
+      "hosts[0].pciDevices[0].vfs", "hosts[0].pciDevices[1].vfs"])
+  })
+})

@@ -13,6 +13,7 @@ import {
   type HostSpec,
   InventorySpec,
   type NumaCell,
+  type PciDeviceSpec,
 } from "../model/inventory.ts"
 
 /** A NUMA cell with what it offers guests once `DRAM` pmem has been carved out of it. */
@@ -56,9 +57,50 @@ export const inventoryLimits = {
 export function decodeInventory(input: unknown): Result.Result<Inventory, BadRequest> {
   const decoded = decode(InventorySpec, input)
   if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
-  const issues = checkInventory(decoded.success)
+  const expanded = expandVfShorthands(decoded.success)
+  const issues = [...expanded.issues, ...checkInventory(expanded.spec)]
   if (issues.length > 0) return Result.fail(invalidAll(issues))
-  return Result.succeed(buildInventory(decoded.success))
+  return Result.succeed(buildInventory(expanded.spec))
+}
+
+/**
+ * Replaces each PF's `vfs` shorthand by the VF devices it declares, placed right after the PF
+ * (so paths of later devices shift; the message names the PF the VF came from).
+ */
+function expandVfShorthands(spec: InventorySpec): { spec: InventorySpec; issues: InputIssue[] } {
+  const issues: InputIssue[] = []
+  const hosts = spec.hosts.map((host, i) => {
+    if (!host.pciDevices.some((d) => d.vfs !== undefined)) return host
+    const devices: PciDeviceSpec[] = []
+    host.pciDevices.forEach((d, k) => {
+      const { vfs, ...device } = d
+      devices.push(device)
+      if (vfs === undefined) return
+      const path = `hosts[${i}].pciDevices[${k}].vfs`
+      if (d.dev_type !== "type-PF") {
+        issues.push({ path, message: `vfs only on a type-PF device, not ${d.dev_type}` })
+        return
+      }
+      const [domain, bus] = d.address.split(":") as [string, string, string]
+      const firstSlot = vfs.firstSlot ?? 0x10
+      if (firstSlot + Math.ceil(vfs.count / 8) > 32) {
+        issues.push({ path, message: `${vfs.count} VFs from slot ${firstSlot} fit in slots 0-31` })
+        return
+      }
+      for (let v = 0; v < vfs.count; v++) {
+        const slot = (firstSlot + Math.floor(v / 8)).toString(16).padStart(2, "0")
+        devices.push({
+          ...device,
+          address: `${domain}:${bus}:${slot}.${v % 8}`,
+          product_id: vfs.product_id,
+          dev_type: "type-VF",
+          parent_addr: d.address,
+        })
+      }
+    })
+    return { ...host, pciDevices: devices }
+  })
+  return { spec: { hosts }, issues }
 }
 
 /** Looks a host up by name. */

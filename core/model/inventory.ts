@@ -75,6 +75,17 @@ export const PciDevType = Schema.Literals(["type-PCI", "type-PF", "type-VF"])
 export type PciDevType = typeof PciDevType.Type
 
 /**
+ * Shorthand on a PF: `{"count": 16, "product_id": "154c"}` declares its VFs, at the PF's
+ * domain and bus, slots from `firstSlot` (default 0x10) upwards, eight functions a slot.
+ */
+export const VfShorthand = Schema.Struct({
+  count: Schema.Int.check(Schema.isBetween({ minimum: 1, maximum: 256 })),
+  product_id: HexId,
+  firstSlot: Schema.optionalKey(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: 31 }))),
+})
+export type VfShorthand = typeof VfShorthand.Type
+
+/**
  * A PCI device as the inventory declares it. `parent_addr` is required for a VF and names its PF
  * on the same host. `extra_info` holds tags such as `physical_network`; requests match them.
  */
@@ -87,6 +98,7 @@ export const PciDeviceSpec = Schema.Struct({
   numa_node: Schema.optionalKey(Schema.NullOr(NonNegativeInt)),
   label: Schema.optionalKey(Schema.String),
   extra_info: Schema.optionalKey(Schema.Record(Schema.String, Schema.String)),
+  vfs: Schema.optionalKey(VfShorthand),
 })
 export type PciDeviceSpec = typeof PciDeviceSpec.Type
 
