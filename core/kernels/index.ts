@@ -1,0 +1,12 @@
+/**
+ * Block kernels: changed-block bitmaps between two images, one xxHash64 per 4 KiB block, and the
+ * bitmap of differing entries between two block-hash lists. One interface (BlockKernels), two
+ * backends: `ts` (the reference) and `wasm` (AssemblyScript with SIMD).
+ */
+export {
+  BLOCK_SHIFT, BLOCK_SIZE_BYTES, MAX_BLOCKS, MAX_IMAGE_BYTES, bitmapBytes, blocksOf,
+  changedBlocks, countChanged, isChanged,
+  type BlockDiff, type BlockKernels, type KernelBackend,
+} from "./types.ts"
+export { referenceKernels } from "./reference.ts"
+export { xxh64 } from "./xxhash64.ts"

@@ -1,0 +1,149 @@
+/**
+ * The TypeScript backend of BlockKernels: the reference every other backend is held equal to, and
+ * the fallback where WebAssembly is unavailable. Written for clarity first, then for a fair speed
+ * (word compares where both images are 4-byte aligned, an early exit per block).
+ */
+import { type BadRequest, err, ok, type Outcome } from "../errors.ts"
+import {
+  checkBitmapOut, checkHashList, checkHashOut, checkImage, checkImageLength, diffBlockCount,
+} from "./check.ts"
+import {
+  BLOCK_SIZE_BYTES, type BlockDiff, type BlockKernels, bitmapBytes, blocksOf,
+} from "./types.ts"
+import { xxh64RangeInto } from "./xxhash64.ts"
+
+const WORDS_PER_BLOCK = BLOCK_SIZE_BYTES / 4
+
+// Hash lists are written through a u32 view, low half first: that needs a little-endian host
+// (every platform Node and the browsers run on); anything else must fail loudly, not silently.
+if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
+  throw new Error("core/kernels: a little-endian platform is required")
+}
+
+/** Whether block `index` of `a` and `b` differs (bytes or length within the block). */
+export function blockDiffers(a: Uint8Array, b: Uint8Array, index: number): boolean {
+  const start = index * BLOCK_SIZE_BYTES
+  const endA = Math.min(a.length, start + BLOCK_SIZE_BYTES)
+  const endB = Math.min(b.length, start + BLOCK_SIZE_BYTES)
+  if (endA - start !== endB - start) return true
+  for (let i = start; i < endA; i++) if (a[i] !== b[i]) return true
+  return false
+}
+
+function wordsOf(bytes: Uint8Array): Int32Array | undefined {
+  if (bytes.byteOffset % 4 !== 0) return undefined
+  return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
+}
+
+function wordBlockDiffers(a: Int32Array, b: Int32Array, index: number): boolean {
+  const start = index * WORDS_PER_BLOCK
+  const end = start + WORDS_PER_BLOCK
+  for (let i = start; i < end; i++) if (a[i] !== b[i]) return true
+  return false
+}
+
+/** The reference block diff (arguments already checked). */
+function diffInto(a: Uint8Array, b: Uint8Array, out: Uint8Array): number {
+  const blockCount = diffBlockCount(a.length, b.length)
+  // Blocks that are whole in both images can be compared word by word.
+  const wholeBoth = Math.floor(Math.min(a.length, b.length) / BLOCK_SIZE_BYTES)
+  const wordsA = wordsOf(a), wordsB = wordsOf(b)
+  let changed = 0
+  out.fill(0, 0, bitmapBytes(blockCount))
+  for (let index = 0; index < blockCount; index++) {
+    const differs = wordsA !== undefined && wordsB !== undefined && index < wholeBoth
+      ? wordBlockDiffers(wordsA, wordsB, index)
+      : blockDiffers(a, b, index)
+    if (differs) {
+      out[index >>> 3] = out[index >>> 3]! | (1 << (index & 7))
+      changed++
+    }
+  }
+  return changed
+}
+
+function hashInto(image: Uint8Array, out: BigUint64Array): number {
+  const blockCount = blocksOf(image.length)
+  const words = new Uint32Array(out.buffer, out.byteOffset, blockCount * 2)
+  for (let index = 0; index < blockCount; index++) {
+    const start = index * BLOCK_SIZE_BYTES
+    xxh64RangeInto(image, start, Math.min(image.length, start + BLOCK_SIZE_BYTES), words, index)
+  }
+  return blockCount
+}
+
+function hashDiffInto(a: BigUint64Array, b: BigUint64Array, out: Uint8Array): number {
+  const count = Math.max(a.length, b.length)
+  out.fill(0, 0, bitmapBytes(count))
+  let changed = 0
+  for (let index = 0; index < count; index++) {
+    if (index >= a.length || index >= b.length || a[index] !== b[index]) {
+      out[index >>> 3] = out[index >>> 3]! | (1 << (index & 7))
+      changed++
+    }
+  }
+  return changed
+}
+
+/** A growable pair of input buffers for `inputViews`. */
+class InputArena {
+  private bufferA = new Uint8Array(0)
+  private bufferB = new Uint8Array(0)
+  views(lenA: number, lenB: number): readonly [Uint8Array, Uint8Array] {
+    if (this.bufferA.length < lenA) this.bufferA = new Uint8Array(lenA)
+    if (this.bufferB.length < lenB) this.bufferB = new Uint8Array(lenB)
+    return [this.bufferA.subarray(0, lenA), this.bufferB.subarray(0, lenB)]
+  }
+}
+
+/** A new TypeScript-backend BlockKernels (each owns its own input buffers). */
+export function referenceKernels(): BlockKernels {
+  const arena = new InputArena()
+  const kernels: BlockKernels = {
+    backend: "ts",
+    diffBlocksInto: (a, b, out) => {
+      const problem = checkImage("a", a) ?? checkImage("b", b) ??
+        checkBitmapOut("out", out, diffBlockCount(a.length, b.length))
+      return problem === undefined ? ok(diffInto(a, b, out)) : err(problem)
+    },
+    diffBlocks: (a, b) => {
+      const problem = checkImage("a", a) ?? checkImage("b", b)
+      if (problem !== undefined) return err(problem)
+      return ok(withBitmap(diffBlockCount(a.length, b.length), (out) => diffInto(a, b, out)))
+    },
+    hashBlocksInto: (image, out) => {
+      const problem = checkImage("image", image) ??
+        checkHashOut("out", out, blocksOf(image.length))
+      return problem === undefined ? ok(hashInto(image, out)) : err(problem)
+    },
+    hashBlocks: (image) => {
+      const problem = checkImage("image", image)
+      if (problem !== undefined) return err(problem)
+      const out = new BigUint64Array(blocksOf(image.length))
+      hashInto(image, out)
+      return ok(out)
+    },
+    diffHashesInto: (a, b, out) => {
+      const problem = checkHashList("a", a) ?? checkHashList("b", b) ??
+        checkBitmapOut("out", out, Math.max(a.length, b.length))
+      return problem === undefined ? ok(hashDiffInto(a, b, out)) : err(problem)
+    },
+    diffHashes: (a, b) => {
+      const problem = checkHashList("a", a) ?? checkHashList("b", b)
+      if (problem !== undefined) return err(problem)
+      return ok(withBitmap(Math.max(a.length, b.length), (out) => hashDiffInto(a, b, out)))
+    },
+    inputViews: (lenA, lenB): Outcome<readonly [Uint8Array, Uint8Array], BadRequest> => {
+      const problem = checkImageLength("lenA", lenA) ?? checkImageLength("lenB", lenB)
+      return problem === undefined ? ok(arena.views(lenA, lenB)) : err(problem)
+    },
+  }
+  return kernels
+}
+
+/** Allocates a bitmap for `blockCount` blocks and fills it with `fill`, which counts set bits. */
+export function withBitmap(blockCount: number, fill: (out: Uint8Array) => number): BlockDiff {
+  const bitmap = new Uint8Array(bitmapBytes(blockCount))
+  const changedCount = fill(bitmap)
+  return { bitmap, blockCount, changedCount }
+}
