@@ -1,0 +1,10 @@
+/**
+ * Replication (seed `vm-replica-api.txt`): the replica state machine, its transition table, the
+ * sync cycle as data, the API's views and the block-diff backend interface.
+ */
+export * from "./model.ts"
+export * from "./table.ts"
+export * from "./machine.ts"
+export * from "./sync.ts"
+export * from "./views.ts"
+export * from "./blockdiff.ts"
