@@ -1,0 +1,154 @@
+/**
+ * The HTTP façade over Corral's core, on Fastify: authentication by `X-Auth-Token`, request
+ * bodies parsed with limits (adapters/http/body.ts), errors rendered as OpenStack fault bodies
+ * through core/errors.ts, `/healthz`, and the route groups of the seeds.
+ *
+ * `buildServer` wires a ready engine (state + journal) into a Fastify instance; it does not
+ * listen, so tests use `inject()` or `listen({port: 0})` and `corral serve` adds the socket and
+ * the signal handling.
+ */
+import Fastify, {
+  type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+} from "fastify"
+import { Result } from "effect"
+import {
+  type CorralError, faultBody, Forbidden, httpStatus, PayloadTooLarge, Unauthorized,
+} from "../../core/errors.ts"
+import { parseBody } from "./body.ts"
+import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
+import type { Engine, Reply } from "./engine.ts"
+
+declare module "fastify" {
+  interface FastifyRequest {
+    /** The caller, set by the auth hook (null only on unauthenticated routes). */
+    principal: Principal | null
+  }
+}
+
+/** Paths served without a token. */
+const publicPaths: ReadonlySet<string> = new Set(["/healthz"])
+
+/** What a route group is given to register its routes. */
+export interface RouteContext<W> {
+  readonly app: FastifyInstance
+  readonly engine: Engine<W>
+}
+
+/** A route group: registers its routes on the app. */
+export type RouteGroup<W> = (ctx: RouteContext<W>) => void
+
+/** Options for `buildServer`. */
+export interface ServerOptions<W> {
+  readonly config: ServerConfig
+  readonly engine: Engine<W>
+  readonly routes: ReadonlyArray<RouteGroup<W>>
+  /** Structured JSON request logs (the framework's logger); off in tests. */
+  readonly logger?: boolean
+}
+
+/** Builds the Fastify app (not listening). */
+export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
+  const principals = principalsOf(options.config)
+  const app = Fastify({
+    logger: options.logger === true ? { level: "info" } : false,
+    bodyLimit: options.config.bodyLimitBytes,
+    return503OnClosing: true,
+    forceCloseConnections: "idle",
+    routerOptions: { ignoreTrailingSlash: true, maxParamLength: 256 },
+  })
+  app.decorateRequest("principal", null)
+  app.removeAllContentTypeParsers()
+  const parser = (_req: FastifyRequest, text: string | Buffer, done: (e: Error | null,
+    body?: unknown) => void) => {
+    const parsed = parseBody(typeof text === "string" ? text : text.toString("utf8"))
+    if (Result.isFailure(parsed)) done(new FaultError(parsed.failure))
+    else done(null, parsed.success)
+  }
+  app.addContentTypeParser("application/json", { parseAs: "string" }, parser)
+  app.addContentTypeParser("*", { parseAs: "string" }, parser)
+  app.addHook("onRequest", async (request, reply) => {
+    if (publicPaths.has(request.url.split("?")[0]!)) return
+    const token = request.headers["x-auth-token"]
+    const principal = typeof token === "string" ? principals.get(token) : undefined
+    if (principal === undefined) {
+      const message = token === undefined ? "X-Auth-Token is required" : "Unknown token"
+      return sendFault(reply, new Unauthorized({ message }))
+    }
+    request.principal = principal
+  })
+  app.setErrorHandler((error: FastifyError, request, reply) => {
+    if (error instanceof FaultError) return sendFault(reply, error.fault)
+    const status = error.statusCode ?? 500
+    if (status === 413) {
+      return sendFault(reply, new PayloadTooLarge({ limitBytes: options.config.bodyLimitBytes }))
+    }
+    if (status >= 400 && status < 500) {
+      return reply.code(status).send({ [clientFaultKey(status)]: { code: status,
+        message: error.message } })
+    }
+    request.log.error({ err: error }, "unexpected error")
+    return reply.code(500).send({ computeFault: { code: 500,
+      message: "The server has either erred or is incapable of performing the requested operation." } })
+  })
+  app.setNotFoundHandler((request, reply) =>
+    reply.code(404).send({ itemNotFound: { code: 404,
+      message: `No route ${request.method} ${request.url.split("?")[0]}` } }))
+  app.get("/healthz", async () => ({ status: "ok" }))
+  for (const group of options.routes) group({ app, engine: options.engine })
+  return app
+}
+
+/** Carries a Corral error through Fastify's error path (from the body parser). */
+export class FaultError extends Error {
+  constructor(readonly fault: CorralError) {
+    super(fault.message)
+  }
+}
+
+/** Sends a Corral error as its OpenStack fault body with its status. */
+export function sendFault(reply: FastifyReply, error: CorralError): FastifyReply {
+  return reply.code(httpStatus(error)).send(faultBody(error))
+}
+
+/** Sends an operation's outcome: the reply, or the error as a fault. */
+export function sendOutcome(
+  reply: FastifyReply,
+  outcome: Result.Result<Reply, CorralError>,
+): FastifyReply {
+  if (Result.isFailure(outcome)) return sendFault(reply, outcome.failure)
+  const { status, body } = outcome.success
+  return body === undefined ? reply.code(status).send() : reply.code(status).send(body)
+}
+
+/** The authenticated caller (asserts the auth hook ran). */
+export function principalOf(request: FastifyRequest): Principal {
+  const p = request.principal
+  if (p === null) throw new Error(`no principal on ${request.method} ${request.url}`)
+  return p
+}
+
+/**
+ * The `{tenant_id}` in a path must be the caller's tenant. An admin may name any tenant (it
+ * acts on that tenant's behalf, as Nova's admin may); a member naming another tenant gets 403.
+ */
+export function checkTenant(principal: Principal, tenantId: string): Forbidden | null {
+  if (principal.role === "admin" || principal.tenant === tenantId) return null
+  return new Forbidden({ message: `Token is not scoped to tenant ${tenantId}` })
+}
+
+/** Admin-only routes (replicas, hypervisors, PCI inventory): a member gets 403. */
+export function checkAdmin(principal: Principal): Forbidden | null {
+  if (principal.role === "admin") return null
+  return new Forbidden({ message: "This action is only allowed to an admin" })
+}
+
+function clientFaultKey(status: number): string {
+  switch (status) {
+    case 400: return "badRequest"
+    case 404: return "itemNotFound"
+    case 405: return "badMethod"
+    case 413: return "overLimit"
+    case 415: return "badMediaType"
+    default: return "clientFault"
+  }
+}
