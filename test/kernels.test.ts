@@ -3,14 +3,21 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   type BlockKernels, BLOCK_SIZE_BYTES, changedBlocks, countChanged, isChanged, MAX_IMAGE_BYTES,
-  referenceKernels, xxh64,
+  referenceKernels, selectKernels, xxh64,
 } from "../core/kernels/index.ts"
 
 const KiB = 1024
 const B = BLOCK_SIZE_BYTES
 
+function wasmKernels(): BlockKernels {
+  const selection = selectKernels("wasm")
+  if (Result.isFailure(selection)) throw new Error(selection.failure.message)
+  return selection.success.kernels
+}
+
 const backends: Array<[string, () => BlockKernels]> = [
   ["ts", referenceKernels],
+  ["wasm", wasmKernels],
 ]
 
 function filled(lengthBytes: number, seed = 1): Uint8Array {
@@ -138,9 +145,31 @@ describe.each(backends)("%s backend", (_name, make) => {
     viewB.set(other)
     const diff = value(kernels.diffBlocks(viewA, viewB))
     expect(changedBlocks(diff.bitmap, diff.blockCount)).toEqual([6])
-    const [only] = value(kernels.inputViews(other.length, 0))
+    const only = value(kernels.inputView(other.length))
     only.set(other)
     expect(value(kernels.hashBlocks(only))).toEqual(value(referenceKernels().hashBlocks(other)))
+  })
+
+  it("inputViews passed swapped, twice the same, or as subarrays still diff correctly", () => {
+    const a = filled(5 * B + 7, 1)
+    const b = withChanges(a, [B, 4 * B + 3], 3 * B)
+    const expected = value(referenceKernels().diffBlocks(a, b))
+    const fill = () => {
+      const views = value(kernels.inputViews(a.length, b.length))
+      views[0].set(a)
+      views[1].set(b)
+      return views
+    }
+    let [viewA, viewB] = fill()
+    expect(value(kernels.diffBlocks(viewB, viewA))).toEqual(value(referenceKernels()
+      .diffBlocks(b, a)));
+    [viewA, viewB] = fill()
+    expect(value(kernels.diffBlocks(viewA, viewA)).changedCount).toBe(0);
+    [viewA, viewB] = fill()
+    expect(value(kernels.diffBlocks(viewA.subarray(0, 3 * B), viewB)))
+      .toEqual(value(referenceKernels().diffBlocks(a.subarray(0, 3 * B), b)));
+    [viewA, viewB] = fill()
+    expect(value(kernels.diffBlocks(viewA, viewB))).toEqual(expected)
   })
 
   it("images larger than the kernel's initial memory, one after another", () => {

@@ -1,7 +1,8 @@
 /**
  * Block kernels: changed-block bitmaps between two images, one xxHash64 per 4 KiB block, and the
  * bitmap of differing entries between two block-hash lists. One interface (BlockKernels), two
- * backends: `ts` (the reference) and `wasm` (AssemblyScript with SIMD).
+ * backends: `ts` (the reference, and the fallback) and `wasm` (AssemblyScript with SIMD).
+ * `selectKernels("auto")` is the usual entry; adapters/kernels.ts applies CORRAL_KERNELS.
  */
 export {
   BLOCK_SHIFT, BLOCK_SIZE_BYTES, MAX_BLOCKS, MAX_IMAGE_BYTES, bitmapBytes, blocksOf,
@@ -9,4 +10,8 @@ export {
   type BlockDiff, type BlockKernels, type KernelBackend,
 } from "./types.ts"
 export { referenceKernels } from "./reference.ts"
+export {
+  KERNEL_PREFERENCES, selectKernels, wasmSupport,
+  type KernelPreference, type KernelSelection, type WasmSupport,
+} from "./select.ts"
 export { xxh64 } from "./xxhash64.ts"

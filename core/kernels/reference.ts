@@ -3,13 +3,9 @@
  * the fallback where WebAssembly is unavailable. Written for clarity first, then for a fair speed
  * (word compares where both images are 4-byte aligned, an early exit per block).
  */
-import { type BadRequest, err, ok, type Outcome } from "../errors.ts"
-import {
-  checkBitmapOut, checkHashList, checkHashOut, checkImage, checkImageLength, diffBlockCount,
-} from "./check.ts"
-import {
-  BLOCK_SIZE_BYTES, type BlockDiff, type BlockKernels, bitmapBytes, blocksOf,
-} from "./types.ts"
+import { diffBlockCount } from "./check.ts"
+import { checkedKernels } from "./checked.ts"
+import { BLOCK_SIZE_BYTES, type BlockKernels, bitmapBytes, blocksOf } from "./types.ts"
 import { xxh64RangeInto } from "./xxhash64.ts"
 
 const WORDS_PER_BLOCK = BLOCK_SIZE_BYTES / 4
@@ -99,51 +95,11 @@ class InputArena {
 /** A new TypeScript-backend BlockKernels (each owns its own input buffers). */
 export function referenceKernels(): BlockKernels {
   const arena = new InputArena()
-  const kernels: BlockKernels = {
-    backend: "ts",
-    diffBlocksInto: (a, b, out) => {
-      const problem = checkImage("a", a) ?? checkImage("b", b) ??
-        checkBitmapOut("out", out, diffBlockCount(a.length, b.length))
-      return problem === undefined ? ok(diffInto(a, b, out)) : err(problem)
-    },
-    diffBlocks: (a, b) => {
-      const problem = checkImage("a", a) ?? checkImage("b", b)
-      if (problem !== undefined) return err(problem)
-      return ok(withBitmap(diffBlockCount(a.length, b.length), (out) => diffInto(a, b, out)))
-    },
-    hashBlocksInto: (image, out) => {
-      const problem = checkImage("image", image) ??
-        checkHashOut("out", out, blocksOf(image.length))
-      return problem === undefined ? ok(hashInto(image, out)) : err(problem)
-    },
-    hashBlocks: (image) => {
-      const problem = checkImage("image", image)
-      if (problem !== undefined) return err(problem)
-      const out = new BigUint64Array(blocksOf(image.length))
-      hashInto(image, out)
-      return ok(out)
-    },
-    diffHashesInto: (a, b, out) => {
-      const problem = checkHashList("a", a) ?? checkHashList("b", b) ??
-        checkBitmapOut("out", out, Math.max(a.length, b.length))
-      return problem === undefined ? ok(hashDiffInto(a, b, out)) : err(problem)
-    },
-    diffHashes: (a, b) => {
-      const problem = checkHashList("a", a) ?? checkHashList("b", b)
-      if (problem !== undefined) return err(problem)
-      return ok(withBitmap(Math.max(a.length, b.length), (out) => hashDiffInto(a, b, out)))
-    },
-    inputViews: (lenA, lenB): Outcome<readonly [Uint8Array, Uint8Array], BadRequest> => {
-      const problem = checkImageLength("lenA", lenA) ?? checkImageLength("lenB", lenB)
-      return problem === undefined ? ok(arena.views(lenA, lenB)) : err(problem)
-    },
-  }
-  return kernels
-}
-
-/** Allocates a bitmap for `blockCount` blocks and fills it with `fill`, which counts set bits. */
-export function withBitmap(blockCount: number, fill: (out: Uint8Array) => number): BlockDiff {
-  const bitmap = new Uint8Array(bitmapBytes(blockCount))
-  const changedCount = fill(bitmap)
-  return { bitmap, blockCount, changedCount }
+  return checkedKernels("ts", {
+    diffBlocksInto: diffInto,
+    hashBlocksInto: hashInto,
+    diffHashesInto: hashDiffInto,
+    inputViews: (lenA, lenB) => arena.views(lenA, lenB),
+    inputView: (len) => arena.views(len, 0)[0],
+  })
 }

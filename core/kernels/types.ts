@@ -70,14 +70,19 @@ export interface BlockKernels {
   diffHashes(a: BigUint64Array, b: BigUint64Array): Outcome<BlockDiff, BadRequest>
 
   /**
-   * Two writable views, `lenA` and `lenB` bytes long, owned by this kernel object. An adapter
-   * reads image data straight into them (e.g. `fs.readSync(fd, views[0])`) and passes them to
-   * `diffBlocksInto`/`hashBlocksInto`, which then copy nothing. On the WebAssembly backend they
-   * are views of linear memory. They stay valid until the next call on this object that is not
-   * given exactly these views (another `inputViews`, or a call with other arrays, may move or
-   * grow the memory they point into).
+   * Two writable views, `lenA` and `lenB` bytes long, owned by this kernel object, for a block
+   * diff. An adapter reads image data straight into them (e.g. `fs.readSync(fd, views[0])`) and
+   * passes them to `diffBlocksInto`/`diffBlocks`, which then copy nothing. On the WebAssembly
+   * backend they are views of linear memory. They stay valid until the next call on this object
+   * that is not given exactly these views (such a call may move or grow the memory they view).
    */
   inputViews(lenA: number, lenB: number): Outcome<readonly [Uint8Array, Uint8Array], BadRequest>
+
+  /**
+   * One writable view of `len` bytes for a block hash, on the same terms as `inputViews`: fill
+   * it, pass it to `hashBlocksInto`/`hashBlocks`, and nothing is copied.
+   */
+  inputView(len: number): Outcome<Uint8Array, BadRequest>
 }
 
 /** Blocks in an image of `lengthBytes` bytes (the last one may be partial). */

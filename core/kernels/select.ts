@@ -1,0 +1,77 @@
+/**
+ * Backend selection: the library prefers WebAssembly and falls back to the TypeScript reference
+ * where WebAssembly (with SIMD) is unavailable. Pure: the preference comes in as a value (the
+ * CORRAL_KERNELS environment variable is read by adapters/kernels.ts, not here).
+ */
+import {
+  compilerFlags, compilerVersion, wasmBase64 as diffBase64,
+} from "../../build/blockdiff.wasm.ts"
+import { wasmBase64 as hashBase64 } from "../../build/blockhash.wasm.ts"
+import { type BadRequest, err, invalid, ok, type Outcome } from "../errors.ts"
+import { referenceKernels } from "./reference.ts"
+import type { BlockKernels } from "./types.ts"
+import { wasmKernels } from "./wasm.ts"
+import { compileKernel, type KernelModule } from "./wasm-runtime.ts"
+
+/** Which backend a caller asks for: `auto` (WebAssembly where it works), `ts` or `wasm`. */
+export type KernelPreference = "auto" | "ts" | "wasm"
+
+/** The preferences selectKernels accepts. */
+export const KERNEL_PREFERENCES: ReadonlyArray<KernelPreference> = ["auto", "ts", "wasm"]
+
+/** Whether the WebAssembly kernels compiled on this host, and how they were built. */
+export interface WasmSupport {
+  /** Both kernel modules (which use SIMD) compiled here. */
+  readonly available: boolean
+  /** Why not, when unavailable. */
+  readonly reason?: string
+  /** The AssemblyScript compiler that built the modules. */
+  readonly compilerVersion: string
+  /** The flags it was given. */
+  readonly compilerFlags: ReadonlyArray<string>
+}
+
+/** A chosen BlockKernels and what was known when choosing it. */
+export interface KernelSelection {
+  readonly kernels: BlockKernels
+  readonly preference: KernelPreference
+  readonly wasm: WasmSupport
+}
+
+let compiled: { readonly diff: KernelModule; readonly hash: KernelModule } | undefined
+
+function modules(): { readonly diff: KernelModule; readonly hash: KernelModule } {
+  compiled ??= {
+    diff: compileKernel("blockdiff", diffBase64),
+    hash: compileKernel("blockhash", hashBase64),
+  }
+  return compiled
+}
+
+/** Compiles the kernel modules once (memoised) and says whether WebAssembly is usable here. */
+export function wasmSupport(): WasmSupport {
+  const { diff, hash } = modules()
+  const build = { compilerVersion, compilerFlags }
+  if (!diff.ok) return { available: false, reason: diff.reason, ...build }
+  if (!hash.ok) return { available: false, reason: hash.reason, ...build }
+  return { available: true, ...build }
+}
+
+/**
+ * A new BlockKernels for `preference`: `ts` the reference; `wasm` the WebAssembly backend, or a
+ * BadRequest on `preference` when this host cannot run it; `auto` WebAssembly when available,
+ * else the reference. Each call makes a new object with its own buffers (WebAssembly memory):
+ * make one per pipeline and reuse it.
+ */
+export function selectKernels(preference: KernelPreference): Outcome<KernelSelection, BadRequest> {
+  const wasm = wasmSupport()
+  const { diff, hash } = modules()
+  if (preference !== "ts" && diff.ok && hash.ok) {
+    return ok({ kernels: wasmKernels(diff.module, hash.module), preference, wasm })
+  }
+  if (preference === "wasm") {
+    return err(invalid("preference", `"ts" or "auto": the WebAssembly kernels cannot run here ` +
+      `(${wasm.reason ?? "unknown reason"})`))
+  }
+  return ok({ kernels: referenceKernels(), preference, wasm })
+}
