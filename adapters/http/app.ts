@@ -1,0 +1,63 @@
+/**
+ * Assembles the HTTP server: the world from a scenario, the operations of every route group,
+ * the journal replayed, and the Fastify app. `corral serve` and the tests both start here.
+ */
+import type { FastifyInstance } from "fastify"
+import type { ServerConfig } from "./config.ts"
+import { type Engine, type Operations, type Sources, startEngine, systemSources } from "./engine.ts"
+import { openJournal } from "./journal.ts"
+import { replicaOperations, replicaRoutes } from "./routes/replicas.ts"
+import { serverOperations, serverRoutes } from "./routes/servers.ts"
+import { buildServer, type RouteGroup } from "./server.ts"
+import { initialWorld, type Offer, type World } from "./world.ts"
+
+/** Every journalled operation the server knows, by name. */
+export const operations: Operations<World> = {
+  ...serverOperations,
+  ...replicaOperations,
+}
+
+/** Every route group, in registration order. */
+export const routeGroups: ReadonlyArray<RouteGroup<World>> = [
+  serverRoutes([], []),
+  replicaRoutes,
+]
+
+/** What `startApp` needs. */
+export interface AppOptions {
+  readonly config: ServerConfig
+  readonly offer: Offer
+  /** The journal file; null keeps state in memory only (tests, benchmarks). */
+  readonly journalPath: string | null
+  readonly sources?: Sources
+  readonly logger?: boolean
+}
+
+/** A ready app (not listening) and its engine. */
+export interface App {
+  readonly app: FastifyInstance
+  readonly engine: Engine<World>
+  /** Entries replayed from the journal on start, and torn bytes dropped. */
+  readonly replayed: number
+  readonly tornBytes: number
+}
+
+/** Replays the journal (if any) and builds the server. Closing the app closes the journal. */
+export function startApp(options: AppOptions): App {
+  const journal = options.journalPath === null ? null : openJournal(options.journalPath)
+  const engine = startEngine(initialWorld(options.offer), operations, journal,
+    options.sources ?? systemSources)
+  const app = buildServer({
+    config: options.config,
+    engine,
+    routes: routeGroups,
+    logger: options.logger ?? false,
+  })
+  app.addHook("onClose", async () => engine.close())
+  return {
+    app,
+    engine,
+    replayed: journal?.entries.length ?? 0,
+    tornBytes: journal?.tornBytes ?? 0,
+  }
+}

@@ -1,0 +1,194 @@
+/**
+ * Servers and hypervisors: `POST /v2/{tenant_id}/servers` with a flavor, `GET`/`DELETE
+ * /v2/{tenant_id}/servers/{server_id}`, `GET /v2/{tenant_id}/servers`, and the admin-only
+ * `GET /v2/{tenant_id}/os-hypervisors[/{hypervisor_hostname}]`.
+ *
+ * Placement here is first fit in inventory order over `up` hosts of the requested zone; the
+ * cluster core checks and commits (capacity, NUMA, disks). The server's id is the journalled id.
+ */
+import { HashMap, Result, Schema } from "effect"
+import { createServer, deleteServer } from "../../../core/cluster/state.ts"
+import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
+import type { ServerCreate } from "../../../core/cluster/types.ts"
+import { decode } from "../../../core/decode.ts"
+import {
+  type CorralError, Conflict, err, InsufficientCapacity, invalid, NotFound, ok, type Outcome,
+} from "../../../core/errors.ts"
+import type { Host } from "../../../core/inventory/inventory.ts"
+import type { Applied, Operations } from "../engine.ts"
+import type { RouteGroup } from "../server.ts"
+import { type ServerMeta, withEntry, withoutEntry, type World } from "../world.ts"
+import { adminScope, paramsOf, sendRead, submit, tenantScope, visibleServer } from "./common.ts"
+
+/** Most servers one tenant may list in one response. */
+export const serverListMax = 10_000
+
+const Name = Schema.String.check(
+  Schema.isPattern(/^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$/, {
+    message: "a name of 1-63 letters, digits, '_', '.' or '-'",
+  }),
+)
+
+/** `POST /v2/{tenant_id}/servers` body (Nova's names; unknown fields are refused). */
+export const CreateServerBody = Schema.Struct({
+  server: Schema.Struct({
+    name: Name,
+    flavorRef: Schema.String,
+    imageRef: Schema.optionalKey(Schema.String),
+    availability_zone: Schema.optionalKey(Schema.String),
+  }),
+})
+
+/** Extra fields other route groups add to the server view (PCI devices, pmem volumes). */
+export type ServerExtras = (world: World, meta: ServerMeta) => Record<string, unknown>
+
+function createOp(world: World, e: { tenant: string; body: unknown; ids: ReadonlyArray<string>;
+  atMs: number }): Outcome<Applied<World>, CorralError> {
+  const decoded = decode(CreateServerBody, e.body)
+  if (Result.isFailure(decoded)) return err(decoded.failure)
+  const s = decoded.success.server
+  const flavor = Object.hasOwn(world.offer.flavors, s.flavorRef)
+    ? world.offer.flavors[s.flavorRef] : undefined
+  if (flavor === undefined) {
+    return err(invalid("server.flavorRef",
+      `one of the flavors (${Object.keys(world.offer.flavors).join(", ")})`))
+  }
+  const zone = s.availability_zone
+  const hosts = world.cluster.inventory.hosts.filter((h) => zone === undefined || h.zone === zone)
+  if (hosts.length === 0) return err(invalid("server.availability_zone", "a zone of the fleet"))
+  const id = e.ids[0]!
+  const request: ServerCreate = {
+    kind: "server", uuid: id, tenant: e.tenant, flavor: s.flavorRef,
+    vcpus: flavor.vcpus, ramMb: flavor.ramMb, groups: [],
+    disks: flavor.diskGb === 0 ? [] : [{ sizeMb: flavor.diskGb * 1024,
+      ...(flavor.diskPool === undefined ? {} : { pool: flavor.diskPool }) }],
+  }
+  let last: CorralError = new Conflict({ message: "no host is up" })
+  for (const host of hosts) {
+    if (host.status !== "up") continue
+    const placed = createServer(world.cluster, request, host.name)
+    if (Result.isFailure(placed)) {
+      last = placed.failure
+      continue
+    }
+    const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
+      createdAtMs: e.atMs }
+    return ok({
+      world: { ...world, cluster: placed.success.state, servers: withEntry(world.servers, id, meta) },
+      reply: { status: 202, body: { server: { id, links: [] } } },
+    })
+  }
+  if (last instanceof InsufficientCapacity) {
+    return err(new InsufficientCapacity({ resource: last.resource, requested: last.requested,
+      free: last.free, capacity: last.capacity }))
+  }
+  return err(last)
+}
+
+function deleteOp(world: World, e: { tenant: string; params: Readonly<Record<string, string>> })
+  : Outcome<Applied<World>, CorralError> {
+  const id = e.params["server_id"] ?? ""
+  const meta = visibleServer(world, e.tenant, id)
+  if (Result.isFailure(meta)) return err(meta.failure)
+  const inUse = Object.values(world.replication.replicas).find((r) => r.vmUuid === id)
+  if (inUse !== undefined) {
+    return err(new Conflict({ message: `server ${id} has replica ${inUse.name}; delete it first` }))
+  }
+  const removed = deleteServer(world.cluster, id)
+  if (Result.isFailure(removed)) return err(removed.failure)
+  return ok({
+    world: { ...world, cluster: removed.success.state, servers: withoutEntry(world.servers, id) },
+    reply: { status: 204 },
+  })
+}
+
+/** The journalled operations of this group. */
+export const serverOperations: Operations<World> = {
+  "server.create": createOp,
+  "server.delete": deleteOp,
+}
+
+/** The server view: Nova's fields plus what `extras` add. */
+export function serverView(world: World, meta: ServerMeta, extras: ReadonlyArray<ServerExtras>,
+  admin: boolean): Record<string, unknown> {
+  const record = HashMap.get(world.cluster.servers, meta.id)
+  if (record._tag === "None") throw new Error(`server ${meta.id} has no cluster record`)
+  const view: Record<string, unknown> = {
+    id: meta.id, name: meta.name, tenant_id: meta.tenant, user_id: meta.tenant,
+    status: "ACTIVE", flavor: { id: meta.flavor }, created: new Date(meta.createdAtMs).toISOString(),
+  }
+  if (admin) view["OS-EXT-SRV-ATTR:host"] = record.value.host
+  for (const extra of extras) Object.assign(view, extra(world, meta))
+  return view
+}
+
+/** The hypervisor view (`pci_stats` and others come from `extras`). */
+export function hypervisorView(world: World, host: Host,
+  extras: ReadonlyArray<(world: World, host: Host) => Record<string, unknown>>)
+  : Record<string, unknown> {
+  const usage = world.cluster.usage[host.index]!
+  const view: Record<string, unknown> = {
+    id: host.index + 1, hypervisor_hostname: host.name, state: host.status === "down" ? "down" : "up",
+    status: host.status === "up" ? "enabled" : "disabled", vcpus: host.vcpuCapacity,
+    vcpus_used: usage.vcpusUsed, memory_mb: host.ramCapacityMb, memory_mb_used: usage.ramMbUsed,
+    free_ram_mb: freeRamMbOf(host, usage), free_vcpus: freeVcpusOf(host, usage),
+    running_vms: usage.instanceCount, zone: host.zone, rack: host.rack,
+  }
+  for (const extra of extras) Object.assign(view, extra(world, host))
+  return view
+}
+
+/** Route group for servers and hypervisors; `extras` extend the views. */
+export function serverRoutes(
+  serverExtras: ReadonlyArray<ServerExtras>,
+  hypervisorExtras: ReadonlyArray<(world: World, host: Host) => Record<string, unknown>>,
+): RouteGroup<World> {
+  return ({ app, engine }) => {
+    app.post("/v2/:tenant_id/servers", async (request, reply) => {
+      const p = tenantScope(request, reply)
+      if (p === null) return reply
+      const tenant = paramsOf(request)["tenant_id"]!
+      return submit(engine, reply, { op: "server.create", tenant, params: {}, body: request.body,
+        idsCount: 1 })
+    })
+    app.get("/v2/:tenant_id/servers", async (request, reply) => {
+      if (tenantScope(request, reply) === null) return reply
+      const tenant = paramsOf(request)["tenant_id"]!
+      const servers = [...engine.world().servers.values()].filter((s) => s.tenant === tenant)
+        .slice(0, serverListMax).map((s) => ({ id: s.id, name: s.name }))
+      return sendRead(reply, ok({ servers }))
+    })
+    app.get("/v2/:tenant_id/servers/:server_id", async (request, reply) => {
+      const p = tenantScope(request, reply)
+      if (p === null) return reply
+      const { tenant_id, server_id } = paramsOf(request)
+      const world = engine.world()
+      const meta = visibleServer(world, tenant_id!, server_id!)
+      return sendRead(reply, Result.map(meta, (m) =>
+        ({ server: serverView(world, m, serverExtras, p.role === "admin") })))
+    })
+    app.delete("/v2/:tenant_id/servers/:server_id", async (request, reply) => {
+      if (tenantScope(request, reply) === null) return reply
+      const params = paramsOf(request)
+      return submit(engine, reply, { op: "server.delete", tenant: params["tenant_id"]!,
+        params: { server_id: params["server_id"]! }, body: null })
+    })
+    app.get("/v2/:tenant_id/os-hypervisors", async (request, reply) => {
+      if (adminScope(request, reply) === null) return reply
+      const hosts = engine.world().cluster.inventory.hosts
+      return sendRead(reply, ok({ hypervisors: hosts.map((h) =>
+        ({ id: h.index + 1, hypervisor_hostname: h.name, state: h.status === "down" ? "down" : "up",
+          status: h.status === "up" ? "enabled" : "disabled" })) }))
+    })
+    app.get("/v2/:tenant_id/os-hypervisors/:hypervisor_hostname", async (request, reply) => {
+      if (adminScope(request, reply) === null) return reply
+      const name = paramsOf(request)["hypervisor_hostname"]!
+      const world = engine.world()
+      const index = world.cluster.inventory.hostIndex.get(name) ??
+        (/^\d+$/.test(name) ? Number(name) - 1 : undefined)
+      const host = index === undefined ? undefined : world.cluster.inventory.hosts[index]
+      if (host === undefined) return sendRead(reply, err(new NotFound({ resource: "Hypervisor", id: name })))
+      return sendRead(reply, ok({ hypervisor: hypervisorView(world, host, hypervisorExtras) }))
+    })
+  }
+}
