@@ -1,0 +1,439 @@
+/**
+ * Persistent-memory volumes: the state built from the inventory, and the three operations that
+ * change it — add a list of volumes to a server, delete a list, release all of a server's
+ * volumes when it is deleted. Each is all-or-nothing and returns a new state; the state it was
+ * given is never mutated (structural sharing: persistent maps and copy-on-write extent indexes),
+ * so a dry run is the same call with the result discarded.
+ *
+ * Servers are owned elsewhere (core/cluster): the caller names the server, its host and, when
+ * known, its NUMA node. This module records which volumes a server holds, on which host, and
+ * whether an affinity volume pins it (see `pinnedHost`). Stopping, starting or rebooting a
+ * server does not touch its volumes: they keep their extents until deleted or released.
+ */
+import type { Inventory } from "../inventory/index.ts"
+import { findHost } from "../inventory/index.ts"
+import {
+  BadRequest,
+  Conflict,
+  Forbidden,
+  type InputIssue,
+  invalid,
+  invalidAll,
+  NotFound,
+  type Outcome,
+  err,
+  ok,
+} from "../errors.ts"
+import {
+  allocateExtent,
+  type DeviceExtents,
+  emptyDevice,
+  extentMbFor,
+  freeExtent,
+  largestFreeMb,
+} from "./extents.ts"
+import { emptyMap, mapGet, mapRemove, mapSet, type PersistentMap } from "./hamt.ts"
+import { volumeSequenceMax, volumeUuid } from "./ids.ts"
+import { PmemInsufficientCapacity } from "./insufficient.ts"
+import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
+
+/** Bounds on what one server may hold. */
+export const pmemServerLimits = { volumesPerServerMax: 64 } as const
+
+/** A volume as the state records it. `extentMb` is `sizeMb` rounded up to the alignment. */
+export interface PmemVolume {
+  readonly uuid: string
+  readonly name: string
+  readonly sizeMb: number
+  readonly extentMb: number
+  readonly affinity: boolean
+  readonly device: string
+  readonly offsetMb: number
+}
+
+/** The pmem volumes of one server, all on `host`. */
+export interface ServerPmem {
+  readonly serverUuid: string
+  readonly host: string
+  /** The NUMA node an affinity volume pins the server to; undefined without one. */
+  readonly pinnedNumaNode: number | undefined
+  /** In creation order. */
+  readonly volumes: ReadonlyArray<PmemVolume>
+}
+
+/** One pmem device of a host with its free space. */
+export interface DevicePmem {
+  readonly name: string
+  readonly numaNode: number
+  readonly extents: DeviceExtents
+  readonly volumeCount: number
+}
+
+/** The pmem devices of one host, in inventory order. */
+export interface HostPmem {
+  readonly host: string
+  readonly devices: ReadonlyArray<DevicePmem>
+}
+
+/** The pmem accounting of a whole inventory. Immutable. */
+export interface PmemState {
+  readonly inventory: Inventory
+  /** Hosts that have at least one pmem device. */
+  readonly hosts: PersistentMap<HostPmem>
+  /** Servers that hold at least one volume. */
+  readonly servers: PersistentMap<ServerPmem>
+  /** The sequence number the next volume's uuid is minted from (see `ids.ts`). */
+  readonly nextSequence: number
+}
+
+/** Where a server runs, as its owner knows it. `numaNode` may be unknown before placement. */
+export interface PmemServerRef {
+  readonly serverUuid: string
+  readonly host: string
+  readonly numaNode?: number | undefined
+}
+
+/** A state change and the volumes it added or removed. */
+export interface PmemChange {
+  readonly state: PmemState
+  readonly volumes: ReadonlyArray<PmemVolume>
+}
+
+/** The state of an inventory with no volumes: every device one free extent. */
+export function pmemStateOf(inventory: Inventory): PmemState {
+  let hosts = emptyMap<HostPmem>()
+  for (const host of inventory.hosts) {
+    if (host.pmemDevices.length === 0) continue
+    hosts = mapSet(hosts, host.name, {
+      host: host.name,
+      devices: host.pmemDevices.map((d) => ({
+        name: d.name,
+        numaNode: d.numaNode,
+        extents: emptyDevice(d.sizeMb, d.alignMb),
+        volumeCount: 0,
+      })),
+    })
+  }
+  return { inventory, hosts, servers: emptyMap(), nextSequence: 0 }
+}
+
+const noDevices: HostPmem = { host: "", devices: [] }
+
+/** The pmem devices of `host` (none for a host without pmem or an unknown host). */
+export function hostPmemOf(state: PmemState, host: string): HostPmem {
+  return mapGet(state.hosts, host) ?? noDevices
+}
+
+/** The volumes of a server, or undefined when it holds none. */
+export function serverPmemOf(state: PmemState, serverUuid: string): ServerPmem | undefined {
+  return mapGet(state.servers, serverUuid)
+}
+
+/** Errors `addPmemVolumes` returns. */
+export type AddPmemError = BadRequest | NotFound | Conflict | Forbidden | PmemInsufficientCapacity
+
+/**
+ * Adds `volumes` to the server, all or none. Checks, in this order: the request's fields
+ * (BadRequest naming `add-pmem-vol[i].field`), the host (NotFound), the server's host and NUMA
+ * pin (Conflict), the device of each volume on the host and its NUMA node for affinity
+ * (BadRequest), names unique within the request (BadRequest) and the server (Conflict), the
+ * per-server bound (Forbidden), then capacity (InsufficientCapacity for `pmem:<device>`).
+ * Volumes get uuids minted from the state's sequence in request order.
+ */
+export function addPmemVolumes(
+  state: PmemState,
+  server: PmemServerRef,
+  volumes: ReadonlyArray<PmemVolumeRequest>,
+): Outcome<PmemChange, AddPmemError> {
+  const shape = requestIssues(volumes)
+  if (shape.length > 0) return err(invalidAll(shape))
+  if (findHost(state.inventory, server.host) === undefined) {
+    return err(new NotFound({ resource: "host", id: server.host }))
+  }
+  const existing = serverPmemOf(state, server.serverUuid)
+  const bound = boundServer(existing, server)
+  if (bound !== undefined) return err(bound)
+  const hostPmem = hostPmemOf(state, server.host)
+  const numaNode = existing?.pinnedNumaNode ?? server.numaNode
+  const issues = [...placementIssues(hostPmem, volumes, numaNode), ...duplicateNames(volumes)]
+  if (issues.length > 0) return err(invalidAll(issues))
+  const held = existing?.volumes ?? []
+  if (held.length + volumes.length > pmemServerLimits.volumesPerServerMax) {
+    return err(new Forbidden({
+      message: `Server ${server.serverUuid} would hold ${held.length + volumes.length} pmem ` +
+        `volumes; at most ${pmemServerLimits.volumesPerServerMax} are allowed.`,
+    }))
+  }
+  const taken = volumes.filter((v) => held.some((h) => h.name === v.name)).map((v) => v.name)
+  if (taken.length > 0) {
+    return err(new Conflict({
+      message: `Server ${server.serverUuid} already has pmem volume(s) named ` +
+        `${taken.map((n) => JSON.stringify(n)).join(", ")}.`,
+    }))
+  }
+  const placed = allocateOnHost(hostPmem, volumes)
+  if (placed instanceof PmemInsufficientCapacity) return err(placed)
+  if (state.nextSequence + volumes.length - 1 > volumeSequenceMax) {
+    throw new Error("pmem volume sequence exhausted")
+  }
+  const added = volumes.map((v, i): PmemVolume => ({
+    uuid: volumeUuid(server.serverUuid, v.name, state.nextSequence + i),
+    name: v.name,
+    sizeMb: v.sizeMb,
+    extentMb: placed.extentsMb[i]!,
+    affinity: v.affinity,
+    device: v.device,
+    offsetMb: placed.offsetsMb[i]!,
+  }))
+  const pinned = added.find((v) => v.affinity)
+  const record: ServerPmem = {
+    serverUuid: server.serverUuid,
+    host: server.host,
+    pinnedNumaNode: existing?.pinnedNumaNode ??
+      (pinned === undefined ? undefined : deviceOf(hostPmem, pinned.device).numaNode),
+    volumes: [...held, ...added],
+  }
+  return ok({
+    state: {
+      inventory: state.inventory,
+      hosts: mapSet(state.hosts, server.host, placed.host),
+      servers: mapSet(state.servers, server.serverUuid, record),
+      nextSequence: state.nextSequence + volumes.length,
+    },
+    volumes: added,
+  })
+}
+
+/** A server's volumes bind it to their host, and an affinity volume to its NUMA node. */
+function boundServer(existing: ServerPmem | undefined, server: PmemServerRef): Conflict | undefined {
+  if (existing === undefined) return undefined
+  if (existing.host !== server.host) {
+    return new Conflict({
+      message: `Server ${server.serverUuid} holds pmem volumes on host ${existing.host}, ` +
+        `not ${server.host}.`,
+    })
+  }
+  const pinned = existing.pinnedNumaNode
+  if (pinned !== undefined && server.numaNode !== undefined && pinned !== server.numaNode) {
+    return new Conflict({
+      message: `Server ${server.serverUuid} is pinned to NUMA node ${pinned} by an affinity ` +
+        `pmem volume, not ${server.numaNode}.`,
+    })
+  }
+  return undefined
+}
+
+/** Shape checks for callers that build requests without the decoder. */
+function requestIssues(volumes: ReadonlyArray<PmemVolumeRequest>): InputIssue[] {
+  const max = pmemRequestLimits.volumesPerRequestMax
+  if (volumes.length === 0 || volumes.length > max) {
+    return [{ path: "add-pmem-vol", message: `a list of 1 to ${max} volumes` }]
+  }
+  const issues: InputIssue[] = []
+  volumes.forEach((v, i) => {
+    if (!Number.isSafeInteger(v.sizeMb) || v.sizeMb <= 0) {
+      issues.push({ path: `add-pmem-vol[${i}].size`, message: "a positive integer number of MB" })
+    }
+    if (v.name.length === 0 || v.name.length > pmemRequestLimits.volumeNameLengthMax) {
+      issues.push({ path: `add-pmem-vol[${i}].name`, message: "a non-empty volume name" })
+    }
+  })
+  return issues
+}
+
+function duplicateNames(volumes: ReadonlyArray<PmemVolumeRequest>): InputIssue[] {
+  const issues: InputIssue[] = []
+  const first = new Map<string, number>()
+  volumes.forEach((v, i) => {
+    const k = first.get(v.name)
+    if (k === undefined) first.set(v.name, i)
+    else {
+      issues.push({
+        path: `add-pmem-vol[${i}].name`,
+        message: `a name unique within the server; "${v.name}" is also add-pmem-vol[${k}]`,
+      })
+    }
+  })
+  return issues
+}
+
+function deviceOf(host: HostPmem, name: string): DevicePmem {
+  const device = host.devices.find((d) => d.name === name)
+  if (device === undefined) throw new Error(`pmem device ${name} missing on ${host.host}`)
+  return device
+}
+
+/**
+ * Each volume's device must exist on the host; affinity volumes must sit on `numaNode` (when
+ * known) or, when it is not, all on one node.
+ */
+export function placementIssues(
+  host: HostPmem,
+  volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "affinity">>,
+  numaNode: number | undefined,
+): InputIssue[] {
+  const issues: InputIssue[] = []
+  let node = numaNode
+  let nodeFrom = node === undefined ? "" : "the server's NUMA node"
+  volumes.forEach((v, i) => {
+    const path = `add-pmem-vol[${i}].device`
+    const device = host.devices.find((d) => d.name === v.device)
+    if (device === undefined) {
+      const names = host.devices.map((d) => d.name).join(", ")
+      issues.push({
+        path,
+        message: `a pmem device of the server's host (${names === "" ? "it has none" : names}); ` +
+          `"${v.device}" is not one`,
+      })
+      return
+    }
+    if (!v.affinity) return
+    if (node === undefined) {
+      node = device.numaNode
+      nodeFrom = `add-pmem-vol[${i}]`
+    } else if (device.numaNode !== node) {
+      issues.push({
+        path,
+        message: `a device on NUMA node ${node} (${nodeFrom}), since affinity pins the server ` +
+          `to one node; ${v.device} is on node ${device.numaNode}`,
+      })
+    }
+  })
+  return issues
+}
+
+/** Where a request's volumes went: the host's new devices, and each volume's extent. */
+interface Placed {
+  readonly host: HostPmem
+  readonly offsetsMb: ReadonlyArray<number>
+  readonly extentsMb: ReadonlyArray<number>
+}
+
+/**
+ * Best-fit allocation of every volume on its device (devices must exist). Per device, volumes
+ * are placed largest first (ties in request order), which packs better than request order.
+ */
+export function allocateOnHost(
+  host: HostPmem,
+  volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "sizeMb">>,
+): Placed | PmemInsufficientCapacity {
+  const devices = host.devices.slice()
+  const offsetsMb = new Array<number>(volumes.length)
+  const extentsMb = new Array<number>(volumes.length)
+  for (let d = 0; d < devices.length; d++) {
+    const before = devices[d]!
+    const mine: number[] = []
+    volumes.forEach((v, i) => {
+      if (v.device === before.name) mine.push(i)
+    })
+    if (mine.length === 0) continue
+    for (const i of mine) extentsMb[i] = extentMbFor(before.extents, volumes[i]!.sizeMb)
+    mine.sort((x, y) => extentsMb[y]! - extentsMb[x]! || x - y)
+    let extents = before.extents
+    for (const i of mine) {
+      const got = extentsMb[i]! <= extents.sizeMb ? allocateExtent(extents, extentsMb[i]!) : undefined
+      if (got === undefined) return insufficient(host.host, before, mine.map((k) => extentsMb[k]!))
+      extents = got.device
+      offsetsMb[i] = got.offsetMb
+    }
+    devices[d] = { ...before, extents, volumeCount: before.volumeCount + mine.length }
+  }
+  return { host: { host: host.host, devices }, offsetsMb, extentsMb }
+}
+
+function insufficient(
+  host: string,
+  device: DevicePmem,
+  extentsMb: ReadonlyArray<number>,
+): PmemInsufficientCapacity {
+  const requestedMb = extentsMb.reduce((s, e) => s + e, 0)
+  const largestFreeExtentMb = largestFreeMb(device.extents)
+  return new PmemInsufficientCapacity({
+    resource: `pmem:${device.name}`,
+    requested: requestedMb,
+    free: device.extents.freeMb,
+    capacity: device.extents.sizeMb,
+    host,
+  }, {
+    fragmentation: requestedMb <= device.extents.freeMb,
+    largestFreeExtentMb,
+  })
+}
+
+/** Errors `deletePmemVolumes` returns. */
+export type DeletePmemError = BadRequest | NotFound
+
+/**
+ * Deletes the listed volumes of the server, all or none: a uuid listed twice is a BadRequest
+ * (`del-pmem-vol[i].volume_uuid`), a uuid the server does not hold is NotFound. Their extents
+ * return to the free space, merged with free neighbours. Deleting the last affinity volume
+ * unpins the server.
+ */
+export function deletePmemVolumes(
+  state: PmemState,
+  serverUuid: string,
+  volumeUuids: ReadonlyArray<string>,
+): Outcome<PmemChange, DeletePmemError> {
+  const max = pmemRequestLimits.volumesPerRequestMax
+  if (volumeUuids.length === 0 || volumeUuids.length > max) {
+    return err(invalid("del-pmem-vol", `a list of 1 to ${max} volumes`))
+  }
+  const wanted = volumeUuids.map((u) => u.toLowerCase())
+  const issues: InputIssue[] = []
+  wanted.forEach((u, i) => {
+    const k = wanted.indexOf(u)
+    if (k < i) {
+      issues.push({
+        path: `del-pmem-vol[${i}].volume_uuid`,
+        message: `a volume listed once; ${u} is also del-pmem-vol[${k}]`,
+      })
+    }
+  })
+  if (issues.length > 0) return err(invalidAll(issues))
+  const server = serverPmemOf(state, serverUuid)
+  for (const u of wanted) {
+    if (server === undefined || !server.volumes.some((v) => v.uuid === u)) {
+      return err(new NotFound({ resource: "pmem volume", id: u }))
+    }
+  }
+  return ok(removeVolumes(state, server!, new Set(wanted)))
+}
+
+/**
+ * Frees every volume of a deleted server. A server without volumes gives the same state back.
+ * Never fails: a server's deletion must not be blocked by its pmem.
+ */
+export function releaseServer(state: PmemState, serverUuid: string): PmemChange {
+  const server = serverPmemOf(state, serverUuid)
+  if (server === undefined) return { state, volumes: [] }
+  return removeVolumes(state, server, new Set(server.volumes.map((v) => v.uuid)))
+}
+
+function removeVolumes(state: PmemState, server: ServerPmem, uuids: ReadonlySet<string>): PmemChange {
+  const removed = server.volumes.filter((v) => uuids.has(v.uuid))
+  if (removed.length !== uuids.size) throw new Error("removeVolumes: a uuid is not the server's")
+  const host = hostPmemOf(state, server.host)
+  const devices = host.devices.map((device) => {
+    let extents = device.extents
+    let count = device.volumeCount
+    for (const v of removed) {
+      if (v.device !== device.name) continue
+      extents = freeExtent(extents, v.offsetMb, v.extentMb)
+      count--
+    }
+    if (count < 0) throw new Error(`pmem device ${device.name} volume count below zero`)
+    return extents === device.extents ? device : { ...device, extents, volumeCount: count }
+  })
+  const kept = server.volumes.filter((v) => !uuids.has(v.uuid))
+  const servers = kept.length === 0
+    ? mapRemove(state.servers, server.serverUuid)
+    : mapSet(state.servers, server.serverUuid, {
+      ...server,
+      volumes: kept,
+      pinnedNumaNode: kept.some((v) => v.affinity) ? server.pinnedNumaNode : undefined,
+    })
+  return {
+    state: { ...state, hosts: mapSet(state.hosts, server.host, { host: host.host, devices }), servers },
+    volumes: removed,
+  }
+}
