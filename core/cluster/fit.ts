@@ -1,0 +1,179 @@
+/**
+ * Whether an instance fits on one host under a usage, and where its disks and NUMA shares go.
+ * One function decides for the filter, the dry run and the commit (no near-copies that drift).
+ */
+import type { Host } from "../inventory/inventory.ts"
+import { diskPoolKind } from "../model/inventory.ts"
+import type {
+  DiskRequest,
+  HostAssignment,
+  HostUsage,
+  InstanceSpec,
+  PlacedCell,
+  PlacedDisk,
+} from "./types.ts"
+
+/** The resource names a misfit reports (shared constants, so reports can count them). */
+export const fitResources = {
+  vcpus: "vcpus",
+  ramMb: "ramMb",
+  disk: "disk",
+  numa: "numa",
+} as const
+/** One of `fitResources`' values. */
+export type FitResource = (typeof fitResources)[keyof typeof fitResources]
+
+/** Why an instance does not fit on a host: the resource, and requested/free/capacity numbers. */
+export interface Misfit {
+  readonly resource: FitResource
+  readonly detail: string
+  readonly requested: number
+  readonly free: number
+  readonly capacity: number
+}
+
+/** Either the assignment of the instance on the host, or why it does not fit. */
+export type Fit = { readonly fits: true; readonly assignment: HostAssignment } |
+  { readonly fits: false; readonly misfit: Misfit }
+
+const noAssignment: HostAssignment = { disks: [], cells: [] }
+
+/** Whether a disk may come from a pool of the given name. */
+export function poolMatches(disk: DiskRequest, poolName: string): boolean {
+  if (disk.pool !== undefined) return disk.pool === poolName
+  return disk.kind === undefined || disk.kind === diskPoolKind(poolName)
+}
+
+/** vCPUs one NUMA cell offers guests (its pCPUs times the host's CPU allocation ratio). */
+export const cellVcpuCapacity = (host: Host, cellIndex: number): number =>
+  Math.floor(host.numaCells[cellIndex]!.cpus * host.cpuAllocationRatio)
+
+/** RAM one NUMA cell offers guests (less its DRAM pmem, times the RAM allocation ratio). */
+export const cellRamCapacityMb = (host: Host, cellIndex: number): number => {
+  const cell = host.numaCells[cellIndex]!
+  return Math.floor((cell.ramMb - cell.dramPmemMb) * host.ramAllocationRatio)
+}
+
+/**
+ * Decides whether `spec` fits on `host` given `usage`: vCPUs and RAM against the host's capacity
+ * (allocation ratios applied), each disk into a matching pool (largest disk first, best fit), and
+ * NUMA shares into distinct cells (best fit by free RAM, lowest index on ties).
+ * Deterministic; allocates only the assignment it returns.
+ */
+export function fitOnHost(host: Host, usage: HostUsage, spec: InstanceSpec): Fit {
+  const freeVcpus = host.vcpuCapacity - usage.vcpusUsed
+  if (spec.vcpus > freeVcpus) {
+    return misfit("vcpus", "vCPUs", spec.vcpus, freeVcpus, host.vcpuCapacity)
+  }
+  const freeRamMb = host.ramCapacityMb - usage.ramMbUsed
+  if (spec.ramMb > freeRamMb) {
+    return misfit("ramMb", "RAM MB", spec.ramMb, freeRamMb, host.ramCapacityMb)
+  }
+  const disks = spec.disks.length === 0 ? [] : assignDisks(host, usage, spec.disks)
+  if (!Array.isArray(disks)) return { fits: false, misfit: disks }
+  const cells = spec.numaCells === undefined ? [] : assignCells(host, usage, spec)
+  if (!Array.isArray(cells)) return { fits: false, misfit: cells }
+  if (disks.length === 0 && cells.length === 0) return { fits: true, assignment: noAssignment }
+  return { fits: true, assignment: { disks, cells } }
+}
+
+function misfit(
+  resource: FitResource,
+  detail: string,
+  requested: number,
+  free: number,
+  capacity: number,
+): Fit {
+  return { fits: false, misfit: { resource, detail, requested, free, capacity } }
+}
+
+function assignDisks(
+  host: Host,
+  usage: HostUsage,
+  disks: ReadonlyArray<DiskRequest>,
+): PlacedDisk[] | Misfit {
+  const free = host.diskPools.map((p, k) => p.sizeMb - usage.diskUsedMb[k]!)
+  const order = disks.map((_, k) => k).sort((a, b) => disks[b]!.sizeMb - disks[a]!.sizeMb || a - b)
+  const placed: PlacedDisk[] = new Array<PlacedDisk>(disks.length)
+  for (const k of order) {
+    const disk = disks[k]!
+    let best = -1
+    for (let p = 0; p < free.length; p++) {
+      if (!poolMatches(disk, host.diskPools[p]!.name) || free[p]! < disk.sizeMb) continue
+      if (best < 0 || free[p]! < free[best]!) best = p
+    }
+    if (best < 0) {
+      const matching = host.diskPools.map((p, q) => ({ p, q }))
+        .filter(({ p }) => poolMatches(disk, p.name))
+      const largest = matching.reduce((m, { q }) => Math.max(m, free[q]!), 0)
+      const capacity = matching.reduce((m, { p }) => Math.max(m, p.sizeMb), 0)
+      const what = disk.pool ?? disk.kind ?? "any"
+      return { resource: "disk", detail: `disk pool ${what}`, requested: disk.sizeMb,
+        free: largest, capacity }
+    }
+    free[best] = free[best]! - disk.sizeMb
+    placed[k] = { poolIndex: best, pool: host.diskPools[best]!.name, sizeMb: disk.sizeMb }
+  }
+  return placed
+}
+
+function assignCells(host: Host, usage: HostUsage, spec: InstanceSpec): PlacedCell[] | Misfit {
+  const count = spec.numaCells!
+  const vcpus = spec.vcpus / count
+  const ramMb = spec.ramMb / count
+  const fitting: number[] = []
+  host.numaCells.forEach((_, c) => {
+    const freeVcpus = cellVcpuCapacity(host, c) - usage.cellVcpusUsed[c]!
+    const freeRam = cellRamCapacityMb(host, c) - usage.cellRamMbUsed[c]!
+    if (freeVcpus >= vcpus && freeRam >= ramMb) fitting.push(c)
+  })
+  if (fitting.length < count) {
+    return { resource: "numa", detail: `NUMA cells with ${vcpus} vCPUs and ${ramMb} MB free`,
+      requested: count, free: fitting.length, capacity: host.numaCells.length }
+  }
+  const freeRam = (c: number) => cellRamCapacityMb(host, c) - usage.cellRamMbUsed[c]!
+  fitting.sort((a, b) => freeRam(a) - freeRam(b) || a - b)
+  return fitting.slice(0, count).sort((a, b) => a - b)
+    .map((cellIndex) => ({ cellIndex, vcpus, ramMb }))
+}
+
+/** The usage after adding (`sign` 1) or removing (`sign` -1) an instance's holdings. */
+export function applyUsage(
+  usage: HostUsage,
+  spec: Pick<InstanceSpec, "vcpus" | "ramMb">,
+  assignment: HostAssignment,
+  sign: 1 | -1,
+): HostUsage {
+  const diskUsedMb = assignment.disks.length === 0 ? usage.diskUsedMb : [...usage.diskUsedMb]
+  for (const d of assignment.disks) {
+    ;(diskUsedMb as number[])[d.poolIndex] = diskUsedMb[d.poolIndex]! + sign * d.sizeMb
+  }
+  const cellVcpusUsed = assignment.cells.length === 0 ? usage.cellVcpusUsed
+    : [...usage.cellVcpusUsed]
+  const cellRamMbUsed = assignment.cells.length === 0 ? usage.cellRamMbUsed
+    : [...usage.cellRamMbUsed]
+  for (const c of assignment.cells) {
+    ;(cellVcpusUsed as number[])[c.cellIndex] = cellVcpusUsed[c.cellIndex]! + sign * c.vcpus
+    ;(cellRamMbUsed as number[])[c.cellIndex] = cellRamMbUsed[c.cellIndex]! + sign * c.ramMb
+  }
+  return {
+    vcpusUsed: usage.vcpusUsed + sign * spec.vcpus,
+    ramMbUsed: usage.ramMbUsed + sign * spec.ramMb,
+    diskUsedMb,
+    cellVcpusUsed,
+    cellRamMbUsed,
+    instanceCount: usage.instanceCount + sign,
+  }
+}
+
+/** The usage of a host with nothing on it. */
+export function emptyUsage(host: Host): HostUsage {
+  return {
+    vcpusUsed: 0,
+    ramMbUsed: 0,
+    diskUsedMb: host.diskPools.map(() => 0),
+    cellVcpusUsed: host.numaCells.map(() => 0),
+    cellRamMbUsed: host.numaCells.map(() => 0),
+    instanceCount: 0,
+  }
+}

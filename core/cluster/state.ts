@@ -1,0 +1,361 @@
+/**
+ * The cluster state's operations: create the state from an inventory, server groups, and
+ * `createServer`/`deleteServer`, which reserve and release everything a server holds at once.
+ * Every operation returns a new state; on an error the given state is unchanged (it is never
+ * mutated: the scan arrays pass to the new state and an older state rebuilds its own).
+ */
+import { HashMap, Option } from "effect"
+import {
+  AlreadyExists,
+  type BadRequest,
+  Conflict,
+  InsufficientCapacity,
+  type InputIssue,
+  invalid,
+  invalidAll,
+  NotFound,
+  type Outcome,
+  err,
+  ok,
+} from "../errors.ts"
+import type { Inventory } from "../inventory/inventory.ts"
+import { applyUsage, emptyUsage, fitOnHost, poolMatches, cellRamCapacityMb,
+  cellVcpuCapacity } from "./fit.ts"
+import { hardRuleBreach, topologyOf } from "./rules.ts"
+import { buildScan, type ScanIndex, updateScanHost } from "./scan.ts"
+import {
+  type ClusterState,
+  type GroupRecord,
+  type GroupRule,
+  type GroupScope,
+  groupRules,
+  groupScopes,
+  type HostAssignment,
+  type InstanceSpec,
+  type ServerCreate,
+  type ServerRecord,
+} from "./types.ts"
+
+/** Bounds on one instance request, so a hostile body cannot exhaust memory or time. */
+export const instanceLimits = {
+  disksMax: 64,
+  groupsMax: 16,
+  numaCellsMax: 64,
+  groupMembersMax: 10_000,
+} as const
+
+/** A new, empty cluster over an inventory. */
+export function createCluster(inventory: Inventory): ClusterState {
+  const usage = inventory.hosts.map(emptyUsage)
+  const scan = buildScan(inventory, usage)
+  const state: ClusterState = {
+    inventory,
+    topology: topologyOf(inventory),
+    usage,
+    servers: HashMap.empty(),
+    groups: HashMap.empty(),
+    scan,
+  }
+  scan.owner = state
+  return state
+}
+
+/** The scan arrays of this state: its own if it still owns them, else rebuilt for it. */
+export function scanOf(state: ClusterState): ScanIndex {
+  if (state.scan.owner === state) return state.scan
+  const scan = buildScan(state.inventory, state.usage)
+  scan.owner = state
+  ;(state as { scan: ScanIndex }).scan = scan
+  return scan
+}
+
+/** A server or volume by uuid. */
+export const findServer = (state: ClusterState, uuid: string): ServerRecord | undefined =>
+  Option.getOrUndefined(HashMap.get(state.servers, uuid))
+
+/** A group by id. */
+export const findGroup = (state: ClusterState, id: string): GroupRecord | undefined =>
+  Option.getOrUndefined(HashMap.get(state.groups, id))
+
+/** Host indexes of a group's placed members, in join order. */
+export function memberHosts(state: ClusterState, group: GroupRecord): number[] {
+  return group.members.map((uuid) => {
+    const server = findServer(state, uuid)
+    if (server === undefined) throw new Error(`group ${group.id} lists unknown member ${uuid}`)
+    return server.hostIndex
+  })
+}
+
+/** A group to create; `scope` defaults to `host` and `maxPerDomain` to 1. */
+export interface GroupCreate {
+  readonly id: string
+  readonly rule: GroupRule
+  readonly scope?: GroupScope
+  readonly maxPerDomain?: number
+}
+
+/** Checks a group request; returns every issue under `path`. */
+export function groupIssues(group: GroupCreate, path: string): InputIssue[] {
+  const issues: InputIssue[] = []
+  if (group.id === "") issues.push({ path: `${path}.id`, message: "a non-empty group id" })
+  if (!groupRules.includes(group.rule)) {
+    issues.push({ path: `${path}.rule`, message: `one of ${groupRules.join(", ")}` })
+  }
+  if (group.scope !== undefined && !groupScopes.includes(group.scope)) {
+    issues.push({ path: `${path}.scope`, message: `one of ${groupScopes.join(", ")}` })
+  }
+  const max = group.maxPerDomain
+  if (max !== undefined && (!Number.isInteger(max) || max < 1)) {
+    issues.push({ path: `${path}.maxPerDomain`, message: "an integer of at least 1" })
+  }
+  if (max !== undefined && max > 1 && !group.rule.endsWith("anti-affinity")) {
+    issues.push({ path: `${path}.maxPerDomain`, message: "set only for (soft-)anti-affinity" })
+  }
+  return issues
+}
+
+/** Adds an empty server group. */
+export function createGroup(
+  state: ClusterState,
+  group: GroupCreate,
+): Outcome<ClusterState, BadRequest | AlreadyExists> {
+  const issues = groupIssues(group, "group")
+  if (issues.length > 0) return err(invalidAll(issues))
+  if (findGroup(state, group.id) !== undefined) {
+    return err(new AlreadyExists({ resource: "server group", id: group.id }))
+  }
+  const record: GroupRecord = {
+    id: group.id,
+    rule: group.rule,
+    scope: group.scope ?? "host",
+    maxPerDomain: group.maxPerDomain ?? 1,
+    members: [],
+  }
+  return ok(derive(state, { groups: HashMap.set(state.groups, group.id, record) }))
+}
+
+/** Removes a server group; it must have no members left. */
+export function deleteGroup(
+  state: ClusterState,
+  id: string,
+): Outcome<ClusterState, NotFound | Conflict> {
+  const group = findGroup(state, id)
+  if (group === undefined) return err(new NotFound({ resource: "server group", id }))
+  if (group.members.length > 0) {
+    return err(new Conflict({ message: `server group ${id} still has ${group.members.length} ` +
+      "members; delete them first" }))
+  }
+  return ok(derive(state, { groups: HashMap.remove(state.groups, id) }))
+}
+
+/** Checks an instance request's numbers; returns every issue under `path`. */
+export function instanceIssues(spec: InstanceSpec, path: string): InputIssue[] {
+  const issues: InputIssue[] = []
+  const nonNegative = (v: number) => Number.isInteger(v) && v >= 0
+  if (!nonNegative(spec.vcpus)) issues.push({ path: `${path}.vcpus`, message: "an integer ≥ 0" })
+  if (!nonNegative(spec.ramMb)) issues.push({ path: `${path}.ramMb`, message: "an integer ≥ 0" })
+  if (spec.disks.length > instanceLimits.disksMax) {
+    issues.push({ path: `${path}.disks`, message: `at most ${instanceLimits.disksMax} disks` })
+  }
+  spec.disks.forEach((d, k) => {
+    if (!Number.isInteger(d.sizeMb) || d.sizeMb < 1) {
+      issues.push({ path: `${path}.disks[${k}].sizeMb`, message: "an integer ≥ 1" })
+    }
+  })
+  if (spec.kind === "volume" && (spec.vcpus !== 0 || spec.ramMb !== 0 || spec.disks.length !== 1)) {
+    issues.push({ path, message: "a volume: one disk, no vCPUs and no RAM" })
+  }
+  const cells = spec.numaCells
+  if (cells !== undefined) {
+    if (!Number.isInteger(cells) || cells < 1 || cells > instanceLimits.numaCellsMax) {
+      issues.push({ path: `${path}.numaCells`, message: `1 to ${instanceLimits.numaCellsMax}` })
+    } else if (spec.vcpus % cells !== 0 || spec.ramMb % cells !== 0) {
+      issues.push({ path: `${path}.numaCells`,
+        message: `a divisor of vcpus (${spec.vcpus}) and ramMb (${spec.ramMb})` })
+    }
+  }
+  if (spec.groups.length > instanceLimits.groupsMax) {
+    issues.push({ path: `${path}.groups`, message: `at most ${instanceLimits.groupsMax} groups` })
+  }
+  if (new Set(spec.groups).size !== spec.groups.length) {
+    issues.push({ path: `${path}.groups`, message: "each group once" })
+  }
+  return issues
+}
+
+/** Where to create a server: a host by name, or a host and the assignment the solver chose. */
+export type HostChoice = string | { readonly host: string; readonly assignment: HostAssignment }
+
+/** Errors `createServer` returns. */
+export type CreateServerError = BadRequest | NotFound | AlreadyExists | Conflict |
+  InsufficientCapacity
+
+/**
+ * Creates a server (or volume) on the chosen host, reserving its vCPUs, RAM, disks and NUMA
+ * shares and joining its groups, all at once. Checks: a valid request, an unused uuid, known
+ * groups, an `up` host, the hard rules of its groups, and that everything fits (an assignment from
+ * the solver is verified, not trusted). The given state is unchanged.
+ */
+export function createServer(
+  state: ClusterState,
+  request: ServerCreate,
+  choice: HostChoice,
+): Outcome<{ state: ClusterState; server: ServerRecord }, CreateServerError> {
+  const issues = instanceIssues(request, "server")
+  if (request.uuid === "") issues.push({ path: "server.uuid", message: "a non-empty uuid" })
+  if (issues.length > 0) return err(invalidAll(issues))
+  if (findServer(state, request.uuid) !== undefined) {
+    return err(new AlreadyExists({ resource: "server", id: request.uuid }))
+  }
+  const hostName = typeof choice === "string" ? choice : choice.host
+  const hostIndex = state.inventory.hostIndex.get(hostName)
+  if (hostIndex === undefined) return err(new NotFound({ resource: "host", id: hostName }))
+  const host = state.inventory.hosts[hostIndex]!
+  if (host.status !== "up") {
+    return err(new Conflict({ message: `host ${hostName} is ${host.status}` }))
+  }
+  for (const id of request.groups) {
+    const group = findGroup(state, id)
+    if (group === undefined) return err(new NotFound({ resource: "server group", id }))
+    if (group.members.length >= instanceLimits.groupMembersMax) {
+      return err(invalid("server.groups", `groups of at most ${instanceLimits.groupMembersMax}`))
+    }
+    const breach = hardRuleBreach(state.topology, group, memberHosts(state, group), hostIndex)
+    if (breach !== undefined) return err(new Conflict({ message: `${hostName}: ${breach}` }))
+  }
+  const usage = state.usage[hostIndex]!
+  let assignment: HostAssignment
+  if (typeof choice === "string") {
+    const fit = fitOnHost(host, usage, request)
+    if (!fit.fits) {
+      const m = fit.misfit
+      return err(new InsufficientCapacity({ resource: m.resource, requested: m.requested,
+        free: m.free, capacity: m.capacity, host: hostName }))
+    }
+    assignment = fit.assignment
+  } else {
+    const problem = assignmentProblem(state, hostIndex, request, choice.assignment)
+    if (problem !== undefined) return err(problem)
+    assignment = choice.assignment
+  }
+  const server: ServerRecord = { ...request, host: hostName, hostIndex, assignment }
+  return ok({ state: commitServer(state, server), server })
+}
+
+function assignmentProblem(
+  state: ClusterState,
+  hostIndex: number,
+  request: InstanceSpec,
+  assignment: HostAssignment,
+): InsufficientCapacity | BadRequest | undefined {
+  const host = state.inventory.hosts[hostIndex]!
+  if (assignment.disks.length !== request.disks.length) {
+    return invalid("assignment.disks", `one placed disk per requested disk (${request.disks.length})`)
+  }
+  for (const [k, d] of assignment.disks.entries()) {
+    const pool = host.diskPools[d.poolIndex]
+    const want = request.disks[k]!
+    if (pool === undefined || pool.name !== d.pool || d.sizeMb !== want.sizeMb ||
+      !poolMatches(want, pool.name)) {
+      return invalid(`assignment.disks[${k}]`, `a matching pool of ${host.name} of the disk's size`)
+    }
+  }
+  const cellCount = request.numaCells ?? 0
+  const cells = new Set(assignment.cells.map((c) => c.cellIndex))
+  if (assignment.cells.length !== cellCount || cells.size !== cellCount ||
+    assignment.cells.some((c) => c.cellIndex >= host.numaCells.length ||
+      c.vcpus * cellCount !== request.vcpus || c.ramMb * cellCount !== request.ramMb)) {
+    return invalid("assignment.cells", `${cellCount} distinct cells sharing the request evenly`)
+  }
+  const after = applyUsage(state.usage[hostIndex]!, request, assignment, 1)
+  const over = (resource: string, used: number, capacity: number, before: number) =>
+    new InsufficientCapacity({ resource, requested: used - before, free: capacity - before,
+      capacity, host: host.name })
+  const was = state.usage[hostIndex]!
+  if (after.vcpusUsed > host.vcpuCapacity) {
+    return over("vcpus", after.vcpusUsed, host.vcpuCapacity, was.vcpusUsed)
+  }
+  if (after.ramMbUsed > host.ramCapacityMb) {
+    return over("ramMb", after.ramMbUsed, host.ramCapacityMb, was.ramMbUsed)
+  }
+  for (const [p, pool] of host.diskPools.entries()) {
+    if (after.diskUsedMb[p]! > pool.sizeMb) {
+      return over(`disk:${pool.name}`, after.diskUsedMb[p]!, pool.sizeMb, was.diskUsedMb[p]!)
+    }
+  }
+  for (let c = 0; c < host.numaCells.length; c++) {
+    if (after.cellVcpusUsed[c]! > cellVcpuCapacity(host, c) ||
+      after.cellRamMbUsed[c]! > cellRamCapacityMb(host, c)) {
+      return over(`numa:${c}`, after.cellRamMbUsed[c]!, cellRamCapacityMb(host, c),
+        was.cellRamMbUsed[c]!)
+    }
+  }
+  return undefined
+}
+
+/** Releases everything a server or volume holds and removes it from its groups. */
+export function deleteServer(
+  state: ClusterState,
+  uuid: string,
+): Outcome<{ state: ClusterState; server: ServerRecord }, NotFound> {
+  const server = findServer(state, uuid)
+  if (server === undefined) return err(new NotFound({ resource: "server", id: uuid }))
+  let groups = state.groups
+  for (const id of server.groups) {
+    const group = findGroup(state, id)
+    if (group === undefined) throw new Error(`server ${uuid} is in unknown group ${id}`)
+    groups = HashMap.set(groups, id, { ...group, members: group.members.filter((m) => m !== uuid) })
+  }
+  const next = withHostUsage(state, server.hostIndex,
+    applyUsage(state.usage[server.hostIndex]!, server, server.assignment, -1),
+    { servers: HashMap.remove(state.servers, uuid), groups })
+  return ok({ state: next, server })
+}
+
+/** Records a server whose fit and rules were checked; the one place usage grows. */
+function commitServer(state: ClusterState, server: ServerRecord): ClusterState {
+  let groups = state.groups
+  for (const id of server.groups) {
+    const group = findGroup(state, id)!
+    groups = HashMap.set(groups, id, { ...group, members: [...group.members, server.uuid] })
+  }
+  const usage = applyUsage(state.usage[server.hostIndex]!, server, server.assignment, 1)
+  return withHostUsage(state, server.hostIndex, usage,
+    { servers: HashMap.set(state.servers, server.uuid, server), groups })
+}
+
+function withHostUsage(
+  state: ClusterState,
+  hostIndex: number,
+  hostUsage: ClusterState["usage"][number],
+  changes: Partial<ClusterState>,
+): ClusterState {
+  const host = state.inventory.hosts[hostIndex]!
+  assertUsageWithin(state, hostIndex, hostUsage)
+  const usage = state.usage.slice()
+  usage[hostIndex] = hostUsage
+  const scan = scanOf(state)
+  const next: ClusterState = { ...state, ...changes, usage, scan }
+  updateScanHost(scan, host, hostUsage)
+  scan.owner = next
+  return next
+}
+
+function assertUsageWithin(
+  state: ClusterState,
+  hostIndex: number,
+  u: ClusterState["usage"][number],
+): void {
+  const host = state.inventory.hosts[hostIndex]!
+  const bad = u.vcpusUsed < 0 || u.ramMbUsed < 0 || u.instanceCount < 0 ||
+    u.vcpusUsed > host.vcpuCapacity || u.ramMbUsed > host.ramCapacityMb ||
+    u.diskUsedMb.some((d, p) => d < 0 || d > host.diskPools[p]!.sizeMb)
+  if (bad) throw new Error(`usage of ${host.name} out of bounds: ${JSON.stringify(u)}`)
+}
+
+function derive(state: ClusterState, changes: Partial<ClusterState>): ClusterState {
+  const scan = scanOf(state)
+  const next: ClusterState = { ...state, ...changes, scan }
+  scan.owner = next
+  return next
+}

@@ -1,0 +1,127 @@
+/**
+ * The values the cluster state is made of: what an instance asks for, what a placed server holds,
+ * server groups, and per-host usage. All are readonly; operations return new values.
+ */
+import type { HashMap } from "effect"
+import type { DiskPoolKind } from "../model/inventory.ts"
+import type { Inventory } from "../inventory/inventory.ts"
+import type { ScanIndex } from "./scan.ts"
+
+/** A group rule. The `soft-` rules are preferences (weighers); the others are hard filters. */
+export type GroupRule = "affinity" | "anti-affinity" | "soft-affinity" | "soft-anti-affinity"
+/** Every rule, in the order reports list them. */
+export const groupRules: ReadonlyArray<GroupRule> =
+  ["affinity", "anti-affinity", "soft-affinity", "soft-anti-affinity"]
+/** The topology level a rule applies at; `host` is the default. */
+export type GroupScope = "host" | "rack" | "zone"
+/** Every scope, finest first (a finer domain lies inside one coarser domain). */
+export const groupScopes: ReadonlyArray<GroupScope> = ["host", "rack", "zone"]
+
+/** Whether the rule is a hard filter (`affinity`, `anti-affinity`) rather than a weigher. */
+export const isHardRule = (rule: GroupRule): boolean =>
+  rule === "affinity" || rule === "anti-affinity"
+
+/**
+ * A server group. For (soft-)anti-affinity, `maxPerDomain` members may share one domain of
+ * `scope` (Nova's `max_server_per_host`, generalised); it is 1 unless set. `members` are the
+ * uuids of placed servers and volumes, in the order they joined.
+ */
+export interface GroupRecord {
+  readonly id: string
+  readonly rule: GroupRule
+  readonly scope: GroupScope
+  readonly maxPerDomain: number
+  readonly members: ReadonlyArray<string>
+}
+
+/** A disk an instance asks for: from the named pool, or any pool of `kind`, or any pool. */
+export interface DiskRequest {
+  readonly sizeMb: number
+  readonly pool?: string
+  readonly kind?: DiskPoolKind
+}
+
+/**
+ * What one instance asks for. A `volume` asks only for disks (its one disk is the volume); a
+ * `server` asks for vCPUs, RAM, disks and optionally NUMA binding: `numaCells` cells, the vCPUs
+ * and RAM split evenly across them (both must divide evenly). `groups` are the ids of the groups
+ * it joins; their hard rules are checked and their soft rules weighed.
+ */
+export interface InstanceSpec {
+  readonly kind: "server" | "volume"
+  readonly vcpus: number
+  readonly ramMb: number
+  readonly disks: ReadonlyArray<DiskRequest>
+  readonly numaCells?: number
+  readonly groups: ReadonlyArray<string>
+}
+
+/** A server to create: the instance spec plus its identity and bookkeeping labels. */
+export interface ServerCreate extends InstanceSpec {
+  readonly uuid: string
+  readonly tenant?: string
+  readonly flavor?: string
+  readonly vcluster?: string
+}
+
+/** A disk as placed: the pool (by index on the host and by name) and its size. */
+export interface PlacedDisk {
+  readonly poolIndex: number
+  readonly pool: string
+  readonly sizeMb: number
+}
+
+/** A share of a NUMA-bound server on one cell (cell by its index in `host.numaCells`). */
+export interface PlacedCell {
+  readonly cellIndex: number
+  readonly vcpus: number
+  readonly ramMb: number
+}
+
+/** Where a fitted instance's resources come from on one host. */
+export interface HostAssignment {
+  readonly disks: ReadonlyArray<PlacedDisk>
+  readonly cells: ReadonlyArray<PlacedCell>
+}
+
+/** A placed server or volume: everything it holds, so delete can release exactly that. */
+export interface ServerRecord extends ServerCreate {
+  readonly host: string
+  readonly hostIndex: number
+  readonly assignment: HostAssignment
+}
+
+/**
+ * What is used on one host. `diskUsedMb` is aligned with `host.diskPools`, the cell arrays with
+ * `host.numaCells` (cells count only NUMA-bound servers; every server counts in the totals).
+ */
+export interface HostUsage {
+  readonly vcpusUsed: number
+  readonly ramMbUsed: number
+  readonly diskUsedMb: ReadonlyArray<number>
+  readonly cellVcpusUsed: ReadonlyArray<number>
+  readonly cellRamMbUsed: ReadonlyArray<number>
+  readonly instanceCount: number
+}
+
+/** Integer domain ids per host for each scope (rack ids are per zone: `zone/rack`). */
+export interface Topology {
+  readonly rackOf: Int32Array
+  readonly zoneOf: Int32Array
+  readonly rackNames: ReadonlyArray<string>
+  readonly zoneNames: ReadonlyArray<string>
+}
+
+/**
+ * The cluster state every capability commits into. Immutable: every operation returns a new
+ * state and leaves its argument as it was. `usage` is aligned with `inventory.hosts`.
+ */
+export interface ClusterState {
+  readonly inventory: Inventory
+  readonly topology: Topology
+  readonly usage: ReadonlyArray<HostUsage>
+  readonly servers: HashMap.HashMap<string, ServerRecord>
+  readonly groups: HashMap.HashMap<string, GroupRecord>
+  /** @internal The scan arrays; owned by the newest state derived from them. */
+  readonly scan: ScanIndex
+}

@@ -1,0 +1,212 @@
+/**
+ * Placement plugins: records of optional phases over a readonly view. `preFilter`/`preScore`
+ * compute the per-cycle state once (a returned value; `undefined` means "nothing to do for this
+ * item"), `filter` and `score` read it per host. The resource filters (status, vCPU, RAM, disk
+ * pool, NUMA fit) run fused over the scan arrays in `cycle.ts`; these are the others.
+ */
+import { domainOf } from "../cluster/rules.ts"
+import { freeRamMbOf, freeVcpusOf } from "../cluster/scan.ts"
+import type { GroupScope } from "../cluster/types.ts"
+import { type FilterName, filterNames } from "./errors.ts"
+import { type Item, membersIn, type SearchView, usageIn } from "./view.ts"
+
+/** `pack` fills the fullest hosts first (fewest hosts); `spread` balances load. */
+export type Policy = "pack" | "spread"
+
+/** What a cycle's plugins read. */
+export interface CycleInput {
+  readonly view: SearchView
+  readonly item: Item
+  readonly policy: Policy
+}
+
+/** A filter plugin. */
+export interface FilterPlugin<P> {
+  readonly name: FilterName
+  readonly preFilter: (input: CycleInput) => P | undefined
+  readonly filter: (pre: P, hostIndex: number) => boolean
+}
+
+/** A weigher plugin; its raw scores are normalised to [0, 1] over the candidates, then weighted. */
+export interface WeigherPlugin<P> {
+  readonly name: string
+  readonly preScore: (input: CycleInput) => P | undefined
+  readonly score: (pre: P, hostIndex: number) => number
+}
+
+/** Multipliers of the weighers (Nova's defaults: 1.0 each). */
+export interface Weights {
+  readonly policy: number
+  readonly softAffinity: number
+  readonly softAntiAffinity: number
+}
+/** The default multipliers. */
+export const defaultWeights: Weights = { policy: 1, softAffinity: 1, softAntiAffinity: 1 }
+
+interface DomainRule {
+  readonly view: SearchView
+  readonly scope: GroupScope
+}
+
+/** Hard affinity: every group member in the domain of the members already placed. */
+export const affinityFilter: FilterPlugin<ReadonlyArray<DomainRule & { domain: number }>> = {
+  name: filterNames.affinity,
+  preFilter: ({ view, item }) => {
+    const rules: Array<DomainRule & { domain: number }> = []
+    for (const id of item.groupCounts.keys()) {
+      const group = view.groups.get(id)!
+      if (group.rule !== "affinity") continue
+      const hosts = membersIn(view, id)
+      if (hosts.length === 0) continue
+      const domain = domainOf(view.state.topology, group.scope, hosts[0]!)
+      rules.push({ view, scope: group.scope, domain })
+    }
+    return rules.length === 0 ? undefined : rules
+  },
+  filter: (rules, i) => {
+    for (const r of rules) if (domainOf(r.view.state.topology, r.scope, i) !== r.domain) return false
+    return true
+  },
+}
+
+interface CountRule extends DomainRule {
+  readonly counts: ReadonlyMap<number, number>
+  readonly room: number
+}
+
+function domainCounts(view: SearchView, id: string, scope: GroupScope): Map<number, number> {
+  const counts = new Map<number, number>()
+  for (const h of membersIn(view, id)) {
+    const d = domainOf(view.state.topology, scope, h)
+    counts.set(d, (counts.get(d) ?? 0) + 1)
+  }
+  return counts
+}
+
+/** Hard anti-affinity: at most `maxPerDomain` group members in one domain of the scope. */
+export const antiAffinityFilter: FilterPlugin<ReadonlyArray<CountRule>> = {
+  name: filterNames.antiAffinity,
+  preFilter: ({ view, item }) => {
+    const rules: CountRule[] = []
+    for (const [id, carried] of item.groupCounts) {
+      const group = view.groups.get(id)!
+      if (group.rule !== "anti-affinity") continue
+      const counts = domainCounts(view, id, group.scope)
+      rules.push({ view, scope: group.scope, counts, room: group.maxPerDomain - carried })
+    }
+    return rules.length === 0 ? undefined : rules
+  },
+  filter: (rules, i) => {
+    for (const r of rules) {
+      const here = r.counts.get(domainOf(r.view.state.topology, r.scope, i)) ?? 0
+      if (here > r.room) return false
+    }
+    return true
+  },
+}
+
+/** A plugin with its per-cycle state type hidden: `prepare` binds the state into a closure. */
+export interface BoundFilter {
+  readonly name: FilterName
+  readonly prepare: (input: CycleInput) => ((hostIndex: number) => boolean) | undefined
+}
+
+/** Hides a filter plugin's state type. */
+export function bindFilter<P>(plugin: FilterPlugin<P>): BoundFilter {
+  return {
+    name: plugin.name,
+    prepare: (input) => {
+      const pre = plugin.preFilter(input)
+      return pre === undefined ? undefined : (i) => plugin.filter(pre, i)
+    },
+  }
+}
+
+/** A weigher with its per-cycle state type hidden. */
+export interface BoundWeigher {
+  readonly name: string
+  readonly prepare: (input: CycleInput) => ((hostIndex: number) => number) | undefined
+}
+
+/** Hides a weigher plugin's state type. */
+export function bindWeigher<P>(plugin: WeigherPlugin<P>): BoundWeigher {
+  return {
+    name: plugin.name,
+    prepare: (input) => {
+      const pre = plugin.preScore(input)
+      return pre === undefined ? undefined : (i) => plugin.score(pre, i)
+    },
+  }
+}
+
+/** Every filter plugin, in the order they run after the resource filters. */
+export const filterPlugins: ReadonlyArray<BoundFilter> = [
+  bindFilter(affinityFilter),
+  bindFilter(antiAffinityFilter),
+]
+
+/**
+ * Pack/spread: the host's mean utilisation of vCPUs and RAM after the item lands. The policy
+ * picks the sign (pack prefers full hosts, spread empty ones).
+ */
+export const resourceWeigher: WeigherPlugin<{ view: SearchView; item: Item; sign: number }> = {
+  name: "ResourceWeigher",
+  preScore: ({ view, item, policy }) => ({ view, item, sign: policy === "pack" ? 1 : -1 }),
+  score: ({ view, item, sign }, i) => {
+    const host = view.state.inventory.hosts[i]!
+    let freeVcpus: number
+    let freeRamMb: number
+    if (view.touched[i] === 1) {
+      const usage = usageIn(view, i)
+      freeVcpus = freeVcpusOf(host, usage)
+      freeRamMb = freeRamMbOf(host, usage)
+    } else {
+      freeVcpus = view.scan.freeVcpus[i]!
+      freeRamMb = view.scan.freeRamMb[i]!
+    }
+    const cpu = 1 - (freeVcpus - item.vcpus) / host.vcpuCapacity
+    const ram = 1 - (freeRamMb - item.ramMb) / host.ramCapacityMb
+    return sign * (cpu + ram) / 2
+  },
+}
+
+interface SoftRule extends CountRule { readonly sign: number }
+
+function softWeigher(name: string, rule: "soft-affinity" | "soft-anti-affinity"):
+  WeigherPlugin<ReadonlyArray<SoftRule>> {
+  return {
+    name,
+    preScore: ({ view, item }) => {
+      const rules: SoftRule[] = []
+      for (const id of item.groupCounts.keys()) {
+        const group = view.groups.get(id)!
+        if (group.rule !== rule) continue
+        const counts = domainCounts(view, id, group.scope)
+        if (counts.size === 0) continue
+        const sign = rule === "soft-affinity" ? 1 : -1
+        rules.push({ view, scope: group.scope, counts, room: group.maxPerDomain, sign })
+      }
+      return rules.length === 0 ? undefined : rules
+    },
+    score: (rules, i) => {
+      let total = 0
+      for (const r of rules) {
+        const here = r.counts.get(domainOf(r.view.state.topology, r.scope, i)) ?? 0
+        total += r.sign > 0 ? here : -Math.max(0, here - r.room + 1)
+      }
+      return total
+    },
+  }
+}
+
+/** Soft affinity: prefer domains holding more members of the group. */
+export const softAffinityWeigher = softWeigher("SoftAffinityWeigher", "soft-affinity")
+/** Soft anti-affinity: prefer domains where the group is below `maxPerDomain`, then fewer. */
+export const softAntiAffinityWeigher = softWeigher("SoftAntiAffinityWeigher", "soft-anti-affinity")
+
+/** The weighers with their multiplier from `Weights`. */
+export const weigherPlugins: ReadonlyArray<[BoundWeigher, keyof Weights]> = [
+  [bindWeigher(resourceWeigher), "policy"],
+  [bindWeigher(softAffinityWeigher), "softAffinity"],
+  [bindWeigher(softAntiAffinityWeigher), "softAntiAffinity"],
+]

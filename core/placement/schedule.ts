@@ -1,0 +1,62 @@
+/**
+ * Placing and committing in one call: the solver chooses, the cluster state reserves.
+ */
+import { AlreadyExists, type BadRequest, type NotFound, type Outcome, err, ok } from "../errors.ts"
+import { createGroup, createServer, findServer, type GroupCreate } from "../cluster/state.ts"
+import type { ClusterState, ServerCreate, ServerRecord } from "../cluster/types.ts"
+import type { NoValidHost } from "./errors.ts"
+import { placeGang } from "./gang.ts"
+import type { Policy, Weights } from "./plugins.ts"
+
+/** Servers (and volumes) to create together, with the new groups they join. */
+export interface ScheduleRequest {
+  readonly servers: ReadonlyArray<ServerCreate>
+  readonly groups?: ReadonlyArray<GroupCreate>
+  readonly policy?: Policy
+  readonly nodeBudget?: number
+  readonly weights?: Weights
+}
+
+/** Errors `schedule` returns. */
+export type ScheduleError = NoValidHost | BadRequest | NotFound | AlreadyExists
+
+/**
+ * Places every server of the request (all or nothing, see `placeGang`), creates the new groups
+ * and reserves every server's resources. The given state is unchanged; on success the new state
+ * holds the servers, in request order.
+ */
+export function schedule(
+  state: ClusterState,
+  request: ScheduleRequest,
+): Outcome<{ state: ClusterState; servers: ServerRecord[]; nodes: number }, ScheduleError> {
+  for (const s of request.servers) {
+    if (findServer(state, s.uuid) !== undefined) {
+      return err(new AlreadyExists({ resource: "server", id: s.uuid }))
+    }
+  }
+  const placed = placeGang(state, {
+    instances: request.servers.map((s) => ({ ...s, name: s.uuid })),
+    ...(request.groups === undefined ? {} : { groups: request.groups }),
+    ...(request.policy === undefined ? {} : { policy: request.policy }),
+    ...(request.nodeBudget === undefined ? {} : { nodeBudget: request.nodeBudget }),
+    ...(request.weights === undefined ? {} : { weights: request.weights }),
+  })
+  if (placed._tag === "Failure") return err(placed.failure)
+  let next = state
+  for (const g of request.groups ?? []) {
+    const r = createGroup(next, g)
+    if (r._tag === "Failure") throw new Error(`checked group ${g.id} failed: ${r.failure.message}`)
+    next = r.success
+  }
+  const servers: ServerRecord[] = []
+  request.servers.forEach((s, k) => {
+    const p = placed.success.placements[k]!
+    const r = createServer(next, s, { host: p.host, assignment: p.assignment })
+    if (r._tag === "Failure") {
+      throw new Error(`placement of ${s.uuid} on ${p.host} failed its commit: ${r.failure.message}`)
+    }
+    next = r.success.state
+    servers.push(r.success.server)
+  })
+  return ok({ state: next, servers, nodes: placed.success.nodes })
+}

@@ -1,0 +1,56 @@
+/**
+ * Request builders for placement, cluster and vcluster tests:
+ * `server("a").cpus(2).ram(1024).groups("g")`, `volume("v", 10240)`, and `clusterOf(...hosts)`.
+ */
+import { Result } from "effect"
+import { type ClusterState, createCluster, createGroup, type DiskRequest, type GroupCreate,
+  type InstanceSpec, type ServerCreate } from "../core/cluster/index.ts"
+import { schedule } from "../core/placement/index.ts"
+import { type HostBuilder, inventoryOf } from "./builders.ts"
+
+export class ServerBuilder {
+  private spec: { -readonly [K in keyof ServerCreate]: ServerCreate[K] }
+  constructor(uuid: string, kind: "server" | "volume" = "server") {
+    this.spec = { uuid, kind, vcpus: kind === "server" ? 1 : 0,
+      ramMb: kind === "server" ? 1024 : 0, disks: [], groups: [] }
+  }
+  cpus(vcpus: number): this { this.spec.vcpus = vcpus; return this }
+  ram(ramMb: number): this { this.spec.ramMb = ramMb; return this }
+  disk(sizeMb: number, where: Omit<DiskRequest, "sizeMb"> = {}): this {
+    this.spec.disks = [...this.spec.disks, { sizeMb, ...where }]
+    return this
+  }
+  numa(cells: number): this { this.spec.numaCells = cells; return this }
+  groups(...ids: string[]): this { this.spec.groups = ids; return this }
+  build(): ServerCreate { return { ...this.spec } }
+  /** As a named instance for placeGang. */
+  instance(): InstanceSpec & { name: string } { return { ...this.spec, name: this.spec.uuid } }
+}
+
+/** A server request builder (1 vCPU, 1024 MB, no disks, no groups). */
+export const server = (uuid: string): ServerBuilder => new ServerBuilder(uuid)
+/** A volume request builder: one disk of `sizeMb`, optionally of a pool kind or name. */
+export const volume = (uuid: string, sizeMb: number, where: Omit<DiskRequest, "sizeMb"> = {}) =>
+  new ServerBuilder(uuid, "volume").disk(sizeMb, where)
+
+/** An empty cluster over hosts built with test/builders.ts. */
+export const clusterOf = (...hosts: HostBuilder[]): ClusterState =>
+  createCluster(inventoryOf(...hosts))
+
+/** Adds groups to a cluster; a failure fails the test loudly. */
+export function withGroups(state: ClusterState, ...groups: GroupCreate[]): ClusterState {
+  let next = state
+  for (const g of groups) {
+    const r = createGroup(next, g)
+    if (Result.isFailure(r)) throw new Error(`bad test group: ${r.failure.message}`)
+    next = r.success
+  }
+  return next
+}
+
+/** Schedules servers that must fit; a failure fails the test loudly. */
+export function placed(state: ClusterState, ...servers: ServerBuilder[]): ClusterState {
+  const r = schedule(state, { servers: servers.map((s) => s.build()) })
+  if (Result.isFailure(r)) throw new Error(`test setup did not fit: ${r.failure.message}`)
+  return r.success.state
+}
