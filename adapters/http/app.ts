@@ -6,6 +6,10 @@ import type { FastifyInstance } from "fastify"
 import type { ServerConfig } from "./config.ts"
 import { type Engine, type Operations, type Sources, startEngine, systemSources } from "./engine.ts"
 import { openJournal } from "./journal.ts"
+import { hypervisorPciExtra, pciRoutes, serverPciExtra } from "./routes/pci.ts"
+import {
+  hypervisorPmemExtra, pmemOperations, pmemRoutes, serverPmemExtra,
+} from "./routes/pmem.ts"
 import { replicaOperations, replicaRoutes } from "./routes/replicas.ts"
 import { serverOperations, serverRoutes } from "./routes/servers.ts"
 import { buildServer, type RouteGroup } from "./server.ts"
@@ -15,11 +19,14 @@ import { initialWorld, type Offer, type World } from "./world.ts"
 export const operations: Operations<World> = {
   ...serverOperations,
   ...replicaOperations,
+  ...pmemOperations,
 }
 
 /** Every route group, in registration order. */
 export const routeGroups: ReadonlyArray<RouteGroup<World>> = [
-  serverRoutes([], []),
+  serverRoutes([serverPciExtra, serverPmemExtra], [hypervisorPciExtra, hypervisorPmemExtra]),
+  pciRoutes,
+  pmemRoutes,
   replicaRoutes,
 ]
 

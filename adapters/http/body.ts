@@ -25,12 +25,15 @@ export function parseBody(text: string): Result.Result<unknown, BadRequest> {
     const detail = e instanceof Error ? e.message : String(e)
     return Result.fail(invalidAll([{ path: "", message: `body is not valid JSON: ${detail}` }]))
   }
-  const problem = checkShape(value)
+  const problem = checkBody(value)
   return problem === null ? Result.succeed(value) : Result.fail(problem)
 }
 
-/** Walks a parsed value iteratively (no recursion, so depth cannot overflow the stack). */
-function checkShape(root: unknown): BadRequest | null {
+/**
+ * Checks a parsed body's shape: depth, size and no prototype keys. Walks iteratively (no
+ * recursion, so depth cannot overflow the stack).
+ */
+export function checkBody(root: unknown): BadRequest | null {
   const stack: Array<{ value: unknown; path: ReadonlyArray<PropertyKey>; depth: number }> = [
     { value: root, path: [], depth: 0 },
   ]

@@ -14,6 +14,8 @@ import { emptyReplicationState, type ReplicationState } from "../../core/replica
 import { expandFleet } from "../../core/scenario/fleet.ts"
 import { Flavor, PciAlias } from "../../core/scenario/schema.ts"
 import type { Inventory } from "../../core/inventory/inventory.ts"
+import { decodePciAliases, type PciAliases, type PciState, pciStateOf } from "../../core/pci/index.ts"
+import { type PmemState, pmemStateOf } from "../../core/pmem/index.ts"
 
 /** The parts of a scenario file the server uses (other sections are ignored). */
 export const ServeScenario = Schema.Struct({
@@ -27,6 +29,8 @@ export interface Offer {
   readonly inventory: Inventory
   readonly flavors: Readonly<Record<string, Flavor>>
   readonly pciAliases: Readonly<Record<string, PciAlias>>
+  /** The aliases as the PCI core resolves them in requests. */
+  readonly pciAliasTable: PciAliases
 }
 
 /** A server as the façade knows it, beside the cluster's record of what it holds. */
@@ -44,6 +48,8 @@ export interface World {
   readonly cluster: ClusterState
   readonly servers: ReadonlyMap<string, ServerMeta>
   readonly replication: ReplicationState
+  readonly pci: PciState
+  readonly pmem: PmemState
 }
 
 /** Decodes a scenario document into the server's offer (every problem with its path). */
@@ -52,10 +58,15 @@ export function offerOf(input: unknown): Result.Result<Offer, BadRequest> {
   if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
   const inventory = expandFleet(decoded.success.fleet, "fleet")
   if (Result.isFailure(inventory)) return Result.fail(inventory.failure)
+  const pciAliases = decoded.success.pciAliases ?? {}
+  const table = decodePciAliases(Object.fromEntries(Object.entries(pciAliases)
+    .map(([name, alias]) => [name, [alias]])))
+  if (Result.isFailure(table)) return Result.fail(table.failure)
   return Result.succeed({
     inventory: inventory.success,
     flavors: decoded.success.flavors,
-    pciAliases: decoded.success.pciAliases ?? {},
+    pciAliases,
+    pciAliasTable: table.success,
   })
 }
 
@@ -72,6 +83,8 @@ export function initialWorld(offer: Offer): World {
     cluster: createCluster(offer.inventory),
     servers: new Map(),
     replication: emptyReplicationState,
+    pci: pciStateOf(offer.inventory),
+    pmem: pmemStateOf(offer.inventory),
   }
 }
 

@@ -15,7 +15,13 @@ import {
   type CorralError, Conflict, err, InsufficientCapacity, invalid, NotFound, ok, type Outcome,
 } from "../../../core/errors.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
+import {
+  allocate, claim, decodePciRequests, free, pciFits, type PciRequest, serverPciDevices,
+} from "../../../core/pci/index.ts"
+import { releaseServer } from "../../../core/pmem/index.ts"
+import type { Flavor } from "../../../core/scenario/schema.ts"
 import type { Applied, Operations } from "../engine.ts"
+import type { JournalEntry } from "../journal.ts"
 import type { RouteGroup } from "../server.ts"
 import { type ServerMeta, withEntry, withoutEntry, type World } from "../world.ts"
 import { adminScope, paramsOf, sendRead, submit, tenantScope, visibleServer } from "./common.ts"
@@ -36,47 +42,89 @@ export const CreateServerBody = Schema.Struct({
     flavorRef: Schema.String,
     imageRef: Schema.optionalKey(Schema.String),
     availability_zone: Schema.optionalKey(Schema.String),
+    /** PCI requests (the PCI core's wire shape): `[{"alias": "a100", "count": 1}]`. */
+    pci_requests: Schema.optionalKey(Schema.Unknown),
+    /** Place on a host that has a pmem device of this name (`DRAM`, `NVDIMM0`…). */
+    "os-pmem:device": Schema.optionalKey(Schema.String.check(Schema.isBetweenLength(1, 64))),
   }),
 })
 
 /** Extra fields other route groups add to the server view (PCI devices, pmem volumes). */
 export type ServerExtras = (world: World, meta: ServerMeta) => Record<string, unknown>
 
-function createOp(world: World, e: { tenant: string; body: unknown; ids: ReadonlyArray<string>;
-  atMs: number }): Outcome<Applied<World>, CorralError> {
+function flavorOf(world: World, ref: string): Outcome<Flavor, CorralError> {
+  const flavor = Object.hasOwn(world.offer.flavors, ref) ? world.offer.flavors[ref] : undefined
+  return flavor === undefined
+    ? err(invalid("server.flavorRef",
+      `one of the flavors (${Object.keys(world.offer.flavors).join(", ")})`))
+    : ok(flavor)
+}
+
+function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
   const decoded = decode(CreateServerBody, e.body)
   if (Result.isFailure(decoded)) return err(decoded.failure)
   const s = decoded.success.server
-  const flavor = Object.hasOwn(world.offer.flavors, s.flavorRef)
-    ? world.offer.flavors[s.flavorRef] : undefined
-  if (flavor === undefined) {
-    return err(invalid("server.flavorRef",
-      `one of the flavors (${Object.keys(world.offer.flavors).join(", ")})`))
-  }
+  const flavor = flavorOf(world, s.flavorRef)
+  if (Result.isFailure(flavor)) return err(flavor.failure)
+  const pciRequests = s.pci_requests === undefined ? ok([]) : decodePciRequests(s.pci_requests,
+    world.offer.pciAliasTable, { pathPrefix: "server.pci_requests" })
+  if (Result.isFailure(pciRequests)) return err(pciRequests.failure)
   const zone = s.availability_zone
-  const hosts = world.cluster.inventory.hosts.filter((h) => zone === undefined || h.zone === zone)
-  if (hosts.length === 0) return err(invalid("server.availability_zone", "a zone of the fleet"))
+  const device = s["os-pmem:device"]
+  const hosts = world.cluster.inventory.hosts.filter((h) => (zone === undefined || h.zone === zone)
+    && (device === undefined || h.pmemDevices.some((d) => d.name === device)))
+  if (hosts.length === 0) {
+    return err(invalid(device === undefined ? "server.availability_zone" : "server.os-pmem:device",
+      device === undefined ? "a zone of the fleet" : "a pmem device some host of the zone has"))
+  }
   const id = e.ids[0]!
+  const f = flavor.success
   const request: ServerCreate = {
     kind: "server", uuid: id, tenant: e.tenant, flavor: s.flavorRef,
-    vcpus: flavor.vcpus, ramMb: flavor.ramMb, groups: [],
-    disks: flavor.diskGb === 0 ? [] : [{ sizeMb: flavor.diskGb * 1024,
-      ...(flavor.diskPool === undefined ? {} : { pool: flavor.diskPool }) }],
+    vcpus: f.vcpus, ramMb: f.ramMb, groups: [],
+    disks: f.diskGb === 0 ? [] : [{ sizeMb: f.diskGb * 1024,
+      ...(f.diskPool === undefined ? {} : { pool: f.diskPool }) }],
   }
+  const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
+    createdAtMs: e.atMs }
+  const placed = firstFit(world, hosts, request, pciRequests.success)
+  if (Result.isFailure(placed)) return err(placed.failure)
+  return ok({
+    world: { ...placed.success, servers: withEntry(world.servers, id, meta) },
+    reply: { status: 202, body: { server: { id, links: [] } } },
+  })
+}
+
+/**
+ * First fit in inventory order: the first `up` host where the PCI requests fit and the cluster
+ * core accepts the server. The devices are claimed and allocated (the server is running).
+ */
+function firstFit(world: World, hosts: ReadonlyArray<Host>, request: ServerCreate,
+  pciRequests: ReadonlyArray<PciRequest>): Outcome<World, CorralError> {
   let last: CorralError = new Conflict({ message: "no host is up" })
   for (const host of hosts) {
     if (host.status !== "up") continue
+    if (pciRequests.length > 0 && !pciFits(world.pci, host.name, pciRequests)) {
+      last = new InsufficientCapacity({ resource: `pci:${pciRequests[0]!.alias ?? "request"}`,
+        requested: pciRequests[0]!.count, free: 0, capacity: 0 })
+      continue
+    }
     const placed = createServer(world.cluster, request, host.name)
     if (Result.isFailure(placed)) {
       last = placed.failure
       continue
     }
-    const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
-      createdAtMs: e.atMs }
-    return ok({
-      world: { ...world, cluster: placed.success.state, servers: withEntry(world.servers, id, meta) },
-      reply: { status: 202, body: { server: { id, links: [] } } },
-    })
+    let pci = world.pci
+    if (pciRequests.length > 0) {
+      const claimed = claim(pci, { host: host.name, instanceUuid: request.uuid,
+        requests: pciRequests })
+      if (Result.isFailure(claimed)) throw new Error(`claim after pciFits: ${claimed.failure.message}`)
+      const allocated = allocate(claimed.success.state, { host: host.name,
+        instanceUuid: request.uuid })
+      if (Result.isFailure(allocated)) throw new Error(allocated.failure.message)
+      pci = allocated.success.state
+    }
+    return ok({ ...world, cluster: placed.success.state, pci })
   }
   if (last instanceof InsufficientCapacity) {
     return err(new InsufficientCapacity({ resource: last.resource, requested: last.requested,
@@ -85,8 +133,7 @@ function createOp(world: World, e: { tenant: string; body: unknown; ids: Readonl
   return err(last)
 }
 
-function deleteOp(world: World, e: { tenant: string; params: Readonly<Record<string, string>> })
-  : Outcome<Applied<World>, CorralError> {
+function deleteOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
   const id = e.params["server_id"] ?? ""
   const meta = visibleServer(world, e.tenant, id)
   if (Result.isFailure(meta)) return err(meta.failure)
@@ -96,8 +143,12 @@ function deleteOp(world: World, e: { tenant: string; params: Readonly<Record<str
   }
   const removed = deleteServer(world.cluster, id)
   if (Result.isFailure(removed)) return err(removed.failure)
+  const pciHeld = serverPciDevices(world.pci, id)["os-pci:pci_devices"].length > 0
+  const freed = pciHeld ? free(world.pci, { instanceUuid: id }) : ok({ state: world.pci })
+  if (Result.isFailure(freed)) throw new Error(`free PCI of ${id}: ${freed.failure.message}`)
   return ok({
-    world: { ...world, cluster: removed.success.state, servers: withoutEntry(world.servers, id) },
+    world: { ...world, cluster: removed.success.state, servers: withoutEntry(world.servers, id),
+      pci: freed.success.state, pmem: releaseServer(world.pmem, id).state },
     reply: { status: 204 },
   })
 }

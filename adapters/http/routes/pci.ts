@@ -1,0 +1,50 @@
+/**
+ * PCI (seed `pci-api.txt`): `GET /v2/{tenant_id}/os-pci`, `/os-pci/detail`, `/os-pci/{id}`
+ * (admin-only: the PCI inventory is the operator's), the server's `os-pci:pci_devices` and the
+ * hypervisor's `pci_stats`. Views are the PCI core's own; `?host=` filters the lists.
+ */
+import { Result } from "effect"
+import { invalid } from "../../../core/errors.ts"
+import type { Host } from "../../../core/inventory/inventory.ts"
+import { hypervisorPciStats, pciDetail, pciList, pciShow, serverPciDevices } from
+  "../../../core/pci/index.ts"
+import type { RouteGroup } from "../server.ts"
+import type { ServerMeta, World } from "../world.ts"
+import { adminScope, paramsOf, sendRead } from "./common.ts"
+
+/** The server view's `os-pci:pci_devices`. */
+export function serverPciExtra(world: World, meta: ServerMeta): Record<string, unknown> {
+  return serverPciDevices(world.pci, meta.id)
+}
+
+/** The hypervisor view's `pci_stats`. */
+export function hypervisorPciExtra(world: World, host: Host): Record<string, unknown> {
+  const stats = hypervisorPciStats(world.pci, host.name)
+  if (Result.isFailure(stats)) throw new Error(`host ${host.name} missing from the PCI state`)
+  return stats.success
+}
+
+function filterOf(query: unknown): { host?: string } {
+  const host = (query as Record<string, unknown> | undefined)?.["host"]
+  return typeof host === "string" ? { host } : {}
+}
+
+/** Route group for the `os-pci` resources. */
+export const pciRoutes: RouteGroup<World> = ({ app, engine }) => {
+  app.get("/v2/:tenant_id/os-pci", async (request, reply) => {
+    if (adminScope(request, reply) === null) return reply
+    return sendRead(reply, pciList(engine.world().pci, filterOf(request.query)))
+  })
+  app.get("/v2/:tenant_id/os-pci/detail", async (request, reply) => {
+    if (adminScope(request, reply) === null) return reply
+    return sendRead(reply, pciDetail(engine.world().pci, filterOf(request.query)))
+  })
+  app.get("/v2/:tenant_id/os-pci/:pci_device_id", async (request, reply) => {
+    if (adminScope(request, reply) === null) return reply
+    const text = paramsOf(request)["pci_device_id"]!
+    if (!/^[1-9][0-9]{0,9}$/.test(text)) {
+      return sendRead(reply, Result.fail(invalid("pci_device_id", "a positive integer device id")))
+    }
+    return sendRead(reply, pciShow(engine.world().pci, Number(text)))
+  })
+}
