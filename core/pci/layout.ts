@@ -1,0 +1,160 @@
+/**
+ * The static side of PCI accounting, built once from the inventory and shared by every state:
+ * each device's identity (global id, address, ids, type, parent PF, NUMA node, label, tags), its
+ * pool, and each pool's members. Nothing here changes when devices are claimed or freed.
+ */
+import type { Host, Inventory } from "../inventory/index.ts"
+import type { PciDevType } from "../model/index.ts"
+
+/** Keys that are pool properties in their own right; an `extra_info` entry never shadows them. */
+export const poolPropertyKeys = ["vendor_id", "product_id", "dev_type"] as const
+
+/** One device as accounting sees it. Strings are lower-case (addresses, ids, dev_type kept). */
+export interface PciDeviceInfo {
+  /** Global id: 1, 2, … in inventory order (host order, then device order). */
+  readonly id: number
+  /** Position among its host's devices. */
+  readonly index: number
+  readonly address: string
+  readonly vendorId: string
+  readonly productId: string
+  readonly devType: PciDevType
+  /** Host-local index of the parent PF (VFs only), else -1. */
+  readonly parent: number
+  /** Host-local indices of the VFs (PFs only). */
+  readonly children: ReadonlyArray<number>
+  readonly numaNode: number | null
+  readonly label: string
+  /** The inventory's `extra_info` (tags such as `physical_network`). */
+  readonly tags: Readonly<Record<string, string>>
+  /** `pci_0000_04_10_0`. */
+  readonly devId: string
+  /** Host-local index of the device's pool. */
+  readonly pool: number
+}
+
+/** A pool: devices alike in vendor, product, NUMA node, type and tags. */
+export interface PciPoolInfo {
+  readonly index: number
+  readonly vendorId: string
+  readonly productId: string
+  readonly numaNode: number | null
+  readonly devType: PciDevType
+  readonly tags: Readonly<Record<string, string>>
+  /** What a request spec is matched against: the key fields and the tags, values lower-cased. */
+  readonly props: ReadonlyMap<string, string>
+  /** Host-local device indices, ascending. */
+  readonly members: ReadonlyArray<number>
+}
+
+/** One host's devices and pools. */
+export interface PciHostLayout {
+  /** The host's index in the inventory. */
+  readonly index: number
+  readonly name: string
+  /** `host.index + 1`, as the seed's `compute_node_id`. */
+  readonly computeNodeId: number
+  /** Global id of the host's first device (ids run consecutively from it). */
+  readonly firstId: number
+  readonly devices: ReadonlyArray<PciDeviceInfo>
+  readonly pools: ReadonlyArray<PciPoolInfo>
+  /** Host NUMA cell id → socket. */
+  readonly cellSocket: ReadonlyMap<number, number>
+}
+
+/** The cluster's layout. */
+export interface PciLayout {
+  readonly hosts: ReadonlyArray<PciHostLayout>
+  readonly hostIndex: ReadonlyMap<string, number>
+  readonly deviceCount: number
+}
+
+/** Builds the layout of every host of `inventory`. */
+export function layoutOf(inventory: Inventory): PciLayout {
+  let nextId = 1
+  const hosts = inventory.hosts.map((host) => {
+    const layout = hostLayoutOf(host, nextId)
+    nextId += layout.devices.length
+    return layout
+  })
+  return { hosts, hostIndex: inventory.hostIndex, deviceCount: nextId - 1 }
+}
+
+function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
+  const specs = host.pciDevices
+  const byAddress = new Map(specs.map((d, k) => [d.address.toLowerCase(), k]))
+  const children: number[][] = specs.map(() => [])
+  const parents = specs.map((d, k) => {
+    if (d.dev_type !== "type-VF" || d.parent_addr === undefined) return -1
+    const parent = byAddress.get(d.parent_addr.toLowerCase())
+    if (parent === undefined) throw new Error(`inventory: VF ${d.address} without its PF`)
+    children[parent]!.push(k)
+    return parent
+  })
+  const poolKeys = new Map<string, number>()
+  const pools: Array<Omit<PciPoolInfo, "members"> & { members: number[] }> = []
+  const devices = specs.map((d, k): PciDeviceInfo => {
+    const vendorId = d.vendor_id.toLowerCase()
+    const productId = d.product_id.toLowerCase()
+    const numaNode = d.numa_node ?? null
+    const tags = tagsOf(d.extra_info)
+    const key = JSON.stringify([vendorId, productId, numaNode, d.dev_type,
+      Object.entries(tags).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))])
+    let pool = poolKeys.get(key)
+    if (pool === undefined) {
+      pool = pools.length
+      poolKeys.set(key, pool)
+      pools.push({ index: pool, vendorId, productId, numaNode, devType: d.dev_type, tags,
+        props: propsOf(vendorId, productId, d.dev_type, tags), members: [] })
+    }
+    pools[pool]!.members.push(k)
+    const address = d.address.toLowerCase()
+    return {
+      id: firstId + k, index: k, address, vendorId, productId, devType: d.dev_type,
+      parent: parents[k]!, children: children[k]!, numaNode,
+      label: d.label ?? `label_${vendorId}_${productId}`, tags,
+      devId: `pci_${address.replace(/[:.]/g, "_")}`, pool,
+    }
+  })
+  return {
+    index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices, pools,
+    cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),
+  }
+}
+
+function tagsOf(extraInfo: Readonly<Record<string, string>> | undefined): Record<string, string> {
+  const tags: Record<string, string> = {}
+  if (extraInfo === undefined) return tags
+  for (const [k, v] of Object.entries(extraInfo)) {
+    if (!(poolPropertyKeys as ReadonlyArray<string>).includes(k)) tags[k] = v
+  }
+  return tags
+}
+
+function propsOf(vendorId: string, productId: string, devType: PciDevType,
+  tags: Readonly<Record<string, string>>): ReadonlyMap<string, string> {
+  const props = new Map<string, string>()
+  for (const [k, v] of Object.entries(tags)) props.set(k, v.toLowerCase())
+  props.set("vendor_id", vendorId)
+  props.set("product_id", productId)
+  props.set("dev_type", devType.toLowerCase())
+  return props
+}
+
+/** The host and host-local index of global device `id`, or undefined. */
+export function locateDevice(layout: PciLayout, id: number):
+  { host: PciHostLayout; index: number } | undefined {
+  if (!Number.isInteger(id) || id < 1 || id > layout.deviceCount) return undefined
+  let lo = 0
+  let hi = layout.hosts.length - 1
+  while (lo < hi) {
+    const mid = (lo + hi + 1) >>> 1
+    if (layout.hosts[mid]!.firstId <= id) lo = mid
+    else hi = mid - 1
+  }
+  // Hosts without devices share a firstId with their successor; step to the one holding `id`.
+  let h = lo
+  while (layout.hosts[h]!.firstId + layout.hosts[h]!.devices.length <= id) h++
+  const host = layout.hosts[h]!
+  return { host, index: id - host.firstId }
+}

@@ -1,0 +1,244 @@
+/**
+ * The PCI lifecycle, one function per transition: `claim` (available → claimed), `allocate`
+ * (claimed → allocated), `free` (claimed/allocated → available, or removed when a removal waits)
+ * and `removeDevice`. Each is pure: it returns a new state, or an error and no state at all, and
+ * never modifies the state it was given — so a dry run is the same call with its result dropped.
+ */
+import { Result } from "effect"
+import {
+  type BadRequest, Conflict, type InsufficientCapacity, invalid, NotFound,
+} from "../errors.ts"
+import { hmapGet, hmapRemove, hmapSet } from "./hamt.ts"
+import { locateDevice, type PciHostLayout } from "./layout.ts"
+import { editOf, pvecGet } from "./pvec.ts"
+import {
+  type PciClaimInput, type PciNumaPolicy, type PciRequest, pciRequestLimits,
+} from "./request.ts"
+import { claimOnHost } from "./select.ts"
+import { type Holding, HostWork, type PciState } from "./state.ts"
+
+export type { PciClaimInput }
+
+/** A new state and the global ids of the devices the operation changed. */
+export interface PciChange {
+  readonly state: PciState
+  readonly devices: ReadonlyArray<number>
+}
+
+/** Errors of `claim`. */
+export type PciClaimError = BadRequest | NotFound | InsufficientCapacity
+
+const uuidPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/
+
+function hostOf(state: PciState, name: string): Result.Result<PciHostLayout, NotFound> {
+  const index = state.layout.hostIndex.get(name)
+  if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: name }))
+  return Result.succeed(state.layout.hosts[index]!)
+}
+
+/** Checks a claim's input against the host: uuid, requests, NUMA cells. */
+function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | undefined {
+  const uuid = input.instanceUuid
+  if (uuid.length === 0 || uuid.length > pciRequestLimits.instanceUuidLengthMax ||
+    !uuidPattern.test(uuid)) {
+    return invalid("instanceUuid", "an instance uuid of 1-64 letters, digits, '_', '.', ':', '-'")
+  }
+  const requests = input.requests
+  if (requests.length === 0 || requests.length > pciRequestLimits.requestsMax) {
+    return invalid("requests", `1 to ${pciRequestLimits.requestsMax} requests`)
+  }
+  for (let i = 0; i < requests.length; i++) {
+    const r = requests[i]!
+    if (!Number.isInteger(r.count) || r.count < 1 || r.count > pciRequestLimits.countMax) {
+      return invalid(`requests[${i}].count`, `an integer from 1 to ${pciRequestLimits.countMax}`)
+    }
+    if (r.spec.length === 0 || r.spec.length > pciRequestLimits.alternativesMax) {
+      return invalid(`requests[${i}].spec`, `1 to ${pciRequestLimits.alternativesMax} alternatives`)
+    }
+  }
+  const cells = input.instanceNumaCells ?? []
+  if (cells.length > pciRequestLimits.instanceNumaCellsMax) {
+    return invalid("instanceNumaCells", `at most ${pciRequestLimits.instanceNumaCellsMax} cells`)
+  }
+  for (let i = 0; i < cells.length; i++) {
+    if (!host.cellSocket.has(cells[i]!)) {
+      return invalid(`instanceNumaCells[${i}]`, `a NUMA cell of host ${host.name} ` +
+        `(${[...host.cellSocket.keys()].join(", ")}); ${cells[i]} is not one`)
+    }
+  }
+  return undefined
+}
+
+/**
+ * Claims devices on `host` for an instance (available → claimed). All requests are met or none:
+ * InsufficientCapacity names the first request that cannot be (resource `pci:<vendor>:<product>`
+ * or the alias, requested, free under its NUMA policy, capacity, host). An instance may claim
+ * again (e.g. an interface attach); its holdings grow.
+ */
+export function claim(state: PciState, input: PciClaimInput):
+  Result.Result<PciChange, PciClaimError> {
+  const found = hostOf(state, input.host)
+  if (Result.isFailure(found)) return Result.fail(found.failure)
+  const host = found.success
+  const bad = checkClaim(host, input)
+  if (bad !== undefined) return Result.fail(bad)
+  const usage = pvecGet(state.hosts, host.index)
+  const decided = claimOnHost(host, usage, input.instanceUuid, input.requests, input)
+  if (Result.isFailure(decided)) return Result.fail(decided.failure)
+  const { taken } = decided.success
+  const holdings = withDevices(hmapGet(state.instances, input.instanceUuid), host.index, taken)
+  return Result.succeed({
+    state: {
+      layout: state.layout,
+      hosts: setHost(state, host.index, decided.success.usage),
+      instances: hmapSet(state.instances, input.instanceUuid, holdings),
+    },
+    devices: taken.map((d) => host.firstId + d),
+  })
+}
+
+/** `holdings` with `taken` added on host `hostIndex` (hosts ascending, devices ascending). */
+function withDevices(holdings: ReadonlyArray<Holding> | undefined, hostIndex: number,
+  taken: ReadonlyArray<number>): ReadonlyArray<Holding> {
+  const out: Holding[] = []
+  let merged = false
+  for (const h of holdings ?? []) {
+    if (h.host < hostIndex || merged) {
+      out.push(h)
+      continue
+    }
+    merged = true
+    const devices = h.host === hostIndex ? [...h.devices, ...taken] : [...taken]
+    out.push({ host: hostIndex, devices: devices.sort(ascending) })
+    if (h.host !== hostIndex) out.push(h)
+  }
+  if (!merged) out.push({ host: hostIndex, devices: [...taken].sort(ascending) })
+  return out
+}
+
+function ascending(a: number, b: number): number {
+  return a - b
+}
+
+/**
+ * Whether `requests` fit on `host` now: `claim`'s own decision with its result dropped.
+ * False for an unknown host or an input `claim` would refuse.
+ */
+export function pciFits(state: PciState, hostName: string, requests: ReadonlyArray<PciRequest>,
+  numa: { readonly numaPolicy?: PciNumaPolicy; readonly instanceNumaCells?: ReadonlyArray<number> }
+    = {}): boolean {
+  const index = state.layout.hostIndex.get(hostName)
+  if (index === undefined) return false
+  const host = state.layout.hosts[index]!
+  if (checkClaim(host, { host: hostName, instanceUuid: "fits", requests, ...numa }) !== undefined) {
+    return false
+  }
+  return Result.isSuccess(claimOnHost(host, pvecGet(state.hosts, index), "fits", requests, numa))
+}
+
+function setHost(state: PciState, index: number, usage: ReturnType<HostWork["done"]>) {
+  if (pvecGet(state.hosts, index) === usage) return state.hosts
+  const edit = editOf(state.hosts)
+  edit.set(index, usage)
+  return edit.done()
+}
+
+/** An instance's holdings, on one host (when `host` is given) or everywhere. */
+function holdingsOf(state: PciState, instanceUuid: string, hostName: string | undefined):
+  Result.Result<{ all: ReadonlyArray<Holding>; chosen: ReadonlyArray<Holding> },
+    NotFound | Conflict> {
+  const all = hmapGet(state.instances, instanceUuid)
+  if (all === undefined) return Result.fail(new NotFound({ resource: "Instance", id: instanceUuid }))
+  if (hostName === undefined) return Result.succeed({ all, chosen: all })
+  const found = hostOf(state, hostName)
+  if (Result.isFailure(found)) return Result.fail(found.failure)
+  const chosen = all.filter((h) => h.host === found.success.index)
+  if (chosen.length === 0) {
+    return Result.fail(new Conflict({
+      message: `Instance ${instanceUuid} holds no PCI devices on host ${hostName}.`,
+    }))
+  }
+  return Result.succeed({ all, chosen })
+}
+
+/**
+ * Allocates what an instance has claimed on `host` (claimed → allocated): the instance is
+ * running. NotFound for an unknown instance or host; Conflict when it has nothing claimed there.
+ */
+export function allocate(state: PciState, input: { readonly host: string;
+  readonly instanceUuid: string }): Result.Result<PciChange, NotFound | Conflict> {
+  const held = holdingsOf(state, input.instanceUuid, input.host)
+  if (Result.isFailure(held)) return Result.fail(held.failure)
+  const holding = held.success.chosen[0]!
+  const host = state.layout.hosts[holding.host]!
+  const work = new HostWork(host, pvecGet(state.hosts, holding.host))
+  const changed: number[] = []
+  for (const d of holding.devices) {
+    if (work.use(d).status !== "claimed") continue
+    work.allocate(d)
+    changed.push(host.firstId + d)
+  }
+  if (changed.length === 0) {
+    return Result.fail(new Conflict({ message: `Instance ${input.instanceUuid} has no claimed ` +
+      `PCI devices on host ${input.host} to allocate; they are all allocated.` }))
+  }
+  return Result.succeed({
+    state: { ...state, hosts: setHost(state, holding.host, work.done()) },
+    devices: changed,
+  })
+}
+
+/**
+ * Frees everything an instance holds (on `host` only, when given): claimed and allocated devices
+ * return to available — or to removed, where a removal was waiting — and a PF becomes usable
+ * again once none of its VFs is held. NotFound for an unknown instance or host.
+ */
+export function free(state: PciState, input: { readonly instanceUuid: string;
+  readonly host?: string }): Result.Result<PciChange, NotFound | Conflict> {
+  const held = holdingsOf(state, input.instanceUuid, input.host)
+  if (Result.isFailure(held)) return Result.fail(held.failure)
+  const edit = editOf(state.hosts)
+  const changed: number[] = []
+  for (const holding of held.success.chosen) {
+    const host = state.layout.hosts[holding.host]!
+    const work = new HostWork(host, edit.get(holding.host))
+    for (const d of holding.devices) {
+      work.release(d)
+      changed.push(host.firstId + d)
+    }
+    edit.set(holding.host, work.done())
+  }
+  const rest: Holding[] = []
+  for (const h of held.success.all) if (!held.success.chosen.includes(h)) rest.push(h)
+  const instances = rest.length === 0 ? hmapRemove(state.instances, input.instanceUuid)
+    : hmapSet(state.instances, input.instanceUuid, rest)
+  return Result.succeed({ state: { layout: state.layout, hosts: edit.done(), instances },
+    devices: changed })
+}
+
+/**
+ * Removes device `id` (hot-unplug, or dropped from the allow-list). A device not in use is
+ * `removed` at once; a claimed or allocated one keeps serving its instance and becomes removed
+ * when freed (`deferred: true`). NotFound for an unknown id; Conflict when already removed or
+ * already waiting for removal.
+ */
+export function removeDevice(state: PciState, input: { readonly id: number }):
+  Result.Result<PciChange & { readonly deferred: boolean }, NotFound | Conflict> {
+  const at = locateDevice(state.layout, input.id)
+  if (at === undefined) {
+    return Result.fail(new NotFound({ resource: "PCI device", id: String(input.id) }))
+  }
+  const usage = pvecGet(state.hosts, at.host.index)
+  const use = pvecGet(usage.devices, at.index)
+  if (use.status === "removed" || use.removalPending) {
+    return Result.fail(new Conflict({ message: `PCI device ${input.id} is already ` +
+      (use.removalPending ? "waiting for removal." : "removed.") }))
+  }
+  const work = new HostWork(at.host, usage)
+  work.remove(at.index)
+  return Result.succeed({
+    state: { ...state, hosts: setHost(state, at.host.index, work.done()) },
+    devices: [input.id],
+    deferred: use.holder !== null,
+  })
+}

@@ -1,0 +1,184 @@
+/**
+ * The one decision: which devices of a host satisfy a list of requests. `claimOnHost` checks and
+ * consumes in a single pass over a copy-on-write batch, so the feasibility query (`pciFits`), a
+ * dry run and a real claim are literally the same computation (Nova keeps three near-copies of
+ * this logic in `nova/pci/stats.py`; they drift apart).
+ *
+ * Per request: pools matching any alternative of the spec; PF pools only when an alternative asks
+ * for `type-PF` (a generic request must not eat a whole PF, as in Nova); then the NUMA policy;
+ * then devices are taken pool by pool (NUMA-affine pools first, VFs and plain devices before PFs)
+ * and, within a pool, lowest address order first, which packs VFs onto PFs already in use.
+ */
+import { Result } from "effect"
+import { InsufficientCapacity } from "../errors.ts"
+import type { PciHostLayout, PciPoolInfo } from "./layout.ts"
+import { pvecGet } from "./pvec.ts"
+import type { PciNumaPolicy, PciRequest, PciSpec } from "./request.ts"
+import { HostWork, type HostUsage } from "./state.ts"
+
+/** The NUMA side of a claim: the policy and the host cells the instance's NUMA cells sit on. */
+export interface PciNuma {
+  readonly numaPolicy?: PciNumaPolicy
+  readonly instanceNumaCells?: ReadonlyArray<number>
+}
+
+/** What one host decided: its new usage and the devices taken, in request order. */
+export interface HostDecision {
+  readonly usage: HostUsage
+  readonly taken: ReadonlyArray<number>
+}
+
+/** Whether pool `pool` matches alternative `alt` (every key equal, values lower-case). */
+function matchesAlternative(pool: PciPoolInfo, alt: PciSpec): boolean {
+  for (const key in alt) {
+    const have = pool.props.get(key)
+    if (have === undefined || have !== alt[key]!.toLowerCase()) return false
+  }
+  return true
+}
+
+/** Whether any alternative asks for PFs (otherwise PF pools are not candidates). */
+function asksForPf(spec: ReadonlyArray<PciSpec>): boolean {
+  return spec.some((alt) => alt["dev_type"]?.toLowerCase() === "type-pf")
+}
+
+/** Pools of `layout` a request's spec may draw from, NUMA aside, in pool order. */
+export function matchingPools(layout: PciHostLayout, spec: ReadonlyArray<PciSpec>): number[] {
+  const pfOk = asksForPf(spec)
+  const out: number[] = []
+  for (const pool of layout.pools) {
+    if (pool.devType === "type-PF" && !pfOk) continue
+    for (const alt of spec) {
+      if (matchesAlternative(pool, alt)) {
+        out.push(pool.index)
+        break
+      }
+    }
+  }
+  return out
+}
+
+/** Candidate pools after the NUMA policy, best first, and how many devices they offer now. */
+interface Candidates {
+  readonly pools: ReadonlyArray<number>
+  readonly free: number
+}
+
+/** Free-count source: a batch in progress or a published usage. */
+interface FreeCounts {
+  get(pool: number): number
+}
+
+function sum(pools: ReadonlyArray<number>, free: FreeCounts): number {
+  let total = 0
+  for (const p of pools) total += free.get(p)
+  return total
+}
+
+/** Which of `pools` sit on one of `nodes` (null: those with no NUMA node). */
+function onNodes(layout: PciHostLayout, pools: ReadonlyArray<number>,
+  nodes: ReadonlyArray<number> | null, exclude: ReadonlyArray<number>): number[] {
+  const out: number[] = []
+  for (const p of pools) {
+    const n = layout.pools[p]!.numaNode
+    if (nodes === null ? n !== null : n === null || !nodes.includes(n)) continue
+    if (n !== null && exclude.includes(n)) continue
+    out.push(p)
+  }
+  return out
+}
+
+/** Applies Nova's NUMA affinity policies to `pools` (see `PciNumaPolicy`). */
+export function numaCandidates(layout: PciHostLayout, pools: ReadonlyArray<number>,
+  count: number, policy: PciNumaPolicy, cells: ReadonlyArray<number>,
+  free: FreeCounts): Candidates {
+  if (cells.length === 0) return { pools: byTypeRank(layout, pools), free: sum(pools, free) }
+  const affine = onNodes(layout, pools, cells, [])
+  const affineFree = sum(affine, free)
+  if (policy === "required" || affineFree >= count) {
+    return { pools: byTypeRank(layout, affine), free: affineFree }
+  }
+  if (policy === "socket") {
+    const sockets = cells.map((c) => layout.cellSocket.get(c))
+    const sameSocket = [...layout.cellSocket].filter(([, s]) => sockets.includes(s))
+      .map(([cell]) => cell)
+    const near = onNodes(layout, pools, sameSocket, cells)
+    const ordered = [...byTypeRank(layout, affine), ...byTypeRank(layout, near)]
+    return { pools: ordered, free: affineFree + sum(near, free) }
+  }
+  const unknown = onNodes(layout, pools, null, [])
+  const legacy = [...byTypeRank(layout, affine), ...byTypeRank(layout, unknown)]
+  const legacyFree = affineFree + sum(unknown, free)
+  if (policy === "legacy" || legacyFree >= count) return { pools: legacy, free: legacyFree }
+  const rest = pools.filter((p) => !legacy.includes(p))
+  return { pools: [...legacy, ...byTypeRank(layout, rest)], free: legacyFree + sum(rest, free) }
+}
+
+/** Plain devices and VFs before PFs (a PF costs all its VFs); stable otherwise. */
+function byTypeRank(layout: PciHostLayout, pools: ReadonlyArray<number>): ReadonlyArray<number> {
+  let pfs = 0
+  for (const p of pools) if (layout.pools[p]!.devType === "type-PF") pfs++
+  if (pfs === 0 || pfs === pools.length) return pools
+  const out: number[] = []
+  for (const p of pools) if (layout.pools[p]!.devType !== "type-PF") out.push(p)
+  for (const p of pools) if (layout.pools[p]!.devType === "type-PF") out.push(p)
+  return out
+}
+
+/** The name a report counts a request under: its alias, else `pci:<vendor>:<product>`. */
+export function resourceOf(request: PciRequest): string {
+  if (request.alias !== undefined) return request.alias
+  const alt = request.spec[0] ?? {}
+  const vendor = alt["vendor_id"]
+  const product = alt["product_id"]
+  if (vendor !== undefined && product !== undefined) return `pci:${vendor}:${product}`
+  const keys = Object.keys(alt).sort().map((k) => `${k}=${alt[k]}`)
+  return `pci:${keys.join(",")}`
+}
+
+/**
+ * Decides and consumes `requests` on one host for `holder`. Requests are met in order, each from
+ * what the earlier ones left. On success: the host's new usage and the devices taken; on failure,
+ * InsufficientCapacity for the first request that cannot be met (usage untouched).
+ */
+export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: string,
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma):
+  Result.Result<HostDecision, InsufficientCapacity> {
+  const work = new HostWork(layout, usage)
+  const cells = numa.instanceNumaCells ?? []
+  const taken: number[] = []
+  for (const request of requests) {
+    const matching = matchingPools(layout, request.spec)
+    const policy = request.numaPolicy ?? numa.numaPolicy ?? "legacy"
+    const candidates = numaCandidates(layout, matching, request.count, policy, cells,
+      work.poolFree)
+    let needed = candidates.free >= request.count ? request.count : 0
+    for (const p of candidates.pools) {
+      if (needed === 0) break
+      for (const d of layout.pools[p]!.members) {
+        if (work.use(d).status !== "available") continue
+        work.claim(d, holder)
+        taken.push(d)
+        if (--needed === 0) break
+      }
+    }
+    if (candidates.free < request.count || needed > 0) {
+      return Result.fail(new InsufficientCapacity({
+        resource: resourceOf(request), requested: request.count,
+        free: candidates.free, capacity: capacityOf(layout, usage, matching), host: layout.name,
+      }))
+    }
+  }
+  return Result.succeed({ usage: work.done(), taken })
+}
+
+/** Devices of `pools` that exist (are not removed), whatever their use. */
+function capacityOf(layout: PciHostLayout, usage: HostUsage, pools: ReadonlyArray<number>): number {
+  let total = 0
+  for (const p of pools) {
+    for (const d of layout.pools[p]!.members) {
+      if (pvecGet(usage.devices, d).status !== "removed") total++
+    }
+  }
+  return total
+}

@@ -1,0 +1,195 @@
+/**
+ * The PCI accounting state: an immutable value built from the inventory. Per host, each device's
+ * usage lives in a persistent vector and each pool's free count in another; cluster-wide, a
+ * persistent map indexes what every instance holds. An operation returns a new state that shares
+ * all untouched hosts, devices and instances with its input, which it never modifies.
+ */
+import type { Inventory } from "../inventory/index.ts"
+import { type HMap, hmapEmpty } from "./hamt.ts"
+import { layoutOf, type PciHostLayout, type PciLayout } from "./layout.ts"
+import { editOf, type PVec, type PVecEdit, pvecOf } from "./pvec.ts"
+
+/** Nova's device statuses (as the seed's views spell them). */
+export const pciStatuses = [
+  "available", "claimed", "allocated", "unavailable", "unclaimable", "removed",
+] as const
+/** A device status. */
+export type PciStatus = (typeof pciStatuses)[number]
+
+/**
+ * One device's usage. `holder` is set exactly when the status is `claimed` or `allocated`.
+ * `removalPending` marks a held device whose removal waits for its release. On a PF, `vfHeld`
+ * and `vfAllocated` count its VFs that are held and allocated (what makes the PF unusable).
+ */
+export interface DeviceUse {
+  readonly status: PciStatus
+  readonly holder: string | null
+  readonly removalPending: boolean
+  readonly vfHeld: number
+  readonly vfAllocated: number
+}
+
+/** One host's usage: per-device usage and per-pool count of `available` devices. */
+export interface HostUsage {
+  readonly devices: PVec<DeviceUse>
+  readonly poolFree: PVec<number>
+}
+
+/** Where an instance holds devices: one entry per host, host-local indices ascending. */
+export interface Holding {
+  readonly host: number
+  readonly devices: ReadonlyArray<number>
+}
+
+/**
+ * The cluster's PCI accounting state. Treat it as opaque and immutable: read it through the
+ * views and queries, change it only through `claim`, `allocate`, `free` and `removeDevice`.
+ */
+export interface PciState {
+  readonly layout: PciLayout
+  readonly hosts: PVec<HostUsage>
+  /** instance uuid → its holdings, sorted by host index. */
+  readonly instances: HMap<ReadonlyArray<Holding>>
+}
+
+/** Builds a usage record (a plain constructor: cheaper than object spreads on the hot path). */
+function useOf(status: PciStatus, holder: string | null, removalPending: boolean, vfHeld: number,
+  vfAllocated: number): DeviceUse {
+  return { status, holder, removalPending, vfHeld, vfAllocated }
+}
+
+const availableUse: DeviceUse = Object.freeze(useOf("available", null, false, 0, 0))
+
+/**
+ * The state of a fresh inventory: every device available, nothing held. Device ids are global
+ * integers from 1 in inventory order; a device's `compute_node_id` is its host's index + 1.
+ */
+export function pciStateOf(inventory: Inventory): PciState {
+  const layout = layoutOf(inventory)
+  const hosts = layout.hosts.map((h): HostUsage => ({
+    devices: pvecOf(h.devices.map(() => availableUse)),
+    poolFree: pvecOf(h.pools.map((p) => p.members.length)),
+  }))
+  return { layout, hosts: pvecOf(hosts), instances: hmapEmpty() }
+}
+
+/**
+ * A batch of device transitions on one host. Every write goes through `put`, which keeps the
+ * pool's free count equal to its `available` devices; each transition keeps the PF/VF exclusion:
+ * a free device whose relative is held is `unclaimable` (relative claimed) or `unavailable`
+ * (relative allocated).
+ */
+export class HostWork {
+  readonly devices: PVecEdit<DeviceUse>
+  readonly poolFree: PVecEdit<number>
+
+  constructor(readonly layout: PciHostLayout, readonly usage: HostUsage) {
+    this.devices = editOf(usage.devices)
+    this.poolFree = editOf(usage.poolFree)
+  }
+
+  /** The usage of device `d` as of this batch. */
+  use(d: number): DeviceUse {
+    return this.devices.get(d)
+  }
+
+  /** Ends the batch: the host's new usage. */
+  done(): HostUsage {
+    const devices = this.devices.done()
+    const poolFree = this.poolFree.done()
+    if (devices === this.usage.devices && poolFree === this.usage.poolFree) return this.usage
+    return { devices, poolFree }
+  }
+
+  /** available → claimed by `holder`; the device's relatives become unclaimable. */
+  claim(d: number, holder: string): void {
+    const u = this.use(d)
+    assert(u.status === "available", `claim of device ${d} in status ${u.status}`)
+    this.put(d, useOf("claimed", holder, false, u.vfHeld, u.vfAllocated))
+    this.holdChanged(d, +1, 0)
+  }
+
+  /** claimed → allocated; the device's relatives become unavailable. */
+  allocate(d: number): void {
+    const u = this.use(d)
+    assert(u.status === "claimed", `allocate of device ${d} in status ${u.status}`)
+    this.put(d, useOf("allocated", u.holder, u.removalPending, u.vfHeld, u.vfAllocated))
+    this.holdChanged(d, 0, +1)
+  }
+
+  /** claimed/allocated → available (or removed, if its removal was pending). */
+  release(d: number): void {
+    const u = this.use(d)
+    assert(u.holder !== null, `release of device ${d} in status ${u.status}`)
+    const wasAllocated = u.status === "allocated" ? 1 : 0
+    const status = u.removalPending ? "removed" : this.freeStatus(d, u)
+    this.put(d, useOf(status, null, false, u.vfHeld, u.vfAllocated))
+    this.holdChanged(d, -1, -wasAllocated)
+  }
+
+  /** Removes device `d`: at once when it is not held, else when it is released. */
+  remove(d: number): void {
+    const u = this.use(d)
+    assert(u.status !== "removed" && !u.removalPending, `removal of device ${d} twice`)
+    if (u.holder !== null) this.put(d, useOf(u.status, u.holder, true, u.vfHeld, u.vfAllocated))
+    else this.put(d, useOf("removed", null, false, u.vfHeld, u.vfAllocated))
+  }
+
+  /** Re-derives the relatives' statuses after `d`'s hold changed by (held, allocated). */
+  private holdChanged(d: number, heldDelta: number, allocatedDelta: number): void {
+    const info = this.layout.devices[d]!
+    if (info.parent >= 0) {
+      const p = this.use(info.parent)
+      const next = useOf(p.status, p.holder, p.removalPending, p.vfHeld + heldDelta,
+        p.vfAllocated + allocatedDelta)
+      assert(next.vfHeld >= 0 && next.vfAllocated >= 0 && next.vfAllocated <= next.vfHeld,
+        `VF counters of device ${info.parent}`)
+      this.put(info.parent, useOf(this.settled(info.parent, next), p.holder, p.removalPending,
+        next.vfHeld, next.vfAllocated))
+    }
+    for (const c of info.children) {
+      const cu = this.use(c)
+      const status = this.settled(c, cu)
+      if (status !== cu.status) {
+        this.put(c, useOf(status, cu.holder, cu.removalPending, cu.vfHeld, cu.vfAllocated))
+      }
+    }
+  }
+
+  /** A device's status given its own hold and its relatives'. */
+  private settled(d: number, u: DeviceUse): PciStatus {
+    if (u.holder !== null || u.status === "removed") return u.status
+    return this.freeStatus(d, u)
+  }
+
+  /** The status of a device that is neither held nor removed. */
+  private freeStatus(d: number, u: DeviceUse): PciStatus {
+    const info = this.layout.devices[d]!
+    if (info.parent >= 0) {
+      const p = this.use(info.parent)
+      if (p.status === "allocated") return "unavailable"
+      if (p.status === "claimed") return "unclaimable"
+      return "available"
+    }
+    if (u.vfAllocated > 0) return "unavailable"
+    if (u.vfHeld > 0) return "unclaimable"
+    return "available"
+  }
+
+  private put(d: number, next: DeviceUse): void {
+    const before = this.use(d).status === "available"
+    const after = next.status === "available"
+    this.devices.set(d, next.status === "available" && next.holder === null &&
+      !next.removalPending && next.vfHeld === 0 ? availableUse : next)
+    if (before === after) return
+    const pool = this.layout.devices[d]!.pool
+    const free = this.poolFree.get(pool) + (after ? 1 : -1)
+    assert(free >= 0, `pool ${pool} free count below zero`)
+    this.poolFree.set(pool, free)
+  }
+}
+
+/** Throws on a broken invariant: a bug in Corral, never an operating error. */
+export function assert(condition: boolean, what: string): asserts condition {
+  if (!condition) throw new Error(`pci invariant broken: ${what}`)
+}
