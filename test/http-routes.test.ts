@@ -1,0 +1,222 @@
+// Every route of the seeds through real HTTP on a loopback port, with the seeds' example bodies.
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
+import { type App, startApp } from "../adapters/http/app.ts"
+import { defaultOffer, fixtureConfig, tokens } from "../adapters/http/fixtures.ts"
+
+let started: App
+let base = ""
+
+beforeAll(async () => {
+  started = startApp({ config: fixtureConfig(4096), offer: defaultOffer(), journalPath: null })
+  base = await started.app.listen({ port: 0, host: "127.0.0.1" })
+})
+afterAll(async () => {
+  await started.app.close()
+})
+
+type Token = keyof typeof tokens
+async function call(method: string, path: string, who: Token | null, body?: unknown | string) {
+  const headers: Record<string, string> = {}
+  if (who !== null) headers["x-auth-token"] = tokens[who]
+  if (body !== undefined) headers["content-type"] = "application/json"
+  const response = await fetch(base + path, { method, headers,
+    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }) })
+  const text = await response.text()
+  return { status: response.status, json: text === "" ? undefined : JSON.parse(text) as any }
+}
+
+async function newServer(name: string, extra: Record<string, unknown> = {}, who: Token = "acme") {
+  const tenant = who === "admin" ? "ops" : who
+  const r = await call("POST", `/v2/${tenant}/servers`, who,
+    { server: { name, flavorRef: "m1.small", ...extra } })
+  expect(r.status).toBe(202)
+  return r.json.server.id as string
+}
+
+describe("service routes", () => {
+  it("/healthz answers without a token", async () => {
+    expect(await call("GET", "/healthz", null)).toEqual({ status: 200, json: { status: "ok" } })
+  })
+  it("no token is 401, an unknown one too, as an OpenStack fault", async () => {
+    const r = await call("GET", "/v2/acme/servers", null)
+    expect(r).toEqual({ status: 401, json: { unauthorized: { code: 401,
+      message: "X-Auth-Token is required" } } })
+    const res = await fetch(base + "/v2/acme/servers", { headers: { "x-auth-token": "nope" } })
+    expect(res.status).toBe(401)
+  })
+  it("a body over the limit is 413 overLimit", async () => {
+    const r = await call("POST", "/v2/acme/servers", "acme", { server: { name: "x".repeat(5000) } })
+    expect(r.status).toBe(413)
+    expect(r.json.overLimit.code).toBe(413)
+  })
+  it("malformed JSON is 400 saying where it broke; unknown fields are 400 naming them", async () => {
+    const bad = await call("POST", "/v2/acme/servers", "acme", '{"server": {"name": "a",}}')
+    expect(bad.status).toBe(400)
+    expect(bad.json.badRequest.message).toMatch(/not valid JSON.*position|JSON at/)
+    const extra = await call("POST", "/v2/acme/servers", "acme",
+      { server: { name: "a", flavorRef: "m1.small", colour: "red" } })
+    expect(extra.status).toBe(400)
+    expect(extra.json.badRequest.message).toMatch(/^server\.colour:/)
+  })
+  it("an unknown route is 404 itemNotFound", async () => {
+    expect((await call("GET", "/v2/acme/nothing-here", "acme")).status).toBe(404)
+  })
+})
+
+describe("servers and hypervisors", () => {
+  it("create, show, list and delete a server", async () => {
+    const id = await newServer("web-1")
+    const shown = await call("GET", `/v2/acme/servers/${id}`, "acme")
+    expect(shown.status).toBe(200)
+    expect(shown.json.server).toMatchObject({ id, name: "web-1", tenant_id: "acme",
+      "os-pci:pci_devices": [], "os-pmem:volumes": [] })
+    const listed = await call("GET", "/v2/acme/servers", "acme")
+    expect(listed.json.servers).toContainEqual({ id, name: "web-1" })
+    expect((await call("DELETE", `/v2/acme/servers/${id}`, "acme")).status).toBe(204)
+    expect((await call("GET", `/v2/acme/servers/${id}`, "acme")).status).toBe(404)
+    expect((await call("DELETE", `/v2/acme/servers/${id}`, "acme")).status).toBe(404)
+  })
+  it("an unknown flavor is 400 at server.flavorRef; no capacity is 409", async () => {
+    const r = await call("POST", "/v2/acme/servers", "acme", { server: { name: "a", flavorRef: "x" } })
+    expect(r.status).toBe(400)
+    expect(r.json.badRequest.message).toMatch(/^server\.flavorRef: one of the flavors/)
+    const many = await call("POST", "/v2/acme/servers", "acme", { server: { name: "gpu",
+      flavorRef: "m1.small", pci_requests: [{ alias: "a100", count: 3 }] } })
+    expect(many.status).toBe(409)
+    expect(many.json.conflictingRequest.code).toBe(409)
+  })
+  it("lists hypervisors and shows one with pci_stats (admin)", async () => {
+    const list = await call("GET", "/v2/ops/os-hypervisors", "admin")
+    expect(list.status).toBe(200)
+    expect(list.json.hypervisors).toHaveLength(64)
+    const gpu = await call("GET", "/v2/ops/os-hypervisors/az1-r01-gpu-01", "admin")
+    expect(gpu.json.hypervisor.pci_stats).toEqual([
+      { count: 1, vendor_id: "10de", product_id: "20b0", numa_node: 0, dev_type: "type-PCI",
+        extra_info: {} },
+      { count: 1, vendor_id: "10de", product_id: "20b0", numa_node: 1, dev_type: "type-PCI",
+        extra_info: {} },
+    ])
+    expect((await call("GET", "/v2/ops/os-hypervisors/nope", "admin")).status).toBe(404)
+  })
+})
+
+describe("PCI (seed pci-api)", () => {
+  it("a server with a PCI request shows os-pci:pci_devices; pci_stats drop by one", async () => {
+    const id = await newServer("gpu-1", { pci_requests: [{ alias: "a100", count: 1 }] })
+    const shown = await call("GET", `/v2/acme/servers/${id}`, "acme")
+    const devices = shown.json.server["os-pci:pci_devices"] as Array<{ id: number }>
+    expect(devices).toHaveLength(1)
+    const device = await call("GET", `/v2/ops/os-pci/${devices[0]!.id}`, "admin")
+    expect(device.json.pci_device).toMatchObject({ instance_uuid: id, status: "allocated",
+      vendor_id: "10de", product_id: "20b0", dev_type: "type-PCI" })
+    const stats = await call("GET", "/v2/ops/os-hypervisors/az1-r01-gpu-01", "admin")
+    expect(stats.json.hypervisor.pci_stats.map((s: { count: number }) => s.count)).toEqual([1])
+    await call("DELETE", `/v2/acme/servers/${id}`, "acme")
+    const after = await call("GET", `/v2/ops/os-pci/${devices[0]!.id}`, "admin")
+    expect(after.json.pci_device).toMatchObject({ instance_uuid: null, status: "available" })
+  })
+  it("os-pci lists summaries, os-pci/detail the seed's detail fields", async () => {
+    const list = await call("GET", "/v2/ops/os-pci?host=az1-r01-nfv-01", "admin")
+    expect(Object.keys(list.json.pci_devices[0]).sort()).toEqual(["address", "compute_node_id",
+      "id", "product_id", "status", "vendor_id"])
+    const detail = await call("GET", "/v2/ops/os-pci/detail", "admin")
+    expect(Object.keys(detail.json.pci_devices[0]).sort()).toEqual(["address", "compute_node_id",
+      "created_at", "deleted", "deleted_at", "dev_id", "dev_type", "extra_info", "id",
+      "instance_uuid", "label", "product_id", "status", "updated_at", "vendor_id"])
+    expect((await call("GET", "/v2/ops/os-pci/999999", "admin")).status).toBe(404)
+    expect((await call("GET", "/v2/ops/os-pci/abc", "admin")).status).toBe(400)
+  })
+})
+
+const seedAdd = `{
+   "add-pmem-vol":[
+      {
+         "name":”pmem volume1”,
+         "size":1024,
+         "affinity":"True",
+         "device":"”DRAM”"
+      },
+      {
+         "name":”pmem volume2”,
+         "size":1024,
+         "affinity":"True",
+         "device":"”DRAM”"
+      }
+   ]`
+
+describe("pmem (seed pmem-volume-api)", () => {
+  it("the seed's add example as written (no closing brace) is 400; repaired it is 202", async () => {
+    const id = await newServer("pmem-1", { "os-pmem:device": "DRAM" })
+    const path = `/v2.1/acme/servers/${id}/action`
+    expect((await call("POST", path, "acme", seedAdd)).status).toBe(400)
+    const added = await call("POST", path, "acme", seedAdd + "\n}")
+    expect(added).toEqual({ status: 202, json: undefined })
+    const shown = await call("GET", `/v2/acme/servers/${id}`, "acme")
+    const volumes = shown.json.server["os-pmem:volumes"] as Array<{ volume_uuid: string }>
+    expect(volumes.map((v: any) => [v.name, v.size, v.device])).toEqual([
+      ["pmem volume1", 1024, "DRAM"], ["pmem volume2", 1024, "DRAM"]])
+    // The seed's delete example, with its typographic quotes, naming a real volume.
+    const del = `{ “del-pmem-vol”:[{"volume_uuid":"${volumes[0]!.volume_uuid}"}]}`
+    expect((await call("POST", path, "acme", del)).status).toBe(202)
+    const again = await call("GET", `/v2/acme/servers/${id}`, "acme")
+    expect(again.json.server["os-pmem:volumes"]).toHaveLength(1)
+    // As written ("uuid" is no uuid): 400 naming the field.
+    const asWritten = await call("POST", path, "acme", '{ “del-pmem-vol”:[{"volume_uuid":"uuid"}]}')
+    expect(asWritten.status).toBe(400)
+    expect(asWritten.json.badRequest.message).toMatch(/del-pmem-vol\[0\]\.volume_uuid/)
+  })
+  it("a duplicate name is refused and nothing is added; an unknown volume is 404", async () => {
+    const id = await newServer("pmem-2", { "os-pmem:device": "NVDIMM0" })
+    const path = `/v2.1/acme/servers/${id}/action`
+    const vol = { name: "v", size: 2048, affinity: false, device: "NVDIMM0" }
+    expect((await call("POST", path, "acme", { "add-pmem-vol": [vol] })).status).toBe(202)
+    const dup = await call("POST", path, "acme", { "add-pmem-vol": [{ ...vol, name: "w" }, vol] })
+    expect(dup.status).toBe(409)
+    const shown = await call("GET", `/v2/acme/servers/${id}`, "acme")
+    expect(shown.json.server["os-pmem:volumes"]).toHaveLength(1)
+    const gone = await call("POST", path, "acme",
+      { "del-pmem-vol": [{ volume_uuid: "00000000-0000-0000-0000-000000000000" }] })
+    expect(gone.status).toBe(404)
+    expect((await call("POST", `/v2.1/acme/servers/nope/action`, "acme",
+      { "add-pmem-vol": [vol] })).status).toBe(404)
+  })
+})
+
+describe("replicas (seed vm-replica-api)", () => {
+  it("create, list, show, update, failover, reinit, delete, with the seed's status codes",
+    async () => {
+      const id = await newServer("db-1")
+      const vm = `/vm/${id}/replica`
+      expect((await call("GET", vm, "admin")).json).toEqual({ replicas: [] })
+      const created = await call("POST", `${vm}/rep1`, "admin",
+        { node: "az1-r02-compute-01", sleep_time: 30, bwlimit: 1_000_000 })
+      expect(created.status).toBe(201)
+      expect(created.json.replica).toMatchObject({ repname: "rep1", node: "az1-r02-compute-01",
+        sleep_time: 30, bwlimit: 1_000_000, enabled: true, status: "enabled" })
+      expect((await call("POST", `${vm}/rep1`, "admin", { node: "az1-r02-compute-01" })).status)
+        .toBe(406)
+      expect((await call("POST", `${vm}/rep2`, "admin", { node: "az1-r02-compute-02" })).status)
+        .toBe(409)
+      expect((await call("GET", "/vm/db-1/replica", "admin")).json).toEqual({ replicas: ["rep1"] })
+      expect((await call("GET", `${vm}/rep1`, "admin")).json.replica.repname).toBe("rep1")
+      const updated = await call("PUT", `${vm}/rep1`, "admin", { enabled: false, sleep_time: 5 })
+      expect(updated.json.replica).toMatchObject({ enabled: false, sleep_time: 5 })
+      const failed = await call("PUT", `${vm}/rep1/failover`, "admin", { force: false })
+      expect(failed.status).toBe(200)
+      expect(failed.json.replica).toMatchObject({ reinit_required: true,
+        master_node: "az1-r02-compute-01" })
+      expect((await call("PUT", `${vm}/rep1`, "admin", { sleep_time: 9 })).status).toBe(428)
+      expect((await call("DELETE", `/v2/acme/servers/${id}`, "acme")).status).toBe(409)
+      const reinit = await call("PUT", `${vm}/rep1/reinit`, "admin")
+      expect(reinit.json.replica).toMatchObject({ reinit_required: false })
+      expect((await call("DELETE", `${vm}/rep1`, "admin")).status).toBe(200)
+      expect((await call("GET", `${vm}/rep1`, "admin")).status).toBe(404)
+      expect((await call("DELETE", `/v2/acme/servers/${id}`, "acme")).status).toBe(204)
+    })
+  it("a bad node is 400 naming node", async () => {
+    const id = await newServer("db-2")
+    const r = await call("POST", `/vm/${id}/replica/r`, "admin", { node: "nowhere" })
+    expect(r.status).toBe(400)
+    expect(r.json.badRequest.message).toMatch(/^node:/)
+  })
+})
