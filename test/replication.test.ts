@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { httpStatus } from "../core/errors.ts"
+import { httpStatus, type Outcome } from "../core/errors.ts"
 import {
   abortSync, acknowledgeSync, changedBytes, createReplica, deleteReplica, emptyReplicationState,
   failoverReplica, listReplicas, nextSyncDueS, phaseOf, reinitReplica, replicaOperations,
@@ -9,7 +9,7 @@ import {
 } from "../core/replication/index.ts"
 import { inPhase, must, node, only, synced, world } from "./replication-fixture.ts"
 
-function apply(op: ReplicaOperation, s: ReplicationState, w: ReplicaWorld) {
+function apply(op: ReplicaOperation, s: ReplicationState, w: ReplicaWorld): Outcome<unknown> {
   const flight = only(s).inFlight
   switch (op) {
     case "show": return showReplica(s, w, "web1", "r1")

@@ -1,0 +1,204 @@
+/**
+ * File-backed disk images in a host directory, and the on-disk rules that make replication crash
+ * safe. For image `id` a directory holds:
+ *
+ *   id.img           the image (a sparse file)
+ *   id.meta.json     {role, generation, sizeBytes}: `slave` — the generation the image fully
+ *                    holds; `master`/`fenced` — the generation of `id.base`
+ *   id.base          master side: the last acknowledged snapshot (what the slave holds); on a
+ *                    degraded old master, the common generation it diverged from
+ *   id.pending.json  master side: the blocks of the cycle in flight, until it is acknowledged
+ *   id.journal       slave side: a complete received generation, being applied (redo log)
+ *   id.journal.tmp   slave side: a journal being written; discarded on recovery
+ *
+ * Every metadata write is atomic (write a temporary file, fsync, rename, fsync the directory).
+ */
+import {
+  closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync,
+  writeSync, ftruncateSync, chmodSync, fstatSync,
+} from "node:fs"
+import { dirname, join } from "node:path"
+import { MAX_IMAGE_BYTES } from "../../core/kernels/index.ts"
+
+/** An image's role in its directory. */
+export type ImageRole = "master" | "slave" | "fenced"
+
+/** The metadata file's content. */
+export interface ImageMeta {
+  readonly role: ImageRole
+  readonly generation: number
+  readonly sizeBytes: number
+}
+
+/** Paths of image `id` in `dir`. */
+export function imagePaths(dir: string, id: string) {
+  if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,127}$/.test(id)) throw new Error(`bad image id ${id}`)
+  const base = join(dir, id)
+  return {
+    image: `${base}.img`, meta: `${base}.meta.json`, base: `${base}.base`,
+    pending: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
+  }
+}
+
+/** fsyncs a directory so a rename in it is durable. */
+export function fsyncDir(dir: string): void {
+  const fd = openSync(dir, "r")
+  try { fsyncSync(fd) } finally { closeSync(fd) }
+}
+
+/** Writes `data` to `path` atomically and durably (through `path.tmp`, fsync, rename). */
+export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+  const tmp = `${path}.tmp`
+  const fd = openSync(tmp, "w", 0o644)
+  try {
+    writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data)
+    fsyncSync(fd)
+  } finally { closeSync(fd) }
+  renameSync(tmp, path)
+  fsyncDir(dirname(path))
+}
+
+/** Reads an image's metadata, or null when the image does not exist. */
+export function readMeta(dir: string, id: string): ImageMeta | null {
+  const p = imagePaths(dir, id)
+  if (!existsSync(p.meta)) return null
+  const meta = JSON.parse(readFileSync(p.meta, "utf8")) as ImageMeta
+  if (!["master", "slave", "fenced"].includes(meta.role) || !Number.isSafeInteger(meta.generation)) {
+    throw new Error(`${p.meta}: corrupt metadata`)
+  }
+  return meta
+}
+
+/** Writes an image's metadata atomically. */
+export function writeMeta(dir: string, id: string, meta: ImageMeta): void {
+  writeFileAtomic(imagePaths(dir, id).meta, JSON.stringify(meta) + "\n")
+}
+
+/** Creates a sparse, zero-filled file of `sizeBytes` (truncating any existing one). */
+export function createSparse(path: string, sizeBytes: number): void {
+  if (!Number.isSafeInteger(sizeBytes) || sizeBytes <= 0 || sizeBytes > MAX_IMAGE_BYTES) {
+    throw new Error(`image size ${sizeBytes} outside 1..${MAX_IMAGE_BYTES}`)
+  }
+  const fd = openSync(path, "w", 0o644)
+  try { ftruncateSync(fd, sizeBytes); fsyncSync(fd) } finally { closeSync(fd) }
+}
+
+/** Creates a master image (sparse) with an all-zero base at generation 0. */
+export function createMasterImage(dir: string, id: string, sizeBytes: number): void {
+  const p = imagePaths(dir, id)
+  createSparse(p.image, sizeBytes)
+  createSparse(p.base, sizeBytes)
+  writeMeta(dir, id, { role: "master", generation: 0, sizeBytes })
+}
+
+/** Creates an empty slave image (sparse) holding generation 0. */
+export function createSlaveImage(dir: string, id: string, sizeBytes: number): void {
+  const p = imagePaths(dir, id)
+  for (const path of [p.journal, p.journalTmp, p.base]) rmSync(path, { force: true })
+  createSparse(p.image, sizeBytes)
+  writeMeta(dir, id, { role: "slave", generation: 0, sizeBytes })
+}
+
+/** Removes every file of an image. */
+export function destroyImage(dir: string, id: string): void {
+  const p = imagePaths(dir, id)
+  for (const path of Object.values(p)) {
+    if (existsSync(path)) chmodSync(path, 0o644)
+    rmSync(path, { force: true })
+  }
+}
+
+/** Reads a whole file into `into` (which must be exactly its size), or a new buffer. */
+export function readWhole(path: string, into?: Uint8Array): Uint8Array {
+  const fd = openSync(path, "r")
+  try {
+    const size = fstatSync(fd).size
+    if (size > MAX_IMAGE_BYTES) throw new Error(`${path} is larger than ${MAX_IMAGE_BYTES}`)
+    const out = into ?? new Uint8Array(size)
+    if (out.length !== size) throw new Error(`${path}: ${size} bytes, buffer ${out.length}`)
+    let done = 0
+    while (done < size) {
+      const n = readSync(fd, out, done, size - done, done)
+      if (n === 0) throw new Error(`${path}: short read`)
+      done += n
+    }
+    return out
+  } finally { closeSync(fd) }
+}
+
+/** Writes the given blocks of `source` into the file at `path` in place, then fsyncs it. */
+export function writeBlocksInPlace(
+  path: string, source: Uint8Array, indices: ReadonlyArray<number>, blockSizeBytes: number,
+): void {
+  const fd = openSync(path, "r+")
+  try {
+    for (const index of indices) {
+      const start = index * blockSizeBytes
+      const end = Math.min(start + blockSizeBytes, source.length)
+      if (start >= end) throw new Error(`block ${index} outside the image`)
+      writeSync(fd, source, start, end - start, start)
+    }
+    fsyncSync(fd)
+  } finally { closeSync(fd) }
+}
+
+/** Writes `(index, payload)` blocks into the file at `path` in place, then fsyncs it. */
+export function writePayloadsInPlace(
+  path: string, blocks: Iterable<readonly [number, Uint8Array]>, blockSizeBytes: number,
+): void {
+  const fd = openSync(path, "r+")
+  try {
+    const size = fstatSync(fd).size
+    for (const [index, payload] of blocks) {
+      const start = index * blockSizeBytes
+      if (payload.length > blockSizeBytes || start + payload.length > size) {
+        throw new Error(`block ${index} (${payload.length} bytes) outside the image`)
+      }
+      writeSync(fd, payload, 0, payload.length, start)
+    }
+    fsyncSync(fd)
+  } finally { closeSync(fd) }
+}
+
+/**
+ * Failover, on the slave's side: finishes any complete journal (the caller recovers first),
+ * makes the image a writable master and snapshots it as the base (the generation it holds).
+ */
+export function promoteImage(dir: string, id: string): ImageMeta {
+  const meta = readMeta(dir, id)
+  if (meta === null) throw new Error(`no image ${id} in ${dir}`)
+  if (meta.role !== "slave") throw new Error(`image ${id} in ${dir} is ${meta.role}, not a slave`)
+  const p = imagePaths(dir, id)
+  if (existsSync(p.journal) || existsSync(p.journalTmp)) {
+    throw new Error(`image ${id} in ${dir}: recover the journal before promoting`)
+  }
+  writeFileAtomic(p.base, readWhole(p.image))
+  chmodSync(p.image, 0o644)
+  const promoted: ImageMeta = { ...meta, role: "master" }
+  writeMeta(dir, id, promoted)
+  return promoted
+}
+
+/** Failover, on the old master's side: no more writes, no more syncs from it. */
+export function fenceImage(dir: string, id: string): void {
+  const meta = readMeta(dir, id)
+  if (meta === null) throw new Error(`no image ${id} in ${dir}`)
+  rmSync(imagePaths(dir, id).pending, { force: true })
+  chmodSync(imagePaths(dir, id).image, 0o444)
+  writeMeta(dir, id, { ...meta, role: "fenced" })
+}
+
+/**
+ * Reinit, on the old master's side: it becomes a slave that holds `commonGeneration` plus its own
+ * later writes; `id.base` (that generation) stays so the agent can report what it changed.
+ */
+export function degradeImage(dir: string, id: string, commonGeneration: number): void {
+  const meta = readMeta(dir, id)
+  if (meta === null || meta.role !== "fenced") throw new Error(`image ${id} in ${dir} is not fenced`)
+  if (meta.generation !== commonGeneration) {
+    throw new Error(`image ${id}: base holds generation ${meta.generation}, ` +
+      `not the common generation ${commonGeneration}`)
+  }
+  chmodSync(imagePaths(dir, id).image, 0o644)
+  writeMeta(dir, id, { ...meta, role: "slave" })
+}

@@ -1,0 +1,172 @@
+// Integration on the real path: a spawned agent on 127.0.0.1, file-backed 64 MiB images.
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { createServer, connect, type Server } from "node:net"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
+import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { referenceKernels } from "../core/kernels/index.ts"
+import { recoverImage, startAgent } from "../adapters/replica/agent.ts"
+import {
+  createMasterImage, degradeImage, fenceImage, imagePaths, promoteImage, readMeta,
+} from "../adapters/replica/images.ts"
+import { FrameReader } from "../adapters/replica/protocol.ts"
+import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
+import {
+  killAgent, killAll, prng, randomWrites, sha256, sha256File, spawnAgent,
+} from "./replica-helpers.ts"
+
+const imageSizeBytes = 64 * 1024 * 1024
+const id = "vm1"
+const root = mkdtempSync(join(tmpdir(), "corral-replica-"))
+let caseIndex = 0
+let masterDir = "", slaveDir = ""
+
+afterAll(async () => {
+  await killAll()
+  rmSync(root, { recursive: true, force: true })
+})
+
+beforeEach(() => {
+  caseIndex++
+  masterDir = join(root, `m${caseIndex}`)
+  slaveDir = join(root, `s${caseIndex}`)
+  mkdirSync(masterDir)
+  mkdirSync(slaveDir)
+  createMasterImage(masterDir, id, imageSizeBytes)
+})
+
+function req(port: number, generation: number, fromGeneration: number,
+  over: Partial<SyncRequest> = {}): SyncRequest {
+  return { masterDir, imageId: id, port, generation, fromGeneration, includeSlaveChanges: false,
+    bwlimitBytesPerS: null, kernels: referenceKernels(), replyTimeoutMs: 20_000, ...over }
+}
+
+describe("replica agent over loopback", () => {
+  it("N cycles of random writes: the slave is byte-identical to each acknowledged snapshot", async () => {
+    const agent = await spawnAgent(slaveDir)
+    const random = prng(1)
+    const master = imagePaths(masterDir, id).image
+    for (let g = 1; g <= 3; g++) {
+      randomWrites(master, imageSizeBytes, 200, random)
+      const snapshot = sha256File(master)
+      const r = await syncOnce(req(agent.port, g, g - 1))
+      expect(r.generation).toBe(g)
+      expect(r.changedBlockCount).toBeLessThan(imageSizeBytes / 4096 / 10)
+      expect(sha256File(imagePaths(slaveDir, id).image)).toBe(snapshot)
+      expect(sha256File(imagePaths(masterDir, id).base)).toBe(snapshot)
+      expect(readMeta(slaveDir, id)!.generation).toBe(g)
+    }
+    await killAgent(agent.child)
+  })
+
+  it("an agent SIGKILLed mid-transfer never claims the generation; the next cycle converges", async () => {
+    let agent = await spawnAgent(slaveDir)
+    const master = imagePaths(masterDir, id).image
+    const random = prng(2)
+    randomWrites(master, imageSizeBytes, 100, random)
+    await syncOnce(req(agent.port, 1, 0))
+    const held = sha256File(imagePaths(slaveDir, id).image)
+    randomWrites(master, imageSizeBytes, 2000, random)
+    const victim = agent.child
+    let killed = false
+    const clock = {
+      nowMs: () => performance.now(),
+      sleepMs: async (ms: number) => {
+        if (!killed) { killed = true; await killAgent(victim) }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(ms, 5)))
+      },
+    }
+    await expect(syncOnce(req(agent.port, 2, 1, { bwlimitBytesPerS: 4 * 1024 * 1024, clock })))
+      .rejects.toThrow()
+    expect(killed).toBe(true)
+    expect(readMeta(slaveDir, id)!.generation).toBe(1)
+    recoverImage(slaveDir, id)
+    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(held)
+    expect(readMeta(masterDir, id)!.generation).toBe(1)
+    agent = await spawnAgent(slaveDir)
+    const r = await syncOnce(req(agent.port, 3, 1))
+    expect(r.generation).toBe(3)
+    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(sha256File(master))
+    await killAgent(agent.child)
+  })
+
+  it("a lost ACK (connection cut after apply) is healed by the next cycle", async () => {
+    const agent = await spawnAgent(slaveDir)
+    const master = imagePaths(masterDir, id).image
+    await syncOnce(req(agent.port, 1, 0))
+    // Change block 7, ship it through a proxy that drops the ACK, then revert block 7.
+    const original = Buffer.from(readFileSync(master).subarray(7 * 4096, 8 * 4096))
+    patch(master, 7 * 4096, Buffer.alloc(4096, 0xab))
+    const proxy = await ackDroppingProxy(agent.port)
+    await expect(syncOnce(req(proxy.port, 2, 1))).rejects.toThrow(/closed/)
+    proxy.server.close()
+    expect(readMeta(slaveDir, id)!.generation).toBe(2)
+    expect(readMeta(masterDir, id)!.generation).toBe(1)
+    patch(master, 7 * 4096, original)
+    const r = await syncOnce(req(agent.port, 3, 1))
+    expect(r.changedBlockCount).toBe(1)
+    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(sha256File(master))
+    await killAgent(agent.child)
+  })
+
+  it("failover fences the master; reinit ships only the blocks changed on either side", async () => {
+    let agent = await spawnAgent(slaveDir)
+    const master = imagePaths(masterDir, id).image
+    const random = prng(3)
+    randomWrites(master, imageSizeBytes, 300, random)
+    await syncOnce(req(agent.port, 1, 0))
+    patch(master, 10 * 4096, Buffer.alloc(100, 1)) // never synced: lost by the failover
+    await killAgent(agent.child)
+    recoverImage(slaveDir, id)
+    promoteImage(slaveDir, id)
+    fenceImage(masterDir, id)
+    await expect(syncOnce(req(1, 2, 1))).rejects.toThrow(/fenced/)
+    const newMaster = imagePaths(slaveDir, id).image
+    patch(newMaster, 20 * 4096, Buffer.alloc(5000, 2)) // blocks 20 and 21
+    degradeImage(masterDir, id, 1)
+    agent = await spawnAgent(masterDir)
+    const r = await syncOnce({ ...req(agent.port, 2, 1), masterDir: slaveDir,
+      includeSlaveChanges: true })
+    expect(r.changedBlockCount).toBe(3)
+    expect(sha256File(master)).toBe(sha256File(newMaster))
+    expect(readMeta(masterDir, id)).toMatchObject({ role: "slave", generation: 2 })
+    await killAgent(agent.child)
+  })
+
+  it("the agent refuses to overwrite a master image (in-process agent)", async () => {
+    const agent = await startAgent(masterDir, referenceKernels())
+    await expect(syncOnce(req(agent.port, 1, 0)))
+      .rejects.toThrow(/master here/)
+    expect(sha256(readFileSync(imagePaths(masterDir, id).image)))
+      .toBe(sha256(new Uint8Array(imageSizeBytes)))
+    await agent.close()
+  })
+})
+
+function patch(path: string, offset: number, data: Buffer): void {
+  const image = readFileSync(path)
+  data.copy(image, offset)
+  writeFileSync(path, image)
+}
+
+/** A TCP proxy to `port` that forwards the agent's first frame (STATE) and cuts at the next. */
+async function ackDroppingProxy(port: number): Promise<{ server: Server; port: number }> {
+  const server = createServer((client) => {
+    const upstream = connect({ port, host: "127.0.0.1" })
+    const reader = new FrameReader()
+    let forwarded = 0
+    client.on("data", (d) => upstream.write(d))
+    upstream.on("data", (d: Buffer) => {
+      for (const _ of reader.push(d)) {
+        if (forwarded++ === 0) client.write(d)
+        else { client.destroy(); upstream.destroy() }
+      }
+    })
+    client.on("error", () => upstream.destroy())
+    upstream.on("error", () => client.destroy())
+  })
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
+  const address = server.address()
+  if (address === null || typeof address === "string") throw new Error("no address")
+  return { server, port: address.port }
+}
