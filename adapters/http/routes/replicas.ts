@@ -95,7 +95,7 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
   const facts = replicaWorldOf(world)
   const { hostname_or_uuid: vm, repname } = e.params as { hostname_or_uuid: string; repname: string }
   const nowS = Math.floor(e.atMs / 1000)
-  const created = createReplica(world.replication, facts, vm, repname, e.body ?? {}, nowS)
+  const created = createReplica(world.replication, facts, vm, repname, bodyOrEmpty(e.body), nowS)
   if (Result.isFailure(created) || created.success.replica?.syncStatus !== "enabled") {
     return commit(world, e, created, 201)
   }
@@ -113,12 +113,12 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
 export const replicaOperations: Operations<World> = {
   "replica.create": createOp,
   "replica.update": (world, e) => commit(world, e, updateReplica(world.replication,
-    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!, e.body ?? {},
+    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!, bodyOrEmpty(e.body),
     Math.floor(e.atMs / 1000)), 200),
   "replica.delete": (world, e) => commit(world, e, deleteReplica(world.replication,
     replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!), 200),
   "replica.failover": (world, e) => commit(world, e, failoverReplica(world.replication,
-    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!, e.body ?? {}),
+    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!, bodyOrEmpty(e.body)),
     200),
   "replica.reinit": (world, e) => commit(world, e, reinitReplica(world.replication,
     replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!,
@@ -155,4 +155,9 @@ export const replicaRoutes: RouteGroup<World> = ({ app, engine }) => {
   app.delete("/vm/:hostname_or_uuid/replica/:repname", change("replica.delete"))
   app.put("/vm/:hostname_or_uuid/replica/:repname/failover", change("replica.failover"))
   app.put("/vm/:hostname_or_uuid/replica/:repname/reinit", change("replica.reinit"))
+}
+
+/** An absent body is `{}` (every field optional); `null` or any other value is decoded as is. */
+function bodyOrEmpty(body: unknown): unknown {
+  return body === undefined ? {} : body
 }
