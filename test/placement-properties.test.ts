@@ -29,6 +29,7 @@ const hostArb = fc.record({
   zone: fc.integer({ min: 0, max: 1 }),
   down: fc.integer({ min: 0, max: 9 }).map((k) => k === 0),
 })
+type HostDraw = typeof hostArb extends fc.Arbitrary<infer T> ? T : never
 const groupArb = fc.record({
   rule: fc.constantFrom<GroupRule>("affinity", "anti-affinity", "soft-affinity",
     "soft-anti-affinity"),
@@ -51,7 +52,7 @@ const scenarioArb: fc.Arbitrary<Scenario> = fc.record({
   .map((instances) => build(base, instances)))
 
 function build(
-  base: { hosts: Array<fc.RecordValue<typeof hostArb extends fc.Arbitrary<infer T> ? T : never>>
+  base: { hosts: Array<HostDraw>
     groups: Array<{ rule: GroupRule; scope: GroupScope; max: number }>
     existing: Array<{ cpus: number; group: number }>; policy: "pack" | "spread" },
   instances: Array<{ cpus: number; ramGb: number; groups: number[] }>,
