@@ -1,0 +1,443 @@
+/**
+ * The discrete-event simulator: virtual time, one event queue with deterministic tie-breaking,
+ * one seed from which every random stream is derived by name. It drives a `SimCluster` (the real
+ * core, through `core-cluster.ts`) and the real replication state machine, and records what a
+ * capacity planner reads: rejections by reason, utilisation, failovers, RPO, pmem boot savings.
+ *
+ * Same scenario + same seed → the same report, byte for byte: nothing here reads a clock.
+ */
+import type { Scenario } from "../../core/scenario/scenario.ts"
+import type { TraceRequest } from "../../core/scenario/scenario.ts"
+import { sample } from "./distribution.ts"
+import type { GroupDemand, SimCluster, VmDemand } from "./port.ts"
+import { EventQueue } from "./queue.ts"
+import { derive, type Random } from "./random.ts"
+import { Recorder } from "./recorder.ts"
+import { ReplicaSet, repname } from "./replicas.ts"
+
+/** Event kinds. */
+export const Ev = {
+  arrival: 0, ready: 1, depart: 2, stopped: 3, crash: 4, repair: 5, maintStart: 6,
+  maintEnd: 7, linkDown: 8, linkUp: 9, syncStart: 10, syncDone: 11, failoverDone: 12,
+  restart: 13, restartDone: 14, sample: 15,
+} as const
+
+/** Most events one run may process (a bound on every loop of the engine). */
+export const eventsMax = 500_000_000
+
+/** A VM's life in the simulator. */
+export type VmPhase = "booting" | "running" | "restarting" | "failingOver" | "stopping" | "gone"
+
+/** One simulated VM. */
+export interface SimVm {
+  readonly index: number
+  readonly uuid: string
+  /** The cluster record of the running copy (`uuid`, or its replica's after a failover). */
+  record: string
+  readonly mix: number
+  host: number
+  phase: VmPhase
+  readonly departAtS: number
+  readonly group: string | undefined
+  /** Whether its pmem volumes still hold the working set on `host` (a warm boot is possible). */
+  pmemWarm: boolean
+  replicated: boolean
+}
+
+/** Options of one run. */
+export interface RunOptions {
+  readonly seed: number
+  /** The requests of a CSV trace, when the scenario's arrivals are a trace. */
+  readonly trace?: ReadonlyArray<TraceRequest>
+  /** Called with (simulated time, events so far) every `progressEveryEvents` events. */
+  readonly onProgress?: (timeS: number, events: number) => void
+  readonly progressEveryEvents?: number
+  /** Runs the invariant checkers; throws on a violation. */
+  readonly check?: (sim: Simulation) => void
+}
+
+/** A simulation in progress; `run` drives it to the end. */
+export class Simulation {
+  readonly queue = new EventQueue()
+  readonly vms: Array<SimVm | undefined> = []
+  readonly hostStatus: Array<"up" | "down" | "maintenance">
+  readonly hostVms: Array<Set<number>>
+  readonly linkUp: boolean[]
+  readonly recorder: Recorder
+  readonly replicas: ReplicaSet
+  readonly demands: ReadonlyArray<VmDemand>
+  private readonly streams: Record<string, Random>
+  private readonly cumulativeWeights: number[]
+  private requests = 0
+  nowS = 0
+  events = 0
+
+  constructor(readonly scenario: Scenario, readonly cluster: SimCluster, readonly options: RunOptions) {
+    const hosts = scenario.inventory.hosts.length
+    this.hostStatus = scenario.inventory.hosts.map((h) => h.status)
+    this.hostVms = Array.from({ length: hosts }, () => new Set<number>())
+    this.linkUp = new Array<boolean>(hosts).fill(true)
+    const names = ["arrivals", "mix", "lifetime", "latency", "crash", "link", "replication",
+      "restart"]
+    this.streams = Object.fromEntries(names.map((n) => [n, derive(options.seed, n)]))
+    const spec = scenario.spec
+    let total = 0
+    this.cumulativeWeights = spec.workload.mix.map((m) => (total += m.weight))
+    this.demands = spec.workload.mix.map((m, i) => demandOf(scenario, i, m))
+    this.recorder = new Recorder(scenario, cluster)
+    this.replicas = new ReplicaSet(this)
+  }
+
+  /** A named random stream of this run. */
+  random(name: "arrivals" | "mix" | "lifetime" | "latency" | "crash" | "link" | "replication"
+    | "restart"): Random {
+    return this.streams[name]!
+  }
+
+  /** Runs to the scenario's duration (or until nothing is left to do). */
+  run(): void {
+    this.start()
+    const durationS = this.scenario.spec.durationS
+    const every = this.options.progressEveryEvents ?? 100_000
+    const checkEvery = this.scenario.spec.outputs.invariantsEveryEvents
+    for (;;) {
+      if (this.queue.peekTime() > durationS) break
+      const e = this.queue.pop()
+      if (e === undefined) break
+      if (++this.events > eventsMax) throw new Error(`more than ${eventsMax} events`)
+      this.nowS = e.timeS
+      this.dispatch(e.kind, e.subject)
+      if (checkEvery > 0 && this.events % checkEvery === 0) this.options.check?.(this)
+      if (this.options.onProgress !== undefined && this.events % every === 0) {
+        this.options.onProgress(this.nowS, this.events)
+      }
+    }
+    this.nowS = durationS
+    this.recorder.sampleNow(this)
+    this.options.check?.(this)
+  }
+
+  private start(): void {
+    const spec = this.scenario.spec
+    this.scheduleNextArrival(0)
+    const points = spec.outputs.timeseriesPoints
+    for (let i = 0; i < points; i++) this.queue.push((spec.durationS * i) / points, Ev.sample, i)
+    const crash = spec.faults.hostCrash
+    const link = spec.faults.linkLoss
+    for (let h = 0; h < this.hostStatus.length; h++) {
+      if (crash !== undefined) this.at(sample(crash.mtbfS, this.random("crash")), Ev.crash, h)
+      if (link !== undefined) this.at(sample(link.mtbfS, this.random("link")), Ev.linkDown, h)
+    }
+    spec.faults.maintenance.forEach((w, i) => this.queue.push(w.startS, Ev.maintStart, i))
+  }
+
+  /** Schedules `kind` for `subject` `delayS` from now. */
+  at(delayS: number, kind: number, subject: number): void {
+    this.queue.push(this.nowS + delayS, kind, subject)
+  }
+
+  private dispatch(kind: number, subject: number): void {
+    switch (kind) {
+      case Ev.arrival: return this.onArrival(subject)
+      case Ev.ready: return this.onReady(subject)
+      case Ev.depart: return this.onDepart(subject)
+      case Ev.stopped: return this.onStopped(subject)
+      case Ev.crash: return this.onCrash(subject)
+      case Ev.repair: return this.onRepair(subject)
+      case Ev.maintStart: return this.onMaintenance(subject, true)
+      case Ev.maintEnd: return this.onMaintenance(subject, false)
+      case Ev.linkDown: return this.onLink(subject, false)
+      case Ev.linkUp: return this.onLink(subject, true)
+      case Ev.syncStart: return this.replicas.onSyncStart(subject)
+      case Ev.syncDone: return this.replicas.onSyncDone(subject)
+      case Ev.failoverDone: return this.replicas.onFailoverDone(subject)
+      case Ev.restart: return this.onRestart(subject)
+      case Ev.restartDone: return this.onRestartDone(subject)
+      case Ev.sample: return this.recorder.sampleNow(this)
+      default: throw new Error(`unknown event kind ${kind}`)
+    }
+  }
+
+  private scheduleNextArrival(index: number): void {
+    const spec = this.scenario.spec
+    if (index >= spec.workload.requestsMax) return
+    const arrivals = spec.workload.arrivals
+    const r = this.random("arrivals")
+    let timeS: number
+    if (arrivals.kind === "trace") {
+      const next = this.options.trace?.[index]
+      if (next === undefined) return
+      timeS = next.timeS
+    } else if (arrivals.kind === "poisson") {
+      timeS = this.nowS - Math.log(r.nextOpen()) / arrivals.ratePerS
+    } else {
+      timeS = nextDiurnal(this.nowS, arrivals.ratesPerS, r, spec.durationS)
+    }
+    if (timeS <= spec.durationS) this.queue.push(timeS, Ev.arrival, index)
+  }
+
+  private pickMix(index: number): number {
+    const trace = this.options.trace
+    if (trace !== undefined) return trace[index]!.mixIndex
+    const weights = this.cumulativeWeights
+    const x = this.random("mix").next() * weights[weights.length - 1]!
+    let i = 0
+    while (i < weights.length - 1 && weights[i]! <= x) i++
+    return i
+  }
+
+  private onArrival(index: number): void {
+    this.requests++
+    this.scheduleNextArrival(index + 1)
+    const mixIndex = this.pickMix(index)
+    const mix = this.scenario.spec.workload.mix[mixIndex]!
+    const lifetimeS = sample(this.scenario.spec.workload.lifetimeS, this.random("lifetime"))
+    const size = mix.vcluster?.size ?? 1
+    let group: GroupDemand | undefined = mix.vcluster === undefined ? undefined
+      : { id: `vc-${index}.m${mixIndex}`, rules: mix.vcluster.rules }
+    const replicated = mix.replicatedShare > 0 && this.random("replication").chance(mix.replicatedShare)
+    const demand = this.demands[mixIndex]!
+    const members = []
+    for (let k = 0; k < size; k++) {
+      members.push({ id: size === 1 ? `vm-${index}` : `vm-${index}-${k}`, demand })
+    }
+    if (replicated) {
+      members.push({ id: `vm-${index}.${repname}`, demand: { ...demand, pci: [], pmem: [] } })
+      group = { id: `rep-${index}`, rules: [{ kind: "anti-affinity", scope: "host", hard: true }] }
+    }
+    const placed = this.cluster.place(members, group, [])
+    if (!placed.ok) {
+      this.recorder.reject(mix.name, placed.reason, this.nowS)
+      return
+    }
+    this.recorder.accept(mix.name)
+    for (let k = 0; k < size; k++) {
+      const vm: SimVm = { index: this.vms.length, uuid: members[k]!.id, record: members[k]!.id,
+        mix: mixIndex, host: placed.hosts[k]!, phase: "booting", departAtS: this.nowS + lifetimeS,
+        group: group?.id, pmemWarm: false, replicated: false }
+      this.vms.push(vm)
+      this.hostVms[vm.host]!.add(vm.index)
+      this.at(this.createLatencyS(vm), Ev.ready, vm.index)
+      this.at(lifetimeS, Ev.depart, vm.index)
+      if (replicated) this.replicas.protect(vm, members[1]!.id, placed.hosts[1]!)
+    }
+  }
+
+  /** Create + deploy + a cold boot (the working set loads from disk). */
+  private createLatencyS(vm: SimVm): number {
+    const l = this.scenario.spec.latencies
+    const r = this.random("latency")
+    return sample(l.createS, r) + sample(l.deployS, r) + this.bootS(vm, false)
+  }
+
+  /** A boot: warm when the pmem volumes were retained (records the time saved), else cold. */
+  bootS(vm: SimVm, warm: boolean): number {
+    const l = this.scenario.spec.latencies
+    const base = sample(warm ? l.rebootS : l.bootS, this.random("latency"))
+    const workingSetMb = this.workingSetMb(vm.mix)
+    if (workingSetMb === 0) return base
+    const reloadS = workingSetMb / l.reloadMbPerS
+    this.recorder.pmemBoot(warm, reloadS)
+    return warm ? base : base + reloadS
+  }
+
+  private workingSetMb(mix: number): number {
+    let total = 0
+    for (const v of this.scenario.spec.workload.mix[mix]!.pmem) total += v.workingSetMb ?? v.sizeMb
+    return total
+  }
+
+  /** A VM finished booting: it runs, its pmem holds the working set, restarts are scheduled. */
+  onReady(index: number): void {
+    const vm = this.vms[index]
+    if (vm === undefined || vm.phase !== "booting") return
+    vm.phase = "running"
+    vm.pmemWarm = true
+    const restart = this.scenario.spec.workload.mix[vm.mix]!.restartEveryS
+    if (restart !== undefined) this.at(sample(restart, this.random("restart")), Ev.restart, index)
+  }
+
+  private onRestart(index: number): void {
+    const vm = this.vms[index]
+    if (vm === undefined || vm.phase !== "running") return
+    vm.phase = "restarting"
+    this.at(this.bootS(vm, vm.pmemWarm), Ev.restartDone, index)
+  }
+
+  private onRestartDone(index: number): void {
+    const vm = this.vms[index]
+    if (vm === undefined || vm.phase !== "restarting") return
+    vm.phase = "booting"
+    this.onReady(index)
+  }
+
+  private onDepart(index: number): void {
+    const vm = this.vms[index]
+    if (vm === undefined || vm.phase === "gone" || vm.phase === "stopping") return
+    vm.phase = "stopping"
+    this.at(sample(this.scenario.spec.latencies.stopS, this.random("latency")), Ev.stopped, index)
+  }
+
+  private onStopped(index: number): void {
+    const vm = this.vms[index]
+    if (vm === undefined || vm.phase !== "stopping") return
+    this.removeVm(vm)
+  }
+
+  /** Releases everything a VM holds and forgets it. */
+  removeVm(vm: SimVm): void {
+    if (vm.replicated) this.replicas.unprotect(vm)
+    this.cluster.release(vm.record)
+    this.hostVms[vm.host]!.delete(vm.index)
+    vm.phase = "gone"
+    this.vms[vm.index] = undefined
+  }
+
+  /** Moves a VM's bookkeeping to another host. */
+  moveVm(vm: SimVm, host: number): void {
+    this.hostVms[vm.host]!.delete(vm.index)
+    vm.host = host
+    this.hostVms[host]!.add(vm.index)
+  }
+
+  private onCrash(host: number): void {
+    const crash = this.scenario.spec.faults.hostCrash!
+    if (this.hostStatus[host] !== "up") {
+      this.at(sample(crash.mtbfS, this.random("crash")), Ev.crash, host)
+      return
+    }
+    this.hostStatus[host] = "down"
+    this.cluster.setHostStatus(host, "down")
+    this.recorder.count("hostCrashes")
+    this.replicas.onHostDown(host)
+    for (const index of [...this.hostVms[host]!]) {
+      const vm = this.vms[index]!
+      if (vm.replicated && this.replicas.failoverIfPossible(vm, false)) continue
+      this.recover(vm)
+    }
+    this.at(sample(crash.mttrS, this.random("crash")), Ev.repair, host)
+  }
+
+  /** A VM whose host died without a usable replica: rescheduled (cold boot) or lost. */
+  private recover(vm: SimVm): void {
+    const policy = this.scenario.spec.policies.onHostCrash
+    if (vm.phase === "stopping" || policy === "lose") {
+      if (vm.phase !== "stopping") this.recorder.count("vmsLost")
+      this.removeVm(vm)
+      return
+    }
+    if (vm.replicated) this.replicas.unprotect(vm)
+    const moved = this.cluster.migrate(vm.record)
+    if (!moved.ok) {
+      this.recorder.count("vmsLost")
+      this.removeVm(vm)
+      return
+    }
+    this.recorder.count("vmsRescheduled")
+    this.moveVm(vm, moved.hosts[0]!)
+    vm.phase = "booting"
+    vm.pmemWarm = false
+    this.at(this.bootS(vm, false), Ev.ready, vm.index)
+  }
+
+  private onRepair(host: number): void {
+    this.hostStatus[host] = "up"
+    this.cluster.setHostStatus(host, "up")
+    this.replicas.onHostUp(host)
+    const crash = this.scenario.spec.faults.hostCrash!
+    this.at(sample(crash.mtbfS, this.random("crash")), Ev.crash, host)
+  }
+
+  private onMaintenance(window: number, starting: boolean): void {
+    const w = this.scenario.spec.faults.maintenance[window]!
+    const last = Math.min(this.hostStatus.length, w.firstHost + w.hostsCount)
+    for (let h = w.firstHost; h < last; h++) {
+      if (starting && this.hostStatus[h] === "up") {
+        this.hostStatus[h] = "maintenance"
+        this.cluster.setHostStatus(h, "maintenance")
+        this.evacuate(h)
+      } else if (!starting && this.hostStatus[h] === "maintenance") {
+        this.hostStatus[h] = "up"
+        this.cluster.setHostStatus(h, "up")
+        this.replicas.onHostUp(h)
+      }
+    }
+    if (starting) this.recorder.count("maintenanceWindows")
+    if (starting) this.at(w.durationS, Ev.maintEnd, window)
+  }
+
+  /** Live-migrates a host's VMs elsewhere; a VM with nowhere to go stays (counted). */
+  private evacuate(host: number): void {
+    for (const index of [...this.hostVms[host]!]) {
+      const vm = this.vms[index]!
+      if (vm.phase === "stopping") continue
+      if (vm.replicated && this.replicas.failoverIfPossible(vm, true)) continue
+      const moved = this.cluster.migrate(vm.record)
+      if (!moved.ok) {
+        this.recorder.count("evacuationsFailed")
+        continue
+      }
+      this.recorder.count("migrations")
+      this.moveVm(vm, moved.hosts[0]!)
+      if (vm.replicated) this.replicas.unprotect(vm)
+    }
+  }
+
+  private onLink(host: number, up: boolean): void {
+    const link = this.scenario.spec.faults.linkLoss!
+    this.linkUp[host] = up
+    if (up) {
+      this.replicas.onHostUp(host)
+      this.at(sample(link.mtbfS, this.random("link")), Ev.linkDown, host)
+    } else {
+      this.recorder.count("linkLosses")
+      this.replicas.onHostDown(host)
+      this.at(sample(link.durationS, this.random("link")), Ev.linkUp, host)
+    }
+  }
+}
+
+/** Next arrival of a diurnal (piecewise-linear, daily) rate curve, by thinning. */
+function nextDiurnal(
+  fromS: number,
+  ratesPerS: ReadonlyArray<number>,
+  r: Random,
+  horizonS: number,
+): number {
+  const rateMax = Math.max(...ratesPerS)
+  if (rateMax === 0) return Infinity
+  const sliceS = 86_400 / ratesPerS.length
+  let t = fromS
+  for (let tries = 0; tries < 1_000_000 && t <= horizonS; tries++) {
+    t -= Math.log(r.nextOpen()) / rateMax
+    const x = (t % 86_400) / sliceS
+    const i = Math.floor(x)
+    const a = ratesPerS[i % ratesPerS.length]!
+    const b = ratesPerS[(i + 1) % ratesPerS.length]!
+    if (r.next() * rateMax < a + (b - a) * (x - i)) return t
+  }
+  return Infinity
+}
+
+function demandOf(scenario: Scenario, i: number, mix: Scenario["spec"]["workload"]["mix"][number]): VmDemand {
+  const flavor = scenario.flavors[i]!
+  return {
+    vcpus: flavor.vcpus,
+    ramMb: flavor.ramMb,
+    diskMb: flavor.diskGb * 1024,
+    diskPool: flavor.diskPool,
+    pci: mix.pci.map((p) => {
+      const { vendor_id, product_id, dev_type, ...tags } = scenario.spec.pciAliases[p.alias]!
+      return { alias: p.alias, vendorId: vendor_id, productId: product_id, devType: dev_type,
+        tags: tags as Record<string, string>, count: p.count }
+    }),
+    pmem: mix.pmem.map((v) => ({ sizeMb: v.sizeMb, device: v.device })),
+  }
+}
+
+/** Runs a scenario on a cluster; returns the finished simulation (read its recorder). */
+export function simulate(scenario: Scenario, cluster: SimCluster, options: RunOptions): Simulation {
+  const sim = new Simulation(scenario, cluster, options)
+  sim.run()
+  return sim
+}

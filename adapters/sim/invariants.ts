@@ -1,0 +1,178 @@
+/**
+ * Invariant checkers that run outside the code they check: they read what the cluster says is
+ * held (`holdings()`) and the inventory, recompute usage from scratch and compare with capacity,
+ * check every hard rule from the topology, every device held once, and that each replicated VM
+ * has exactly one master. A violation is a defect: `InvariantViolation` names it and the
+ * command that reproduces the run.
+ */
+import type { Inventory } from "../../core/inventory/inventory.ts"
+import type { Rule } from "../../core/scenario/schema.ts"
+import type { Simulation } from "./engine.ts"
+import type { Holding } from "./port.ts"
+
+/** A broken invariant, with the command that replays the run up to it. */
+export class InvariantViolation extends Error {
+  constructor(readonly problems: ReadonlyArray<string>, readonly reproduce: string,
+    readonly atS: number, readonly events: number) {
+    super(`invariant violated at t=${atS}s after ${events} events:\n  ` +
+      `${problems.slice(0, 20).join("\n  ")}\nreproduce with: ${reproduce}`)
+  }
+}
+
+/** Most problems one check collects before it stops looking. */
+export const problemsMax = 100
+
+/** Capacity: recomputed per host from the holdings, never above what the host offers. */
+export function checkCapacity(inventory: Inventory, holdings: ReadonlyArray<Holding>): string[] {
+  const n = inventory.hosts.length
+  const vcpus = new Float64Array(n)
+  const ram = new Float64Array(n)
+  const disk = new Float64Array(n)
+  for (const h of holdings) {
+    vcpus[h.host] = vcpus[h.host]! + h.vcpus
+    ram[h.host] = ram[h.host]! + h.ramMb
+    disk[h.host] = disk[h.host]! + h.diskMb
+  }
+  const problems: string[] = []
+  for (const host of inventory.hosts) {
+    const i = host.index
+    const diskMb = host.diskPools.reduce((s, p) => s + p.sizeMb, 0)
+    if (vcpus[i]! > host.vcpuCapacity) problems.push(`${host.name}: ${vcpus[i]} vCPUs held of ${host.vcpuCapacity}`)
+    if (ram[i]! > host.ramCapacityMb) problems.push(`${host.name}: ${ram[i]} MB RAM held of ${host.ramCapacityMb}`)
+    if (disk[i]! > diskMb) problems.push(`${host.name}: ${disk[i]} MB disk held of ${diskMb}`)
+    if (problems.length >= problemsMax) break
+  }
+  return problems
+}
+
+/**
+ * Devices: no PCI address held twice on a host, a PF never held with one of its VFs, pmem extents
+ * within their device and never overlapping.
+ */
+export function checkDevices(inventory: Inventory, holdings: ReadonlyArray<Holding>): string[] {
+  const problems: string[] = []
+  const pciHolder = new Map<string, string>()
+  const pmemByDevice = new Map<string, Array<{ from: number; to: number; id: string }>>()
+  for (const h of holdings) {
+    const host = inventory.hosts[h.host]!
+    for (const a of h.pciAddresses) {
+      const key = `${h.host}/${a.toLowerCase()}`
+      const other = pciHolder.get(key)
+      if (other !== undefined) problems.push(`${host.name} ${a}: held by ${other} and ${h.id}`)
+      pciHolder.set(key, h.id)
+    }
+    for (const e of h.pmemExtents) {
+      const device = host.pmemDevices.find((d) => d.name === e.device)
+      if (device === undefined || e.offsetMb < 0 || e.offsetMb + e.sizeMb > device.sizeMb) {
+        problems.push(`${host.name} pmem ${e.device}: ${h.id}'s extent outside the device`)
+      }
+      const key = `${h.host}/${e.device}`
+      const list = pmemByDevice.get(key) ?? []
+      list.push({ from: e.offsetMb, to: e.offsetMb + e.sizeMb, id: h.id })
+      pmemByDevice.set(key, list)
+    }
+  }
+  for (const [key, pf] of pciHolder) {
+    const [hostIndex, address] = key.split("/") as [string, string]
+    const host = inventory.hosts[Number(hostIndex)]!
+    const d = host.pciDevices.find((x) => x.address.toLowerCase() === address)
+    if (d?.parent_addr !== undefined && pciHolder.has(`${hostIndex}/${d.parent_addr.toLowerCase()}`)) {
+      problems.push(`${host.name}: VF ${address} (${pf}) held with its PF ${d.parent_addr}`)
+    }
+  }
+  for (const [key, list] of pmemByDevice) {
+    list.sort((a, b) => a.from - b.from)
+    for (let i = 1; i < list.length; i++) {
+      if (list[i]!.from < list[i - 1]!.to) {
+        problems.push(`pmem ${key}: ${list[i - 1]!.id} and ${list[i]!.id} overlap`)
+      }
+    }
+  }
+  return problems.slice(0, problemsMax)
+}
+
+/** Hard rules: each group's members, by domain of its scope, as the rule demands. */
+export function checkRules(
+  inventory: Inventory,
+  holdings: ReadonlyArray<Holding>,
+  ruleOf: (group: string) => Rule | undefined,
+): string[] {
+  const members = new Map<string, Holding[]>()
+  for (const h of holdings) {
+    for (const g of h.groups) {
+      const list = members.get(g) ?? []
+      list.push(h)
+      members.set(g, list)
+    }
+  }
+  const problems: string[] = []
+  for (const [group, list] of members) {
+    const rule = ruleOf(group)
+    if (rule === undefined || !rule.hard) continue
+    const domainOf = (h: Holding): string => {
+      const host = inventory.hosts[h.host]!
+      return rule.scope === "host" ? host.name : rule.scope === "rack"
+        ? `${host.zone}/${host.rack}` : host.zone
+    }
+    const counts = new Map<string, number>()
+    for (const h of list) counts.set(domainOf(h), (counts.get(domainOf(h)) ?? 0) + 1)
+    if (rule.kind === "affinity" && counts.size > 1) {
+      problems.push(`group ${group} (affinity/${rule.scope}) spans ${[...counts.keys()].join(", ")}`)
+    }
+    const max = rule.maxPerHost ?? 1
+    if (rule.kind === "anti-affinity") {
+      for (const [domain, c] of counts) {
+        if (c > max) problems.push(`group ${group} (anti-affinity/${rule.scope}): ${c} in ${domain}`)
+      }
+    }
+    if (problems.length >= problemsMax) break
+  }
+  return problems
+}
+
+/**
+ * Replication: every replicated VM has one master, where the simulator runs it, and a slave on
+ * another host; the two cluster records are on those hosts.
+ */
+export function checkMasters(sim: Simulation, holdings: ReadonlyArray<Holding>): string[] {
+  const where = new Map<string, number>()
+  for (const h of holdings) where.set(h.id, h.host)
+  const problems: string[] = []
+  for (const [index, r] of sim.replicas.byVm) {
+    const vm = sim.vms[index]
+    if (vm === undefined) {
+      problems.push(`replica of a VM that is gone (#${index})`)
+      continue
+    }
+    const replica = sim.replicas.replicaOf(vm)
+    const hostName = (i: number) => sim.scenario.inventory.hosts[i]!.name
+    if (replica.masterHost !== hostName(vm.host)) {
+      problems.push(`${vm.uuid}: core says master on ${replica.masterHost}, it runs on ${hostName(vm.host)}`)
+    }
+    if (replica.masterHost === replica.slaveHost) problems.push(`${vm.uuid}: master and slave on one host`)
+    if (where.get(vm.record) !== vm.host) problems.push(`${vm.uuid}: master record not on its host`)
+    if (where.get(r.slaveRecord) !== r.slaveHost) problems.push(`${vm.uuid}: slave record not on its host`)
+    if (problems.length >= problemsMax) break
+  }
+  return problems
+}
+
+/** Every check at once; throws `InvariantViolation` naming what broke and how to reproduce. */
+export function checkAll(sim: Simulation, reproduce: string): void {
+  const inventory = sim.scenario.inventory
+  const holdings = [...sim.cluster.holdings()]
+  const ruleOf = (group: string): Rule | undefined => {
+    if (group.startsWith("rep-")) return { kind: "anti-affinity", scope: "host", hard: true }
+    const m = /^vc-\d+\.m(\d+)\/(\d+)$/.exec(group)
+    if (m === null) throw new Error(`a group the simulator did not make: ${group}`)
+    return sim.scenario.spec.workload.mix[Number(m[1])]?.vcluster?.rules[Number(m[2])]
+  }
+  const problems = [
+    ...checkCapacity(inventory, holdings),
+    ...checkDevices(inventory, holdings),
+    ...checkRules(inventory, holdings, ruleOf),
+    ...checkMasters(sim, holdings),
+  ]
+  sim.recorder.count("invariantChecks")
+  if (problems.length > 0) throw new InvariantViolation(problems, reproduce, sim.nowS, sim.events)
+}
