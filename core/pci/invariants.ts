@@ -13,7 +13,7 @@ const held = (status: string) => status === "claimed" || status === "allocated"
 /**
  * Checks: a device is held by at most one instance and the instance index agrees with the
  * devices; a PF and one of its VFs are never both held; a free device's status follows its
- * relatives; each pool's free count equals its available devices.
+ * relatives; each pool's free count equals its available devices, and its bitmaps mark them.
  */
 export function checkPciInvariants(state: PciState): string[] {
   const problems: string[] = []
@@ -59,6 +59,19 @@ export function checkPciInvariants(state: PciState): string[] {
       const count = pvecGet(usage.poolFree, pool.index)
       if (count !== available) {
         problems.push(`host ${host.name} pool ${pool.index}: count ${count}, ${available} available`)
+      }
+      pool.members.forEach((d, rank) => {
+        const word = pvecGet(usage.poolBits, pool.wordOffset + (rank >>> 5))
+        if (((word >>> (rank & 31)) & 1) !== (uses[d]!.status === "available" ? 1 : 0)) {
+          problems.push(`host ${host.name} pool ${pool.index}: bit of member ${rank} is wrong`)
+        }
+      })
+      for (let w = 0; w < pool.wordCount; w++) {
+        const nonEmpty = pvecGet(usage.poolBits, pool.wordOffset + w) !== 0
+        const summary = pvecGet(usage.poolBits, pool.summaryOffset + (w >>> 5))
+        if ((((summary >>> (w & 31)) & 1) === 1) !== nonEmpty) {
+          problems.push(`host ${host.name} pool ${pool.index}: summary bit of word ${w} is wrong`)
+        }
       }
     }
   }

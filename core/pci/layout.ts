@@ -31,6 +31,8 @@ export interface PciDeviceInfo {
   readonly devId: string
   /** Host-local index of the device's pool. */
   readonly pool: number
+  /** Position of the device among its pool's members. */
+  readonly rank: number
 }
 
 /** A pool: devices alike in vendor, product, NUMA node, type and tags. */
@@ -45,6 +47,16 @@ export interface PciPoolInfo {
   readonly props: ReadonlyMap<string, string>
   /** Host-local device indices, ascending. */
   readonly members: ReadonlyArray<number>
+  /**
+   * Where the pool's availability bitmap sits in the host's `poolBits`: one bit per member (by
+   * rank) in `wordCount` 32-bit words from `wordOffset`, and one bit per non-zero word in
+   * `summaryCount` words from `summaryOffset`, so the first available member is found in
+   * O(members / 1024) reads.
+   */
+  readonly wordOffset: number
+  readonly wordCount: number
+  readonly summaryOffset: number
+  readonly summaryCount: number
 }
 
 /** One host's devices and pools. */
@@ -60,6 +72,8 @@ export interface PciHostLayout {
   readonly pools: ReadonlyArray<PciPoolInfo>
   /** Host NUMA cell id → socket. */
   readonly cellSocket: ReadonlyMap<number, number>
+  /** Length of the host's availability bitmaps (all pools, words and summaries). */
+  readonly bitWords: number
 }
 
 /** The cluster's layout. */
@@ -92,7 +106,9 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
     return parent
   })
   const poolKeys = new Map<string, number>()
-  const pools: Array<Omit<PciPoolInfo, "members"> & { members: number[] }> = []
+  type Draft = Omit<PciPoolInfo, "members" | "wordOffset" | "wordCount" | "summaryOffset" |
+    "summaryCount"> & { members: number[] }
+  const pools: Draft[] = []
   const devices = specs.map((d, k): PciDeviceInfo => {
     const vendorId = d.vendor_id.toLowerCase()
     const productId = d.product_id.toLowerCase()
@@ -107,18 +123,26 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
       pools.push({ index: pool, vendorId, productId, numaNode, devType: d.dev_type, tags,
         props: propsOf(vendorId, productId, d.dev_type, tags), members: [] })
     }
-    pools[pool]!.members.push(k)
+    const rank = pools[pool]!.members.push(k) - 1
     const address = d.address.toLowerCase()
     return {
       id: firstId + k, index: k, address, vendorId, productId, devType: d.dev_type,
       parent: parents[k]!, children: children[k]!, numaNode,
       label: d.label ?? `label_${vendorId}_${productId}`, tags,
-      devId: `pci_${address.replace(/[:.]/g, "_")}`, pool,
+      devId: `pci_${address.replace(/[:.]/g, "_")}`, pool, rank,
     }
   })
+  let bitWords = 0
+  const placed = pools.map((p): PciPoolInfo => {
+    const wordCount = Math.ceil(p.members.length / 32)
+    const summaryCount = Math.ceil(wordCount / 32)
+    const at = { wordOffset: bitWords, wordCount, summaryOffset: bitWords + wordCount, summaryCount }
+    bitWords += wordCount + summaryCount
+    return { ...p, ...at }
+  })
   return {
-    index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices, pools,
-    cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),
+    index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices,
+    pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])), bitWords,
   }
 }
 
@@ -157,4 +181,20 @@ export function locateDevice(layout: PciLayout, id: number):
   while (layout.hosts[h]!.firstId + layout.hosts[h]!.devices.length <= id) h++
   const host = layout.hosts[h]!
   return { host, index: id - host.firstId }
+}
+
+/** The availability bitmaps of a host whose devices are all available. */
+export function fullBitmaps(host: PciHostLayout): number[] {
+  const words = new Array<number>(host.bitWords).fill(0)
+  for (const p of host.pools) {
+    for (let w = 0; w < p.wordCount; w++) {
+      const bits = Math.min(32, p.members.length - w * 32)
+      words[p.wordOffset + w] = bits === 32 ? -1 : (1 << bits) - 1
+    }
+    for (let w = 0; w < p.summaryCount; w++) {
+      const bits = Math.min(32, p.wordCount - w * 32)
+      words[p.summaryOffset + w] = bits === 32 ? -1 : (1 << bits) - 1
+    }
+  }
+  return words
 }

@@ -154,12 +154,12 @@ export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: str
       work.poolFree)
     let needed = candidates.free >= request.count ? request.count : 0
     for (const p of candidates.pools) {
-      if (needed === 0) break
-      for (const d of layout.pools[p]!.members) {
-        if (work.use(d).status !== "available") continue
+      while (needed > 0) {
+        const d = work.firstAvailable(p)
+        if (d < 0) break
         work.claim(d, holder)
         taken.push(d)
-        if (--needed === 0) break
+        needed--
       }
     }
     if (candidates.free < request.count || needed > 0) {

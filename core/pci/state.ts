@@ -6,7 +6,9 @@
  */
 import type { Inventory } from "../inventory/index.ts"
 import { type HMap, hmapEmpty } from "./hamt.ts"
-import { layoutOf, type PciHostLayout, type PciLayout } from "./layout.ts"
+import {
+  fullBitmaps, layoutOf, type PciHostLayout, type PciLayout, type PciPoolInfo,
+} from "./layout.ts"
 import { editOf, type PVec, type PVecEdit, pvecOf } from "./pvec.ts"
 
 /** Nova's device statuses (as the seed's views spell them). */
@@ -29,10 +31,14 @@ export interface DeviceUse {
   readonly vfAllocated: number
 }
 
-/** One host's usage: per-device usage and per-pool count of `available` devices. */
+/**
+ * One host's usage: per-device usage, per-pool count of `available` devices and per-pool bitmaps
+ * of them (laid out as `PciPoolInfo` says).
+ */
 export interface HostUsage {
   readonly devices: PVec<DeviceUse>
   readonly poolFree: PVec<number>
+  readonly poolBits: PVec<number>
 }
 
 /** Where an instance holds devices: one entry per host, host-local indices ascending. */
@@ -69,6 +75,7 @@ export function pciStateOf(inventory: Inventory): PciState {
   const hosts = layout.hosts.map((h): HostUsage => ({
     devices: pvecOf(h.devices.map(() => availableUse)),
     poolFree: pvecOf(h.pools.map((p) => p.members.length)),
+    poolBits: pvecOf(fullBitmaps(h)),
   }))
   return { layout, hosts: pvecOf(hosts), instances: hmapEmpty() }
 }
@@ -82,10 +89,26 @@ export function pciStateOf(inventory: Inventory): PciState {
 export class HostWork {
   readonly devices: PVecEdit<DeviceUse>
   readonly poolFree: PVecEdit<number>
+  private readonly poolBits: PVecEdit<number>
 
   constructor(readonly layout: PciHostLayout, readonly usage: HostUsage) {
     this.devices = editOf(usage.devices)
     this.poolFree = editOf(usage.poolFree)
+    this.poolBits = editOf(usage.poolBits)
+  }
+
+  /** The lowest-ranked available member of pool `p` (a host-local device index), or -1. */
+  firstAvailable(p: number): number {
+    const pool = this.layout.pools[p]!
+    for (let s = 0; s < pool.summaryCount; s++) {
+      const summary = this.poolBits.get(pool.summaryOffset + s)
+      if (summary === 0) continue
+      const w = s * 32 + lowestBit(summary)
+      const word = this.poolBits.get(pool.wordOffset + w)
+      assert(word !== 0, `pool ${p} summary bit ${w} set over an empty word`)
+      return pool.members[w * 32 + lowestBit(word)]!
+    }
+    return -1
   }
 
   /** The usage of device `d` as of this batch. */
@@ -97,8 +120,9 @@ export class HostWork {
   done(): HostUsage {
     const devices = this.devices.done()
     const poolFree = this.poolFree.done()
+    const poolBits = this.poolBits.done()
     if (devices === this.usage.devices && poolFree === this.usage.poolFree) return this.usage
-    return { devices, poolFree }
+    return { devices, poolFree, poolBits }
   }
 
   /** available → claimed by `holder`; the device's relatives become unclaimable. */
@@ -182,11 +206,31 @@ export class HostWork {
     this.devices.set(d, next.status === "available" && next.holder === null &&
       !next.removalPending && next.vfHeld === 0 ? availableUse : next)
     if (before === after) return
-    const pool = this.layout.devices[d]!.pool
-    const free = this.poolFree.get(pool) + (after ? 1 : -1)
-    assert(free >= 0, `pool ${pool} free count below zero`)
-    this.poolFree.set(pool, free)
+    const info = this.layout.devices[d]!
+    const free = this.poolFree.get(info.pool) + (after ? 1 : -1)
+    assert(free >= 0, `pool ${info.pool} free count below zero`)
+    this.poolFree.set(info.pool, free)
+    this.flipBit(this.layout.pools[info.pool]!, info.rank, after)
   }
+
+  /** Sets or clears member `rank`'s availability bit and its word's summary bit. */
+  private flipBit(pool: PciPoolInfo, rank: number, available: boolean): void {
+    const w = rank >>> 5
+    const bit = 1 << (rank & 31)
+    const before = this.poolBits.get(pool.wordOffset + w)
+    assert(((before & bit) !== 0) !== available, `pool ${pool.index} bit ${rank} already set`)
+    const word = available ? before | bit : before & ~bit
+    this.poolBits.set(pool.wordOffset + w, word)
+    if ((before === 0) === (word === 0)) return
+    const s = pool.summaryOffset + (w >>> 5)
+    const summary = this.poolBits.get(s)
+    this.poolBits.set(s, word === 0 ? summary & ~(1 << (w & 31)) : summary | (1 << (w & 31)))
+  }
+}
+
+/** Index of the lowest set bit of a non-zero 32-bit word. */
+function lowestBit(word: number): number {
+  return 31 - Math.clz32(word & -word)
 }
 
 /** Throws on a broken invariant: a bug in Corral, never an operating error. */
