@@ -9,10 +9,13 @@ import { Schema } from "effect"
 /** Longest z/VM userid. */
 export const useridLengthMax = 8
 
+/** The form of a userid. */
+export const useridPattern = /^[A-Za-z0-9@#$+_-]{1,8}$/
+
 /** A userid: 1-8 characters, letters, digits and `@ # $ + - _`. Stored upper-case. */
 export const Userid = Schema.String.check(
   Schema.makeFilter((s: string) =>
-    /^[A-Za-z0-9@#$+_-]{1,8}$/.test(s) ||
+    useridPattern.test(s) ||
     "a userid of 1-8 characters (letters, digits, @ # $ + - _)"),
 )
 

@@ -16,7 +16,7 @@ import { decode } from "../decode.ts"
 import type { CorralError } from "../errors.ts"
 import { Driver, type DriverError, type DriverShape } from "../driver/port.ts"
 import { type PowerOperation, type PowerState, planPower } from "../lifecycle/power.ts"
-import { Userid } from "../lifecycle/fields.ts"
+import { Userid, useridPattern } from "../lifecycle/fields.ts"
 import { connectorFailure, type ConnectorModule, reasons, type SdkFailure } from "./connector.ts"
 import {
   canonical, type DriverCommand, initialState, sdkLimits, type SdkConfig, type SdkState,
@@ -135,10 +135,14 @@ export function read<A>(core: SdkCore, module: ConnectorModule,
   return core.serial(Effect.flatMap(Ref.get(core.state), (s) => fromOutcome(module, f(s))))
 }
 
+const UseridArgument = Schema.Struct({ userid: Userid })
+
 /** Decodes a bare userid argument. */
 export function decodeUserid(userid: unknown): Effect.Effect<string, SdkFailure> {
-  return Effect.map(decodeInput(Schema.Struct({ userid: Userid }), { userid }),
-    (r) => canonical(r.userid))
+  if (typeof userid === "string" && useridPattern.test(userid)) {
+    return Effect.succeed(canonical(userid))
+  }
+  return Effect.map(decodeInput(UseridArgument, { userid }), (r) => canonical(r.userid))
 }
 
 /** Polls the driver until the guest is off, at most `timeoutS`, every `pollS` (Effect's Clock). */
@@ -216,9 +220,10 @@ export function makeSdkCore(config: SdkConfig): Effect.Effect<SdkCore, never, Dr
 /** Decodes `guest_inspect_*`'s `userid_list`: one userid or a list of them. */
 export function decodeUseridList(input: unknown): Effect.Effect<ReadonlyArray<string>, SdkFailure> {
   const list = typeof input === "string" ? [input] : input
-  const schema = Schema.Struct({ userid_list: Schema.Array(Userid).check(Schema.makeFilter(
-    (a: ReadonlyArray<string>) => a.length <= sdkLimits.statsUseridsMax ||
-      `at most ${sdkLimits.statsUseridsMax} userids`)) })
-  return Effect.map(decodeInput(schema, { userid_list: list }),
+  return Effect.map(decodeInput(UseridList, { userid_list: list }),
     (r) => r.userid_list.map(canonical))
 }
+
+const UseridList = Schema.Struct({ userid_list: Schema.Array(Userid).check(Schema.makeFilter(
+  (a: ReadonlyArray<string>) => a.length <= sdkLimits.statsUseridsMax ||
+    `at most ${sdkLimits.statsUseridsMax} userids`)) })
