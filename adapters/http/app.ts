@@ -6,6 +6,8 @@ import type { FastifyInstance } from "fastify"
 import type { ServerConfig } from "./config.ts"
 import { type Engine, type Operations, type Sources, startEngine, systemSources } from "./engine.ts"
 import { openJournal } from "./journal.ts"
+import { type Connector, connectorOperations, connectorRoutes, makeConnector } from
+  "./routes/connector.ts"
 import { hypervisorPciExtra, pciRoutes, serverPciExtra } from "./routes/pci.ts"
 import {
   hypervisorPmemExtra, pmemOperations, pmemRoutes, serverPmemExtra,
@@ -15,20 +17,26 @@ import { serverOperations, serverRoutes } from "./routes/servers.ts"
 import { buildServer, type RouteGroup } from "./server.ts"
 import { initialWorld, type Offer, type World } from "./world.ts"
 
-/** Every journalled operation the server knows, by name. */
-export const operations: Operations<World> = {
-  ...serverOperations,
-  ...replicaOperations,
-  ...pmemOperations,
+/** Every journalled operation the server knows, by name (connector ones act on `connector`). */
+export function operationsOf(connector: Connector): Operations<World> {
+  return {
+    ...serverOperations,
+    ...replicaOperations,
+    ...pmemOperations,
+    ...connectorOperations(connector),
+  }
 }
 
 /** Every route group, in registration order. */
-export const routeGroups: ReadonlyArray<RouteGroup<World>> = [
-  serverRoutes([serverPciExtra, serverPmemExtra], [hypervisorPciExtra, hypervisorPmemExtra]),
-  pciRoutes,
-  pmemRoutes,
-  replicaRoutes,
-]
+export function routeGroupsOf(connector: Connector): ReadonlyArray<RouteGroup<World>> {
+  return [
+    serverRoutes([serverPciExtra, serverPmemExtra], [hypervisorPciExtra, hypervisorPmemExtra]),
+    pciRoutes,
+    pmemRoutes,
+    replicaRoutes,
+    connectorRoutes(connector),
+  ]
+}
 
 /** What `startApp` needs. */
 export interface AppOptions {
@@ -52,12 +60,13 @@ export interface App {
 /** Replays the journal (if any) and builds the server. Closing the app closes the journal. */
 export function startApp(options: AppOptions): App {
   const journal = options.journalPath === null ? null : openJournal(options.journalPath)
-  const engine = startEngine(initialWorld(options.offer), operations, journal,
+  const connector = makeConnector()
+  const engine = startEngine(initialWorld(options.offer), operationsOf(connector), journal,
     options.sources ?? systemSources)
   const app = buildServer({
     config: options.config,
     engine,
-    routes: routeGroups,
+    routes: routeGroupsOf(connector),
     logger: options.logger ?? false,
   })
   app.addHook("onClose", async () => engine.close())

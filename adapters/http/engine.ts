@@ -11,7 +11,11 @@
 import { randomUUID } from "node:crypto"
 import { Result } from "effect"
 import type { CorralError, Outcome } from "../../core/errors.ts"
+import type { SdkFailure } from "../../core/sdk/connector.ts"
 import type { Journal, JournalEntry } from "./journal.ts"
+
+/** An operation's expected error: Corral's, or the connector's envelope around one. */
+export type OpError = CorralError | SdkFailure
 
 /** What an operation answers: the HTTP status and the JSON body (undefined: no body). */
 export interface Reply {
@@ -26,7 +30,7 @@ export interface Applied<W> {
 }
 
 /** A journalled operation: pure over the world and the entry. */
-export type Operation<W> = (world: W, entry: JournalEntry) => Outcome<Applied<W>, CorralError>
+export type Operation<W> = (world: W, entry: JournalEntry) => Outcome<Applied<W>, OpError>
 
 /** The table of operations, by name (the name is what the journal records). */
 export type Operations<W> = Readonly<Record<string, Operation<W>>>
@@ -56,7 +60,7 @@ export interface Change {
 export interface Engine<W> {
   readonly world: () => W
   /** Applies a change; on success it is durable before this returns. */
-  readonly apply: (change: Change) => Outcome<Reply, CorralError>
+  readonly apply: (change: Change) => Outcome<Reply, OpError>
   /** How many entries the journal holds (replayed plus appended). */
   readonly seq: () => number
   readonly close: () => void
@@ -117,7 +121,7 @@ function run<W>(
   operations: Operations<W>,
   world: W,
   entry: JournalEntry,
-): Outcome<Applied<W>, CorralError> {
+): Outcome<Applied<W>, OpError> {
   const operation = operations[entry.op]
   if (operation === undefined || !Object.hasOwn(operations, entry.op)) {
     throw new Error(`unknown operation ${entry.op}`)

@@ -16,7 +16,7 @@ import {
 } from "../../core/errors.ts"
 import { parseBody } from "./body.ts"
 import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
-import type { Engine, Reply } from "./engine.ts"
+import type { Engine, OpError, Reply } from "./engine.ts"
 
 declare module "fastify" {
   interface FastifyRequest {
@@ -110,12 +110,21 @@ export function sendFault(reply: FastifyReply, error: CorralError): FastifyReply
   return reply.code(httpStatus(error)).send(faultBody(error))
 }
 
-/** Sends an operation's outcome: the reply, or the error as a fault. */
+/**
+ * Sends an operation's outcome: the reply, or the error as a fault (a connector failure as the
+ * connector's envelope with an empty output).
+ */
 export function sendOutcome(
   reply: FastifyReply,
-  outcome: Result.Result<Reply, CorralError>,
+  outcome: Result.Result<Reply, OpError>,
 ): FastifyReply {
-  if (Result.isFailure(outcome)) return sendFault(reply, outcome.failure)
+  if (Result.isFailure(outcome)) {
+    const e = outcome.failure
+    if (e._tag === "SdkFailure") {
+      return reply.code(e.httpStatus).send({ ...e.connector, output: "" })
+    }
+    return sendFault(reply, e)
+  }
   const { status, body } = outcome.success
   return body === undefined ? reply.code(status).send() : reply.code(status).send(body)
 }

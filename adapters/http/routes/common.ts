@@ -5,9 +5,9 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { Result } from "effect"
-import { type CorralError, NotFound } from "../../../core/errors.ts"
+import { NotFound } from "../../../core/errors.ts"
 import type { Principal } from "../config.ts"
-import type { Engine, Reply } from "../engine.ts"
+import type { Engine, OpError, Reply } from "../engine.ts"
 import { checkAdmin, checkTenant, principalOf, sendFault, sendOutcome } from "../server.ts"
 import type { ServerMeta, World } from "../world.ts"
 
@@ -75,7 +75,7 @@ export function submit(
 /** Sends a read's outcome with status 200. */
 export function sendRead(
   reply: FastifyReply,
-  outcome: Result.Result<unknown, CorralError>,
+  outcome: Result.Result<unknown, OpError>,
 ): FastifyReply {
   return sendOutcome(reply, Result.map(outcome, (body): Reply => ({ status: 200, body })))
 }
