@@ -7,7 +7,11 @@ let started: App
 let base = ""
 
 beforeAll(async () => {
-  started = startApp({ config: fixtureConfig(4096), offer: defaultOffer(), journalPath: null })
+  // The vcluster seed's flavorRef, as a flavor of this server.
+  const offer = defaultOffer()
+  const flavors = { ...offer.flavors, "123-456-789": { vcpus: 2, ramMb: 4096, diskGb: 20 } }
+  started = startApp({ config: fixtureConfig(4096), offer: { ...offer, flavors },
+    journalPath: null })
   base = await started.app.listen({ port: 0, host: "127.0.0.1" })
 })
 afterAll(async () => {
@@ -218,5 +222,113 @@ describe("replicas (seed vm-replica-api)", () => {
     const r = await call("POST", `/vm/${id}/replica/r`, "admin", { node: "nowhere" })
     expect(r.status).toBe(400)
     expect(r.json.badRequest.message).toMatch(/^node:/)
+  })
+})
+
+/** The seed's use case 2, repaired into JSON as docs/vcluster.md does (arrays; group-4). */
+const seedVcluster = {
+  vcluster: {
+    name: "new-virtual-cluster",
+    instances: [
+      { name: "db-server-1", type: "server", spec: { imageRef: "xxx-yyy-zzz",
+        flavorRef: "123-456-789" } },
+      { name: "db-vol-1", type: "volume", spec: { size: 10, volume_type: "" } },
+      { name: "db-server-2", type: "server", spec: { imageRef: "xxx-yyy-zzz",
+        flavorRef: "123-456-789" } },
+      { name: "db-vol-2", type: "volume", spec: { size: 10, volume_type: "" } },
+    ],
+    groupings: [
+      { name: "group-1", membersRef: ["db-server-1", "db-vol-1"], spec: { rule: "affinity" } },
+      { name: "group-2", membersRef: ["db-server-2", "db-vol-2"], spec: { rule: "affinity" } },
+      { name: "group-3", membersRef: ["db-server-1", "db-server-2"],
+        spec: { rule: "anti-affinity" } },
+      { name: "group-4", membersRef: ["db-vol-1", "db-vol-2"], spec: { rule: "anti-affinity" } },
+    ],
+  },
+}
+
+describe("vclusters (seed vcluster-api)", () => {
+  it("create (POST …/vclusters/), show, delete; rules hold; another tenant sees 404", async () => {
+    const created = await call("POST", "/v2/acme/vclusters/", "acme", seedVcluster)
+    expect(created.status).toBe(202)
+    const id = created.json.vcluster.id as string
+    const shown = await call("GET", `/v2/acme/vclusters/${id}`, "acme")
+    expect(shown.status).toBe(200)
+    const hostOf = new Map((shown.json.vcluster.instances as Array<{ name: string; host: string }>)
+      .map((i) => [i.name, i.host]))
+    expect(hostOf.get("db-vol-1")).toBe(hostOf.get("db-server-1"))
+    expect(hostOf.get("db-server-1")).not.toBe(hostOf.get("db-server-2"))
+    expect((await call("GET", `/v2/globex/vclusters/${id}`, "globex")).status).toBe(404)
+    expect((await call("DELETE", `/v2/globex/vclusters/${id}`, "globex")).status).toBe(404)
+    expect((await call("DELETE", `/v2/acme/vclusters/${id}`, "acme")).status).toBe(204)
+    expect((await call("GET", `/v2/acme/vclusters/${id}`, "acme")).status).toBe(404)
+  })
+  it("the seed's text as written is 400; a dangling member is 400 with its path", async () => {
+    const asWritten = '{ "vcluster" : { "name" : "new-virtual-cluster", "instances" : { ' +
+      '"instance": { "name": "db-server-1" } "instance": {} } } }'
+    expect((await call("POST", "/v2/acme/vclusters/", "acme", asWritten)).status).toBe(400)
+    const dangling = structuredClone(seedVcluster)
+    dangling.vcluster.groupings[0]!.membersRef = ["db-server-1", "nope"]
+    const r = await call("POST", "/v2/acme/vclusters/", "acme", dangling)
+    expect(r.status).toBe(400)
+    expect(r.json.badRequest.message).toMatch(/vcluster\.groupings\[0\]\.membersRef\[1\]/)
+  })
+})
+
+describe("z/VM connector (seed zvm-cloud-connector-api)", () => {
+  const ok = (output: unknown) => ({ overallRC: 0, rc: 0, rs: 0, modID: null, errmsg: "", output })
+  it("guest lifecycle: create, start, stop with timeout, info, disks, NIC, delete", async () => {
+    const created = await call("POST", "/guests", "admin", { guest: { userid: "LINUX01",
+      vcpus: 2, memory: 2048, disk_list: [{ size: "1g", is_boot_disk: true }] } })
+    expect(created.status).toBe(201)
+    expect(created.json.output[0]).toMatchObject({ vdev: "0100", disk_pool: "ECKD:POOL1" })
+    expect((await call("GET", "/guests", "admin")).json).toEqual(ok(["LINUX01"]))
+    expect((await call("POST", "/guests/LINUX01/action", "admin", { action: "start" })).json)
+      .toEqual(ok(""))
+    expect((await call("GET", "/guests/LINUX01/power_state", "admin")).json).toEqual(ok("on"))
+    const stop = await call("POST", "/guests/LINUX01/action", "admin",
+      { action: "stop", timeout: 300, poll_interval: 10 })
+    expect(stop.json).toEqual(ok(""))
+    expect((await call("GET", "/guests/LINUX01/power_state", "admin")).json).toEqual(ok("off"))
+    const info = await call("GET", "/guests/LINUX01/info", "admin")
+    expect(info.json.output).toMatchObject({ power_state: "off", max_mem_kb: 2048 * 1024,
+      num_cpu: 2 })
+    const disks = await call("POST", "/guests/LINUX01/disks", "admin",
+      { disk_info: { disk_list: [{ size: "512M", disk_pool: "FBA:FBA1" }] } })
+    expect(disks.json.output[0]).toMatchObject({ vdev: "0101", disk_pool: "FBA:FBA1" })
+    expect((await call("DELETE", "/guests/LINUX01/disks", "admin",
+      { vdev_info: { disk_vdev_list: ["0101"] } })).json).toEqual(ok(""))
+    expect((await call("POST", "/guests/LINUX01/nic", "admin", { nic: { vdev: "1000" } })).json)
+      .toEqual(ok("1000"))
+    expect((await call("PUT", "/vswitches/VSW1/users/LINUX01", "admin")).status).toBe(200)
+    expect((await call("PUT", "/guests/LINUX01/nic/1000", "admin",
+      { info: { couple: true, vswitch: "VSW1" } })).status).toBe(200)
+    expect((await call("GET", "/guests/LINUX01/nic", "admin")).json).toEqual(ok({ 1000: "VSW1" }))
+    expect((await call("GET", "/guests/LINUX01", "admin")).json.output.user_direct)
+      .toContain("NICDEF 1000 TYPE QDIO DEVICES 3 LAN SYSTEM VSW1")
+    expect((await call("DELETE", "/guests/LINUX01", "admin")).json).toEqual(ok(""))
+    expect((await call("GET", "/guests", "admin")).json).toEqual(ok([]))
+  })
+  it("host, disk pool, vswitches and images", async () => {
+    const host = await call("GET", "/host", "admin")
+    expect(host.json.output).toMatchObject({ vcpus: 32, memory_mb: 131072, zvm_host: "zvm1" })
+    const pool = await call("GET", "/host/diskpool?poolname=FBA:FBA1", "admin")
+    expect(pool.json.output).toEqual({ disk_total: 256, disk_used: 0, disk_available: 256 })
+    expect((await call("GET", "/vswitches", "admin")).json).toEqual(ok(["VSW1", "VSW2"]))
+    expect((await call("GET", "/images", "admin")).json).toEqual(ok([]))
+  })
+  it("failures carry the connector's fields", async () => {
+    const bad = await call("POST", "/guests", "admin", { guest: { userid: "WAYTOOLONG", vcpus: 2,
+      memory: 2048 } })
+    expect(bad.status).toBe(400)
+    expect(bad.json).toMatchObject({ overallRC: 100, rc: 100, rs: 3, modID: 400, output: "" })
+    expect(bad.json.errmsg).toMatch(/^userid:/)
+    const missing = await call("GET", "/guests/NOBODY/info", "admin")
+    expect(missing.status).toBe(404)
+    expect(missing.json).toMatchObject({ overallRC: 404, rc: 404, rs: 1, modID: 10 })
+    const envelope = await call("POST", "/guests", "admin", { userid: "X" })
+    expect(envelope.json.errmsg).toMatch(/^guest:/)
+    const action = await call("POST", "/guests/NOBODY/action", "admin", { action: "fly" })
+    expect(action.status).toBe(400)
   })
 })

@@ -14,6 +14,7 @@ import {
 } from "./routes/pmem.ts"
 import { replicaOperations, replicaRoutes } from "./routes/replicas.ts"
 import { serverOperations, serverRoutes } from "./routes/servers.ts"
+import { vclusterOperations, vclusterRoutes } from "./routes/vclusters.ts"
 import { buildServer, type RouteGroup } from "./server.ts"
 import { initialWorld, type Offer, type World } from "./world.ts"
 
@@ -23,6 +24,7 @@ export function operationsOf(connector: Connector): Operations<World> {
     ...serverOperations,
     ...replicaOperations,
     ...pmemOperations,
+    ...vclusterOperations,
     ...connectorOperations(connector),
   }
 }
@@ -34,6 +36,7 @@ export function routeGroupsOf(connector: Connector): ReadonlyArray<RouteGroup<Wo
     pciRoutes,
     pmemRoutes,
     replicaRoutes,
+    vclusterRoutes,
     connectorRoutes(connector),
   ]
 }

@@ -11,11 +11,15 @@
 import { randomUUID } from "node:crypto"
 import { Result } from "effect"
 import type { CorralError, Outcome } from "../../core/errors.ts"
+import type { NoValidHost } from "../../core/placement/errors.ts"
 import type { SdkFailure } from "../../core/sdk/connector.ts"
 import type { Journal, JournalEntry } from "./journal.ts"
 
-/** An operation's expected error: Corral's, or the connector's envelope around one. */
-export type OpError = CorralError | SdkFailure
+/**
+ * An operation's expected error: Corral's, the placement's NoValidHost (409), or the connector's
+ * envelope around one.
+ */
+export type OpError = CorralError | NoValidHost | SdkFailure
 
 /** What an operation answers: the HTTP status and the JSON body (undefined: no body). */
 export interface Reply {

@@ -14,6 +14,7 @@ import { Result } from "effect"
 import {
   type CorralError, faultBody, Forbidden, httpStatus, PayloadTooLarge, Unauthorized,
 } from "../../core/errors.ts"
+import { noValidHostFault, noValidHostStatus } from "../../core/placement/errors.ts"
 import { parseBody } from "./body.ts"
 import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
 import type { Engine, OpError, Reply } from "./engine.ts"
@@ -123,6 +124,7 @@ export function sendOutcome(
     if (e._tag === "SdkFailure") {
       return reply.code(e.httpStatus).send({ ...e.connector, output: "" })
     }
+    if (e._tag === "NoValidHost") return reply.code(noValidHostStatus).send(noValidHostFault(e))
     return sendFault(reply, e)
   }
   const { status, body } = outcome.success

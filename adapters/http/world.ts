@@ -5,7 +5,7 @@
  * The world starts from a scenario file's fleet (`core/scenario/fleet.ts` `expandFleet`), its
  * flavors and PCI aliases. Everything after that comes from journalled operations.
  */
-import { Result, Schema } from "effect"
+import { HashMap, Result, Schema } from "effect"
 import { createCluster } from "../../core/cluster/state.ts"
 import type { ClusterState } from "../../core/cluster/types.ts"
 import { decode, parseJson } from "../../core/decode.ts"
@@ -16,6 +16,7 @@ import { Flavor, PciAlias } from "../../core/scenario/schema.ts"
 import type { Inventory } from "../../core/inventory/inventory.ts"
 import { decodePciAliases, type PciAliases, type PciState, pciStateOf } from "../../core/pci/index.ts"
 import { type PmemState, pmemStateOf } from "../../core/pmem/index.ts"
+import type { VclusterRecord } from "../../core/vcluster/index.ts"
 
 /** The parts of a scenario file the server uses (other sections are ignored). */
 export const ServeScenario = Schema.Struct({
@@ -50,6 +51,7 @@ export interface World {
   readonly replication: ReplicationState
   readonly pci: PciState
   readonly pmem: PmemState
+  readonly vclusters: HashMap.HashMap<string, VclusterRecord>
 }
 
 /** Decodes a scenario document into the server's offer (every problem with its path). */
@@ -85,6 +87,7 @@ export function initialWorld(offer: Offer): World {
     replication: emptyReplicationState,
     pci: pciStateOf(offer.inventory),
     pmem: pmemStateOf(offer.inventory),
+    vclusters: HashMap.empty(),
   }
 }
 
