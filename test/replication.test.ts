@@ -204,6 +204,8 @@ describe("failover and reinit", () => {
     ["nothing synced yet", must(createReplica(emptyReplicationState, world(), "web1", "r1",
       { node: "h2" }, 0)).state, world(), "PreconditionRequired", 428],
     ["second failover", inPhase("failedOver"), world(), "PreconditionRequired", 428],
+    ["reinit done, reverse sync not yet", must(reinitReplica(inPhase("failedOver"), world(),
+      "web1", "r1", 100)).state, world(), "PreconditionRequired", 428],
   ]
   it.each(refusals)("refuses: %s", (_n, s, w, tag, status) => {
     const out = failoverReplica(s, w, "web1", "r1", {})

@@ -246,6 +246,10 @@ function failoverChecks(
     return new PreconditionRequired({ message: `replica ${r.name} of ${vm.hostname} has not ` +
       "completed its first sync; there is nothing to fail over to" })
   }
+  if (r.slaveDivergent) {
+    return new PreconditionRequired({ message: `replica ${r.name} of ${vm.hostname}: the slave ` +
+      "(the old master) has not completed its first sync since reinit" })
+  }
   if (vm.pendingTaskCount > 0 && !force) {
     return new Conflict({ message: `VM ${vm.hostname} has ${vm.pendingTaskCount} pending ` +
       "task(s); use force to fail over anyway" })
