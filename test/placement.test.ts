@@ -208,3 +208,42 @@ describe("gangs", () => {
     expect(e).toMatchObject({ code: "unschedulable", reason: rejectionReasons.nodeBudgetExhausted })
   })
 })
+
+describe("device filters (through corral/pci and corral/pmem)", () => {
+  const vf = { count: 2, spec: [{ vendor_id: "8086", product_id: "1520" }] }
+  const withPci = (s: ServerBuilder) => ({ ...s.instance(), pci: [vf] })
+  const withPmem = (s: ServerBuilder, sizeMb: number, device = "NVDIMM0") =>
+    ({ ...s.instance(), pmem: [{ name: "v0", sizeMb, affinity: false, device }] })
+
+  it("PciFilter keeps hosts with enough free matching devices; the claim commits and frees", () => {
+    const state = clusterOf(host("plain"), host("nic").sriov(4, 3))
+    const r = placeOne(state, withPci(server("a")))
+    expect(Result.isSuccess(r) && r.success.host).toBe("nic")
+    const s1 = schedule(state, { servers: [{ ...server("a").build(), pci: [vf] }] })
+    if (Result.isFailure(s1)) throw s1.failure
+    expect(s1.success.servers[0]!.pciDevices).toHaveLength(2)
+    const e = rejected(s1.success.state, { instances: [withPci(server("b"))] })
+    expect(e).toMatchObject({ code: "unschedulable", reason: filterNames.pci })
+    expect(e.filters.find((f) => f.filter === filterNames.pci)).toEqual(
+      { filter: filterNames.pci, hostsIn: 2, hostsOut: 0 })
+  })
+
+  it("PmemFilter keeps hosts whose named device has room", () => {
+    const state = clusterOf(host("small").pmem("NVDIMM0", 1024), host("big").pmem("NVDIMM0", 8192))
+    const r = placeOne(state, withPmem(server("a"), 4096))
+    expect(Result.isSuccess(r) && r.success.host).toBe("big")
+    const e = rejected(state, { instances: [withPmem(server("a"), 16384)] })
+    expect(e).toMatchObject({ code: "unresolvable", reason: filterNames.pmem })
+    const missing = rejected(state, { instances: [withPmem(server("a"), 2, "NVDIMM9")] })
+    expect(missing.reason).toBe(filterNames.pmem)
+  })
+
+  it("a gang's PCI claims count against each other", () => {
+    const state = clusterOf(host("n1").sriov(4, 2), host("n2").sriov(4, 2))
+    const r = placeGang(state, { instances: [withPci(server("a")), withPci(server("b"))] })
+    if (Result.isFailure(r)) throw r.failure
+    expect(r.success.placements.map((p) => p.host).sort()).toEqual(["n1", "n2"])
+    const e = rejected(state, { instances: ["a", "b", "c"].map((n) => withPci(server(n))) })
+    expect(e).toMatchObject({ code: "unresolvable", reason: filterNames.pci })
+  })
+})

@@ -19,6 +19,8 @@ export const fitResources = {
   ramMb: "ramMb",
   disk: "disk",
   numa: "numa",
+  pci: "pci",
+  pmem: "pmem",
 } as const
 /** One of `fitResources`' values. */
 export type FitResource = (typeof fitResources)[keyof typeof fitResources]

@@ -23,6 +23,10 @@ import { applyUsage, emptyUsage, fitOnHost, poolMatches, cellRamCapacityMb,
   cellVcpuCapacity } from "./fit.ts"
 import { hardRuleBreach, topologyOf } from "./rules.ts"
 import { buildScan, type ScanIndex, updateScanHost } from "./scan.ts"
+import { fitDevices } from "./devices.ts"
+import { free as freePci, pciStateOf } from "../pci/index.ts"
+import { type AddPmemError, pmemStateOf, releaseServer } from "../pmem/index.ts"
+import type { PciClaimError } from "../pci/index.ts"
 import {
   type ClusterState,
   type GroupRecord,
@@ -54,6 +58,8 @@ export function createCluster(inventory: Inventory): ClusterState {
     usage,
     servers: HashMap.empty(),
     groups: HashMap.empty(),
+    pci: pciStateOf(inventory),
+    pmem: pmemStateOf(inventory),
     scan,
   }
   scan.owner = state
@@ -188,7 +194,7 @@ export type HostChoice = string | { readonly host: string; readonly assignment: 
 
 /** Errors `createServer` returns. */
 export type CreateServerError = BadRequest | NotFound | AlreadyExists | Conflict |
-  InsufficientCapacity
+  InsufficientCapacity | PciClaimError | AddPmemError
 
 /**
  * Creates a server (or volume) on the chosen host, reserving its vCPUs, RAM, disks and NUMA
@@ -238,8 +244,12 @@ export function createServer(
     if (problem !== undefined) return err(problem)
     assignment = choice.assignment
   }
-  const server: ServerRecord = { ...request, host: hostName, hostIndex, assignment }
-  return ok({ state: commitServer(state, server), server })
+  const devices = fitDevices(state.pci, state.pmem, host, request.uuid, request, assignment)
+  if ("error" in devices) return err(devices.error)
+  const server: ServerRecord = { ...request, host: hostName, hostIndex, assignment,
+    pciDevices: devices.pciDevices, pmemVolumes: devices.pmemVolumes }
+  return ok({ state: commitServer({ ...state, pci: devices.pci, pmem: devices.pmem }, server),
+    server })
 }
 
 function assignmentProblem(
@@ -306,9 +316,16 @@ export function deleteServer(
     if (group === undefined) throw new Error(`server ${uuid} is in unknown group ${id}`)
     groups = HashMap.set(groups, id, { ...group, members: group.members.filter((m) => m !== uuid) })
   }
+  let pci = state.pci
+  if (server.pciDevices.length > 0) {
+    const freed = freePci(pci, { instanceUuid: uuid })
+    if (freed._tag === "Failure") throw new Error(`server ${uuid} lost its PCI devices`)
+    pci = freed.success.state
+  }
+  const pmem = server.pmemVolumes.length > 0 ? releaseServer(state.pmem, uuid).state : state.pmem
   const next = withHostUsage(state, server.hostIndex,
     applyUsage(state.usage[server.hostIndex]!, server, server.assignment, -1),
-    { servers: HashMap.remove(state.servers, uuid), groups })
+    { servers: HashMap.remove(state.servers, uuid), groups, pci, pmem })
   return ok({ state: next, server })
 }
 

@@ -5,6 +5,8 @@
 import type { HashMap } from "effect"
 import type { DiskPoolKind } from "../model/inventory.ts"
 import type { Inventory } from "../inventory/inventory.ts"
+import type { PciNumaPolicy, PciRequest, PciState } from "../pci/index.ts"
+import type { PmemState, PmemVolumeRequest } from "../pmem/index.ts"
 import type { ScanIndex } from "./scan.ts"
 
 /** A group rule. The `soft-` rules are preferences (weighers); the others are hard filters. */
@@ -54,6 +56,12 @@ export interface InstanceSpec {
   readonly disks: ReadonlyArray<DiskRequest>
   readonly numaCells?: number
   readonly groups: ReadonlyArray<string>
+  /** PCI requests (`corral/pci`), met all or none on the chosen host. */
+  readonly pci?: ReadonlyArray<PciRequest>
+  /** Default NUMA policy of the PCI requests (the PCI module's default when unset). */
+  readonly pciNumaPolicy?: PciNumaPolicy
+  /** pmem volumes (`corral/pmem`) to create with the server, on the chosen host's devices. */
+  readonly pmem?: ReadonlyArray<PmemVolumeRequest>
 }
 
 /** A server to create: the instance spec plus its identity and bookkeeping labels. */
@@ -89,6 +97,10 @@ export interface ServerRecord extends ServerCreate {
   readonly host: string
   readonly hostIndex: number
   readonly assignment: HostAssignment
+  /** Ids of the PCI devices it holds (`corral/pci` ids). */
+  readonly pciDevices: ReadonlyArray<number>
+  /** Uuids of the pmem volumes created with it. */
+  readonly pmemVolumes: ReadonlyArray<string>
 }
 
 /**
@@ -122,6 +134,10 @@ export interface ClusterState {
   readonly usage: ReadonlyArray<HostUsage>
   readonly servers: HashMap.HashMap<string, ServerRecord>
   readonly groups: HashMap.HashMap<string, GroupRecord>
+  /** PCI accounting (`corral/pci`); servers' claims are committed here. */
+  readonly pci: PciState
+  /** pmem accounting (`corral/pmem`); servers' volumes are committed here. */
+  readonly pmem: PmemState
   /** @internal The scan arrays; owned by the newest state derived from them. */
   readonly scan: ScanIndex
 }

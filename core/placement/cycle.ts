@@ -32,6 +32,8 @@ const misfitFilter: Record<FitResource, number> = {
   ramMb: filterOrder.indexOf(filterNames.ram),
   disk: filterOrder.indexOf(filterNames.diskPool),
   numa: filterOrder.indexOf(filterNames.numa),
+  pci: filterOrder.indexOf(filterNames.pci),
+  pmem: filterOrder.indexOf(filterNames.pmem),
 }
 
 /** The hosts that passed every filter, and how many each filter removed. */
@@ -64,7 +66,7 @@ export function runFilters(input: CycleInput): CycleResult {
   hosts: for (let i = 0; i < hostCount; i++) {
     if (up[i] === 0) { removed[0]!++; continue }
     if (touched[i] === 1 || item.detailed) {
-      const fit = fitItem(view, i, item)
+      const fit = fitItem(view, i, item, false)
       if (!fit.fits) { removed[misfitFilter[fit.misfit.resource]]!++; continue }
     } else {
       if (freeVcpus[i]! < needVcpus) { removed[1]!++; continue }

@@ -119,7 +119,7 @@ function search(
       return false
     }
     const scores = scoreCandidates(input, cycle, weights)
-    const order = depth === items.length - 1 ? [bestCandidate(cycle, scores)]
+    const order = depth === items.length - 1 && !item.devices ? [bestCandidate(cycle, scores)]
       : rankCandidates(cycle, scores)
     const seen = new Set<string>()
     for (const position of order) {
@@ -131,9 +131,12 @@ function search(
       }
       if (nodes >= budget) { exhausted = true; return false }
       nodes++
-      const fit = fitItem(view, hostIndex, item)
-      if (!fit.fits) throw new Error(`host ${hostIndex} passed the filters but does not fit`)
-      const undo = place(view, hostIndex, item, fit.usage)
+      const fit = fitItem(view, hostIndex, item, true)
+      if (!fit.fits) {
+        if (!item.devices) throw new Error(`host ${hostIndex} passed the filters but does not fit`)
+        continue
+      }
+      const undo = place(view, hostIndex, item, fit)
       chosen[depth] = { hostIndex, assignments: fit.assignments }
       if (descend(depth + 1)) return true
       unplace(view, item, undo)
@@ -217,8 +220,12 @@ function symmetryOf(view: SearchView, items: ReadonlyArray<Item>): (hostIndex: n
   }
   const scopes = new Set([...hard].map((g) => g.scope))
   const hostScoped = [...hard].filter((g) => g.scope === "host").map((g) => g.id)
+  const devices = items.some((item) => item.devices)
   return (hostIndex) => {
     const host = view.state.inventory.hosts[hostIndex]!
+    if (devices && (host.pciDevices.length > 0 || host.pmemDevices.length > 0)) {
+      return `#${hostIndex}`
+    }
     if (hostScoped.some((id) => membersIn(view, id).includes(hostIndex))) return `#${hostIndex}`
     const u = usageIn(view, hostIndex)
     const pools = host.diskPools.map((p, k) => `${p.name}=${p.sizeMb - u.diskUsedMb[k]!}`)

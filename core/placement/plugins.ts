@@ -9,6 +9,9 @@ import { freeRamMbOf, freeVcpusOf } from "../cluster/scan.ts"
 import type { GroupScope } from "../cluster/types.ts"
 import { type FilterName, filterNames } from "./errors.ts"
 import { type Item, membersIn, type SearchView, usageIn } from "./view.ts"
+import { pciFreeByHost, type PciRequest } from "../pci/index.ts"
+import { allocateOnHost, hostPmemOf, PmemInsufficientCapacity, placementIssues,
+  type PmemVolumeRequest } from "../pmem/index.ts"
 
 /** `pack` fills the fullest hosts first (fewest hosts); `spread` balances load. */
 export type Policy = "pack" | "spread"
@@ -105,6 +108,39 @@ export const antiAffinityFilter: FilterPlugin<ReadonlyArray<CountRule>> = {
   },
 }
 
+/**
+ * PCI: every request has at least `count` free matching devices on the host (`pciFreeByHost`,
+ * NUMA aside). The chosen host is then claimed exactly (`claim`), NUMA policy included; a host
+ * that fails that is skipped and the next best tried.
+ */
+export const pciFilter: FilterPlugin<ReadonlyArray<{ count: number; free: Int32Array }>> = {
+  name: filterNames.pci,
+  preFilter: ({ view, item }) => {
+    const requests: PciRequest[] = item.members.flatMap((m) => [...(m.pci ?? [])])
+    if (requests.length === 0) return undefined
+    return requests.map((r) => ({ count: r.count, free: pciFreeByHost(view.pci, r) }))
+  },
+  filter: (columns, i) => {
+    for (const c of columns) if (c.free[i]! < c.count) return false
+    return true
+  },
+}
+
+/** pmem: the host has the named devices (on one NUMA node for affinity) with room for all. */
+export const pmemFilter: FilterPlugin<{ view: SearchView; volumes: PmemVolumeRequest[] }> = {
+  name: filterNames.pmem,
+  preFilter: ({ view, item }) => {
+    const volumes = item.members.flatMap((m) => [...(m.pmem ?? [])])
+    return volumes.length === 0 ? undefined : { view, volumes }
+  },
+  filter: ({ view, volumes }, i) => {
+    const hostPmem = hostPmemOf(view.pmem, view.state.inventory.hosts[i]!.name)
+    if (hostPmem.devices.length === 0) return false
+    if (placementIssues(hostPmem, volumes, undefined).length > 0) return false
+    return !(allocateOnHost(hostPmem, volumes) instanceof PmemInsufficientCapacity)
+  },
+}
+
 /** A plugin with its per-cycle state type hidden: `prepare` binds the state into a closure. */
 export interface BoundFilter {
   readonly name: FilterName
@@ -141,6 +177,8 @@ export function bindWeigher<P>(plugin: WeigherPlugin<P>): BoundWeigher {
 
 /** Every filter plugin, in the order they run after the resource filters. */
 export const filterPlugins: ReadonlyArray<BoundFilter> = [
+  bindFilter(pciFilter),
+  bindFilter(pmemFilter),
   bindFilter(affinityFilter),
   bindFilter(antiAffinityFilter),
 ]

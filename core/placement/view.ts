@@ -13,6 +13,9 @@ import type {
   InstanceSpec,
 } from "../cluster/types.ts"
 import type { ScanIndex } from "../cluster/scan.ts"
+import { fitDevices, wantsDevices } from "../cluster/devices.ts"
+import type { PciState } from "../pci/index.ts"
+import type { PmemState } from "../pmem/index.ts"
 
 /** A named instance of a request. */
 export interface NamedInstance extends InstanceSpec {
@@ -29,6 +32,8 @@ export interface Item {
   readonly vcpus: number
   readonly ramMb: number
   readonly detailed: boolean
+  /** Whether a member asks for PCI devices or pmem volumes. */
+  readonly devices: boolean
   readonly groupCounts: ReadonlyMap<string, number>
 }
 
@@ -43,6 +48,7 @@ export function itemOf(members: ReadonlyArray<NamedInstance>): Item {
     ramMb: members.reduce((s, m) => s + m.ramMb, 0),
     detailed: members.length > 1 ||
       members.some((m) => m.disks.length > 0 || m.numaCells !== undefined),
+    devices: members.some(wantsDevices),
     groupCounts,
   }
 }
@@ -58,6 +64,9 @@ export interface SearchView {
   readonly touched: Uint8Array
   readonly overlay: Map<number, HostUsage>
   readonly extraMembers: Map<string, number[]>
+  /** Device states with the search's tentative claims. */
+  pci: PciState
+  pmem: PmemState
 }
 
 /** A view of the state with nothing tentative; `groups` are every group the request names. */
@@ -69,6 +78,8 @@ export function viewOf(state: ClusterState, groups: ReadonlyMap<string, GroupRec
     touched: new Uint8Array(state.inventory.hosts.length),
     overlay: new Map(),
     extraMembers: new Map(),
+    pci: state.pci,
+    pmem: state.pmem,
   }
 }
 
@@ -86,46 +97,74 @@ export function membersIn(view: SearchView, groupId: string): number[] {
   return extra === undefined ? placed : [...placed, ...extra]
 }
 
-/** Fits every member of an item on a host in turn; the assignments or the first misfit. */
+/** An item that fits a host: each member's assignment, and the host's usage and devices after. */
+export interface ItemFit {
+  readonly fits: true
+  readonly assignments: HostAssignment[]
+  readonly usage: HostUsage
+  readonly pci: PciState
+  readonly pmem: PmemState
+}
+
+/**
+ * Fits every member of an item on a host in turn; the assignments or the first misfit. Devices
+ * (PCI claims, pmem volumes) are taken only when `withDevices` is set: filtering uses the PCI and
+ * pmem filter plugins instead, and the chosen host is then checked exactly.
+ */
 export function fitItem(
   view: SearchView,
   hostIndex: number,
   item: Item,
-): { fits: true; assignments: HostAssignment[]; usage: HostUsage } | (Fit & { fits: false }) {
+  withDevices: boolean,
+): ItemFit | (Fit & { fits: false }) {
   const host = view.state.inventory.hosts[hostIndex]!
   let usage = usageIn(view, hostIndex)
+  let pci = view.pci
+  let pmem = view.pmem
   const assignments: HostAssignment[] = []
   for (const m of item.members) {
     const fit = fitOnHost(host, usage, m)
     if (!fit.fits) return fit
+    if (withDevices && wantsDevices(m)) {
+      const devices = fitDevices(pci, pmem, host, m.name, m, fit.assignment)
+      if ("error" in devices) return { fits: false, misfit: devices }
+      pci = devices.pci
+      pmem = devices.pmem
+    }
     assignments.push(fit.assignment)
     usage = applyUsage(usage, m, fit.assignment, 1)
   }
-  return { fits: true, assignments, usage }
+  return { fits: true, assignments, usage, pci, pmem }
+}
+
+/** What `unplace` needs to undo a `place`. */
+export interface Undo {
+  readonly hostIndex: number
+  readonly previous: HostUsage | undefined
+  readonly pci: PciState
+  readonly pmem: PmemState
 }
 
 /** Records an item's tentative placement; returns what `unplace` needs to undo it. */
-export function place(view: SearchView, hostIndex: number, item: Item, usage: HostUsage): {
-  readonly hostIndex: number
-  readonly previous: HostUsage | undefined
-} {
+export function place(view: SearchView, hostIndex: number, item: Item, fit: ItemFit): Undo {
   const previous = view.touched[hostIndex] === 1 ? view.overlay.get(hostIndex) : undefined
-  view.overlay.set(hostIndex, usage)
+  const undo = { hostIndex, previous, pci: view.pci, pmem: view.pmem }
+  view.pci = fit.pci
+  view.pmem = fit.pmem
+  view.overlay.set(hostIndex, fit.usage)
   view.touched[hostIndex] = 1
   for (const [g, count] of item.groupCounts) {
     const list = view.extraMembers.get(g) ?? []
     for (let k = 0; k < count; k++) list.push(hostIndex)
     view.extraMembers.set(g, list)
   }
-  return { hostIndex, previous }
+  return undo
 }
 
 /** Undoes the latest `place` of this item. */
-export function unplace(
-  view: SearchView,
-  item: Item,
-  undo: { readonly hostIndex: number; readonly previous: HostUsage | undefined },
-): void {
+export function unplace(view: SearchView, item: Item, undo: Undo): void {
+  view.pci = undo.pci
+  view.pmem = undo.pmem
   if (undo.previous === undefined) {
     view.overlay.delete(undo.hostIndex)
     view.touched[undo.hostIndex] = 0
