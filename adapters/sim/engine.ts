@@ -205,7 +205,7 @@ export class Simulation {
       members.push({ id: `vm-${index}.${repname}`, demand: { ...demand, pci: [], pmem: [] } })
       group = { id: `rep-${index}`, rules: [{ kind: "anti-affinity", scope: "host", hard: true }] }
     }
-    const placed = this.cluster.place(members, group, [])
+    const placed = this.cluster.place(members, group)
     if (!placed.ok) {
       this.recorder.reject(mix.name, placed.reason, this.nowS)
       return

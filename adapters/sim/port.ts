@@ -18,7 +18,7 @@ export interface PciDemand {
 /** A pmem volume request. */
 export interface PmemDemand {
   readonly sizeMb: number
-  readonly device: string | undefined
+  readonly device: string
 }
 
 /** What one VM holds once placed. */
@@ -73,14 +73,10 @@ export interface SimCluster {
   /** The hosts, in inventory order. */
   readonly hostCount: number
   /**
-   * Places every member or none: in one group when `group` is given, never on a host of
-   * `avoidHosts`. Hard rules are kept; the scenario's weigher orders the candidates.
+   * Places every member or none, in one group when `group` is given. Hard rules are kept; the
+   * scenario's weigher orders the candidates.
    */
-  place(
-    members: ReadonlyArray<Member>,
-    group: GroupDemand | undefined,
-    avoidHosts: ReadonlyArray<number>,
-  ): Placement
+  place(members: ReadonlyArray<Member>, group: GroupDemand | undefined): Placement
   /** Releases everything `id` holds. A defect if `id` holds nothing. */
   release(id: string): void
   /** Moves a placed VM to another host (live migration): place elsewhere, then release. */

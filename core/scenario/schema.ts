@@ -90,13 +90,13 @@ export const PciRequest = Schema.Struct({
 export type PciRequest = typeof PciRequest.Type
 
 /**
- * A pmem volume (seed `pmem-volume-api`): `sizeMb` on a device named `device` (e.g. `DRAM`,
- * `NVDIMM0`; any device when absent). `workingSetMb` is what a boot must reload from disk when the
- * volume was not retained (defaults to `sizeMb`).
+ * A pmem volume (seed `pmem-volume-api`): `sizeMb` on the device named `device` (e.g. `DRAM`,
+ * `NVDIMM0`). `workingSetMb` is what a boot must reload from disk when the volume was not
+ * retained (defaults to `sizeMb`).
  */
 export const PmemVolumeRequest = Schema.Struct({
   sizeMb: PositiveInt,
-  device: Schema.optionalKey(Schema.String),
+  device: Schema.String,
   workingSetMb: Schema.optionalKey(NonNegativeInt),
 })
 export type PmemVolumeRequest = typeof PmemVolumeRequest.Type
