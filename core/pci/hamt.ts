@@ -50,6 +50,31 @@ export function hashOf(key: string): number {
   return h >>> 0
 }
 
+/** A copy of `items` with `value` at `at` (a plain loop: faster than `with` on V8 today). */
+function replaced<T>(items: ReadonlyArray<T>, at: number, value: T): T[] {
+  const out = new Array<T>(items.length)
+  for (let i = 0; i < items.length; i++) out[i] = items[i]!
+  out[at] = value
+  return out
+}
+
+/** A copy of `items` with `value` inserted at `at`. */
+function inserted<T>(items: ReadonlyArray<T>, at: number, value: T): T[] {
+  const out = new Array<T>(items.length + 1)
+  for (let i = 0; i < at; i++) out[i] = items[i]!
+  out[at] = value
+  for (let i = at; i < items.length; i++) out[i + 1] = items[i]!
+  return out
+}
+
+/** A copy of `items` without the one at `at`. */
+function without<T>(items: ReadonlyArray<T>, at: number): T[] {
+  const out = new Array<T>(items.length - 1)
+  for (let i = 0; i < at; i++) out[i] = items[i]!
+  for (let i = at + 1; i < items.length; i++) out[i - 1] = items[i]!
+  return out
+}
+
 const popcount = (x: number): number => {
   x -= (x >>> 1) & 0x55555555
   x = (x & 0x33333333) + ((x >>> 2) & 0x33333333)
@@ -93,10 +118,10 @@ function setIn<V>(node: HNode<V>, entry: Entry<V>, shift: number, added: { yes: 
   const at = popcount(node.bitmap & (bit - 1))
   if ((node.bitmap & bit) === 0) {
     added.yes = true
-    return { kind: 1, bitmap: node.bitmap | bit, children: node.children.toSpliced(at, 0, entry) }
+    return { kind: 1, bitmap: node.bitmap | bit, children: inserted(node.children, at, entry) }
   }
   const child = setIn(node.children[at]!, entry, shift + bits, added)
-  return { kind: 1, bitmap: node.bitmap, children: node.children.with(at, child) }
+  return { kind: 1, bitmap: node.bitmap, children: replaced(node.children, at, child) }
 }
 
 function merge<V>(a: Entry<V>, b: Entry<V>, shift: number): HNode<V> {
@@ -136,13 +161,13 @@ function removeIn<V>(node: HNode<V>, key: string, hash: number, shift: number):
   if (next === undefined) {
     const bitmap = node.bitmap & ~bit
     if (bitmap === 0) return undefined
-    const children = node.children.toSpliced(at, 1)
+    const children = without(node.children, at)
     // A branch left with one entry collapses into it (entries may sit at any depth).
     if (children.length === 1 && children[0]!.kind !== 1 && shift > 0) return children[0]
     return { kind: 1, bitmap, children }
   }
   if (next.kind !== 1 && node.children.length === 1 && shift > 0) return next
-  return { kind: 1, bitmap: node.bitmap, children: node.children.with(at, next) }
+  return { kind: 1, bitmap: node.bitmap, children: replaced(node.children, at, next) }
 }
 
 /** Every entry, in hash order (deterministic for a given set of keys). */

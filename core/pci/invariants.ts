@@ -5,8 +5,8 @@
  * empty list when the state is sound).
  */
 import { hmapEntries } from "./hamt.ts"
-import { pvecGet, pvecToArray } from "./pvec.ts"
-import type { PciState } from "./state.ts"
+import { pvecGet } from "./pvec.ts"
+import { type PciState, poolFreeAt, usesOf, wordAt } from "./state.ts"
 
 const held = (status: string) => status === "claimed" || status === "allocated"
 
@@ -31,7 +31,7 @@ export function checkPciInvariants(state: PciState): string[] {
   }
   for (const host of state.layout.hosts) {
     const usage = pvecGet(state.hosts, host.index)
-    const uses = pvecToArray(usage.devices)
+    const uses = usesOf(host, usage)
     const where = (d: number) => `host ${host.name} device ${host.devices[d]!.address}`
     uses.forEach((u, d) => {
       const key = `${host.index}/${d}`
@@ -56,19 +56,19 @@ export function checkPciInvariants(state: PciState): string[] {
     })
     for (const pool of host.pools) {
       const available = pool.members.filter((d) => uses[d]!.status === "available").length
-      const count = pvecGet(usage.poolFree, pool.index)
+      const count = poolFreeAt(host, usage, pool.index)
       if (count !== available) {
         problems.push(`host ${host.name} pool ${pool.index}: count ${count}, ${available} available`)
       }
       pool.members.forEach((d, rank) => {
-        const word = pvecGet(usage.poolBits, pool.wordOffset + (rank >>> 5))
+        const word = wordAt(usage, pool.wordOffset + (rank >>> 5))
         if (((word >>> (rank & 31)) & 1) !== (uses[d]!.status === "available" ? 1 : 0)) {
           problems.push(`host ${host.name} pool ${pool.index}: bit of member ${rank} is wrong`)
         }
       })
       for (let w = 0; w < pool.wordCount; w++) {
-        const nonEmpty = pvecGet(usage.poolBits, pool.wordOffset + w) !== 0
-        const summary = pvecGet(usage.poolBits, pool.summaryOffset + (w >>> 5))
+        const nonEmpty = wordAt(usage, pool.wordOffset + w) !== 0
+        const summary = wordAt(usage, pool.summaryOffset + (w >>> 5))
         if ((((summary >>> (w & 31)) & 1) === 1) !== nonEmpty) {
           problems.push(`host ${host.name} pool ${pool.index}: summary bit of word ${w} is wrong`)
         }
@@ -82,7 +82,7 @@ export function checkPciInvariants(state: PciState): string[] {
 export function pciStatusTotals(state: PciState): Record<string, number> {
   const totals: Record<string, number> = {}
   for (const host of state.layout.hosts) {
-    for (const u of pvecToArray(pvecGet(state.hosts, host.index).devices)) {
+    for (const u of usesOf(host, pvecGet(state.hosts, host.index))) {
       totals[u.status] = (totals[u.status] ?? 0) + 1
     }
   }

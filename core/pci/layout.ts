@@ -48,7 +48,7 @@ export interface PciPoolInfo {
   /** Host-local device indices, ascending. */
   readonly members: ReadonlyArray<number>
   /**
-   * Where the pool's availability bitmap sits in the host's `poolBits`: one bit per member (by
+   * Where the pool's availability bitmap sits in the host's usage slots: one bit per member (by
    * rank) in `wordCount` 32-bit words from `wordOffset`, and one bit per non-zero word in
    * `summaryCount` words from `summaryOffset`, so the first available member is found in
    * O(members / 1024) reads.
@@ -72,8 +72,12 @@ export interface PciHostLayout {
   readonly pools: ReadonlyArray<PciPoolInfo>
   /** Host NUMA cell id → socket. */
   readonly cellSocket: ReadonlyMap<number, number>
-  /** Length of the host's availability bitmaps (all pools, words and summaries). */
-  readonly bitWords: number
+  /**
+   * The host's usage is one vector of slots: device usages at [0, devices), pool free counts at
+   * [freeOffset, freeOffset + pools), then the pools' bitmap words up to `slotCount`.
+   */
+  readonly freeOffset: number
+  readonly slotCount: number
 }
 
 /** The cluster's layout. */
@@ -132,7 +136,8 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
       devId: `pci_${address.replace(/[:.]/g, "_")}`, pool, rank,
     }
   })
-  let bitWords = 0
+  const freeOffset = devices.length
+  let bitWords = freeOffset + pools.length
   const placed = pools.map((p): PciPoolInfo => {
     const wordCount = Math.ceil(p.members.length / 32)
     const summaryCount = Math.ceil(wordCount / 32)
@@ -142,7 +147,8 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
   })
   return {
     index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices,
-    pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])), bitWords,
+    pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),
+    freeOffset, slotCount: bitWords,
   }
 }
 
@@ -183,17 +189,19 @@ export function locateDevice(layout: PciLayout, id: number):
   return { host, index: id - host.firstId }
 }
 
-/** The availability bitmaps of a host whose devices are all available. */
-export function fullBitmaps(host: PciHostLayout): number[] {
-  const words = new Array<number>(host.bitWords).fill(0)
+/** The free counts and bitmaps of a host whose devices are all available, from `freeOffset`. */
+export function fullPoolSlots(host: PciHostLayout): number[] {
+  const words = new Array<number>(host.slotCount - host.freeOffset).fill(0)
+  const at = (slot: number) => slot - host.freeOffset
   for (const p of host.pools) {
+    words[at(host.freeOffset + p.index)] = p.members.length
     for (let w = 0; w < p.wordCount; w++) {
       const bits = Math.min(32, p.members.length - w * 32)
-      words[p.wordOffset + w] = bits === 32 ? -1 : (1 << bits) - 1
+      words[at(p.wordOffset + w)] = bits === 32 ? -1 : (1 << bits) - 1
     }
     for (let w = 0; w < p.summaryCount; w++) {
       const bits = Math.min(32, p.wordCount - w * 32)
-      words[p.summaryOffset + w] = bits === 32 ? -1 : (1 << bits) - 1
+      words[at(p.summaryOffset + w)] = bits === 32 ? -1 : (1 << bits) - 1
     }
   }
   return words

@@ -15,7 +15,7 @@ import {
   type PciClaimInput, type PciNumaPolicy, type PciRequest, pciRequestLimits,
 } from "./request.ts"
 import { claimOnHost } from "./select.ts"
-import { type Holding, HostWork, type PciState } from "./state.ts"
+import { type Holding, HostWork, type PciState, useAt } from "./state.ts"
 
 export type { PciClaimInput }
 
@@ -30,10 +30,10 @@ export type PciClaimError = BadRequest | NotFound | InsufficientCapacity
 
 const uuidPattern = /^[A-Za-z0-9][A-Za-z0-9_.:-]*$/
 
-function hostOf(state: PciState, name: string): Result.Result<PciHostLayout, NotFound> {
+function hostOf(state: PciState, name: string): PciHostLayout | NotFound {
   const index = state.layout.hostIndex.get(name)
-  if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: name }))
-  return Result.succeed(state.layout.hosts[index]!)
+  if (index === undefined) return new NotFound({ resource: "Host", id: name })
+  return state.layout.hosts[index]!
 }
 
 /** Checks a claim's input against the host: uuid, requests, NUMA cells. */
@@ -77,9 +77,8 @@ function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | und
  */
 export function claim(state: PciState, input: PciClaimInput):
   Result.Result<PciChange, PciClaimError> {
-  const found = hostOf(state, input.host)
-  if (Result.isFailure(found)) return Result.fail(found.failure)
-  const host = found.success
+  const host = hostOf(state, input.host)
+  if (host instanceof NotFound) return Result.fail(host)
   const bad = checkClaim(host, input)
   if (bad !== undefined) return Result.fail(bad)
   const usage = pvecGet(state.hosts, host.index)
@@ -100,9 +99,12 @@ export function claim(state: PciState, input: PciClaimInput):
 /** `holdings` with `taken` added on host `hostIndex` (hosts ascending, devices ascending). */
 function withDevices(holdings: ReadonlyArray<Holding> | undefined, hostIndex: number,
   taken: ReadonlyArray<number>): ReadonlyArray<Holding> {
+  if (holdings === undefined) {
+    return [{ host: hostIndex, devices: taken.length === 1 ? taken : [...taken].sort(ascending) }]
+  }
   const out: Holding[] = []
   let merged = false
-  for (const h of holdings ?? []) {
+  for (const h of holdings) {
     if (h.host < hostIndex || merged) {
       out.push(h)
       continue
@@ -151,8 +153,8 @@ function holdingsOf(state: PciState, instanceUuid: string, hostName: string | un
   if (all === undefined) return Result.fail(new NotFound({ resource: "Instance", id: instanceUuid }))
   if (hostName === undefined) return Result.succeed({ all, chosen: all })
   const found = hostOf(state, hostName)
-  if (Result.isFailure(found)) return Result.fail(found.failure)
-  const chosen = all.filter((h) => h.host === found.success.index)
+  if (found instanceof NotFound) return Result.fail(found)
+  const chosen = all.filter((h) => h.host === found.index)
   if (chosen.length === 0) {
     return Result.fail(new Conflict({
       message: `Instance ${instanceUuid} holds no PCI devices on host ${hostName}.`,
@@ -229,7 +231,7 @@ export function removeDevice(state: PciState, input: { readonly id: number }):
     return Result.fail(new NotFound({ resource: "PCI device", id: String(input.id) }))
   }
   const usage = pvecGet(state.hosts, at.host.index)
-  const use = pvecGet(usage.devices, at.index)
+  const use = useAt(usage, at.index)
   if (use.status === "removed" || use.removalPending) {
     return Result.fail(new Conflict({ message: `PCI device ${input.id} is already ` +
       (use.removalPending ? "waiting for removal." : "removed.") }))

@@ -1,17 +1,17 @@
 /**
- * A fixed-size persistent vector: a 32-way trie whose updates copy only the path to the touched
+ * A fixed-size persistent vector: a 64-way trie whose updates copy only the path to the touched
  * slot, so a new version shares everything else with the old one. PCI accounting keeps per-device
- * usage and per-host usage in these, which is what makes an update cost O(log32 n) instead of a
+ * usage and per-host usage in these, which is what makes an update cost O(log64 n) instead of a
  * copy of the whole host or cluster.
  *
  * Updates go through an edit (`editOf` → `set` … → `done`): within one edit a node is copied at
  * most once; after `done` the edit refuses further writes, so a published vector never changes.
  */
 
-const bits = 5
+const bits = 6
 const width = 1 << bits
 const mask = width - 1
-/** Bound on the trie's depth: 32^6 slots is far above any inventory's bound. */
+/** Bound on the trie's depth: 64^6 slots is far above any inventory's bound. */
 const depthMax = 6
 
 type Node = unknown[]
@@ -74,7 +74,7 @@ function collect<T>(node: Node, shift: number, out: T[]): void {
 export class PVecEdit<T> {
   private root: Node
   /** Nodes this edit copied (and so may write); few per edit, so a list beats a Set. */
-  private readonly fresh: Node[] = []
+  private fresh: Node[] | null = null
   private open = true
   private changed = false
 
@@ -120,9 +120,10 @@ export class PVecEdit<T> {
   }
 
   private own(node: Node): Node {
-    for (let i = this.fresh.length - 1; i >= 0; i--) if (this.fresh[i] === node) return node
+    const fresh = this.fresh ?? (this.fresh = [])
+    for (let i = fresh.length - 1; i >= 0; i--) if (fresh[i] === node) return node
     const copy = node.slice()
-    this.fresh.push(copy)
+    fresh.push(copy)
     return copy
   }
 }

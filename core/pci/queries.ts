@@ -8,7 +8,7 @@ import type { PciDevType } from "../model/index.ts"
 import { pvecGet } from "./pvec.ts"
 import type { PciRequest } from "./request.ts"
 import { matchingPools } from "./select.ts"
-import type { PciState } from "./state.ts"
+import { type PciState, poolFreeAt } from "./state.ts"
 
 /** One pool of a host with its free count. */
 export interface PciPoolFree {
@@ -30,10 +30,10 @@ export function pciPools(state: PciState, host: string):
   const index = state.layout.hostIndex.get(host)
   if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: host }))
   const layout = state.layout.hosts[index]!
-  const free = pvecGet(state.hosts, index).poolFree
+  const usage = pvecGet(state.hosts, index)
   return Result.succeed(layout.pools.map((p) => ({
     index: p.index, vendorId: p.vendorId, productId: p.productId, numaNode: p.numaNode,
-    devType: p.devType, tags: p.tags, size: p.members.length, free: pvecGet(free, p.index),
+    devType: p.devType, tags: p.tags, size: p.members.length, free: poolFreeAt(layout, usage, p.index),
   })))
 }
 
@@ -54,9 +54,9 @@ export function pciFreeByHost(state: PciState, request: Pick<PciRequest, "spec">
       column[host.index] = 0
       continue
     }
-    const free = pvecGet(state.hosts, host.index).poolFree
+    const usage = pvecGet(state.hosts, host.index)
     let total = 0
-    for (const p of matchingPools(host, request.spec)) total += pvecGet(free, p)
+    for (const p of matchingPools(host, request.spec)) total += poolFreeAt(host, usage, p)
     column[host.index] = total
   }
   return column

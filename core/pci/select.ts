@@ -12,9 +12,8 @@
 import { Result } from "effect"
 import { InsufficientCapacity } from "../errors.ts"
 import type { PciHostLayout, PciPoolInfo } from "./layout.ts"
-import { pvecGet } from "./pvec.ts"
 import type { PciNumaPolicy, PciRequest, PciSpec } from "./request.ts"
-import { HostWork, type HostUsage } from "./state.ts"
+import { HostWork, type HostUsage, useAt } from "./state.ts"
 
 /** The NUMA side of a claim: the policy and the host cells the instance's NUMA cells sit on. */
 export interface PciNuma {
@@ -64,14 +63,14 @@ interface Candidates {
   readonly free: number
 }
 
-/** Free-count source: a batch in progress or a published usage. */
+/** Free-count source: a batch in progress. */
 interface FreeCounts {
-  get(pool: number): number
+  freeOf(pool: number): number
 }
 
 function sum(pools: ReadonlyArray<number>, free: FreeCounts): number {
   let total = 0
-  for (const p of pools) total += free.get(p)
+  for (const p of pools) total += free.freeOf(p)
   return total
 }
 
@@ -151,7 +150,7 @@ export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: str
     const matching = matchingPools(layout, request.spec)
     const policy = request.numaPolicy ?? numa.numaPolicy ?? "legacy"
     const candidates = numaCandidates(layout, matching, request.count, policy, cells,
-      work.poolFree)
+      work)
     let needed = candidates.free >= request.count ? request.count : 0
     for (const p of candidates.pools) {
       while (needed > 0) {
@@ -177,7 +176,7 @@ function capacityOf(layout: PciHostLayout, usage: HostUsage, pools: ReadonlyArra
   let total = 0
   for (const p of pools) {
     for (const d of layout.pools[p]!.members) {
-      if (pvecGet(usage.devices, d).status !== "removed") total++
+      if (useAt(usage, d).status !== "removed") total++
     }
   }
   return total

@@ -7,9 +7,9 @@
 import type { Inventory } from "../inventory/index.ts"
 import { type HMap, hmapEmpty } from "./hamt.ts"
 import {
-  fullBitmaps, layoutOf, type PciHostLayout, type PciLayout, type PciPoolInfo,
+  fullPoolSlots, layoutOf, type PciHostLayout, type PciLayout, type PciPoolInfo,
 } from "./layout.ts"
-import { editOf, type PVec, type PVecEdit, pvecOf } from "./pvec.ts"
+import { editOf, type PVec, type PVecEdit, pvecGet, pvecOf, pvecToArray } from "./pvec.ts"
 
 /** Nova's device statuses (as the seed's views spell them). */
 export const pciStatuses = [
@@ -32,13 +32,32 @@ export interface DeviceUse {
 }
 
 /**
- * One host's usage: per-device usage, per-pool count of `available` devices and per-pool bitmaps
- * of them (laid out as `PciPoolInfo` says).
+ * One host's usage as one vector of slots (laid out as `PciHostLayout` says): each device's
+ * usage, each pool's count of `available` devices, and each pool's bitmaps of them. One vector
+ * means one path copy per operation instead of three.
  */
 export interface HostUsage {
-  readonly devices: PVec<DeviceUse>
-  readonly poolFree: PVec<number>
-  readonly poolBits: PVec<number>
+  readonly slots: PVec<DeviceUse | number>
+}
+
+/** Device `d`'s usage. */
+export function useAt(usage: HostUsage, d: number): DeviceUse {
+  return pvecGet(usage.slots, d) as DeviceUse
+}
+
+/** Every device's usage, in device order. */
+export function usesOf(host: PciHostLayout, usage: HostUsage): DeviceUse[] {
+  return pvecToArray(usage.slots).slice(0, host.devices.length) as DeviceUse[]
+}
+
+/** Pool `p`'s count of available devices. */
+export function poolFreeAt(host: PciHostLayout, usage: HostUsage, p: number): number {
+  return pvecGet(usage.slots, host.freeOffset + p) as number
+}
+
+/** Bitmap word at slot `slot` (see `PciPoolInfo.wordOffset`). */
+export function wordAt(usage: HostUsage, slot: number): number {
+  return pvecGet(usage.slots, slot) as number
 }
 
 /** Where an instance holds devices: one entry per host, host-local indices ascending. */
@@ -73,9 +92,7 @@ const availableUse: DeviceUse = Object.freeze(useOf("available", null, false, 0,
 export function pciStateOf(inventory: Inventory): PciState {
   const layout = layoutOf(inventory)
   const hosts = layout.hosts.map((h): HostUsage => ({
-    devices: pvecOf(h.devices.map(() => availableUse)),
-    poolFree: pvecOf(h.pools.map((p) => p.members.length)),
-    poolBits: pvecOf(fullBitmaps(h)),
+    slots: pvecOf<DeviceUse | number>([...h.devices.map(() => availableUse), ...fullPoolSlots(h)]),
   }))
   return { layout, hosts: pvecOf(hosts), instances: hmapEmpty() }
 }
@@ -87,24 +104,25 @@ export function pciStateOf(inventory: Inventory): PciState {
  * (relative allocated).
  */
 export class HostWork {
-  readonly devices: PVecEdit<DeviceUse>
-  readonly poolFree: PVecEdit<number>
-  private readonly poolBits: PVecEdit<number>
+  private readonly slots: PVecEdit<DeviceUse | number>
 
   constructor(readonly layout: PciHostLayout, readonly usage: HostUsage) {
-    this.devices = editOf(usage.devices)
-    this.poolFree = editOf(usage.poolFree)
-    this.poolBits = editOf(usage.poolBits)
+    this.slots = editOf(usage.slots)
+  }
+
+  /** Pool `p`'s count of available devices as of this batch. */
+  freeOf(p: number): number {
+    return this.slots.get(this.layout.freeOffset + p) as number
   }
 
   /** The lowest-ranked available member of pool `p` (a host-local device index), or -1. */
   firstAvailable(p: number): number {
     const pool = this.layout.pools[p]!
     for (let s = 0; s < pool.summaryCount; s++) {
-      const summary = this.poolBits.get(pool.summaryOffset + s)
+      const summary = this.slots.get(pool.summaryOffset + s) as number
       if (summary === 0) continue
       const w = s * 32 + lowestBit(summary)
-      const word = this.poolBits.get(pool.wordOffset + w)
+      const word = this.slots.get(pool.wordOffset + w) as number
       assert(word !== 0, `pool ${p} summary bit ${w} set over an empty word`)
       return pool.members[w * 32 + lowestBit(word)]!
     }
@@ -113,16 +131,13 @@ export class HostWork {
 
   /** The usage of device `d` as of this batch. */
   use(d: number): DeviceUse {
-    return this.devices.get(d)
+    return this.slots.get(d) as DeviceUse
   }
 
   /** Ends the batch: the host's new usage. */
   done(): HostUsage {
-    const devices = this.devices.done()
-    const poolFree = this.poolFree.done()
-    const poolBits = this.poolBits.done()
-    if (devices === this.usage.devices && poolFree === this.usage.poolFree) return this.usage
-    return { devices, poolFree, poolBits }
+    const slots = this.slots.done()
+    return slots === this.usage.slots ? this.usage : { slots }
   }
 
   /** available → claimed by `holder`; the device's relatives become unclaimable. */
@@ -164,12 +179,13 @@ export class HostWork {
     const info = this.layout.devices[d]!
     if (info.parent >= 0) {
       const p = this.use(info.parent)
-      const next = useOf(p.status, p.holder, p.removalPending, p.vfHeld + heldDelta,
-        p.vfAllocated + allocatedDelta)
-      assert(next.vfHeld >= 0 && next.vfAllocated >= 0 && next.vfAllocated <= next.vfHeld,
+      const vfHeld = p.vfHeld + heldDelta
+      const vfAllocated = p.vfAllocated + allocatedDelta
+      assert(vfHeld >= 0 && vfAllocated >= 0 && vfAllocated <= vfHeld,
         `VF counters of device ${info.parent}`)
-      this.put(info.parent, useOf(this.settled(info.parent, next), p.holder, p.removalPending,
-        next.vfHeld, next.vfAllocated))
+      const status = p.holder !== null || p.status === "removed" ? p.status
+        : vfAllocated > 0 ? "unavailable" : vfHeld > 0 ? "unclaimable" : "available"
+      this.put(info.parent, useOf(status, p.holder, p.removalPending, vfHeld, vfAllocated))
     }
     for (const c of info.children) {
       const cu = this.use(c)
@@ -203,13 +219,13 @@ export class HostWork {
   private put(d: number, next: DeviceUse): void {
     const before = this.use(d).status === "available"
     const after = next.status === "available"
-    this.devices.set(d, next.status === "available" && next.holder === null &&
+    this.slots.set(d, next.status === "available" && next.holder === null &&
       !next.removalPending && next.vfHeld === 0 ? availableUse : next)
     if (before === after) return
     const info = this.layout.devices[d]!
-    const free = this.poolFree.get(info.pool) + (after ? 1 : -1)
+    const free = this.freeOf(info.pool) + (after ? 1 : -1)
     assert(free >= 0, `pool ${info.pool} free count below zero`)
-    this.poolFree.set(info.pool, free)
+    this.slots.set(this.layout.freeOffset + info.pool, free)
     this.flipBit(this.layout.pools[info.pool]!, info.rank, after)
   }
 
@@ -217,14 +233,14 @@ export class HostWork {
   private flipBit(pool: PciPoolInfo, rank: number, available: boolean): void {
     const w = rank >>> 5
     const bit = 1 << (rank & 31)
-    const before = this.poolBits.get(pool.wordOffset + w)
+    const before = this.slots.get(pool.wordOffset + w) as number
     assert(((before & bit) !== 0) !== available, `pool ${pool.index} bit ${rank} already set`)
     const word = available ? before | bit : before & ~bit
-    this.poolBits.set(pool.wordOffset + w, word)
+    this.slots.set(pool.wordOffset + w, word)
     if ((before === 0) === (word === 0)) return
     const s = pool.summaryOffset + (w >>> 5)
-    const summary = this.poolBits.get(s)
-    this.poolBits.set(s, word === 0 ? summary & ~(1 << (w & 31)) : summary | (1 << (w & 31)))
+    const summary = this.slots.get(s) as number
+    this.slots.set(s, word === 0 ? summary & ~(1 << (w & 31)) : summary | (1 << (w & 31)))
   }
 }
 

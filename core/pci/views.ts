@@ -9,8 +9,10 @@ import { NotFound } from "../errors.ts"
 import type { PciDevType } from "../model/index.ts"
 import { hmapGet } from "./hamt.ts"
 import { locateDevice, type PciHostLayout } from "./layout.ts"
-import { pvecGet, pvecToArray } from "./pvec.ts"
-import type { DeviceUse, PciState, PciStatus } from "./state.ts"
+import { pvecGet } from "./pvec.ts"
+import {
+  type DeviceUse, type PciState, type PciStatus, poolFreeAt, useAt, usesOf,
+} from "./state.ts"
 
 /** A row of `GET os-pci`. */
 export interface PciDeviceSummary {
@@ -90,7 +92,7 @@ function rows<R>(state: PciState, filter: PciListFilter,
   if (Result.isFailure(hosts)) return Result.fail(hosts.failure)
   const out: R[] = []
   for (const host of hosts.success) {
-    const uses = pvecToArray(pvecGet(state.hosts, host.index).devices)
+    const uses = usesOf(host, pvecGet(state.hosts, host.index))
     uses.forEach((use, d) => out.push(row(host, d, use)))
   }
   return Result.succeed(out)
@@ -113,7 +115,7 @@ export function pciShow(state: PciState, id: number):
   Result.Result<{ pci_device: PciDeviceDetail }, NotFound> {
   const at = locateDevice(state.layout, id)
   if (at === undefined) return Result.fail(new NotFound({ resource: "PCI device", id: String(id) }))
-  const use = pvecGet(pvecGet(state.hosts, at.host.index).devices, at.index)
+  const use = useAt(pvecGet(state.hosts, at.host.index), at.index)
   return Result.succeed({ pci_device: detailOf(at.host, at.index, use) })
 }
 
@@ -141,10 +143,10 @@ export function hypervisorPciStats(state: PciState, hostName: string):
   const index = state.layout.hostIndex.get(hostName)
   if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: hostName }))
   const host = state.layout.hosts[index]!
-  const free = pvecGet(state.hosts, index).poolFree
+  const usage = pvecGet(state.hosts, index)
   const stats: PciPoolStat[] = []
   for (const pool of host.pools) {
-    const count = pvecGet(free, pool.index)
+    const count = poolFreeAt(host, usage, pool.index)
     if (count === 0) continue
     stats.push({ count, vendor_id: pool.vendorId, product_id: pool.productId,
       numa_node: pool.numaNode, dev_type: pool.devType, extra_info: pool.tags })
