@@ -21,7 +21,8 @@ beforeAll(async () => {
   const shown = await app.inject({ method: "GET", url: `/v2/acme/servers/${serverId}`, headers })
   volumeUuid = shown.json().server["os-pmem:volumes"][0].volume_uuid
   await app.inject({ method: "POST", url: `/vm/${serverId}/replica/r1`,
-    headers: { ...headers, "x-auth-token": tokens.admin }, payload: { node: "az1-r02-compute-01" } })
+    headers: { ...headers, "x-auth-token": tokens.admin },
+    payload: { node: "az1-r02-compute-01" } })
 })
 afterAll(async () => {
   await started.app.close()
@@ -60,7 +61,8 @@ const wrongFor: Record<Kind, fc.Arbitrary<unknown>> = {
     { maxLength: 3 }), fc.dictionary(fc.string({ maxLength: 4 }), fc.integer(), { maxKeys: 2 })),
   int: fc.oneof(fc.constantFrom(-1, 0.5, 1e308, -1e308, 2 ** 53, 2 ** 31), fc.string(),
     fc.boolean(), fc.constant(null), fc.array(fc.integer(), { maxLength: 2 })),
-  bool: fc.oneof(fc.integer(), fc.string({ maxLength: 3 }).filter((s) => !/^(true|false)$/i.test(s)),
+  bool: fc.oneof(fc.integer(),
+    fc.string({ maxLength: 3 }).filter((s) => !/^(true|false)$/i.test(s)),
     fc.constant(null), fc.dictionary(fc.string({ maxLength: 3 }), fc.boolean(), { maxKeys: 2 })),
 }
 
@@ -88,7 +90,8 @@ function hostile(t: Target): fc.Arbitrary<string> {
         at[key] = 1
         return JSON.stringify(doc)
       }),
-    fc.tuple(fc.constantFrom("__proto__", "constructor", "prototype"), fc.jsonValue({ maxDepth: 2 }))
+    fc.tuple(fc.constantFrom("__proto__", "constructor", "prototype"),
+      fc.jsonValue({ maxDepth: 2 }))
       .map(([key, v]) => text.replace("{", `{${JSON.stringify(key)}: ${JSON.stringify(v)}, `)),
     fc.tuple(leaf, fc.integer({ min: 33, max: 200 })).map(([l, depth]) =>
       JSON.stringify(setAt(t.valid(), l.path, "@@")).replace('"@@"',
@@ -115,7 +118,7 @@ describe("hostile bodies", () => {
       expect(Object.keys(Object.prototype)).toEqual([])
     }))
   })
-  it("the valid bodies the generator starts from are accepted (the property can fail)", async () => {
+  it("the valid bodies the generator starts from are accepted (so it can fail)", async () => {
     for (const t of targets.slice(0, 2)) {
       const r = await started.app.inject({ method: t.method, url: t.url(), payload: t.valid(),
         headers: { "x-auth-token": t.token, "content-type": "application/json" } })

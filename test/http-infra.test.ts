@@ -47,7 +47,8 @@ describe("body", () => {
     ['{"__proto__": {"x": 1}}', undefined, "__proto__"],
     ['{"a": [{"constructor": 1}]}', undefined, "a[0].constructor"],
     ['{"a": {"prototype": 1}}', undefined, "a.prototype"],
-    ["[".repeat(bodyDepthMax + 1) + "]".repeat(bodyDepthMax + 1), undefined, "[0]".repeat(bodyDepthMax)],
+    ["[".repeat(bodyDepthMax + 1) + "]".repeat(bodyDepthMax + 1), undefined,
+      "[0]".repeat(bodyDepthMax)],
   ])("%s", (text, value, path) => {
     const r = parseBody(text)
     if (path === null) expect(Result.isSuccess(r) && r.success).toEqual(value)

@@ -24,7 +24,8 @@ async function call(method: string, path: string, who: Token | null, body?: unkn
   if (who !== null) headers["x-auth-token"] = tokens[who]
   if (body !== undefined) headers["content-type"] = "application/json"
   const response = await fetch(base + path, { method, headers,
-    ...(body === undefined ? {} : { body: typeof body === "string" ? body : JSON.stringify(body) }) })
+    ...(body === undefined ? {}
+      : { body: typeof body === "string" ? body : JSON.stringify(body) }) })
   const text = await response.text()
   return { status: response.status, json: text === "" ? undefined : JSON.parse(text) as any }
 }
@@ -53,7 +54,7 @@ describe("service routes", () => {
     expect(r.status).toBe(413)
     expect(r.json.overLimit.code).toBe(413)
   })
-  it("malformed JSON is 400 saying where it broke; unknown fields are 400 naming them", async () => {
+  it("malformed JSON is 400 saying where it broke; an unknown field is 400 naming it", async () => {
     const bad = await call("POST", "/v2/acme/servers", "acme", '{"server": {"name": "a",}}')
     expect(bad.status).toBe(400)
     expect(bad.json.badRequest.message).toMatch(/not valid JSON.*position|JSON at/)
@@ -81,7 +82,8 @@ describe("servers and hypervisors", () => {
     expect((await call("DELETE", `/v2/acme/servers/${id}`, "acme")).status).toBe(404)
   })
   it("an unknown flavor is 400 at server.flavorRef; no capacity is 409", async () => {
-    const r = await call("POST", "/v2/acme/servers", "acme", { server: { name: "a", flavorRef: "x" } })
+    const r = await call("POST", "/v2/acme/servers", "acme",
+      { server: { name: "a", flavorRef: "x" } })
     expect(r.status).toBe(400)
     expect(r.json.badRequest.message).toMatch(/^server\.flavorRef: one of the flavors/)
     const many = await call("POST", "/v2/acme/servers", "acme", { server: { name: "gpu",
@@ -106,7 +108,12 @@ describe("servers and hypervisors", () => {
 
 describe("PCI (seed pci-api)", () => {
   it("a server with a PCI request shows os-pci:pci_devices; pci_stats drop by one", async () => {
+    const detailPath = "/v2/ops/os-pci/detail?host=az1-r01-gpu-01"
+    const statuses = async () => ((await call("GET", detailPath, "admin")).json.pci_devices as
+      Array<{ status: string }>).map((d) => d.status)
+    expect(await statuses()).toEqual(["available", "available"]) // rendered and cached
     const id = await newServer("gpu-1", { pci_requests: [{ alias: "a100", count: 1 }] })
+    expect(await statuses()).toEqual(["allocated", "available"]) // a new state, a new rendering
     const shown = await call("GET", `/v2/acme/servers/${id}`, "acme")
     const devices = shown.json.server["os-pci:pci_devices"] as Array<{ id: number }>
     expect(devices).toHaveLength(1)
@@ -149,7 +156,7 @@ const seedAdd = `{
    ]`
 
 describe("pmem (seed pmem-volume-api)", () => {
-  it("the seed's add example as written (no closing brace) is 400; repaired it is 202", async () => {
+  it("the seed's add example as written (no closing brace) is 400; repaired, 202", async () => {
     const id = await newServer("pmem-1", { "os-pmem:device": "DRAM" })
     const path = `/v2.1/acme/servers/${id}/action`
     expect((await call("POST", path, "acme", seedAdd)).status).toBe(400)
@@ -165,7 +172,8 @@ describe("pmem (seed pmem-volume-api)", () => {
     const again = await call("GET", `/v2/acme/servers/${id}`, "acme")
     expect(again.json.server["os-pmem:volumes"]).toHaveLength(1)
     // As written ("uuid" is no uuid): 400 naming the field.
-    const asWritten = await call("POST", path, "acme", '{ “del-pmem-vol”:[{"volume_uuid":"uuid"}]}')
+    const asWritten = await call("POST", path, "acme",
+      '{ “del-pmem-vol”:[{"volume_uuid":"uuid"}]}')
     expect(asWritten.status).toBe(400)
     expect(asWritten.json.badRequest.message).toMatch(/del-pmem-vol\[0\]\.volume_uuid/)
   })
@@ -248,7 +256,7 @@ const seedVcluster = {
 }
 
 describe("vclusters (seed vcluster-api)", () => {
-  it("create (POST …/vclusters/), show, delete; rules hold; another tenant sees 404", async () => {
+  it("create (POST …/vclusters/), show, delete; rules hold; other tenants get 404", async () => {
     const created = await call("POST", "/v2/acme/vclusters/", "acme", seedVcluster)
     expect(created.status).toBe(202)
     const id = created.json.vcluster.id as string

@@ -69,7 +69,8 @@ export function decodeConfig(input: unknown): Result.Result<ServerConfig, BadReq
   for (const [i, t] of decoded.success.tokens.entries()) {
     const first = seen.get(t.token)
     if (first !== undefined) {
-      return Result.fail(invalid(`tokens[${i}].token`, `a unique token; it repeats tokens[${first}]`))
+      return Result.fail(invalid(`tokens[${i}].token`,
+        `a unique token; it repeats tokens[${first}]`))
     }
     seen.set(t.token, i)
   }

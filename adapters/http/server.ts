@@ -26,6 +26,9 @@ declare module "fastify" {
   }
 }
 
+const internalErrorMessage =
+  "The server has either erred or is incapable of performing the requested operation."
+
 /** Paths served without a token. */
 const publicPaths: ReadonlySet<string> = new Set(["/healthz"])
 
@@ -88,8 +91,7 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
         message: error.message } })
     }
     request.log.error({ err: error }, "unexpected error")
-    return reply.code(500).send({ computeFault: { code: 500,
-      message: "The server has either erred or is incapable of performing the requested operation." } })
+    return reply.code(500).send({ computeFault: { code: 500, message: internalErrorMessage } })
   })
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ itemNotFound: { code: 404,

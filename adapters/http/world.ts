@@ -14,7 +14,9 @@ import { emptyReplicationState, type ReplicationState } from "../../core/replica
 import { expandFleet } from "../../core/scenario/fleet.ts"
 import { Flavor, PciAlias } from "../../core/scenario/schema.ts"
 import type { Inventory } from "../../core/inventory/inventory.ts"
-import { decodePciAliases, type PciAliases, type PciState, pciStateOf } from "../../core/pci/index.ts"
+import {
+  decodePciAliases, type PciAliases, type PciState, pciStateOf,
+} from "../../core/pci/index.ts"
 import { type PmemState, pmemStateOf } from "../../core/pmem/index.ts"
 import type { VclusterRecord } from "../../core/vcluster/index.ts"
 

@@ -4,11 +4,13 @@
  * hypervisor's `pci_stats`. Views are the PCI core's own; `?host=` filters the lists.
  */
 import { Result } from "effect"
-import { invalid } from "../../../core/errors.ts"
+import type { FastifyReply } from "fastify"
+import { invalid, type NotFound } from "../../../core/errors.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
-import { hypervisorPciStats, pciDetail, pciList, pciShow, serverPciDevices } from
-  "../../../core/pci/index.ts"
-import type { RouteGroup } from "../server.ts"
+import {
+  hypervisorPciStats, pciDetail, pciList, pciShow, type PciState, serverPciDevices,
+} from "../../../core/pci/index.ts"
+import { type RouteGroup, sendFault } from "../server.ts"
 import type { ServerMeta, World } from "../world.ts"
 import { adminScope, paramsOf, sendRead } from "./common.ts"
 
@@ -24,6 +26,36 @@ export function hypervisorPciExtra(world: World, host: Host): Record<string, unk
   return stats.success
 }
 
+/** Most list renderings cached per PCI state (one per host filter, plus the whole fleet). */
+export const listCacheEntriesMax = 4_096
+
+const listCache = new WeakMap<PciState, Map<string, string>>()
+
+/**
+ * A list view rendered once per PCI state: the state is immutable, so its JSON is too. The
+ * cache hangs off the state object and goes with it; a failure (unknown host) is not cached.
+ */
+function cachedList(state: PciState, key: string,
+  render: () => Result.Result<unknown, NotFound>): Result.Result<string, NotFound> {
+  let byKey = listCache.get(state)
+  if (byKey === undefined) {
+    byKey = new Map()
+    listCache.set(state, byKey)
+  }
+  const hit = byKey.get(key)
+  if (hit !== undefined) return Result.succeed(hit)
+  const rendered = render()
+  if (Result.isFailure(rendered)) return Result.fail(rendered.failure)
+  const text = JSON.stringify(rendered.success)
+  if (byKey.size < listCacheEntriesMax) byKey.set(key, text)
+  return Result.succeed(text)
+}
+
+function sendList(reply: FastifyReply, listed: Result.Result<string, NotFound>): FastifyReply {
+  if (Result.isFailure(listed)) return sendFault(reply, listed.failure)
+  return reply.code(200).type("application/json; charset=utf-8").send(listed.success)
+}
+
 function filterOf(query: unknown): { host?: string } {
   const host = (query as Record<string, unknown> | undefined)?.["host"]
   return typeof host === "string" ? { host } : {}
@@ -33,11 +65,17 @@ function filterOf(query: unknown): { host?: string } {
 export const pciRoutes: RouteGroup<World> = ({ app, engine }) => {
   app.get("/v2/:tenant_id/os-pci", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply
-    return sendRead(reply, pciList(engine.world().pci, filterOf(request.query)))
+    const filter = filterOf(request.query)
+    const state = engine.world().pci
+    return sendList(reply, cachedList(state, `list:${filter.host ?? ""}`,
+      () => pciList(state, filter)))
   })
   app.get("/v2/:tenant_id/os-pci/detail", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply
-    return sendRead(reply, pciDetail(engine.world().pci, filterOf(request.query)))
+    const filter = filterOf(request.query)
+    const state = engine.world().pci
+    return sendList(reply, cachedList(state, `detail:${filter.host ?? ""}`,
+      () => pciDetail(state, filter)))
   })
   app.get("/v2/:tenant_id/os-pci/:pci_device_id", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply

@@ -93,7 +93,8 @@ function commit(world: World, e: JournalEntry, t: Outcome<Transition>, status: n
 
 function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
   const facts = replicaWorldOf(world)
-  const { hostname_or_uuid: vm, repname } = e.params as { hostname_or_uuid: string; repname: string }
+  const vm = e.params["hostname_or_uuid"]!
+  const repname = e.params["repname"]!
   const nowS = Math.floor(e.atMs / 1000)
   const created = createReplica(world.replication, facts, vm, repname, bodyOrEmpty(e.body), nowS)
   if (Result.isFailure(created) || created.success.replica?.syncStatus !== "enabled") {
@@ -118,7 +119,8 @@ export const replicaOperations: Operations<World> = {
   "replica.delete": (world, e) => commit(world, e, deleteReplica(world.replication,
     replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!), 200),
   "replica.failover": (world, e) => commit(world, e, failoverReplica(world.replication,
-    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!, bodyOrEmpty(e.body)),
+    replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!,
+    bodyOrEmpty(e.body)),
     200),
   "replica.reinit": (world, e) => commit(world, e, reinitReplica(world.replication,
     replicaWorldOf(world), e.params["hostname_or_uuid"]!, e.params["repname"]!,
@@ -138,7 +140,8 @@ export const replicaRoutes: RouteGroup<World> = ({ app, engine }) => {
     if (adminScope(request, reply) === null) return reply
     const world = engine.world()
     const query = request.query as Record<string, string | undefined>
-    const full = query["full"] === undefined ? (request.body ?? {}) : { full: query["full"] === "true" }
+    const full = query["full"] === undefined ? bodyOrEmpty(request.body)
+      : { full: query["full"] === "true" }
     const listed = listReplicas(world.replication, replicaWorldOf(world),
       paramsOf(request)["hostname_or_uuid"]!, full)
     return sendRead(reply, Result.map(listed, (replicas) => ({ replicas })))

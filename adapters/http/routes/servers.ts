@@ -118,7 +118,9 @@ function firstFit(world: World, hosts: ReadonlyArray<Host>, request: ServerCreat
     if (pciRequests.length > 0) {
       const claimed = claim(pci, { host: host.name, instanceUuid: request.uuid,
         requests: pciRequests })
-      if (Result.isFailure(claimed)) throw new Error(`claim after pciFits: ${claimed.failure.message}`)
+      if (Result.isFailure(claimed)) {
+        throw new Error(`claim after pciFits: ${claimed.failure.message}`)
+      }
       const allocated = allocate(claimed.success.state, { host: host.name,
         instanceUuid: request.uuid })
       if (Result.isFailure(allocated)) throw new Error(allocated.failure.message)
@@ -166,7 +168,8 @@ export function serverView(world: World, meta: ServerMeta, extras: ReadonlyArray
   if (record._tag === "None") throw new Error(`server ${meta.id} has no cluster record`)
   const view: Record<string, unknown> = {
     id: meta.id, name: meta.name, tenant_id: meta.tenant, user_id: meta.tenant,
-    status: "ACTIVE", flavor: { id: meta.flavor }, created: new Date(meta.createdAtMs).toISOString(),
+    status: "ACTIVE", flavor: { id: meta.flavor },
+    created: new Date(meta.createdAtMs).toISOString(),
   }
   if (admin) view["OS-EXT-SRV-ATTR:host"] = record.value.host
   for (const extra of extras) Object.assign(view, extra(world, meta))
@@ -179,7 +182,8 @@ export function hypervisorView(world: World, host: Host,
   : Record<string, unknown> {
   const usage = world.cluster.usage[host.index]!
   const view: Record<string, unknown> = {
-    id: host.index + 1, hypervisor_hostname: host.name, state: host.status === "down" ? "down" : "up",
+    id: host.index + 1, hypervisor_hostname: host.name,
+    state: host.status === "down" ? "down" : "up",
     status: host.status === "up" ? "enabled" : "disabled", vcpus: host.vcpuCapacity,
     vcpus_used: usage.vcpusUsed, memory_mb: host.ramCapacityMb, memory_mb_used: usage.ramMbUsed,
     free_ram_mb: freeRamMbOf(host, usage), free_vcpus: freeVcpusOf(host, usage),
@@ -238,7 +242,9 @@ export function serverRoutes(
       const index = world.cluster.inventory.hostIndex.get(name) ??
         (/^\d+$/.test(name) ? Number(name) - 1 : undefined)
       const host = index === undefined ? undefined : world.cluster.inventory.hosts[index]
-      if (host === undefined) return sendRead(reply, err(new NotFound({ resource: "Hypervisor", id: name })))
+      if (host === undefined) {
+        return sendRead(reply, err(new NotFound({ resource: "Hypervisor", id: name })))
+      }
       return sendRead(reply, ok({ hypervisor: hypervisorView(world, host, hypervisorExtras) }))
     })
   }
