@@ -6,8 +6,8 @@
 
 const BLOCK_BYTES: usize = 4096
 const BLOCK_SHIFT: usize = 12
-// Bytes compared between two early-exit checks inside a block (16 vector pairs).
-const CHUNK_BYTES: usize = 256
+// Bytes compared between two early-exit checks inside a block (8 vector pairs).
+const CHUNK_BYTES: usize = 128
 
 /** The first byte the wrapper may use (everything below holds this module's static data). */
 export function heapBase(): usize {
@@ -15,7 +15,8 @@ export function heapBase(): usize {
 }
 
 // Whether the whole 4 KiB blocks at a and b differ: xor the vectors, or them together, and test
-// any lane per 256-byte chunk (so a changed block usually stops early).
+// any lane per 128-byte chunk (so a changed block usually stops early). Two accumulators of four
+// vector pairs each measured fastest under V8 (wider chunks spill or reorder worse).
 // @ts-ignore: decorator
 @inline function wholeBlockDiffers(a: usize, b: usize): bool {
   for (let offset: usize = 0; offset < BLOCK_BYTES; offset += CHUNK_BYTES) {
@@ -23,21 +24,13 @@ export function heapBase(): usize {
     const q = b + offset
     let x0 = v128.xor(v128.load(p, 0), v128.load(q, 0))
     let x1 = v128.xor(v128.load(p, 16), v128.load(q, 16))
-    let x2 = v128.xor(v128.load(p, 32), v128.load(q, 32))
-    let x3 = v128.xor(v128.load(p, 48), v128.load(q, 48))
+    x0 = v128.or(x0, v128.xor(v128.load(p, 32), v128.load(q, 32)))
+    x1 = v128.or(x1, v128.xor(v128.load(p, 48), v128.load(q, 48)))
     x0 = v128.or(x0, v128.xor(v128.load(p, 64), v128.load(q, 64)))
     x1 = v128.or(x1, v128.xor(v128.load(p, 80), v128.load(q, 80)))
-    x2 = v128.or(x2, v128.xor(v128.load(p, 96), v128.load(q, 96)))
-    x3 = v128.or(x3, v128.xor(v128.load(p, 112), v128.load(q, 112)))
-    x0 = v128.or(x0, v128.xor(v128.load(p, 128), v128.load(q, 128)))
-    x1 = v128.or(x1, v128.xor(v128.load(p, 144), v128.load(q, 144)))
-    x2 = v128.or(x2, v128.xor(v128.load(p, 160), v128.load(q, 160)))
-    x3 = v128.or(x3, v128.xor(v128.load(p, 176), v128.load(q, 176)))
-    x0 = v128.or(x0, v128.xor(v128.load(p, 192), v128.load(q, 192)))
-    x1 = v128.or(x1, v128.xor(v128.load(p, 208), v128.load(q, 208)))
-    x2 = v128.or(x2, v128.xor(v128.load(p, 224), v128.load(q, 224)))
-    x3 = v128.or(x3, v128.xor(v128.load(p, 240), v128.load(q, 240)))
-    if (v128.any_true(v128.or(v128.or(x0, x1), v128.or(x2, x3)))) return true
+    x0 = v128.or(x0, v128.xor(v128.load(p, 96), v128.load(q, 96)))
+    x1 = v128.or(x1, v128.xor(v128.load(p, 112), v128.load(q, 112)))
+    if (v128.any_true(v128.or(x0, x1))) return true
   }
   return false
 }
