@@ -307,6 +307,61 @@ describe("removal", () => {
   })
 })
 
+describe("large pools", () => {
+  /** One PF with 200 VFs (ids 2-201), found through the pool's availability bitmaps. */
+  function bigHost(): PciState {
+    return pciStateOf(inventoryOf(host("big").pci({ address: "0000:3b:00.0", vendor_id: "8086",
+      product_id: "1572", dev_type: "type-PF", vfs: { count: 200, product_id: "154c", firstSlot: 1 } })))
+  }
+  const vfs = (count: number): PciRequest => ({ count, spec: [{ product_id: "154c" }] })
+
+  it("takes the lowest free VFs first and refills holes lowest first", () => {
+    let s = must(claim(bigHost(), { host: "big", instanceUuid: "a", requests: [vfs(150)] })).state
+    expect(serverPciDevices(s, "a")["os-pci:pci_devices"].map((d) => d.id))
+      .toEqual(Array.from({ length: 150 }, (_, i) => i + 2))
+    const b = must(claim(s, { host: "big", instanceUuid: "b", requests: [vfs(50)] }))
+    expect(b.devices).toEqual(Array.from({ length: 50 }, (_, i) => i + 152))
+    expect(failure(claim(b.state, { host: "big", instanceUuid: "c", requests: [vfs(1)] })))
+      .toMatchObject({ free: 0, capacity: 200 })
+    s = must(free(b.state, { instanceUuid: "a" })).state
+    const c = must(claim(s, { host: "big", instanceUuid: "c", requests: [vfs(3)] }))
+    expect(c.devices).toEqual([2, 3, 4])
+    expect(checkPciInvariants(c.state)).toEqual([])
+    expect(must(hypervisorPciStats(c.state, "big")).pci_stats.map((p) => p.count)).toEqual([147])
+  })
+})
+
+describe("removal of PFs", () => {
+  it("a PF kept unavailable by a VF is removed at once and stays removed after the VF frees", () => {
+    let s = must(claim(cluster(), { host: "h1", instanceUuid: "vm", requests: [vf] })).state
+    const r = must(removeDevice(s, { id: 1 }))
+    expect(r.deferred).toBe(false)
+    s = must(free(r.state, { instanceUuid: "vm" })).state
+    expect(statuses(s).slice(0, 3)).toEqual(["removed", "available", "available"])
+    expect(checkPciInvariants(s)).toEqual([])
+  })
+
+  it("an allocated PF whose removal waits frees its VFs when released", () => {
+    let s = must(claim(cluster(), { host: "h1", instanceUuid: "vm", requests: [pf] })).state
+    s = must(allocate(s, { host: "h1", instanceUuid: "vm" })).state
+    s = must(removeDevice(s, { id: 1 })).state
+    expect(statuses(s).slice(0, 2)).toEqual(["allocated", "unavailable"])
+    s = must(free(s, { instanceUuid: "vm" })).state
+    expect(statuses(s).slice(0, 5)).toEqual(["removed", "available", "available", "available",
+      "available"])
+    expect(must(hypervisorPciStats(s, "h1")).pci_stats.map((p) => [p.dev_type, p.count]))
+      .toEqual([["type-VF", 4], ["type-PCI", 1]])
+  })
+
+  it("free names an unknown host NotFound and a host without holdings a Conflict", () => {
+    const s = must(claim(cluster(), { host: "h1", instanceUuid: "vm", requests: [vf] })).state
+    expect(failure(free(s, { instanceUuid: "vm", host: "h9" }))).toMatchObject({
+      _tag: "NotFound", resource: "Host" })
+    expect(failure(free(s, { instanceUuid: "vm", host: "h2" }))).toMatchObject({
+      _tag: "Conflict" })
+  })
+})
+
 describe("scheduler queries", () => {
   it("pciFits is claim's decision; pciFreeByHost counts matching free devices per host", () => {
     const s = cluster()
