@@ -3,10 +3,9 @@
  * configuration with two member tenants and one admin.
  */
 import { readFileSync } from "node:fs"
-import { join } from "node:path"
 import { Result } from "effect"
 import { decodeConfig, type ServerConfig } from "./config.ts"
-import { type Offer, parseOffer } from "./world.ts"
+import { defaultScenarioPath, type Offer, parseOffer } from "./world.ts"
 
 /** Tokens of the fixture configuration. */
 export const tokens = {
@@ -29,9 +28,7 @@ export function fixtureConfig(bodyLimitBytes?: number): ServerConfig {
   return decoded.success
 }
 
-/** The repository's default scenario file. */
-export const defaultScenarioPath = join(import.meta.dirname, "..", "..", "scenarios",
-  "default.json")
+export { defaultScenarioPath }
 
 let cached: Offer | undefined
 

@@ -5,6 +5,7 @@
  * The world starts from a scenario file's fleet (`core/scenario/fleet.ts` `expandFleet`), its
  * flavors and PCI aliases. Everything after that comes from journalled operations.
  */
+import { join } from "node:path"
 import { HashMap, Result, Schema } from "effect"
 import { createCluster } from "../../core/cluster/state.ts"
 import type { ClusterState } from "../../core/cluster/types.ts"
@@ -19,6 +20,10 @@ import {
 } from "../../core/pci/index.ts"
 import { type PmemState, pmemStateOf } from "../../core/pmem/index.ts"
 import type { VclusterRecord } from "../../core/vcluster/index.ts"
+
+/** The repository's default scenario file (`corral serve` without `--scenario`). */
+export const defaultScenarioPath = join(import.meta.dirname, "..", "..", "scenarios",
+  "default.json")
 
 /** The parts of a scenario file the server uses (other sections are ignored). */
 export const ServeScenario = Schema.Struct({
