@@ -44,7 +44,7 @@ afterAll(() => {
 })
 
 describe("QEMU driver (real qemu-system-x86_64 over QMP)", () => {
-  it("create → start → pause → unpause → reset → softstop → start → stop", async () => {
+  it("create, start, pause, unpause, reset, softstop, start, stop", async () => {
     await run(sdk.guest_create({ userid: "QVM1", vcpus: 1, memory: 64 }))
     expect(await run(sdk.guest_get_power_state("QVM1"))).toBe("off")
     await run(sdk.guest_start("QVM1"))

@@ -45,9 +45,13 @@ export function simSdk(options: MemoryDriverOptions = {}, config: Partial<SdkCon
     },
     fails: (op) => {
       const exit = run(op)
-      if (Exit.isSuccess(exit)) throw new Error(`expected failure, got ${JSON.stringify(exit.value)}`)
+      if (Exit.isSuccess(exit)) {
+        throw new Error(`expected failure, got ${JSON.stringify(exit.value)}`)
+      }
       const failure = exit.cause.reasons.find((r) => r._tag === "Fail")
-      if (failure === undefined || failure._tag !== "Fail") throw new Error(Cause.pretty(exit.cause))
+      if (failure === undefined || failure._tag !== "Fail") {
+        throw new Error(Cause.pretty(exit.cause))
+      }
       return failure.error
     },
   }

@@ -59,7 +59,8 @@ describe("image repository", () => {
     ["ftp://host/x.img", "a http, https, file URL"],
     ["file:///etc/passwd", `a file:// path inside the image root ${imageRoot}`],
     [`file://${imageRoot}/../etc/passwd`, `a file:// path inside the image root ${imageRoot}`],
-    [`file://${imageRoot}/a/%2e%2e/%2e%2e/etc`, `a file:// path inside the image root ${imageRoot}`],
+    [`file://${imageRoot}/a/%2e%2e/%2e%2e/etc`,
+      `a file:// path inside the image root ${imageRoot}`],
     [`file://${imageRoot}x/img`, `a file:// path inside the image root ${imageRoot}`],
     ["http://", "a http, https, file URL with a host and path"],
     ["/srv/images/x.img", "a http, https, file URL"],
@@ -76,7 +77,8 @@ describe("image repository", () => {
     expectBadRequest(t.fails(t.sdk.image_export({ image_name: "rhel7",
       dest_url: "http://host/x" })), "dest_url", "a file URL")
     expectBadRequest(t.fails(t.sdk.image_export({ image_name: "rhel7",
-      dest_url: "file:///tmp/x" })), "dest_url", `a file:// path inside the image root ${imageRoot}`)
+      dest_url: "file:///tmp/x" })), "dest_url",
+    `a file:// path inside the image root ${imageRoot}`)
   })
 
   it("a remote_host must be user@host", () => {

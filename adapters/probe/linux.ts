@@ -149,7 +149,7 @@ function pmemDevices(options: ProbeOptions, cellIds: ReadonlyArray<number>) {
   return out
 }
 
-/** An inventory-safe host name: letters, digits, `_ . : @ -`, at most 63, not starting with punctuation. */
+/** An inventory-safe host name: letters, digits, `_ . : @ -`, at most 63, starting alphanumeric. */
 export function safeHostName(name: string): string {
   const cleaned = name.replace(/[^A-Za-z0-9_.:@-]/g, "-").replace(/^[^A-Za-z0-9]+/, "")
     .slice(0, 63)
@@ -166,7 +166,9 @@ export function probeHost(options: ProbeOptions = {}): ProbedHost {
   const model = /^model name\s*:\s*(.+)$/m.exec(cpuinfo)?.[1]?.trim() ?? "unknown"
   let cells = numaCells(root)
   if (cells.length === 0) {
-    if (cpuCount === 0 || memKb === null) throw new Error(`cannot read CPUs and memory under ${root}`)
+    if (cpuCount === 0 || memKb === null) {
+      throw new Error(`cannot read CPUs and memory under ${root}`)
+    }
     cells = [{ id: 0, cpus: cpuCount, ramMb: Math.floor(Number(memKb[1]) / 1024), socket: 0 }]
   }
   const ids = cells.map((c) => c.id)

@@ -300,7 +300,9 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
     deleteDisk: (userid, vdev) => Effect.flatMap(find(userid), (g): Effect.Effect<void,
       DriverError> => {
       const path = g.disks.get(vdev)
-      if (path === undefined) return Effect.fail(new NotFound({ resource: `disk of ${userid}`, id: vdev }))
+      if (path === undefined) {
+        return Effect.fail(new NotFound({ resource: `disk of ${userid}`, id: vdev }))
+      }
       return attempt("deleteDisk", userid, async () => {
         await rm(path, { force: true })
         g.disks.delete(vdev)
@@ -326,7 +328,9 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
     removePmem: (userid, name) => Effect.flatMap(find(userid), (g): Effect.Effect<void,
       DriverError> => {
       const p = g.pmem.get(name)
-      if (p === undefined) return Effect.fail(new NotFound({ resource: `pmem volume of ${userid}`, id: name }))
+      if (p === undefined) {
+        return Effect.fail(new NotFound({ resource: `pmem volume of ${userid}`, id: name }))
+      }
       if (p.plugged) {
         return Effect.fail(new Conflict({ message: `pmem volume ${name} is plugged into the ` +
           `running guest ${userid}; QEMU cannot hot-unplug an NVDIMM: stop the guest first.` }))
@@ -342,7 +346,9 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
       if (url.startsWith("file://")) await copyFile(urlPath(url), dest)
       else {
         const response = await fetch(url)
-        if (!response.ok || response.body === null) throw new Error(`GET ${url}: ${response.status}`)
+        if (!response.ok || response.body === null) {
+          throw new Error(`GET ${url}: ${response.status}`)
+        }
         await pipeline(response.body, createWriteStream(dest))
       }
       return stored(dest)

@@ -115,7 +115,9 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
     Effect.gen(function* () {
       yield* fault(operation, userid)
       const g = guests.get(userid)
-      if (g === undefined) return yield* Effect.fail(new NotFound({ resource: "guest", id: userid }))
+      if (g === undefined) {
+        return yield* Effect.fail(new NotFound({ resource: "guest", id: userid }))
+      }
       const t = yield* now
       if (g.shutdownAtMs !== undefined && t >= g.shutdownAtMs && g.power !== "off") {
         powerOff(g, g.shutdownAtMs)
@@ -171,7 +173,9 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
     pause: transition("pause", ["on"], (g, t) => { freezeCpu(g, t); g.power = "paused" }),
     unpause: transition("unpause", ["paused"], (g, t) => { g.power = "on"; g.runningSinceMs = t }),
     reset: transition("reset", ["on"], (g, t) => { g.startedAtMs = t; g.shutdownAtMs = undefined }),
-    reboot: transition("reboot", ["on"], (g, t) => { g.startedAtMs = t; g.shutdownAtMs = undefined }),
+    reboot: transition("reboot", ["on"], (g, t) => {
+      g.startedAtMs = t; g.shutdownAtMs = undefined
+    }),
     usage: (userid) => Effect.gen(function* () {
       const g = yield* guest("usage", userid)
       const t = yield* now
@@ -224,7 +228,9 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
     exportImage: (name, destUrl) => Effect.gen(function* () {
       yield* fault("exportImage")
       const bytes = images.get(name)
-      if (bytes === undefined) return yield* Effect.fail(new NotFound({ resource: "image", id: name }))
+      if (bytes === undefined) {
+        return yield* Effect.fail(new NotFound({ resource: "image", id: name }))
+      }
       const path = destUrl.replace(/^file:\/\//, "")
       exported.set(path, bytes)
       return path
@@ -235,7 +241,8 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
       const disk = g.disks.get(vdev)
       const bytes = images.get(name)
       if (disk === undefined || bytes === undefined) {
-        return yield* Effect.fail(new NotFound({ resource: "disk or image", id: `${vdev}/${name}` }))
+        const id = `${vdev}/${name}`
+        return yield* Effect.fail(new NotFound({ resource: "disk or image", id }))
       }
       g.disks.set(vdev, { ...disk, bytes })
     }),

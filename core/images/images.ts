@@ -19,7 +19,8 @@ export const ImageName = Schema.String.check(Schema.makeFilter((s: string) =>
   "an image name of 1-255 characters without '/'"))
 
 const RemoteHost = Schema.String.check(Schema.makeFilter((s: string) =>
-  /^[A-Za-z0-9._-]{1,32}@[A-Za-z0-9.:-]{1,253}$/.test(s) || "username@host, e.g. nova@192.168.99.1"))
+  /^[A-Za-z0-9._-]{1,32}@[A-Za-z0-9.:-]{1,253}$/.test(s) ||
+  "username@host, e.g. nova@192.168.99.1"))
 
 /** Longest URL accepted. */
 export const urlLengthMax = 4096
@@ -52,11 +53,14 @@ export function isUnder(path: string, root: string): boolean {
 export function checkImageUrl(url: string, imageRoot: string, path: string,
   schemes: ReadonlyArray<string> = ["http", "https", "file"]): Outcome<string, BadRequest> {
   const expected = `a ${schemes.join(", ")} URL`
-  if (url.length > urlLengthMax) return err(invalid(path, `${expected} of at most ${urlLengthMax} characters`))
+  if (url.length > urlLengthMax) {
+    return err(invalid(path, `${expected} of at most ${urlLengthMax} characters`))
+  }
   const m = /^([a-z][a-z0-9+.-]*):\/\/(.*)$/i.exec(url)
   if (m === null || !schemes.includes(m[1]!.toLowerCase())) return err(invalid(path, expected))
   if (m[1]!.toLowerCase() !== "file") {
-    return /^[^/\s]+\/\S*$/.test(m[2]!) ? ok(url) : err(invalid(path, `${expected} with a host and path`))
+    return /^[^/\s]+\/\S*$/.test(m[2]!) ? ok(url)
+      : err(invalid(path, `${expected} with a host and path`))
   }
   let decoded: string
   try { decoded = decodeURIComponent(m[2]!) } catch { return err(invalid(path, expected)) }
@@ -112,7 +116,8 @@ export function commitImageImport(
 ): Outcome<Step<null>, CorralError> {
   const want = r.image_meta.md5sum?.trim().toLowerCase()
   if (want !== undefined && want !== stored.md5sum) {
-    return err(invalid("image_meta.md5sum", `the md5sum of the image at the URL (${stored.md5sum})`))
+    return err(invalid("image_meta.md5sum",
+      `the md5sum of the image at the URL (${stored.md5sum})`))
   }
   const diskType = r.image_meta.disk_type === "FBA" ? "FBA" : "ECKD"
   const image: Image = { name: r.image_name, url: source, osVersion: r.image_meta.os_version,
@@ -198,9 +203,13 @@ export function guestDeploy(state: SdkState, r: typeof GuestDeployRequest.Type):
   const image = findImage(state, r.image_name)
   if (Result.isFailure(image)) return err(image.failure)
   const vdev = r.vdev == null ? guest.ipl : canonicalVdev(r.vdev)
-  if (vdev === undefined) return err(invalid("vdev", `a disk of ${guest.userid} (it has no boot disk)`))
+  if (vdev === undefined) {
+    return err(invalid("vdev", `a disk of ${guest.userid} (it has no boot disk)`))
+  }
   const disk = guest.disks.find((d) => d.vdev === vdev)
-  if (disk === undefined) return err(new NotFound({ resource: `disk of ${guest.userid}`, id: vdev }))
+  if (disk === undefined) {
+    return err(new NotFound({ resource: `disk of ${guest.userid}`, id: vdev }))
+  }
   const kind = disk.pool.startsWith("ECKD:") ? "ECKD" : "FBA"
   const need = image.success.rootDiskSize
   const have = rootDiskSize(disk.sizeBytes, kind)
@@ -213,7 +222,8 @@ export function guestDeploy(state: SdkState, r: typeof GuestDeployRequest.Type):
   const next = { ...guest, disks, osVersion: image.success.osVersion }
   return ok({ state: { ...state, guests: withEntry(state.guests, guest.userid, next) },
     output: null,
-    commands: [{ kind: "deployImage", userid: guest.userid, vdev, imageName: image.success.name }] })
+    commands: [{ kind: "deployImage", userid: guest.userid, vdev,
+      imageName: image.success.name }] })
 }
 
 /** `guest_capture` parameters. */

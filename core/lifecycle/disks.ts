@@ -44,7 +44,11 @@ export function usedVdevs(guest: Pick<Guest, "disks" | "nics">): Set<number> {
 }
 
 /** The next free vdev at or after `from`, or undefined when the device space is exhausted. */
-export function nextFreeVdev(used: ReadonlySet<number>, from: number, span = 1): number | undefined {
+export function nextFreeVdev(
+  used: ReadonlySet<number>,
+  from: number,
+  span = 1,
+): number | undefined {
   for (let v = from; v + span - 1 <= vdevMax; v++) {
     let free = true
     for (let k = 0; k < span; k++) if (used.has(v + k)) free = false

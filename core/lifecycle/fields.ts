@@ -61,7 +61,8 @@ export interface UserVlanIds {
  * two), each id 1-4094, `lo <= hi`. Returns a message naming what was expected on failure.
  */
 export function parseUserVlanIds(text: string): UserVlanIds | string {
-  const expected = "up to four VLAN ids 1-4094 (\"1010 2020\") or up to two ranges (\"10-12 20-22\")"
+  const expected =
+    "up to four VLAN ids 1-4094 (\"1010 2020\") or up to two ranges (\"10-12 20-22\")"
   const tokens = text.trim().split(/\s+/)
   if (text.trim() === "" || tokens.length > userVlanLimits.singlesMax + userVlanLimits.rangesMax) {
     return expected
@@ -94,7 +95,10 @@ export const UserVlanIdText = Schema.String.check(
   }),
 )
 
-/** A disk size: `512M`, `1g` (case-insensitive) or a bare count of cylinders (ECKD)/blocks (FBA). */
+/**
+ * A disk size: `512M`, `1g` (case-insensitive) or a bare count of cylinders (ECKD) or blocks
+ * (FBA).
+ */
 export const DiskSize = Schema.String.check(
   Schema.makeFilter((s: string) =>
     /^[1-9][0-9]{0,9}[MmGg]?$/.test(s) ||

@@ -277,7 +277,9 @@ export function guestCreateNetworkInterface(
     const at = `guest_networks[${i}].`
     for (const key of ["ip_addr", "gateway_addr"] as const) {
       const ip = n[key]
-      if (ip != null && !inCidr(ip, n.cidr)) return err(invalid(`${at}${key}`, `an address in ${n.cidr}`))
+      if (ip != null && !inCidr(ip, n.cidr)) {
+        return err(invalid(`${at}${key}`, `an address in ${n.cidr}`))
+      }
     }
     const added = addNic(state, guest, {
       ...(n.nic_vdev == null ? {} : { vdev: n.nic_vdev }),

@@ -92,7 +92,8 @@ export function vswitchCreate(
     return err(new Conflict({ message: `Vswitch ${name} already exists.` }))
   }
   if (state.vswitches.size >= sdkLimits.vswitchesMax) {
-    return err(new Conflict({ message: `The host already has ${sdkLimits.vswitchesMax} vswitches.` }))
+    return err(new Conflict({
+      message: `The host already has ${sdkLimits.vswitchesMax} vswitches.` }))
   }
   const vidText = String(r.vid ?? "UNAWARE").toUpperCase()
   const vswitch: Vswitch = {
@@ -240,7 +241,8 @@ export const VswitchSetRequest = Schema.Struct({
     /^none$/i.test(s.trim()) || (s.trim().split(/\s+/).length <= 3 &&
       s.trim().split(/\s+/).every((p) => realDevice.test(p))) ||
     "up to three real device addresses (e.g. 1000 or 1000.P1) separated by blanks, or None"))),
-  port_name: Schema.optionalKey(words(3, /^[A-Za-z0-9@#$_-]{1,8}$/, "port names of 1-8 characters")),
+  port_name: Schema.optionalKey(
+    words(3, /^[A-Za-z0-9@#$_-]{1,8}$/, "port names of 1-8 characters")),
   controller_name: Schema.optionalKey(Schema.String.check(Schema.makeFilter((s: string) =>
     s.trim() === "*" || (s.trim().split(/\s+/).length <= 8 &&
       s.trim().split(/\s+/).every((p) => /^[A-Za-z0-9@#$+_-]{1,8}$/.test(p))) ||

@@ -262,7 +262,8 @@ function imageOps(core: SdkCore) {
     image_export: (input: unknown) => Effect.flatMap(
       decodeInput(images.ImageExportRequest, input),
       (r) => core.serial(Effect.gen(function* () {
-        const plan = yield* fromOutcome("image", images.planImageExport(yield* Ref.get(core.state), r))
+        const state = yield* Ref.get(core.state)
+        const plan = yield* fromOutcome("image", images.planImageExport(state, r))
         const path = yield* driverCall("image", core.driver.exportImage(r.image_name, plan.dest))
         return { image_name: plan.image.name, image_path: path,
           os_version: plan.image.osVersion, md5sum: plan.image.md5sum }
@@ -286,7 +287,10 @@ function imageOps(core: SdkCore) {
 
 function networkOps(core: SdkCore) {
   const step = <S extends Schema.Top & { readonly DecodingServices: never }, A>(
-    schema: S, f: (s: SdkState, r: S["Type"]) => Result.Result<Step<A>, CorralError>, rs?: number) =>
+    schema: S,
+    f: (s: SdkState, r: S["Type"]) => Result.Result<Step<A>, CorralError>,
+    rs?: number,
+  ) =>
     (input: unknown) => Effect.flatMap(decodeInput(schema, input),
       (r) => mutate(core, "network", (s) => f(s, r), rs))
   return {
