@@ -31,6 +31,8 @@ export class Recorder {
   readonly rtoS = new Histogram()
   readonly dataLossS = new Histogram()
   readonly rejectionSlices = new Array<number>(rejectionSlicesCount).fill(0)
+  /** Rejections by the device pool the request needed, when a device filter rejected it. */
+  readonly deviceRejections = new Map<string, number>()
   requests = 0
   accepted = 0
   pmemWarmBoots = 0
@@ -62,6 +64,12 @@ export class Recorder {
   /** A request was rejected for `reason` (a shared reason constant). */
   reject(mix: string, reason: string, nowS: number): void {
     this.requests++
+    const entry = this.scenario.spec.workload.mix.find((m) => m.name === mix)
+    const pools = reason === "PciFilter" ? entry?.pci.map((p) => `pci:${p.alias}`)
+      : reason === "PmemFilter" ? entry?.pmem.map((v) => `pmem:${v.device}`) : undefined
+    for (const pool of new Set(pools ?? [])) {
+      this.deviceRejections.set(pool, (this.deviceRejections.get(pool) ?? 0) + 1)
+    }
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1)
     this.rejectionsByMix.set(mix, (this.rejectionsByMix.get(mix) ?? 0) + 1)
     const slice = Math.min(rejectionSlicesCount - 1,
@@ -140,6 +148,10 @@ export interface Report {
     rejectedByReason: Record<string, number>; byMix: Record<string, { accepted: number; rejected: number }>
   }
   readonly utilisation: Record<string, { p50: number; p95: number; max: number }>
+  /**
+   * Per PCI alias and pmem device: the share of samples at which it was fully used, and the
+   * requests needing it that the PCI or pmem filter rejected.
+   */
   readonly exhaustion: Record<string, { shareOfTimeFull: number; rejections: number }>
   readonly fragmentation: { p50: number; p95: number; max: number }
   readonly hostsInUse: { p50: number; p95: number; max: number }
@@ -168,7 +180,7 @@ export function buildReport(
   const utilisation = Object.fromEntries(resources.map((k) => [k, summary(r.samples.map((s) => s.used[k] ?? 0))]))
   const exhaustion = Object.fromEntries(resources.filter((k) => k.includes(":")).map((k) => [k, {
     shareOfTimeFull: round(r.samples.filter((s) => (s.used[k] ?? 0) >= 1).length / Math.max(1, r.samples.length)),
-    rejections: r.rejections.get(k) ?? 0,
+    rejections: r.deviceRejections.get(k) ?? 0,
   }]))
   const rejected = r.requests - r.accepted
   const mixNames = scenario.spec.workload.mix.map((m) => m.name)

@@ -1,0 +1,164 @@
+/**
+ * The simulator's building blocks: the event queue's deterministic order, seeded streams,
+ * distributions, bounded-memory histograms, and the invariant checkers on hand-made holdings.
+ */
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import { meanOf, sample } from "../adapters/sim/distribution.ts"
+import { checkCapacity, checkDevices, checkRules } from "../adapters/sim/invariants.ts"
+import type { Holding } from "../adapters/sim/port.ts"
+import { EventQueue } from "../adapters/sim/queue.ts"
+import { derive, rootRandom } from "../adapters/sim/random.ts"
+import { Histogram, summary } from "../adapters/sim/stats.ts"
+import { host, inventoryOf } from "./builders.ts"
+
+describe("event queue", () => {
+  it("pops by time, and same-time events in the order they were scheduled", () => {
+    const q = new EventQueue()
+    q.push(5, 1, 0)
+    q.push(1, 2, 0)
+    q.push(5, 3, 0)
+    q.push(1, 4, 0)
+    q.push(0, 5, 0)
+    const kinds: number[] = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) kinds.push(e.kind)
+    expect(kinds).toEqual([5, 2, 4, 1, 3])
+  })
+
+  it.each([[-1], [Number.NaN], [Infinity]])("refuses an event at time %s", (t) => {
+    expect(() => new EventQueue().push(t, 0, 0)).toThrow()
+  })
+
+  it("property: any push sequence pops sorted by (time, push order)", () => {
+    fc.assert(fc.property(fc.array(fc.integer({ min: 0, max: 20 }), { maxLength: 200 }), (times) => {
+      const q = new EventQueue()
+      times.forEach((t, i) => q.push(t, 0, i))
+      const out: Array<[number, number]> = []
+      for (let e = q.pop(); e !== undefined; e = q.pop()) out.push([e.timeS, e.subject])
+      const expected = times.map((t, i) => [t, i] as [number, number])
+        .sort((a, b) => a[0] - b[0] || a[1] - b[1])
+      expect(out).toEqual(expected)
+    }))
+  })
+})
+
+describe("random streams", () => {
+  it("the same seed and name give the same sequence; another name or seed another", () => {
+    const take = (r: ReturnType<typeof derive>) => Array.from({ length: 8 }, () => r.nextUint32())
+    expect(take(derive(42, "crash"))).toEqual(take(derive(42, "crash")))
+    expect(take(derive(42, "crash"))).not.toEqual(take(derive(42, "link")))
+    expect(take(derive(42, "crash"))).not.toEqual(take(derive(43, "crash")))
+    expect(take(rootRandom(7))).toEqual(take(rootRandom(7)))
+  })
+
+  it.each([[-1], [1.5], [2 ** 53]])("refuses seed %s", (seed) => {
+    expect(() => derive(seed, "x")).toThrow()
+  })
+
+  it("property: next() is in [0, 1) and int(n) in [0, n)", () => {
+    fc.assert(fc.property(fc.nat(), fc.integer({ min: 1, max: 1000 }), (seed, n) => {
+      const r = derive(seed, "p")
+      for (let i = 0; i < 20; i++) {
+        const x = r.next()
+        const k = r.int(n)
+        if (!(x >= 0 && x < 1) || !(Number.isInteger(k) && k >= 0 && k < n)) return false
+      }
+      return true
+    }))
+  })
+})
+
+describe("distributions", () => {
+  it.each([
+    [{ kind: "fixed", value: 7 } as const],
+    [{ kind: "exponential", mean: 30 } as const],
+    [{ kind: "lognormal", median: 10, sigma: 0.5 } as const],
+    [{ kind: "uniform", min: 2, max: 4 } as const],
+  ])("%j: sample mean within 5% of the mean over 20,000 draws", (d) => {
+    const r = derive(1, "dist")
+    let sum = 0
+    let min = Infinity
+    const n = 20_000
+    for (let i = 0; i < n; i++) {
+      const x = sample(d, r)
+      min = Math.min(min, x)
+      sum += x
+    }
+    expect(min).toBeGreaterThanOrEqual(0)
+    expect(Math.abs(sum / n - meanOf(d)) / meanOf(d)).toBeLessThan(0.05)
+  })
+})
+
+describe("histogram", () => {
+  it("property: each quantile is within 1% of the exact nearest-rank value", () => {
+    fc.assert(fc.property(
+      fc.array(fc.double({ min: 0.001, max: 1e6, noNaN: true }), { minLength: 1, maxLength: 100 }),
+      fc.double({ min: 0.01, max: 1, noNaN: true }),
+      (values, q) => {
+        const h = new Histogram()
+        for (const v of values) h.add(v)
+        const sorted = [...values].sort((a, b) => a - b)
+        const exact = sorted[Math.max(0, Math.ceil(q * sorted.length) - 1)]!
+        const got = h.quantile(q)
+        expect(Math.abs(got - exact) / exact).toBeLessThanOrEqual(0.0101)
+        expect(h.max).toBe(sorted[sorted.length - 1])
+      },
+    ))
+  })
+
+  it("an empty histogram and summary answer 0", () => {
+    expect(new Histogram().quantile(0.5)).toBe(0)
+    expect(summary([])).toEqual({ p50: 0, p95: 0, max: 0 })
+    expect(summary([3, 1, 2])).toEqual({ p50: 2, p95: 3, max: 3 })
+  })
+})
+
+const held = (id: string, hostIndex: number, over: Partial<Holding> = {}): Holding => ({
+  id, host: hostIndex, vcpus: 1, ramMb: 1, diskMb: 0, pciAddresses: [], pmemExtents: [],
+  groups: [], ...over,
+})
+
+describe("invariant checkers", () => {
+  const inventory = inventoryOf(
+    host("h1").cpus(4).ram(8192).rack("r1").sriov(4, 2).pmem("NVDIMM0", 1024),
+    host("h2").cpus(4).ram(8192).rack("r2"),
+  )
+
+  it.each([
+    ["fits", [held("a", 0, { vcpus: 4 })], 0],
+    ["vCPUs over", [held("a", 0, { vcpus: 3 }), held("b", 0, { vcpus: 2 })], 1],
+    ["RAM over", [held("a", 1, { ramMb: 9000 })], 1],
+    ["disk over (no pool)", [held("a", 1, { diskMb: 1 })], 1],
+  ])("capacity: %s", (_, holdings, problems) => {
+    expect(checkCapacity(inventory, holdings)).toHaveLength(problems)
+  })
+
+  it.each([
+    ["distinct VFs", [held("a", 0, { pciAddresses: ["0000:04:01.0"] }),
+      held("b", 0, { pciAddresses: ["0000:04:01.1"] })], 0],
+    ["one VF twice", [held("a", 0, { pciAddresses: ["0000:04:01.0"] }),
+      held("b", 0, { pciAddresses: ["0000:04:01.0"] })], 1],
+    ["PF with its VF", [held("a", 0, { pciAddresses: ["0000:04:00.0"] }),
+      held("b", 0, { pciAddresses: ["0000:04:01.1"] })], 1],
+    ["pmem extents apart", [held("a", 0, { pmemExtents: [{ device: "NVDIMM0", offsetMb: 0, sizeMb: 512 }] }),
+      held("b", 0, { pmemExtents: [{ device: "NVDIMM0", offsetMb: 512, sizeMb: 512 }] })], 0],
+    ["pmem extents overlap", [held("a", 0, { pmemExtents: [{ device: "NVDIMM0", offsetMb: 0, sizeMb: 512 }] }),
+      held("b", 0, { pmemExtents: [{ device: "NVDIMM0", offsetMb: 256, sizeMb: 512 }] })], 1],
+    ["pmem past the device", [held("a", 0, { pmemExtents: [{ device: "NVDIMM0", offsetMb: 768, sizeMb: 512 }] })], 1],
+  ])("devices: %s", (_, holdings, problems) => {
+    expect(checkDevices(inventory, holdings)).toHaveLength(problems)
+  })
+
+  it.each([
+    ["anti-affinity/host kept", { kind: "anti-affinity", scope: "host", hard: true } as const, [0, 1], 0],
+    ["anti-affinity/host broken", { kind: "anti-affinity", scope: "host", hard: true } as const, [0, 0], 1],
+    ["anti-affinity/rack broken", { kind: "anti-affinity", scope: "rack", hard: true } as const, [1, 1], 1],
+    ["soft rules are not checked", { kind: "anti-affinity", scope: "host", hard: false } as const, [0, 0], 0],
+    ["affinity/host kept", { kind: "affinity", scope: "host", hard: true } as const, [1, 1], 0],
+    ["affinity/host broken", { kind: "affinity", scope: "host", hard: true } as const, [0, 1], 1],
+    ["maxPerHost 2 kept", { kind: "anti-affinity", scope: "host", hard: true, maxPerHost: 2 } as const, [0, 0], 0],
+  ])("rules: %s", (_, rule, hosts, problems) => {
+    const holdings = hosts.map((h, i) => held(`m${i}`, h, { groups: ["g"] }))
+    expect(checkRules(inventory, holdings, () => rule)).toHaveLength(problems)
+  })
+})
