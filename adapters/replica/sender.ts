@@ -4,13 +4,13 @@
  * the agent at `bwlimit`, and, only after the agent's ACK, advance the base. `last_sync` is for
  * the caller to record from the returned acknowledgement, never before it.
  */
-import { existsSync, readFileSync, rmSync } from "node:fs"
+import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import {
   BLOCK_SIZE_BYTES, type BlockKernels, bitmapBytes, blocksOf, changedBlocks,
 } from "../../core/kernels/index.ts"
 import {
-  imagePaths, readMeta, readWhole, writeBlocksInPlace, writeFileAtomic, writeMeta,
+  imagePaths, readMeta, writeFileAtomic, writeMeta, writePayloadsInPlace,
 } from "./images.ts"
 import {
   type AgentState, blockFrame, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader,
@@ -123,22 +123,75 @@ function readPending(path: string): Pending | null {
   return JSON.parse(readFileSync(path, "utf8")) as Pending
 }
 
-/** Snapshot and diff against the base: the changed block indices and the snapshot bytes. */
+/** Bytes of image and base read and diffed at a time (a multiple of 8 blocks: 32 KiB). */
+export const diffChunkBytes = 4 * 1024 * 1024
+
+/** A snapshot's changed blocks: their indices (ascending) and their bytes. */
+export interface ChangedBlocks {
+  readonly sizeBytes: number
+  readonly changed: number[]
+  readonly payloads: Map<number, Buffer>
+}
+
+function readAt(fd: number, into: Uint8Array, position: number): void {
+  let done = 0
+  while (done < into.length) {
+    const n = readSync(fd, into, done, into.length - done, position + done)
+    if (n === 0) throw new Error("short read")
+    done += n
+  }
+}
+
+/**
+ * Reads the image and the base chunk by chunk into the kernels' input views (no copy on the
+ * WebAssembly backend), diffs each chunk while it is hot in cache, and keeps the changed blocks.
+ */
 export function diffAgainstBase(
   masterDir: string, imageId: string, kernels: BlockKernels,
-): { snapshot: Uint8Array; changed: number[] } {
+): ChangedBlocks {
   const p = imagePaths(masterDir, imageId)
   const meta = readMeta(masterDir, imageId)
   if (meta === null) throw new Error(`no image ${imageId} in ${masterDir}`)
-  const views = kernels.inputViews(meta.sizeBytes, meta.sizeBytes)
-  if (views._tag === "Failure") throw new Error(views.failure.message)
-  const [snapshot, base] = views.success
-  readWhole(p.image, snapshot)
-  readWhole(p.base, base)
-  const bitmap = new Uint8Array(bitmapBytes(blocksOf(meta.sizeBytes)))
-  const diff = kernels.diffBlocksInto(snapshot, base, bitmap)
-  if (diff._tag === "Failure") throw new Error(diff.failure.message)
-  return { snapshot, changed: changedBlocks(bitmap, blocksOf(meta.sizeBytes)) }
+  const blockCount = blocksOf(meta.sizeBytes)
+  const bitmap = new Uint8Array(bitmapBytes(blockCount))
+  const payloads = new Map<number, Buffer>()
+  const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r")
+  try {
+    for (let at = 0; at < meta.sizeBytes; at += diffChunkBytes) {
+      const length = Math.min(diffChunkBytes, meta.sizeBytes - at)
+      const views = kernels.inputViews(length, length)
+      if (views._tag === "Failure") throw new Error(views.failure.message)
+      const [snapshot, base] = views.success
+      readAt(imageFd, snapshot, at)
+      readAt(baseFd, base, at)
+      const firstBlock = at / BLOCK_SIZE_BYTES
+      const out = bitmap.subarray(firstBlock >>> 3)
+      const diff = kernels.diffBlocksInto(snapshot, base, out)
+      if (diff._tag === "Failure") throw new Error(diff.failure.message)
+      if (diff.success === 0) continue
+      for (const local of changedBlocks(out, blocksOf(length))) {
+        const start = local * BLOCK_SIZE_BYTES
+        payloads.set(firstBlock + local, Buffer.from(snapshot.subarray(start,
+          Math.min(start + BLOCK_SIZE_BYTES, length))))
+      }
+    }
+  } finally { closeSync(imageFd); closeSync(baseFd) }
+  return { sizeBytes: meta.sizeBytes, changed: changedBlocks(bitmap, blockCount), payloads }
+}
+
+/** Adds to `payloads` the bytes of `indices` it lacks, read from the image. */
+function fillPayloads(path: string, sizeBytes: number, indices: ReadonlyArray<number>,
+  payloads: Map<number, Buffer>): void {
+  const fd = openSync(path, "r")
+  try {
+    for (const index of indices) {
+      if (payloads.has(index)) continue
+      const start = index * BLOCK_SIZE_BYTES
+      const block = Buffer.alloc(Math.min(BLOCK_SIZE_BYTES, sizeBytes - start))
+      readAt(fd, block, start)
+      payloads.set(index, block)
+    }
+  } finally { closeSync(fd) }
 }
 
 function union(...lists: ReadonlyArray<ReadonlyArray<number>>): number[] {
@@ -156,7 +209,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   if (meta.generation !== req.fromGeneration) {
     throw new Error(`base holds generation ${meta.generation}, cycle expects ${req.fromGeneration}`)
   }
-  const { snapshot, changed } = diffAgainstBase(req.masterDir, req.imageId, req.kernels)
+  const { changed, payloads } = diffAgainstBase(req.masterDir, req.imageId, req.kernels)
   const pending = readPending(p.pending)
   const timeoutMs = req.replyTimeoutMs ?? replyTimeoutMsDefault
   const peer = await connectPeer(req.port)
@@ -170,10 +223,12 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     const attempted = [...carried, req.generation]
     if (attempted.length > pendingGenerationsMax) throw new Error("too many unacknowledged cycles")
     writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
-    const sent = await stream(peer, req, state.generation, snapshot, indices)
+    fillPayloads(p.image, meta.sizeBytes, indices, payloads)
+    const sent = await stream(peer, req, state.generation, payloads, indices)
     const ack = (await expect(peer, FrameType.ack, timeoutMs)).body
     if (ack.generation !== req.generation) throw new Error(`ACK for ${ack.generation}`)
-    writeBlocksInPlace(p.base, snapshot, indices, BLOCK_SIZE_BYTES)
+    writePayloadsInPlace(p.base, indices.map((i) => [i, payloads.get(i)!] as const),
+      BLOCK_SIZE_BYTES)
     writeMeta(req.masterDir, req.imageId, { ...meta, generation: req.generation })
     rmSync(p.pending, { force: true })
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
@@ -199,7 +254,7 @@ function planIndices(
 }
 
 async function stream(
-  peer: Peer, req: SyncRequest, fromGeneration: number, snapshot: Uint8Array,
+  peer: Peer, req: SyncRequest, fromGeneration: number, payloads: ReadonlyMap<number, Buffer>,
   indices: ReadonlyArray<number>,
 ): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number }> {
   const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
@@ -209,9 +264,7 @@ async function stream(
     { generation: req.generation, fromGeneration, blockCount: indices.length }))
   let payloadBytes = 0, wireBytes = 0
   for (const index of indices) {
-    const start = index * BLOCK_SIZE_BYTES
-    const frame = blockFrame(index,
-      snapshot.subarray(start, Math.min(start + BLOCK_SIZE_BYTES, snapshot.length)))
+    const frame = blockFrame(index, payloads.get(index)!)
     if (bucket !== null) await bucket.take(frame.length)
     await peer.write(frame)
     payloadBytes += frame.length - blockFrameOverheadBytes
