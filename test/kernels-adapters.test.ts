@@ -64,7 +64,9 @@ describe.each(["ts", "wasm"] as const)("image files on the %s backend", (backend
   const chunk = FILE_CHUNK_ALIGN_BYTES
   const base = pattern(5 * chunk + 3 * B + 17, 1)
   const changed = base.slice()
-  for (const at of [0, chunk - 1, 2 * chunk + 5 * B, base.length - 1]) changed[at] = changed[at]! ^ 1
+  for (const at of [0, chunk - 1, 2 * chunk + 5 * B, base.length - 1]) {
+    changed[at] = changed[at]! ^ 1
+  }
   const pathBase = imageFile(`${backend}-base`, base)
   const pathChanged = imageFile(`${backend}-changed`, changed)
   const pathShort = imageFile(`${backend}-short`, base.subarray(0, 2 * chunk + 100))

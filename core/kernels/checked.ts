@@ -7,7 +7,9 @@ import { type BadRequest, err, ok, type Outcome } from "../errors.ts"
 import {
   checkBitmapOut, checkHashList, checkHashOut, checkImage, checkImageLength, diffBlockCount,
 } from "./check.ts"
-import { type BlockDiff, type BlockKernels, type KernelBackend, bitmapBytes, blocksOf } from "./types.ts"
+import {
+  type BlockDiff, type BlockKernels, type KernelBackend, bitmapBytes, blocksOf,
+} from "./types.ts"
 
 /** A backend's operations on arguments already checked; each returns what its doc says. */
 export interface UncheckedKernels {
