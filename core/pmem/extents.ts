@@ -19,6 +19,7 @@ import {
   keysToArray,
   maxKey,
   removeKey,
+  replaceKey,
   type SortedKeys,
 } from "./sorted-keys.ts"
 
@@ -87,16 +88,25 @@ export function allocateExtent(
   if (key === undefined) return undefined
   const lengthMb = Math.floor(key / scale)
   const offsetMb = key - lengthMb * scale
-  let bySize = removeKey(device.bySize, key)
-  let byOffset = removeKey(device.byOffset, offsetMb * scale + lengthMb)
   const restMb = lengthMb - extentMb
+  let bySize = removeKey(device.bySize, key)
+  let byOffset: SortedKeys
   if (restMb > 0) {
     const restOffsetMb = offsetMb + extentMb
     bySize = insertKey(bySize, restMb * scale + restOffsetMb)
-    byOffset = insertKey(byOffset, restOffsetMb * scale + restMb)
+    byOffset = replaceKey(device.byOffset, offsetMb * scale + lengthMb,
+      restOffsetMb * scale + restMb)
+  } else byOffset = removeKey(device.byOffset, offsetMb * scale + lengthMb)
+  return {
+    device: {
+      sizeMb: device.sizeMb,
+      alignMb: device.alignMb,
+      freeMb: device.freeMb - extentMb,
+      byOffset,
+      bySize,
+    },
+    offsetMb,
   }
-  const freeMb = device.freeMb - extentMb
-  return { device: { ...device, freeMb, byOffset, bySize }, offsetMb }
 }
 
 /**
@@ -112,37 +122,46 @@ export function freeExtent(
   if (offsetMb % device.alignMb !== 0 || extentMb <= 0 || endMb > device.sizeMb) {
     throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is not an aligned extent of the device`)
   }
-  let byOffset = device.byOffset
-  let bySize = device.bySize
+  let before = floorKey(device.byOffset, offsetMb * scale + scale - 1)
+  let after = ceilingKey(device.byOffset, offsetMb * scale)
+  if (before !== undefined) {
+    const beforeEndMb = Math.floor(before / scale) + (before % scale)
+    if (beforeEndMb > offsetMb) throw new Error(`freeExtent: ${offsetMb} MB is already free`)
+    if (beforeEndMb < offsetMb) before = undefined
+  }
+  if (after !== undefined) {
+    const afterOffsetMb = Math.floor(after / scale)
+    if (afterOffsetMb < endMb) throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is free`)
+    if (afterOffsetMb > endMb) after = undefined
+  }
   let startMb = offsetMb
   let lengthMb = extentMb
-  const before = floorKey(byOffset, offsetMb * scale)
+  let bySize = device.bySize
   if (before !== undefined) {
-    const beforeOffsetMb = Math.floor(before / scale)
-    const beforeLengthMb = before - beforeOffsetMb * scale
-    const beforeEndMb = beforeOffsetMb + beforeLengthMb
-    if (beforeEndMb > offsetMb) throw new Error(`freeExtent: ${offsetMb} MB is already free`)
-    if (beforeEndMb === offsetMb) {
-      byOffset = removeKey(byOffset, before)
-      bySize = removeKey(bySize, beforeLengthMb * scale + beforeOffsetMb)
-      startMb = beforeOffsetMb
-      lengthMb += beforeLengthMb
-    }
+    startMb = Math.floor(before / scale)
+    lengthMb += before - startMb * scale
+    bySize = removeKey(bySize, (before - startMb * scale) * scale + startMb)
   }
-  const after = ceilingKey(byOffset, endMb * scale)
-  const afterFirst = ceilingKey(byOffset, offsetMb * scale)
-  if (afterFirst !== undefined && Math.floor(afterFirst / scale) < endMb) {
-    throw new Error(`freeExtent: [${offsetMb}, ${endMb}) overlaps a free extent`)
-  }
-  if (after !== undefined && Math.floor(after / scale) === endMb) {
+  if (after !== undefined) {
     const afterLengthMb = after - endMb * scale
-    byOffset = removeKey(byOffset, after)
-    bySize = removeKey(bySize, afterLengthMb * scale + endMb)
     lengthMb += afterLengthMb
+    bySize = removeKey(bySize, afterLengthMb * scale + endMb)
   }
-  byOffset = insertKey(byOffset, startMb * scale + lengthMb)
   bySize = insertKey(bySize, lengthMb * scale + startMb)
-  return { ...device, freeMb: device.freeMb + extentMb, byOffset, bySize }
+  const merged = startMb * scale + lengthMb
+  let byOffset = device.byOffset
+  if (before !== undefined) {
+    if (after !== undefined) byOffset = removeKey(byOffset, after)
+    byOffset = replaceKey(byOffset, before, merged)
+  } else if (after !== undefined) byOffset = replaceKey(byOffset, after, merged)
+  else byOffset = insertKey(byOffset, merged)
+  return {
+    sizeMb: device.sizeMb,
+    alignMb: device.alignMb,
+    freeMb: device.freeMb + extentMb,
+    byOffset,
+    bySize,
+  }
 }
 
 /** The free extents, by ascending offset. */

@@ -5,6 +5,7 @@
  */
 import { type Extent, freeExtentsOf } from "./extents.ts"
 import { mapEntries, mapGet, mapValues } from "./hamt.ts"
+import { sequenceOfUuid } from "./ids.ts"
 import { keysToArray } from "./sorted-keys.ts"
 import type { DevicePmem, PmemState } from "./state.ts"
 
@@ -26,6 +27,9 @@ export function checkPmemInvariants(state: PmemState): string[] {
     const host = mapGet(state.hosts, server.host)?.devices
     for (const v of server.volumes) {
       if (uuids.has(v.uuid)) problems.push(`${where}: uuid ${v.uuid} is not unique`)
+      if (sequenceOfUuid(v.uuid) !== v.sequence) {
+        problems.push(`${where}: uuid ${v.uuid} does not carry sequence ${v.sequence}`)
+      }
       uuids.add(v.uuid)
       const device = host?.find((d) => d.name === v.device)
       if (device === undefined) {
@@ -66,23 +70,29 @@ function checkDevice(
     problems.push(`${key}: volumeCount ${device.volumeCount}, volumes ${volumeCount}`)
   }
   const freeMb = free.reduce((s, e) => s + e.lengthMb, 0)
-  if (freeMb !== device.extents.freeMb) problems.push(`${key}: freeMb ${device.extents.freeMb} ≠ ${freeMb}`)
+  if (freeMb !== device.extents.freeMb) {
+    problems.push(`${key}: freeMb ${device.extents.freeMb}, free extents add up to ${freeMb}`)
+  }
   const bySize = keysToArray(device.extents.bySize).length
-  if (bySize !== free.length) problems.push(`${key}: ${bySize} extents by size, ${free.length} by offset`)
+  if (bySize !== free.length) {
+    problems.push(`${key}: ${bySize} extents by size, ${free.length} by offset`)
+  }
   for (let i = 1; i < free.length; i++) {
     if (free[i - 1]!.offsetMb + free[i - 1]!.lengthMb === free[i]!.offsetMb) {
-      problems.push(`${key}: free extents at ${free[i - 1]!.offsetMb} and ${free[i]!.offsetMb} not coalesced`)
+      problems.push(`${key}: free extents at ${free[i - 1]!.offsetMb} and ` +
+        `${free[i]!.offsetMb} not coalesced`)
     }
   }
-  const all = [...used.map((e) => ({ ...e, free: false })), ...free.map((e) => ({ ...e, free: true }))]
-    .sort((a, b) => a.offsetMb - b.offsetMb)
+  const all = [...used, ...free].sort((a, b) => a.offsetMb - b.offsetMb)
   let atMb = 0
   for (const e of all) {
     if (e.offsetMb % alignMb !== 0 || e.lengthMb % alignMb !== 0 || e.lengthMb <= 0) {
       problems.push(`${key}: extent [${e.offsetMb}, +${e.lengthMb}) not aligned to ${alignMb}`)
     }
     if (e.offsetMb < atMb) problems.push(`${key}: extent at ${e.offsetMb} overlaps the one before`)
-    if (e.offsetMb > atMb) problems.push(`${key}: [${atMb}, ${e.offsetMb}) is neither used nor free`)
+    if (e.offsetMb > atMb) {
+      problems.push(`${key}: [${atMb}, ${e.offsetMb}) is neither used nor free`)
+    }
     atMb = Math.max(atMb, e.offsetMb + e.lengthMb)
   }
   if (atMb !== sizeMb) problems.push(`${key}: extents end at ${atMb}, the device at ${sizeMb}`)

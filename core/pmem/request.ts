@@ -1,7 +1,8 @@
 /**
  * The pmem volume action bodies of the seed (`POST /v2.1/<tenant>/servers/<id>/action`), decoded:
  *
- *   {"add-pmem-vol": [{"name": "pmem volume1", "size": 1024, "affinity": "True", "device": "DRAM"}]}
+ *   {"add-pmem-vol": [{"name": "pmem volume1", "size": 1024, "affinity": "True",
+ *                     "device": "DRAM"}]}
  *   {"del-pmem-vol": [{"volume_uuid": "…"}]}
  *
  * Choices where the seed is loose (README "Persistent memory" lists them):
@@ -74,7 +75,7 @@ export const AddPmemVolBody = Schema.Struct({
 })
 
 const Uuid = Schema.String.check(
-  Schema.isPattern(/^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$/, {
+  Schema.isPattern(/^[0-9a-fA-F]{8}-([0-9a-fA-F]{4}-){3}[0-9a-fA-F]{12}$/, {
     message: "a volume uuid like 0b6c7e43-6f0e-8a1d-9c35-000000000001",
   }),
 )
@@ -143,7 +144,10 @@ export function decodePmemAction(input: unknown): Result.Result<PmemAction, BadR
     return Result.map(decodeAddPmemVol(input), (volumes) => ({ _tag: "AddPmemVol", volumes }))
   }
   if (keys.length === 1 && keys[0] === "del-pmem-vol") {
-    return Result.map(decodeDelPmemVol(input), (volumeUuids) => ({ _tag: "DelPmemVol", volumeUuids }))
+    return Result.map(decodeDelPmemVol(input), (volumeUuids) => ({
+      _tag: "DelPmemVol",
+      volumeUuids,
+    }))
   }
   return Result.fail(invalidAll([{
     path: "",
@@ -158,9 +162,10 @@ export const pmemActionTextLengthMax = 256 * 1024
 /**
  * Parses an action body's JSON text. Strict JSON first; when that fails and the text holds
  * typographic double quotes (“ ”) outside JSON strings, as the seed's examples do
- * (`{ “del-pmem-vol”:[…]}`, `"name":”pmem volume1”`), they are read as string delimiters and the
- * text is parsed once more. Quotes inside an ASCII-quoted string are left as they are. Any other
- * syntax error (the seed's add example also lacks its closing brace) is a BadRequest.
+ * (`{ “del-pmem-vol”:[…]}`, `"name":”pmem volume1”`), they are read as string delimiters
+ * and the text is parsed once more. Quotes inside an ASCII-quoted string are left as they
+ * are. Any other syntax error (the seed's add example also lacks its closing brace) is a
+ * BadRequest.
  */
 export function parsePmemActionText(text: string): Result.Result<unknown, BadRequest> {
   if (text.length > pmemActionTextLengthMax) {

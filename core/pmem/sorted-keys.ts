@@ -1,7 +1,7 @@
 /**
  * A persistent sorted set of distinct numbers, stored as copy-on-write chunks: a change copies
  * the root (one slot per chunk) and the one chunk it touches, never the whole set. With chunks of
- * at most `chunkKeysMax` keys, a set of n keys costs about n / 64 + 128 copied slots per change.
+ * at most `chunkKeysMax` keys, a change to a set of n keys copies about n / 64 + 96 slots.
  *
  * The pmem allocator keeps two of these per device (free extents by offset and by size), with an
  * extent packed into one exact integer key (see `extents.ts`).
@@ -12,15 +12,14 @@ export const chunkKeysMax = 128
 /** A chunk smaller than this after a removal merges with a neighbour when the two fit. */
 const chunkKeysMergeBelow = chunkKeysMax / 4
 
-/** An immutable sorted set of numbers. `lasts[c]` is the largest key of `chunks[c]`. */
+/** An immutable sorted set of numbers: non-empty sorted chunks, in order. */
 export interface SortedKeys {
   readonly chunks: ReadonlyArray<ReadonlyArray<number>>
-  readonly lasts: ReadonlyArray<number>
   readonly size: number
 }
 
 /** The empty set. */
-export const emptyKeys: SortedKeys = { chunks: [], lasts: [], size: 0 }
+export const emptyKeys: SortedKeys = { chunks: [], size: 0 }
 
 /** Index of the first element of `xs` that is ≥ key (xs.length if none). */
 function lowerBound(xs: ReadonlyArray<number>, key: number): number {
@@ -34,6 +33,19 @@ function lowerBound(xs: ReadonlyArray<number>, key: number): number {
   return lo
 }
 
+/** Index of the first chunk whose last key is ≥ key (chunks.length if none). */
+function chunkFor(chunks: ReadonlyArray<ReadonlyArray<number>>, key: number): number {
+  let lo = 0
+  let hi = chunks.length
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1
+    const chunk = chunks[mid]!
+    if (chunk[chunk.length - 1]! < key) lo = mid + 1
+    else hi = mid
+  }
+  return lo
+}
+
 /** A set holding exactly `keys` (which must be sorted ascending and distinct). */
 export function keysOf(keys: ReadonlyArray<number>): SortedKeys {
   for (let i = 1; i < keys.length; i++) {
@@ -42,82 +54,90 @@ export function keysOf(keys: ReadonlyArray<number>): SortedKeys {
   const chunks: number[][] = []
   const half = chunkKeysMax / 2
   for (let i = 0; i < keys.length; i += half) chunks.push(keys.slice(i, i + half))
-  return { chunks, lasts: chunks.map((c) => c[c.length - 1]!), size: keys.length }
+  return { chunks, size: keys.length }
 }
 
 /** A new set with `key` added. Adding a key already present is a defect (throws). */
 export function insertKey(set: SortedKeys, key: number): SortedKeys {
-  if (set.size === 0) return { chunks: [[key]], lasts: [key], size: 1 }
-  let c = lowerBound(set.lasts, key)
+  if (set.size === 0) return { chunks: [[key]], size: 1 }
+  let c = chunkFor(set.chunks, key)
   if (c === set.chunks.length) c--
   const chunk = set.chunks[c]!
   const pos = lowerBound(chunk, key)
   if (chunk[pos] === key) throw new Error(`insertKey: ${key} is already present`)
-  const grown = new Array<number>(chunk.length + 1)
-  for (let i = 0; i < pos; i++) grown[i] = chunk[i]!
-  grown[pos] = key
-  for (let i = pos; i < chunk.length; i++) grown[i + 1] = chunk[i]!
-  if (grown.length <= chunkKeysMax) return replaceChunk(set, c, grown, 1)
+  const n = chunk.length
+  const chunks = set.chunks.slice()
+  if (n < chunkKeysMax) {
+    const grown = new Array<number>(n + 1)
+    for (let i = 0; i < pos; i++) grown[i] = chunk[i]!
+    grown[pos] = key
+    for (let i = pos; i < n; i++) grown[i + 1] = chunk[i]!
+    chunks[c] = grown
+    return { chunks, size: set.size + 1 }
+  }
+  const grown = chunk.slice(0, pos)
+  grown.push(key)
+  for (let i = pos; i < n; i++) grown.push(chunk[i]!)
   const mid = grown.length >>> 1
-  const chunks = set.chunks.slice()
-  const lasts = set.lasts.slice()
-  const low = grown.slice(0, mid)
-  const high = grown.slice(mid)
-  chunks.splice(c, 1, low, high)
-  lasts.splice(c, 1, low[low.length - 1]!, high[high.length - 1]!)
-  return { chunks, lasts, size: set.size + 1 }
-}
-
-function replaceChunk(
-  set: SortedKeys,
-  c: number,
-  chunk: ReadonlyArray<number>,
-  sizeDelta: number,
-): SortedKeys {
-  const chunks = set.chunks.slice()
-  const lasts = set.lasts.slice()
-  chunks[c] = chunk
-  lasts[c] = chunk[chunk.length - 1]!
-  return { chunks, lasts, size: set.size + sizeDelta }
+  chunks.splice(c, 1, grown.slice(0, mid), grown.slice(mid))
+  return { chunks, size: set.size + 1 }
 }
 
 /** A new set without `key`. Removing a key that is absent is a defect (throws). */
 export function removeKey(set: SortedKeys, key: number): SortedKeys {
-  const c = lowerBound(set.lasts, key)
+  const c = chunkFor(set.chunks, key)
   const chunk = c < set.chunks.length ? set.chunks[c]! : undefined
   const pos = chunk === undefined ? -1 : lowerBound(chunk, key)
   if (chunk === undefined || chunk[pos] !== key) {
     throw new Error(`removeKey: ${key} is not present`)
   }
-  const shrunk = new Array<number>(chunk.length - 1)
-  for (let i = 0; i < pos; i++) shrunk[i] = chunk[i]!
-  for (let i = pos + 1; i < chunk.length; i++) shrunk[i - 1] = chunk[i]!
-  if (shrunk.length === 0) {
-    const chunks = set.chunks.slice()
-    const lasts = set.lasts.slice()
+  const n = chunk.length
+  const chunks = set.chunks.slice()
+  if (n === 1) {
     chunks.splice(c, 1)
-    lasts.splice(c, 1)
-    return { chunks, lasts, size: set.size - 1 }
+    return { chunks, size: set.size - 1 }
   }
+  const shrunk = new Array<number>(n - 1)
+  for (let i = 0; i < pos; i++) shrunk[i] = chunk[i]!
+  for (let i = pos + 1; i < n; i++) shrunk[i - 1] = chunk[i]!
   if (shrunk.length < chunkKeysMergeBelow) {
-    const n = c + 1 < set.chunks.length ? c + 1 : c - 1
-    const neighbour = n >= 0 ? set.chunks[n]! : undefined
+    const k = c + 1 < chunks.length ? c + 1 : c - 1
+    const neighbour = k >= 0 ? chunks[k]! : undefined
     if (neighbour !== undefined && neighbour.length + shrunk.length <= chunkKeysMax / 2) {
-      const merged = n > c ? shrunk.concat(neighbour) : neighbour.concat(shrunk)
-      const first = Math.min(c, n)
-      const chunks = set.chunks.slice()
-      const lasts = set.lasts.slice()
-      chunks.splice(first, 2, merged)
-      lasts.splice(first, 2, merged[merged.length - 1]!)
-      return { chunks, lasts, size: set.size - 1 }
+      chunks.splice(Math.min(c, k), 2, k > c ? shrunk.concat(neighbour) : neighbour.concat(shrunk))
+      return { chunks, size: set.size - 1 }
     }
   }
-  return replaceChunk(set, c, shrunk, -1)
+  chunks[c] = shrunk
+  return { chunks, size: set.size - 1 }
+}
+
+/**
+ * A new set with `from` replaced by `to`, where no other key lies between them (so `to` takes
+ * `from`'s place): one chunk copied instead of two. Breaking that condition is a defect.
+ */
+export function replaceKey(set: SortedKeys, from: number, to: number): SortedKeys {
+  const c = chunkFor(set.chunks, from)
+  const chunk = c < set.chunks.length ? set.chunks[c]! : undefined
+  const pos = chunk === undefined ? -1 : lowerBound(chunk, from)
+  if (chunk === undefined || chunk[pos] !== from) {
+    throw new Error(`replaceKey: ${from} is not present`)
+  }
+  const prev = pos > 0 ? chunk[pos - 1] : c > 0 ? set.chunks[c - 1]!.at(-1) : undefined
+  const next = pos + 1 < chunk.length ? chunk[pos + 1] : set.chunks[c + 1]?.[0]
+  if ((prev !== undefined && !(prev < to)) || (next !== undefined && !(to < next))) {
+    throw new Error(`replaceKey: ${to} does not take the place of ${from}`)
+  }
+  const copy = chunk.slice()
+  copy[pos] = to
+  const chunks = set.chunks.slice()
+  chunks[c] = copy
+  return { chunks, size: set.size }
 }
 
 /** The smallest key ≥ `key`, or undefined. */
 export function ceilingKey(set: SortedKeys, key: number): number | undefined {
-  const c = lowerBound(set.lasts, key)
+  const c = chunkFor(set.chunks, key)
   if (c === set.chunks.length) return undefined
   const chunk = set.chunks[c]!
   return chunk[lowerBound(chunk, key)]
@@ -125,19 +145,19 @@ export function ceilingKey(set: SortedKeys, key: number): number | undefined {
 
 /** The largest key ≤ `key`, or undefined. */
 export function floorKey(set: SortedKeys, key: number): number | undefined {
-  const c = lowerBound(set.lasts, key)
+  const c = chunkFor(set.chunks, key)
   if (c < set.chunks.length) {
     const chunk = set.chunks[c]!
     const pos = lowerBound(chunk, key)
     if (chunk[pos] === key) return key
     if (pos > 0) return chunk[pos - 1]
   }
-  return c > 0 ? set.lasts[c - 1] : undefined
+  return c > 0 ? set.chunks[c - 1]!.at(-1) : undefined
 }
 
 /** The largest key, or undefined when empty. */
 export function maxKey(set: SortedKeys): number | undefined {
-  return set.lasts.length === 0 ? undefined : set.lasts[set.lasts.length - 1]
+  return set.chunks.at(-1)?.at(-1)
 }
 
 /** Every key, ascending. */

@@ -33,7 +33,7 @@ import {
   largestFreeMb,
 } from "./extents.ts"
 import { emptyMap, mapGet, mapRemove, mapSet, type PersistentMap } from "./hamt.ts"
-import { volumeSequenceMax, volumeUuid } from "./ids.ts"
+import { sequenceOfUuid, volumeSequenceMax, volumeUuid } from "./ids.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
 
@@ -43,6 +43,8 @@ export const pmemServerLimits = { volumesPerServerMax: 64 } as const
 /** A volume as the state records it. `extentMb` is `sizeMb` rounded up to the alignment. */
 export interface PmemVolume {
   readonly uuid: string
+  /** The state sequence number the uuid was minted from (its last 12 hex digits). */
+  readonly sequence: number
   readonly name: string
   readonly sizeMb: number
   readonly extentMb: number
@@ -145,53 +147,38 @@ export function addPmemVolumes(
   server: PmemServerRef,
   volumes: ReadonlyArray<PmemVolumeRequest>,
 ): Outcome<PmemChange, AddPmemError> {
-  const shape = requestIssues(volumes)
-  if (shape.length > 0) return err(invalidAll(shape))
-  if (findHost(state.inventory, server.host) === undefined) {
-    return err(new NotFound({ resource: "host", id: server.host }))
-  }
+  const refused = refuseAdd(state, server, volumes)
+  if (refused !== undefined) return err(refused)
   const existing = serverPmemOf(state, server.serverUuid)
-  const bound = boundServer(existing, server)
-  if (bound !== undefined) return err(bound)
   const hostPmem = hostPmemOf(state, server.host)
-  const numaNode = existing?.pinnedNumaNode ?? server.numaNode
-  const issues = [...placementIssues(hostPmem, volumes, numaNode), ...duplicateNames(volumes)]
-  if (issues.length > 0) return err(invalidAll(issues))
-  const held = existing?.volumes ?? []
-  if (held.length + volumes.length > pmemServerLimits.volumesPerServerMax) {
-    return err(new Forbidden({
-      message: `Server ${server.serverUuid} would hold ${held.length + volumes.length} pmem ` +
-        `volumes; at most ${pmemServerLimits.volumesPerServerMax} are allowed.`,
-    }))
-  }
-  const taken = volumes.filter((v) => held.some((h) => h.name === v.name)).map((v) => v.name)
-  if (taken.length > 0) {
-    return err(new Conflict({
-      message: `Server ${server.serverUuid} already has pmem volume(s) named ` +
-        `${taken.map((n) => JSON.stringify(n)).join(", ")}.`,
-    }))
-  }
   const placed = allocateOnHost(hostPmem, volumes)
   if (placed instanceof PmemInsufficientCapacity) return err(placed)
   if (state.nextSequence + volumes.length - 1 > volumeSequenceMax) {
     throw new Error("pmem volume sequence exhausted")
   }
-  const added = volumes.map((v, i): PmemVolume => ({
-    uuid: volumeUuid(server.serverUuid, v.name, state.nextSequence + i),
-    name: v.name,
-    sizeMb: v.sizeMb,
-    extentMb: placed.extentsMb[i]!,
-    affinity: v.affinity,
-    device: v.device,
-    offsetMb: placed.offsetsMb[i]!,
-  }))
-  const pinned = added.find((v) => v.affinity)
+  const added = new Array<PmemVolume>(volumes.length)
+  let pinnedNumaNode = existing?.pinnedNumaNode
+  for (let i = 0; i < volumes.length; i++) {
+    const v = volumes[i]!
+    added[i] = {
+      uuid: volumeUuid(server.serverUuid, v.name, state.nextSequence + i),
+      sequence: state.nextSequence + i,
+      name: v.name,
+      sizeMb: v.sizeMb,
+      extentMb: placed.extentsMb[i]!,
+      affinity: v.affinity,
+      device: v.device,
+      offsetMb: placed.offsetsMb[i]!,
+    }
+    if (v.affinity && pinnedNumaNode === undefined) {
+      pinnedNumaNode = deviceOf(hostPmem, v.device).numaNode
+    }
+  }
   const record: ServerPmem = {
     serverUuid: server.serverUuid,
     host: server.host,
-    pinnedNumaNode: existing?.pinnedNumaNode ??
-      (pinned === undefined ? undefined : deviceOf(hostPmem, pinned.device).numaNode),
-    volumes: [...held, ...added],
+    pinnedNumaNode,
+    volumes: existing === undefined ? added : appended(existing.volumes, added),
   }
   return ok({
     state: {
@@ -204,8 +191,56 @@ export function addPmemVolumes(
   })
 }
 
+function appended<T>(xs: ReadonlyArray<T>, ys: ReadonlyArray<T>): T[] {
+  const out = new Array<T>(xs.length + ys.length)
+  for (let i = 0; i < xs.length; i++) out[i] = xs[i]!
+  for (let i = 0; i < ys.length; i++) out[xs.length + i] = ys[i]!
+  return out
+}
+
+/** Every reason to refuse an add before allocation, in the order `addPmemVolumes` states. */
+function refuseAdd(
+  state: PmemState,
+  server: PmemServerRef,
+  volumes: ReadonlyArray<PmemVolumeRequest>,
+): BadRequest | NotFound | Conflict | Forbidden | undefined {
+  const shape = requestIssues(volumes)
+  if (shape.length > 0) return invalidAll(shape)
+  if (findHost(state.inventory, server.host) === undefined) {
+    return new NotFound({ resource: "host", id: server.host })
+  }
+  const existing = serverPmemOf(state, server.serverUuid)
+  const bound = boundServer(existing, server)
+  if (bound !== undefined) return bound
+  const numaNode = existing?.pinnedNumaNode ?? server.numaNode
+  const issues = placementIssues(hostPmemOf(state, server.host), volumes, numaNode)
+  const duplicates = duplicateNames(volumes)
+  if (issues.length + duplicates.length > 0) return invalidAll(issues.concat(duplicates))
+  const held = existing?.volumes ?? noVolumes
+  if (held.length + volumes.length > pmemServerLimits.volumesPerServerMax) {
+    return new Forbidden({
+      message: `Server ${server.serverUuid} would hold ${held.length + volumes.length} pmem ` +
+        `volumes; at most ${pmemServerLimits.volumesPerServerMax} are allowed.`,
+    })
+  }
+  let taken: string[] | undefined
+  for (const v of volumes) {
+    for (const h of held) if (h.name === v.name) (taken ??= []).push(JSON.stringify(v.name))
+  }
+  if (taken === undefined) return undefined
+  return new Conflict({
+    message: `Server ${server.serverUuid} already has pmem volume(s) named ${taken.join(", ")}.`,
+  })
+}
+
+const noVolumes: ReadonlyArray<PmemVolume> = []
+const noIssues: ReadonlyArray<InputIssue> = []
+
 /** A server's volumes bind it to their host, and an affinity volume to its NUMA node. */
-function boundServer(existing: ServerPmem | undefined, server: PmemServerRef): Conflict | undefined {
+function boundServer(
+  existing: ServerPmem | undefined,
+  server: PmemServerRef,
+): Conflict | undefined {
   if (existing === undefined) return undefined
   if (existing.host !== server.host) {
     return new Conflict({
@@ -224,41 +259,46 @@ function boundServer(existing: ServerPmem | undefined, server: PmemServerRef): C
 }
 
 /** Shape checks for callers that build requests without the decoder. */
-function requestIssues(volumes: ReadonlyArray<PmemVolumeRequest>): InputIssue[] {
+function requestIssues(volumes: ReadonlyArray<PmemVolumeRequest>): ReadonlyArray<InputIssue> {
   const max = pmemRequestLimits.volumesPerRequestMax
   if (volumes.length === 0 || volumes.length > max) {
     return [{ path: "add-pmem-vol", message: `a list of 1 to ${max} volumes` }]
   }
-  const issues: InputIssue[] = []
-  volumes.forEach((v, i) => {
+  let issues: InputIssue[] | undefined
+  for (let i = 0; i < volumes.length; i++) {
+    const v = volumes[i]!
     if (!Number.isSafeInteger(v.sizeMb) || v.sizeMb <= 0) {
-      issues.push({ path: `add-pmem-vol[${i}].size`, message: "a positive integer number of MB" })
-    }
-    if (v.name.length === 0 || v.name.length > pmemRequestLimits.volumeNameLengthMax) {
-      issues.push({ path: `add-pmem-vol[${i}].name`, message: "a non-empty volume name" })
-    }
-  })
-  return issues
-}
-
-function duplicateNames(volumes: ReadonlyArray<PmemVolumeRequest>): InputIssue[] {
-  const issues: InputIssue[] = []
-  const first = new Map<string, number>()
-  volumes.forEach((v, i) => {
-    const k = first.get(v.name)
-    if (k === undefined) first.set(v.name, i)
-    else {
-      issues.push({
-        path: `add-pmem-vol[${i}].name`,
-        message: `a name unique within the server; "${v.name}" is also add-pmem-vol[${k}]`,
+      (issues ??= []).push({
+        path: `add-pmem-vol[${i}].size`,
+        message: "a positive integer number of MB",
       })
     }
-  })
-  return issues
+    if (v.name.length === 0 || v.name.length > pmemRequestLimits.volumeNameLengthMax) {
+      (issues ??= []).push({ path: `add-pmem-vol[${i}].name`, message: "a non-empty volume name" })
+    }
+  }
+  return issues ?? noIssues
+}
+
+/** Names repeated within one request (n ≤ 64, so the quadratic scan is cheap). */
+function duplicateNames(volumes: ReadonlyArray<PmemVolumeRequest>): ReadonlyArray<InputIssue> {
+  let issues: InputIssue[] | undefined
+  for (let i = 1; i < volumes.length; i++) {
+    const name = volumes[i]!.name
+    for (let k = 0; k < i; k++) {
+      if (volumes[k]!.name !== name) continue
+      ;(issues ??= []).push({
+        path: `add-pmem-vol[${i}].name`,
+        message: `a name unique within the server; "${name}" is also add-pmem-vol[${k}]`,
+      })
+      break
+    }
+  }
+  return issues ?? noIssues
 }
 
 function deviceOf(host: HostPmem, name: string): DevicePmem {
-  const device = host.devices.find((d) => d.name === name)
+  const device = findDevice(host, name)
   if (device === undefined) throw new Error(`pmem device ${name} missing on ${host.host}`)
   return device
 }
@@ -271,35 +311,37 @@ export function placementIssues(
   host: HostPmem,
   volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "affinity">>,
   numaNode: number | undefined,
-): InputIssue[] {
-  const issues: InputIssue[] = []
+): ReadonlyArray<InputIssue> {
+  let issues: InputIssue[] | undefined
   let node = numaNode
-  let nodeFrom = node === undefined ? "" : "the server's NUMA node"
-  volumes.forEach((v, i) => {
-    const path = `add-pmem-vol[${i}].device`
-    const device = host.devices.find((d) => d.name === v.device)
+  let nodeFrom = "the server's NUMA node"
+  for (let i = 0; i < volumes.length; i++) {
+    const v = volumes[i]!
+    const device = findDevice(host, v.device)
     if (device === undefined) {
       const names = host.devices.map((d) => d.name).join(", ")
-      issues.push({
-        path,
+      ;(issues ??= []).push({
+        path: `add-pmem-vol[${i}].device`,
         message: `a pmem device of the server's host (${names === "" ? "it has none" : names}); ` +
           `"${v.device}" is not one`,
       })
-      return
-    }
-    if (!v.affinity) return
-    if (node === undefined) {
+    } else if (v.affinity && node === undefined) {
       node = device.numaNode
       nodeFrom = `add-pmem-vol[${i}]`
-    } else if (device.numaNode !== node) {
-      issues.push({
-        path,
+    } else if (v.affinity && device.numaNode !== node) {
+      ;(issues ??= []).push({
+        path: `add-pmem-vol[${i}].device`,
         message: `a device on NUMA node ${node} (${nodeFrom}), since affinity pins the server ` +
           `to one node; ${v.device} is on node ${device.numaNode}`,
       })
     }
-  })
-  return issues
+  }
+  return issues ?? noIssues
+}
+
+function findDevice(host: HostPmem, name: string): DevicePmem | undefined {
+  for (const d of host.devices) if (d.name === name) return d
+  return undefined
 }
 
 /** Where a request's volumes went: the host's new devices, and each volume's extent. */
@@ -318,26 +360,34 @@ export function allocateOnHost(
   volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "sizeMb">>,
 ): Placed | PmemInsufficientCapacity {
   const devices = host.devices.slice()
-  const offsetsMb = new Array<number>(volumes.length)
-  const extentsMb = new Array<number>(volumes.length)
+  const offsetsMb = new Array<number>(volumes.length).fill(-1)
+  const extentsMb = new Array<number>(volumes.length).fill(0)
   for (let d = 0; d < devices.length; d++) {
     const before = devices[d]!
     const mine: number[] = []
-    volumes.forEach((v, i) => {
-      if (v.device === before.name) mine.push(i)
-    })
+    for (let i = 0; i < volumes.length; i++) {
+      if (volumes[i]!.device !== before.name) continue
+      mine.push(i)
+      extentsMb[i] = extentMbFor(before.extents, volumes[i]!.sizeMb)
+    }
     if (mine.length === 0) continue
-    for (const i of mine) extentsMb[i] = extentMbFor(before.extents, volumes[i]!.sizeMb)
-    mine.sort((x, y) => extentsMb[y]! - extentsMb[x]! || x - y)
+    if (mine.length > 1) mine.sort((x, y) => extentsMb[y]! - extentsMb[x]! || x - y)
     let extents = before.extents
     for (const i of mine) {
-      const got = extentsMb[i]! <= extents.sizeMb ? allocateExtent(extents, extentsMb[i]!) : undefined
+      const extentMb = extentsMb[i]!
+      const got = extentMb <= extents.sizeMb ? allocateExtent(extents, extentMb) : undefined
       if (got === undefined) return insufficient(host.host, before, mine.map((k) => extentsMb[k]!))
       extents = got.device
       offsetsMb[i] = got.offsetMb
     }
-    devices[d] = { ...before, extents, volumeCount: before.volumeCount + mine.length }
+    devices[d] = {
+      name: before.name,
+      numaNode: before.numaNode,
+      extents,
+      volumeCount: before.volumeCount + mine.length,
+    }
   }
+  if (offsetsMb.includes(-1)) throw new Error("allocateOnHost: a volume names no device")
   return { host: { host: host.host, devices }, offsetsMb, extentsMb }
 }
 
@@ -378,25 +428,45 @@ export function deletePmemVolumes(
   if (volumeUuids.length === 0 || volumeUuids.length > max) {
     return err(invalid("del-pmem-vol", `a list of 1 to ${max} volumes`))
   }
-  const wanted = volumeUuids.map((u) => u.toLowerCase())
-  const issues: InputIssue[] = []
-  wanted.forEach((u, i) => {
-    const k = wanted.indexOf(u)
-    if (k < i) {
-      issues.push({
-        path: `del-pmem-vol[${i}].volume_uuid`,
-        message: `a volume listed once; ${u} is also del-pmem-vol[${k}]`,
-      })
-    }
-  })
-  if (issues.length > 0) return err(invalidAll(issues))
-  const server = serverPmemOf(state, serverUuid)
-  for (const u of wanted) {
-    if (server === undefined || !server.volumes.some((v) => v.uuid === u)) {
-      return err(new NotFound({ resource: "pmem volume", id: u }))
-    }
+  const wanted = volumeUuids.map(lowerCase)
+  let issues: InputIssue[] | undefined
+  for (let i = 1; i < wanted.length; i++) {
+    const k = wanted.indexOf(wanted[i]!)
+    if (k === i) continue
+    ;(issues ??= []).push({
+      path: `del-pmem-vol[${i}].volume_uuid`,
+      message: `a volume listed once; ${wanted[i]} is also del-pmem-vol[${k}]`,
+    })
   }
-  return ok(removeVolumes(state, server!, new Set(wanted)))
+  if (issues !== undefined) return err(invalidAll(issues))
+  const server = serverPmemOf(state, serverUuid)
+  const sequences = new Array<number>(wanted.length)
+  for (let i = 0; i < wanted.length; i++) {
+    const k = server === undefined ? -1 : volumeIndexOf(server, wanted[i]!)
+    if (k < 0) return err(new NotFound({ resource: "pmem volume", id: wanted[i]! }))
+    sequences[i] = server!.volumes[k]!.sequence
+  }
+  return ok(removeVolumes(state, server!, sequences))
+}
+
+/** `toLowerCase`, without a copy when there is nothing to lower (the usual case). */
+function lowerCase(text: string): string {
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i)
+    if (c >= 65 && c <= 90) return text.toLowerCase()
+  }
+  return text
+}
+
+/** Where the server holds the volume `uuid` (lower case), or -1. Numbers first: cheap. */
+function volumeIndexOf(server: ServerPmem, uuid: string): number {
+  const sequence = sequenceOfUuid(uuid)
+  if (sequence < 0) return -1
+  const volumes = server.volumes
+  for (let k = 0; k < volumes.length; k++) {
+    if (volumes[k]!.sequence === sequence) return volumes[k]!.uuid === uuid ? k : -1
+  }
+  return -1
 }
 
 /**
@@ -406,34 +476,56 @@ export function deletePmemVolumes(
 export function releaseServer(state: PmemState, serverUuid: string): PmemChange {
   const server = serverPmemOf(state, serverUuid)
   if (server === undefined) return { state, volumes: [] }
-  return removeVolumes(state, server, new Set(server.volumes.map((v) => v.uuid)))
+  return removeVolumes(state, server, server.volumes.map((v) => v.sequence))
 }
 
-function removeVolumes(state: PmemState, server: ServerPmem, uuids: ReadonlySet<string>): PmemChange {
-  const removed = server.volumes.filter((v) => uuids.has(v.uuid))
-  if (removed.length !== uuids.size) throw new Error("removeVolumes: a uuid is not the server's")
-  const host = hostPmemOf(state, server.host)
-  const devices = host.devices.map((device) => {
-    let extents = device.extents
-    let count = device.volumeCount
-    for (const v of removed) {
-      if (v.device !== device.name) continue
-      extents = freeExtent(extents, v.offsetMb, v.extentMb)
-      count--
+/** Removes the listed volumes (by sequence; all the server's) and frees their extents. */
+function removeVolumes(
+  state: PmemState,
+  server: ServerPmem,
+  sequences: ReadonlyArray<number>,
+): PmemChange {
+  const removed: PmemVolume[] = []
+  const kept: PmemVolume[] = []
+  let affinity = false
+  for (const v of server.volumes) {
+    if (sequences.includes(v.sequence)) removed.push(v)
+    else {
+      kept.push(v)
+      affinity ||= v.affinity
     }
-    if (count < 0) throw new Error(`pmem device ${device.name} volume count below zero`)
-    return extents === device.extents ? device : { ...device, extents, volumeCount: count }
-  })
-  const kept = server.volumes.filter((v) => !uuids.has(v.uuid))
+  }
+  if (removed.length !== sequences.length) {
+    throw new Error("removeVolumes: a volume is not the server's")
+  }
+  const host = hostPmemOf(state, server.host)
+  const devices = host.devices.slice()
+  for (const v of removed) {
+    const d = devices.findIndex((x) => x.name === v.device)
+    const device = devices[d]!
+    if (device.volumeCount <= 0) throw new Error(`pmem device ${device.name} has no volume`)
+    devices[d] = {
+      name: device.name,
+      numaNode: device.numaNode,
+      extents: freeExtent(device.extents, v.offsetMb, v.extentMb),
+      volumeCount: device.volumeCount - 1,
+    }
+  }
   const servers = kept.length === 0
     ? mapRemove(state.servers, server.serverUuid)
     : mapSet(state.servers, server.serverUuid, {
-      ...server,
+      serverUuid: server.serverUuid,
+      host: server.host,
+      pinnedNumaNode: affinity ? server.pinnedNumaNode : undefined,
       volumes: kept,
-      pinnedNumaNode: kept.some((v) => v.affinity) ? server.pinnedNumaNode : undefined,
     })
   return {
-    state: { ...state, hosts: mapSet(state.hosts, server.host, { host: host.host, devices }), servers },
+    state: {
+      inventory: state.inventory,
+      hosts: mapSet(state.hosts, server.host, { host: host.host, devices }),
+      servers,
+      nextSequence: state.nextSequence,
+    },
     volumes: removed,
   }
 }

@@ -3,7 +3,13 @@
  * per-device usage, and the cheap queries the placement solver asks for every candidate host.
  * None of them changes the state.
  */
-import { type Extent, extentMbFor, freeExtentCount, freeExtentsOf, largestFreeMb } from "./extents.ts"
+import {
+  type Extent,
+  extentMbFor,
+  freeExtentCount,
+  freeExtentsOf,
+  largestFreeMb,
+} from "./extents.ts"
 import { mapValues } from "./hamt.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import {
