@@ -9,6 +9,7 @@ import type { SdkFailure } from "../core/sdk/connector.ts"
 import { defaultSdkConfig } from "../core/sdk/state.ts"
 import { liveQemuProcesses, makeQemuDriver, type QemuDriver, writeBacking }
   from "../adapters/qemu/driver.ts"
+import { probedInventoryHost, probeHost } from "../adapters/probe/linux.ts"
 import { host, inventoryOf } from "./builders.ts"
 
 let dir = ""
@@ -44,6 +45,19 @@ afterAll(() => {
 })
 
 describe("QEMU driver (real qemu-system-x86_64 over QMP)", () => {
+  it("host_get_info reports this machine, probed from procfs and sysfs", async () => {
+    const probed = probeHost()
+    const host = probedInventoryHost({}, { diskPools: [{ name: "ECKD:POOL1", sizeMb: 2048 }] })
+    const real = await Effect.runPromise(makeSdk({ ...defaultSdkConfig, host,
+      defaultDiskPool: "ECKD:POOL1", imageRoot: dir }).pipe(
+      Effect.provide(Layer.succeed(Driver, driver))))
+    const info = await run(real.host_get_info())
+    expect(info).toMatchObject({ vcpus: probed.vcpus, memory_mb: probed.ramMb, vcpus_used: 0,
+      disk_total: 2, zvm_host: probed.name })
+    expect(info.hypervisor_type).toMatch(/^qemu-(kvm|tcg)$/)
+    expect(info.hypervisor_version).toMatch(/^\d+\.\d+/)
+  })
+
   it("create, start, pause, unpause, reset, softstop, start, stop", async () => {
     await run(sdk.guest_create({ userid: "QVM1", vcpus: 1, memory: 64 }))
     expect(await run(sdk.guest_get_power_state("QVM1"))).toBe("off")

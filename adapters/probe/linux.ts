@@ -19,6 +19,8 @@ import { execFileSync } from "node:child_process"
 import { existsSync, readdirSync, readFileSync, readlinkSync } from "node:fs"
 import { hostname } from "node:os"
 import { basename, join } from "node:path"
+import { Result } from "effect"
+import { decodeInventory, type Host } from "../../core/inventory/inventory.ts"
 
 /** Bounds on what the probe reads. */
 export const probeLimits = { numaNodesMax: 64, pciDevicesMax: 8_192, pmemDevicesMax: 64 } as const
@@ -190,4 +192,20 @@ export function probeHost(options: ProbeOptions = {}): ProbedHost {
 export function inventoryEntry(host: ProbedHost): Record<string, unknown> {
   const { cpuModel: _model, ...spec } = host
   return { ...spec }
+}
+
+/**
+ * This machine (or the tree at `options.root`) as a decoded inventory `Host`, e.g. the `host`
+ * of an SDK whose `host_get_info` then reports the real CPUs and memory. Extra fields (disk
+ * pools, vswitches) come from `extra`. Throws if the entry does not decode (a probe bug).
+ */
+export function probedInventoryHost(
+  options: ProbeOptions = {},
+  extra: Record<string, unknown> = {},
+): Host {
+  const decoded = decodeInventory({ hosts: [{ ...inventoryEntry(probeHost(options)), ...extra }] })
+  if (Result.isFailure(decoded)) {
+    throw new Error(`probed host does not decode: ${decoded.failure.message}`)
+  }
+  return decoded.success.hosts[0]!
 }
