@@ -45,6 +45,14 @@ export function checkPciInvariants(state: PciState): string[] {
       const info = host.devices[d]!
       const relatives = info.parent >= 0 ? [info.parent] : info.children
       const relStatuses = relatives.map((r) => uses[r]!.status)
+      if (info.counterSlot >= 0) {
+        const packed = wordAt(usage, info.counterSlot)
+        const heldVfs = relStatuses.filter(held).length
+        const allocatedVfs = relStatuses.filter((st) => st === "allocated").length
+        if (packed !== heldVfs + allocatedVfs * 65536) {
+          problems.push(`${where(d)}: VF counter ${packed}, ${heldVfs} held, ${allocatedVfs} allocated`)
+        }
+      }
       if (held(u.status) && relStatuses.some(held)) {
         problems.push(`${where(d)}: held together with its PF/VF relative`)
       }

@@ -33,6 +33,8 @@ export interface PciDeviceInfo {
   readonly pool: number
   /** Position of the device among its pool's members. */
   readonly rank: number
+  /** PFs only: the usage slot counting its held and allocated VFs (see `HostUsage`); else -1. */
+  readonly counterSlot: number
 }
 
 /** A pool: devices alike in vendor, product, NUMA node, type and tags. */
@@ -74,7 +76,8 @@ export interface PciHostLayout {
   readonly cellSocket: ReadonlyMap<number, number>
   /**
    * The host's usage is one vector of slots: device usages at [0, devices), pool free counts at
-   * [freeOffset, freeOffset + pools), then the pools' bitmap words up to `slotCount`.
+   * [freeOffset, freeOffset + pools), the pools' bitmap words, then one VF counter per PF, up to
+   * `slotCount`.
    */
   readonly freeOffset: number
   readonly slotCount: number
@@ -133,7 +136,7 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
       id: firstId + k, index: k, address, vendorId, productId, devType: d.dev_type,
       parent: parents[k]!, children: children[k]!, numaNode,
       label: d.label ?? `label_${vendorId}_${productId}`, tags,
-      devId: `pci_${address.replace(/[:.]/g, "_")}`, pool, rank,
+      devId: `pci_${address.replace(/[:.]/g, "_")}`, pool, rank, counterSlot: -1,
     }
   })
   const freeOffset = devices.length
@@ -145,8 +148,9 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
     bitWords += wordCount + summaryCount
     return { ...p, ...at }
   })
+  const counted = devices.map((d) => d.devType === "type-PF" ? { ...d, counterSlot: bitWords++ } : d)
   return {
-    index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices,
+    index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices: counted,
     pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),
     freeOffset, slotCount: bitWords,
   }

@@ -20,21 +20,24 @@ export type PciStatus = (typeof pciStatuses)[number]
 
 /**
  * One device's usage. `holder` is set exactly when the status is `claimed` or `allocated`.
- * `removalPending` marks a held device whose removal waits for its release. On a PF, `vfHeld`
- * and `vfAllocated` count its VFs that are held and allocated (what makes the PF unusable).
+ * `removalPending` marks a held device whose removal waits for its release.
  */
 export interface DeviceUse {
   readonly status: PciStatus
   readonly holder: string | null
   readonly removalPending: boolean
-  readonly vfHeld: number
-  readonly vfAllocated: number
 }
 
 /**
+ * A PF's VF counter slot packs its held VFs (low 16 bits) and allocated VFs (high bits); kept
+ * beside the pool counts so a VF claim rewrites the PF's own record only when its status moves.
+ */
+const allocatedUnit = 1 << 16
+
+/**
  * One host's usage as one vector of slots (laid out as `PciHostLayout` says): each device's
- * usage, each pool's count of `available` devices, and each pool's bitmaps of them. One vector
- * means one path copy per operation instead of three.
+ * usage, each pool's count of `available` devices, each pool's bitmaps of them and each PF's VF
+ * counter. One vector means one path copy per operation instead of several.
  */
 export interface HostUsage {
   readonly slots: PVec<DeviceUse | number>
@@ -78,12 +81,15 @@ export interface PciState {
 }
 
 /** Builds a usage record (a plain constructor: cheaper than object spreads on the hot path). */
-function useOf(status: PciStatus, holder: string | null, removalPending: boolean, vfHeld: number,
-  vfAllocated: number): DeviceUse {
-  return { status, holder, removalPending, vfHeld, vfAllocated }
+function useOf(status: PciStatus, holder: string | null, removalPending: boolean): DeviceUse {
+  return { status, holder, removalPending }
 }
 
-const availableUse: DeviceUse = Object.freeze(useOf("available", null, false, 0, 0))
+const availableUse: DeviceUse = Object.freeze(useOf("available", null, false))
+const statusUses = new Map<PciStatus, DeviceUse>(
+  (["available", "unavailable", "unclaimable", "removed"] as const)
+    .map((st) => [st, Object.freeze(useOf(st, null, false))]),
+)
 
 /**
  * The state of a fresh inventory: every device available, nothing held. Device ids are global
@@ -144,7 +150,7 @@ export class HostWork {
   claim(d: number, holder: string): void {
     const u = this.use(d)
     assert(u.status === "available", `claim of device ${d} in status ${u.status}`)
-    this.put(d, useOf("claimed", holder, false, u.vfHeld, u.vfAllocated))
+    this.put(d, useOf("claimed", holder, false))
     this.holdChanged(d, +1, 0)
   }
 
@@ -152,7 +158,7 @@ export class HostWork {
   allocate(d: number): void {
     const u = this.use(d)
     assert(u.status === "claimed", `allocate of device ${d} in status ${u.status}`)
-    this.put(d, useOf("allocated", u.holder, u.removalPending, u.vfHeld, u.vfAllocated))
+    this.put(d, useOf("allocated", u.holder, u.removalPending))
     this.holdChanged(d, 0, +1)
   }
 
@@ -161,8 +167,7 @@ export class HostWork {
     const u = this.use(d)
     assert(u.holder !== null, `release of device ${d} in status ${u.status}`)
     const wasAllocated = u.status === "allocated" ? 1 : 0
-    const status = u.removalPending ? "removed" : this.freeStatus(d, u)
-    this.put(d, useOf(status, null, false, u.vfHeld, u.vfAllocated))
+    this.put(d, statusUses.get(u.removalPending ? "removed" : this.freeStatus(d))!)
     this.holdChanged(d, -1, -wasAllocated)
   }
 
@@ -170,40 +175,44 @@ export class HostWork {
   remove(d: number): void {
     const u = this.use(d)
     assert(u.status !== "removed" && !u.removalPending, `removal of device ${d} twice`)
-    if (u.holder !== null) this.put(d, useOf(u.status, u.holder, true, u.vfHeld, u.vfAllocated))
-    else this.put(d, useOf("removed", null, false, u.vfHeld, u.vfAllocated))
+    if (u.holder !== null) this.put(d, useOf(u.status, u.holder, true))
+    else this.put(d, statusUses.get("removed")!)
+  }
+
+  /** A PF's held and allocated VFs. */
+  vfCounts(pf: number): { held: number; allocated: number } {
+    const packed = this.slots.get(this.layout.devices[pf]!.counterSlot) as number
+    return { held: packed % allocatedUnit, allocated: Math.floor(packed / allocatedUnit) }
   }
 
   /** Re-derives the relatives' statuses after `d`'s hold changed by (held, allocated). */
   private holdChanged(d: number, heldDelta: number, allocatedDelta: number): void {
     const info = this.layout.devices[d]!
     if (info.parent >= 0) {
-      const p = this.use(info.parent)
-      const vfHeld = p.vfHeld + heldDelta
-      const vfAllocated = p.vfAllocated + allocatedDelta
-      assert(vfHeld >= 0 && vfAllocated >= 0 && vfAllocated <= vfHeld,
+      const slot = this.layout.devices[info.parent]!.counterSlot
+      const before = this.slots.get(slot) as number
+      const packed = before + heldDelta + allocatedDelta * allocatedUnit
+      const held = packed % allocatedUnit
+      const allocated = Math.floor(packed / allocatedUnit)
+      assert(held >= 0 && held < allocatedUnit && allocated >= 0 && allocated <= held,
         `VF counters of device ${info.parent}`)
-      const status = p.holder !== null || p.status === "removed" ? p.status
-        : vfAllocated > 0 ? "unavailable" : vfHeld > 0 ? "unclaimable" : "available"
-      this.put(info.parent, useOf(status, p.holder, p.removalPending, vfHeld, vfAllocated))
+      this.slots.set(slot, packed)
+      const p = this.use(info.parent)
+      if (p.holder === null && p.status !== "removed") {
+        const status = allocated > 0 ? "unavailable" : held > 0 ? "unclaimable" : "available"
+        if (status !== p.status) this.put(info.parent, statusUses.get(status)!)
+      }
     }
     for (const c of info.children) {
       const cu = this.use(c)
-      const status = this.settled(c, cu)
-      if (status !== cu.status) {
-        this.put(c, useOf(status, cu.holder, cu.removalPending, cu.vfHeld, cu.vfAllocated))
-      }
+      if (cu.holder !== null || cu.status === "removed") continue
+      const status = this.freeStatus(c)
+      if (status !== cu.status) this.put(c, statusUses.get(status)!)
     }
   }
 
-  /** A device's status given its own hold and its relatives'. */
-  private settled(d: number, u: DeviceUse): PciStatus {
-    if (u.holder !== null || u.status === "removed") return u.status
-    return this.freeStatus(d, u)
-  }
-
-  /** The status of a device that is neither held nor removed. */
-  private freeStatus(d: number, u: DeviceUse): PciStatus {
+  /** The status of device `d` were it neither held nor removed. */
+  private freeStatus(d: number): PciStatus {
     const info = this.layout.devices[d]!
     if (info.parent >= 0) {
       const p = this.use(info.parent)
@@ -211,16 +220,15 @@ export class HostWork {
       if (p.status === "claimed") return "unclaimable"
       return "available"
     }
-    if (u.vfAllocated > 0) return "unavailable"
-    if (u.vfHeld > 0) return "unclaimable"
-    return "available"
+    if (info.counterSlot < 0) return "available"
+    const { held, allocated } = this.vfCounts(d)
+    return allocated > 0 ? "unavailable" : held > 0 ? "unclaimable" : "available"
   }
 
   private put(d: number, next: DeviceUse): void {
     const before = this.use(d).status === "available"
     const after = next.status === "available"
-    this.slots.set(d, next.status === "available" && next.holder === null &&
-      !next.removalPending && next.vfHeld === 0 ? availableUse : next)
+    this.slots.set(d, next)
     if (before === after) return
     const info = this.layout.devices[d]!
     const free = this.freeOf(info.pool) + (after ? 1 : -1)

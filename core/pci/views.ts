@@ -15,7 +15,7 @@ import {
 } from "./state.ts"
 
 /** A row of `GET os-pci`. */
-export interface PciDeviceSummary {
+export type PciDeviceSummary = {
   readonly address: string
   readonly compute_node_id: number
   readonly id: number
@@ -25,7 +25,7 @@ export interface PciDeviceSummary {
 }
 
 /** A row of `GET os-pci/detail`, and the body of `GET os-pci/{id}`. */
-export interface PciDeviceDetail {
+export type PciDeviceDetail = {
   readonly address: string
   readonly compute_node_id: number
   readonly created_at: null
@@ -44,7 +44,7 @@ export interface PciDeviceDetail {
 }
 
 /** A pool row of the hypervisor's `pci_stats`. */
-export interface PciPoolStat {
+export type PciPoolStat = {
   readonly count: number
   readonly vendor_id: string
   readonly product_id: string
