@@ -66,7 +66,7 @@ describe("replica agent over loopback", () => {
     randomWrites(master, imageSizeBytes, 100, random)
     await syncOnce(req(agent.port, 1, 0))
     const held = sha256File(imagePaths(slaveDir, id).image)
-    randomWrites(master, imageSizeBytes, 2000, random)
+    randomWrites(master, imageSizeBytes, 500, random)
     const victim = agent.child
     let killed = false
     const clock = {
