@@ -126,16 +126,17 @@ describe("engine", () => {
   }
   let counter = 0
   const sources = { nowMs: () => 5, newId: () => `id-${++counter}` }
-  it("journals successes only and replays them to the same world", () => {
+  it("journals successes only and replays them to the same world", async () => {
     const path = join(tmp(), "j.jsonl")
     const engine = startEngine({ total: 0, ids: [] }, ops, openJournal(path), sources)
-    expect(Result.isSuccess(engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 2 },
-      idsCount: 1 }))).toBe(true)
+    expect(Result.isSuccess(await engine.apply({ op: "add", tenant: "t", params: {},
+      body: { n: 2 }, idsCount: 1 }))).toBe(true)
     const before = engine.world()
-    const bad = engine.apply({ op: "add", tenant: "t", params: {}, body: { n: "x" }, idsCount: 1 })
+    const bad = await engine.apply({ op: "add", tenant: "t", params: {}, body: { n: "x" },
+      idsCount: 1 })
     expect(Result.isFailure(bad)).toBe(true)
     expect(engine.world()).toBe(before)
-    engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 3 }, idsCount: 2 })
+    await engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 3 }, idsCount: 2 })
     const final = engine.world()
     engine.close()
     const replayed = startEngine({ total: 0, ids: [] }, ops, openJournal(path),
@@ -143,6 +144,26 @@ describe("engine", () => {
     expect(replayed.world()).toEqual(final)
     expect(replayed.seq()).toBe(2)
     replayed.close()
+  })
+  it("group-commits concurrent changes: all durable, all visible once acknowledged", async () => {
+    const path = join(tmp(), "j.jsonl")
+    const engine = startEngine({ total: 0, ids: [] }, ops, openJournal(path), sources)
+    const replies = await Promise.all([1, 2, 3, 4, 5].map((n) => engine.apply({ op: "add",
+      tenant: "t", params: {}, body: { n }, idsCount: 0 })))
+    expect(replies.every((r) => Result.isSuccess(r))).toBe(true)
+    expect(engine.world().total).toBe(15)
+    engine.close()
+    expect(parseJournal(readFileSync(path, "utf8")).entries.map((e) => e.body))
+      .toEqual([1, 2, 3, 4, 5].map((n) => ({ n })))
+  })
+  it("refuses changes after the journal failed", async () => {
+    const path = join(tmp(), "j.jsonl")
+    const journal = openJournal(path)
+    const engine = startEngine({ total: 0, ids: [] }, ops, journal, sources)
+    journal.close()
+    await expect(engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 1 },
+      idsCount: 0 })).rejects.toThrow(/closed/)
+    expect(engine.world().total).toBe(0)
   })
   it("throws on a journal entry that no longer applies", () => {
     const path = join(tmp(), "j.jsonl")

@@ -5,8 +5,10 @@
  * A change is an operation applied to the current world with its inputs (tenant, path params,
  * raw body) and the ids and time the adapter drew for it. The operation is pure: it decodes the
  * body with the core's schemas, calls the core, and returns the next world and the reply, or an
- * expected error. Only a success is journalled (fsync) and then installed, so an error or a
- * crash leaves the world as it was. Replay runs the same operations on the same entries.
+ * expected error. An error changes nothing. A success is written to the journal and becomes the
+ * head that the next change builds on; changes are fsynced in batches (group commit), and only
+ * once its batch is on disk is a change acknowledged and visible to readers (`world()` is the
+ * durable world). Replay runs the same operations on the same entries.
  */
 import { randomUUID } from "node:crypto"
 import { Result } from "effect"
@@ -62,9 +64,13 @@ export interface Change {
 
 /** The live state: read `world`, submit changes with `apply`. */
 export interface Engine<W> {
+  /** The durable world: every acknowledged change, nothing that is not yet on disk. */
   readonly world: () => W
-  /** Applies a change; on success it is durable before this returns. */
-  readonly apply: (change: Change) => Outcome<Reply, OpError>
+  /**
+   * Applies a change; resolves once it is durable (or at once with the expected error). Rejects
+   * if the journal cannot be written: the engine then refuses every later change.
+   */
+  readonly apply: (change: Change) => Promise<Outcome<Reply, OpError>>
   /** How many entries the journal holds (replayed plus appended). */
   readonly seq: () => number
   readonly close: () => void
@@ -80,44 +86,95 @@ export function startEngine<W>(
   journal: Journal | null,
   sources: Sources = systemSources,
 ): Engine<W> {
-  let world = initial
+  let head = initial
   let seq = 0
   for (const entry of journal?.entries ?? []) {
-    const result = run(operations, world, entry)
+    const result = run(operations, head, entry)
     if (Result.isFailure(result)) {
       throw new Error(`journal entry ${entry.seq} (${entry.op}) failed on replay: ` +
         result.failure.message)
     }
-    world = result.success.world
+    head = result.success.world
     seq = entry.seq
   }
+  let durable = head
+  const commit = groupCommit(journal, (world: W) => { durable = world })
   return {
-    world: () => world,
+    world: () => durable,
     seq: () => seq,
     apply: (change) => {
-      if (!Number.isInteger(change.idsCount) || change.idsCount < 0 ||
-        change.idsCount > idsPerOperationMax) {
-        throw new Error(`idsCount ${change.idsCount} out of 0..${idsPerOperationMax}`)
+      try {
+        commit.check()
+        const entry = entryOf(change, seq + 1, sources)
+        const result = run(operations, head, entry)
+        if (Result.isFailure(result)) return Promise.resolve(Result.fail(result.failure))
+        journal?.write(entry)
+        head = result.success.world
+        seq = entry.seq
+        return commit.after(head, result.success.reply)
+      } catch (e) {
+        return Promise.reject(e)
       }
-      const ids: string[] = []
-      for (let i = 0; i < change.idsCount; i++) ids.push(sources.newId())
-      const entry: JournalEntry = {
-        seq: seq + 1,
-        atMs: sources.nowMs(),
-        op: change.op,
-        tenant: change.tenant,
-        params: change.params,
-        body: change.body,
-        ids,
-      }
-      const result = run(operations, world, entry)
-      if (Result.isFailure(result)) return Result.fail(result.failure)
-      journal?.append(entry)
-      world = result.success.world
-      seq = entry.seq
-      return Result.succeed(result.success.reply)
     },
     close: () => journal?.close(),
+  }
+}
+
+function entryOf(change: Change, seq: number, sources: Sources): JournalEntry {
+  if (!Number.isInteger(change.idsCount) || change.idsCount < 0 ||
+    change.idsCount > idsPerOperationMax) {
+    throw new Error(`idsCount ${change.idsCount} out of 0..${idsPerOperationMax}`)
+  }
+  const ids: string[] = []
+  for (let i = 0; i < change.idsCount; i++) ids.push(sources.newId())
+  return { seq, atMs: sources.nowMs(), op: change.op, tenant: change.tenant,
+    params: change.params, body: change.body, ids }
+}
+
+/**
+ * Group commit: changes written while an fsync runs wait for the next one, which covers them
+ * all. `after(world, reply)` resolves once a flush that includes the change completes, then
+ * publishes `world` as durable. A failed fsync rejects its batch and breaks the engine.
+ */
+function groupCommit<W>(journal: Journal | null, publish: (world: W) => void) {
+  type Waiter = { reply: Reply; resolve: (o: Outcome<Reply, OpError>) => void;
+    reject: (e: unknown) => void }
+  let waiting: Waiter[] = []
+  let newest: W | undefined
+  let flushing = false
+  let broken: unknown = undefined
+  const flush = (): void => {
+    if (flushing || waiting.length === 0 || journal === null) return
+    flushing = true
+    // Every waiting change is already written: this fsync covers them all.
+    const batch = waiting
+    waiting = []
+    const upTo = newest as W
+    journal.flush().then(() => {
+      flushing = false
+      publish(upTo)
+      for (const w of batch) w.resolve(Result.succeed(w.reply))
+      flush()
+    }, (e: unknown) => {
+      broken = e
+      for (const w of [...batch, ...waiting.splice(0)]) w.reject(e)
+    })
+  }
+  return {
+    check: () => {
+      if (broken !== undefined) throw new Error(`journal failed; changes are refused: ${broken}`)
+    },
+    after: (world: W, reply: Reply): Promise<Outcome<Reply, OpError>> => {
+      if (journal === null) {
+        publish(world)
+        return Promise.resolve(Result.succeed(reply))
+      }
+      newest = world
+      return new Promise((resolve, reject) => {
+        waiting.push({ reply, resolve, reject })
+        flush()
+      })
+    },
   }
 }
 

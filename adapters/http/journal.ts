@@ -1,6 +1,7 @@
 /**
  * The durable journal: every accepted change as one JSON line, written and fsynced before the
- * response leaves. On start the server reads it back and replays the same operations, so state
+ * response leaves (`write` + `flush` let the engine fsync a batch of changes at once). On start
+ * the server reads it back and replays the same operations, so state
  * after a crash is exactly the acknowledged changes.
  *
  * A line is complete only with its trailing newline. A crash mid-write leaves at most one torn
@@ -8,7 +9,8 @@
  * A malformed line anywhere else is corruption, not a crash artefact, and fails loudly.
  */
 import {
-  closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, writeSync,
+  closeSync, existsSync, fstatSync, fsync, fsyncSync, ftruncateSync, openSync, readFileSync,
+  writeSync,
 } from "node:fs"
 import { dirname } from "node:path"
 
@@ -34,6 +36,10 @@ export interface Journal {
   readonly tornBytes: number
   /** Appends one entry and fsyncs; returns once it is on disk. */
   readonly append: (entry: JournalEntry) => void
+  /** Writes one entry without fsync (it is durable once a later `flush` resolves). */
+  readonly write: (entry: JournalEntry) => void
+  /** Fsyncs everything written so far, off the event loop. */
+  readonly flush: () => Promise<void>
   readonly close: () => void
 }
 
@@ -51,22 +57,29 @@ export function openJournal(path: string): Journal {
   }
   let lastSeq = entries.length === 0 ? 0 : entries[entries.length - 1]!.seq
   let open = true
+  const write = (entry: JournalEntry) => {
+    if (!open) throw new Error("journal is closed")
+    if (entry.seq !== lastSeq + 1) {
+      throw new Error(`journal seq ${entry.seq} does not follow ${lastSeq}`)
+    }
+    const bytes = Buffer.from(JSON.stringify(entry) + "\n", "utf8")
+    let written = 0
+    while (written < bytes.length) written += writeSync(fd, bytes, written)
+    lastSeq = entry.seq
+  }
   return {
     path,
     entries,
     tornBytes: totalBytes - goodBytes,
     append: (entry) => {
-      if (!open) throw new Error("journal is closed")
-      if (entry.seq !== lastSeq + 1) {
-        throw new Error(`journal seq ${entry.seq} does not follow ${lastSeq}`)
-      }
-      const line = JSON.stringify(entry) + "\n"
-      const bytes = Buffer.from(line, "utf8")
-      let written = 0
-      while (written < bytes.length) written += writeSync(fd, bytes, written)
+      write(entry)
       fsyncSync(fd)
-      lastSeq = entry.seq
     },
+    write,
+    flush: () => new Promise<void>((resolve, reject) => {
+      if (!open) return reject(new Error("journal is closed"))
+      fsync(fd, (e) => (e === null ? resolve() : reject(e)))
+    }),
     close: () => {
       if (!open) return
       open = false

@@ -70,15 +70,17 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   }
   app.addContentTypeParser("application/json", { parseAs: "string" }, parser)
   app.addContentTypeParser("*", { parseAs: "string" }, parser)
-  app.addHook("onRequest", async (request, reply) => {
-    if (publicPaths.has(request.url.split("?")[0]!)) return
+  app.addHook("onRequest", (request, reply, done) => {
+    if (publicPaths.has(request.url.split("?")[0]!)) return done()
     const token = request.headers["x-auth-token"]
     const principal = typeof token === "string" ? principals.get(token) : undefined
     if (principal === undefined) {
       const message = token === undefined ? "X-Auth-Token is required" : "Unknown token"
-      return sendFault(reply, new Unauthorized({ message }))
+      sendFault(reply, new Unauthorized({ message }))
+      return
     }
     request.principal = principal
+    done()
   })
   app.setErrorHandler((error: FastifyError, request, reply) => {
     if (error instanceof FaultError) return sendFault(reply, error.fault)

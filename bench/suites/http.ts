@@ -119,7 +119,9 @@ export async function run(): Promise<BenchRecord[]> {
     const records: BenchRecord[] = []
     records.push(...await load("GET /healthz (baseline)", base, [{ method: "GET",
       path: "/healthz" }]))
-    records.push(...await load("GET os-pci/detail (64 hosts, 592 devices)", base,
+    const devices = ((await (await fetch(`${base}/v2/ops/os-pci`, { headers: admin })).json()) as
+      { pci_devices: unknown[] }).pci_devices.length
+    records.push(...await load(`GET os-pci/detail (64 hosts, ${devices} devices)`, base,
       [{ method: "GET", path: "/v2/ops/os-pci/detail", headers: admin }], 10_000))
     records.push(...await load("GET os-pci/detail?host= (one NFV host)", base,
       [{ method: "GET", path: "/v2/ops/os-pci/detail?host=az1-r01-nfv-01", headers: admin }],

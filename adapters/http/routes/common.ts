@@ -62,14 +62,14 @@ export function visibleServer(
   return Result.succeed(meta)
 }
 
-/** Submits a change to the engine and sends its outcome. */
+/** Submits a change to the engine and sends its outcome once it is durable. */
 export function submit(
   engine: Engine<World>,
   reply: FastifyReply,
   change: { op: string; tenant: string; params: Params; body: unknown; idsCount?: number },
-): FastifyReply {
-  const outcome = engine.apply({ ...change, idsCount: change.idsCount ?? 0 })
-  return sendOutcome(reply, outcome)
+): Promise<FastifyReply> {
+  return engine.apply({ ...change, idsCount: change.idsCount ?? 0 })
+    .then((outcome) => sendOutcome(reply, outcome))
 }
 
 /** Sends a read's outcome with status 200. */

@@ -257,8 +257,9 @@ export function connectorRoutes(connector: Connector): RouteGroup<World> {
             query: { ...(request.query as Record<string, string>) },
             body: request.body === undefined ? null : request.body }
           if (route.mutates) {
-            return sendOutcome(reply, engine.apply({ op: `connector.${route.name}`,
-              tenant: p.tenant, params: {}, body: input, idsCount: 0 }))
+            const outcome = await engine.apply({ op: `connector.${route.name}`,
+              tenant: p.tenant, params: {}, body: input, idsCount: 0 })
+            return sendOutcome(reply, outcome)
           }
           const done = runCall(connector, route.name, input)
           return sendOutcome(reply, Result.map(done, (output) =>
