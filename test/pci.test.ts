@@ -224,6 +224,9 @@ describe("claim → allocate → free", () => {
 
   const badClaims: Array<[string, Partial<Parameters<typeof claim>[1]>, string]> = [
     ["an empty uuid", { instanceUuid: "" }, "instanceUuid"],
+    ["a uuid with a space", { instanceUuid: "vm 1" }, "instanceUuid"],
+    ["a uuid starting with punctuation", { instanceUuid: "-vm" }, "instanceUuid"],
+    ["a uuid of 65 characters", { instanceUuid: "a".repeat(65) }, "instanceUuid"],
     ["no requests", { requests: [] }, "requests"],
     ["a zero count", { requests: [vf, { ...vf, count: 0 }] }, "requests[1].count"],
     ["a request without alternatives", { requests: [{ count: 1, spec: [] }] }, "requests[0].spec"],
