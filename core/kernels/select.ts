@@ -3,10 +3,6 @@
  * where WebAssembly (with SIMD) is unavailable. Pure: the preference comes in as a value (the
  * CORRAL_KERNELS environment variable is read by adapters/kernels.ts, not here).
  */
-import {
-  compilerFlags, compilerVersion, wasmBase64 as diffBase64,
-} from "../../build/blockdiff.wasm.ts"
-import { wasmBase64 as hashBase64 } from "../../build/blockhash.wasm.ts"
 import { type BadRequest, err, invalid, ok, type Outcome } from "../errors.ts"
 import { referenceKernels } from "./reference.ts"
 import type { BlockKernels } from "./types.ts"
@@ -38,12 +34,27 @@ export interface KernelSelection {
   readonly wasm: WasmSupport
 }
 
+// The modules scripts/build-wasm.mjs generates (npm test/start/bench run it first). Imported
+// dynamically so that a checkout where they were never built still works on the reference, with
+// the reason reported, instead of failing to load.
+const generated = await Promise.all([
+  import("../../build/blockdiff.wasm.ts"),
+  import("../../build/blockhash.wasm.ts"),
+]).then(
+  ([diff, hash]) => ({ ok: true as const, diff, hash }),
+  (e: unknown) => ({
+    ok: false as const,
+    reason: `kernels not built (run npm run build:wasm): ${e instanceof Error ? e.message : e}`,
+  }),
+)
+
 let compiled: { readonly diff: KernelModule; readonly hash: KernelModule } | undefined
 
 function modules(): { readonly diff: KernelModule; readonly hash: KernelModule } {
+  if (!generated.ok) return { diff: generated, hash: generated }
   compiled ??= {
-    diff: compileKernel("blockdiff", diffBase64),
-    hash: compileKernel("blockhash", hashBase64),
+    diff: compileKernel("blockdiff", generated.diff.wasmBase64),
+    hash: compileKernel("blockhash", generated.hash.wasmBase64),
   }
   return compiled
 }
@@ -51,7 +62,10 @@ function modules(): { readonly diff: KernelModule; readonly hash: KernelModule }
 /** Compiles the kernel modules once (memoised) and says whether WebAssembly is usable here. */
 export function wasmSupport(): WasmSupport {
   const { diff, hash } = modules()
-  const build = { compilerVersion, compilerFlags }
+  const build = generated.ok
+    ? { compilerVersion: generated.diff.compilerVersion,
+      compilerFlags: generated.diff.compilerFlags }
+    : { compilerVersion: "none", compilerFlags: [] }
   if (!diff.ok) return { available: false, reason: diff.reason, ...build }
   if (!hash.ok) return { available: false, reason: hash.reason, ...build }
   return { available: true, ...build }

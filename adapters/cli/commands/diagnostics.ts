@@ -94,7 +94,7 @@ function printText(facts: {
     : `block kernels:  ${k.backend} (${KERNELS_ENV}=${env ?? "unset"} -> ${k.preference}), ` +
       `self-test ${k.selfTest}`)
   const w = facts.webAssembly
-  const compiled = w.simdKernelsCompiled ? "compiled" : "did not compile"
+  const compiled = w.simdKernelsCompiled ? "compiled" : "unavailable"
   console.log(`WebAssembly:    SIMD kernels ${compiled}` +
     (w.reason === undefined ? "" : ` (${w.reason})`))
   console.log(`compiler:       ${w.compiler} ${w.compilerFlags}`)
