@@ -53,7 +53,7 @@ const delOp = fc.record({
 })
 const releaseOp = fc.record({ kind: fc.constant("release" as const), server: fc.nat(servers.length - 1) })
 const ops = fc.array(fc.oneof({ weight: 4, arbitrary: addOp }, { weight: 2, arbitrary: delOp },
-  { weight: 1, arbitrary: releaseOp }), { maxLength: 24 })
+  { weight: 1, arbitrary: releaseOp }), { maxLength: 16 })
 
 /** Applies one operation; `ok` says whether it succeeded (a failure leaves `state` as it was). */
 function apply(state: PmemState, op: Op): { state: PmemState; ok: boolean } {
