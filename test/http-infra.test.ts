@@ -163,6 +163,8 @@ describe("engine", () => {
     journal.close()
     await expect(engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 1 },
       idsCount: 0 })).rejects.toThrow(/closed/)
+    await expect(engine.apply({ op: "add", tenant: "t", params: {}, body: { n: 1 },
+      idsCount: 0 })).rejects.toThrow(/refused/)
     expect(engine.world().total).toBe(0)
   })
   it("throws on a journal entry that no longer applies", () => {

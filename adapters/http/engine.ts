@@ -108,7 +108,7 @@ export function startEngine<W>(
         const entry = entryOf(change, seq + 1, sources)
         const result = run(operations, head, entry)
         if (Result.isFailure(result)) return Promise.resolve(Result.fail(result.failure))
-        journal?.write(entry)
+        commit.write(entry)
         head = result.success.world
         seq = entry.seq
         return commit.after(head, result.success.reply)
@@ -161,6 +161,15 @@ function groupCommit<W>(journal: Journal | null, publish: (world: W) => void) {
     })
   }
   return {
+    /** Writes an entry; a failed write (possibly half a line) breaks the engine. */
+    write: (entry: JournalEntry) => {
+      try {
+        journal?.write(entry)
+      } catch (e) {
+        broken = e
+        throw e
+      }
+    },
     check: () => {
       if (broken !== undefined) throw new Error(`journal failed; changes are refused: ${broken}`)
     },
