@@ -101,7 +101,13 @@ describe("setPath", () => {
     expect(doc.workload.mix[0]!.weight).toBe(1)
   })
 
-  it.each([["workload.nothing.here"], [""], ["a..b"]])("refuses the path %j", (path) => {
+  it("creates a section left to its defaults", () => {
+    const r = setPath(minimal(), "policies.weigher", "spread")
+    if (Result.isFailure(r)) throw new Error(r.failure.message)
+    expect((r.success as { policies: unknown }).policies).toEqual({ weigher: "spread" })
+  })
+
+  it.each([["name.x"], ["workload.mix[3].weight"], [""], ["a..b"]])("refuses the path %j", (path) => {
     const r = setPath(minimal(), path, 1)
     expect(Result.isFailure(r)).toBe(true)
   })

@@ -88,8 +88,8 @@ function md5(bytes: Uint8Array): string {
   return createHash("md5").update(bytes).digest("hex")
 }
 
-/** Builds a memory driver. All of its time comes from the Clock in context. */
-export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDriver {
+/** The memory driver's shared state and helpers. */
+function makeSim(options: MemoryDriverOptions) {
   const guests = new Map<string, SimGuest>()
   const images = new Map<string, Uint8Array>()
   const exported = new Map<string, Uint8Array>()
@@ -148,8 +148,18 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
       f(g, t)
       log(g, t, op)
     })
+  return { guests, images, exported, faults, options, load, delayMs, now, fault, log, guest,
+    cpuUs, freezeCpu, powerOff, running, transition }
+}
 
-  const driver: MemoryDriver = {
+type Sim = ReturnType<typeof makeSim>
+
+/** Definition and power: the state machine of a simulated guest. */
+function powerMethods(sim: Sim): Pick<DriverShape,
+  "define" | "undefine" | "powerState" | "start" | "stop" | "signalShutdown" | "pause" |
+  "unpause" | "reset" | "reboot"> {
+  const { guests, options, delayMs, fault, guest, freezeCpu, powerOff, transition } = sim
+  return {
     define: (def) => Effect.gen(function* () {
       yield* fault("define", def.userid)
       if (guests.has(def.userid)) {
@@ -176,6 +186,14 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
     reboot: transition("reboot", ["on"], (g, t) => {
       g.startedAtMs = t; g.shutdownAtMs = undefined
     }),
+  }
+}
+
+/** Usage, console, PCI and NIC figures, from virtual time. */
+function monitorMethods(sim: Sim): Pick<DriverShape,
+  "usage" | "consoleOutput" | "pciFunctions" | "nicCounters"> {
+  const { options, load, now, guest, cpuUs } = sim
+  return {
     usage: (userid) => Effect.gen(function* () {
       const g = yield* guest("usage", userid)
       const t = yield* now
@@ -194,6 +212,14 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
         rxDiscards: 0, txDiscards: 0, rxErrors: 0, txErrors: 0, rxBytes: rx * 1500,
         txBytes: Math.floor(rx / 2) * 1500 }))
     }),
+  }
+}
+
+/** Minidisks and pmem volumes as records. */
+function storageMethods(sim: Sim): Pick<DriverShape,
+  "createDisk" | "deleteDisk" | "addPmem" | "removePmem"> {
+  const { guest } = sim
+  return {
     createDisk: (userid, disk) => Effect.gen(function* () {
       const g = yield* guest("createDisk", userid)
       if (g.disks.has(disk.vdev)) {
@@ -215,6 +241,14 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
         return yield* Effect.fail(new NotFound({ resource: `pmem volume of ${userid}`, id: name }))
       }
     }),
+  }
+}
+
+/** The image store: bytes by name, fetched from `options.files`. */
+function imageMethods(sim: Sim): Pick<DriverShape,
+  "importImage" | "exportImage" | "deleteImage" | "deployImage" | "captureImage"> {
+  const { images, exported, options, fault, guest } = sim
+  return {
     importImage: (name, url) => Effect.gen(function* () {
       yield* fault("importImage")
       const bytes = options.files?.get(url)
@@ -255,6 +289,15 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
       images.set(name, bytes)
       return { sizeBytes: bytes.length, md5sum: md5(bytes) }
     }),
+  }
+}
+
+/** Builds a memory driver. All of its time comes from the Clock in context. */
+export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDriver {
+  const sim = makeSim(options)
+  const { guests, images, faults } = sim
+  const driver: MemoryDriver = {
+    ...powerMethods(sim), ...monitorMethods(sim), ...storageMethods(sim), ...imageMethods(sim),
     hostFacts: () => Effect.succeed({ hypervisorType: "corral-sim", hypervisorVersion: "1",
       hostname: options.hostname ?? "sim", cpus: options.cpus ?? 16,
       memoryMb: options.memoryMb ?? 65536 }),

@@ -94,8 +94,9 @@ export const pathSegmentsMax = 16
 
 /**
  * A copy of the JSON document `doc` with the value at `path` (`workload.arrivals.ratePerS`,
- * `workload.mix[0].weight`) replaced by `value`. The path must exist up to its parent; an unknown
- * path is a BadRequest naming it. `doc` is not modified.
+ * `workload.mix[0].weight`) replaced by `value`. Missing objects on the way are created (a
+ * section left to its defaults); a path through a non-object or a missing array element is a
+ * BadRequest naming it. `doc` is not modified.
  */
 export function setPath(doc: unknown, path: string, value: unknown): Result.Result<unknown, BadRequest> {
   const segments = path.split(/\.|(?=\[)/).map((s) => /^\[(\d+)\]$/.exec(s)?.[1] ?? s)
@@ -105,8 +106,12 @@ export function setPath(doc: unknown, path: string, value: unknown): Result.Resu
   const root = structuredClone(doc) as unknown
   let node: unknown = root
   for (let i = 0; i < segments.length - 1; i++) {
-    const next = typeof node === "object" && node !== null
-      ? (node as Record<string, unknown>)[segments[i]!] : undefined
+    const parent = node as Record<string, unknown>
+    let next = parent[segments[i]!]
+    if (next === undefined && !Array.isArray(parent) && !/^\d+$/.test(segments[i + 1]!)) {
+      next = {}
+      parent[segments[i]!] = next
+    }
     if (typeof next !== "object" || next === null) {
       return Result.fail(invalid(path, `an existing field; ${segments.slice(0, i + 1).join(".")} is not an object`))
     }
