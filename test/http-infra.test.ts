@@ -5,7 +5,7 @@ import { join } from "node:path"
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { bodyDepthMax, parseBody } from "../adapters/http/body.ts"
+import { bodyDepthMax, parseBody, syntaxErrorOffset } from "../adapters/http/body.ts"
 import { decodeConfig, parseConfig } from "../adapters/http/config.ts"
 import { type Operations, startEngine } from "../adapters/http/engine.ts"
 import { type JournalEntry, openJournal, parseJournal } from "../adapters/http/journal.ts"
@@ -56,6 +56,26 @@ describe("body", () => {
       expect(Result.isFailure(r)).toBe(true)
       if (Result.isFailure(r)) expect(r.failure.path).toBe(path)
     }
+  })
+  it("malformed JSON names the line and column where it broke", () => {
+    const r = parseBody('{"server": {\n  "name": "a",\n}}')
+    expect(Result.isFailure(r) && r.failure.message).toMatch(/at line 3, column 1 \(offset 28\)/)
+  })
+  it("the syntax scanner agrees with JSON.parse and never points past a truncation", () => {
+    fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.nat(), (value, k) => {
+      const text = JSON.stringify(value, null, k % 3)
+      expect(syntaxErrorOffset(text)).toBe(-1)
+      const cut = text.slice(0, k % (text.length + 1))
+      let valid = true
+      try {
+        JSON.parse(cut)
+      } catch {
+        valid = false
+      }
+      const at = syntaxErrorOffset(cut)
+      if (valid) expect(at).toBe(-1)
+      else expect(at >= 0 && at <= cut.length).toBe(true)
+    }), { numRuns: 300 })
   })
   it("never lets a prototype key through, whatever the nesting", () => {
     fc.assert(fc.property(fc.jsonValue({ maxDepth: 4 }), fc.constantFrom("__proto__",

@@ -23,7 +23,11 @@ export function parseBody(text: string): Result.Result<unknown, BadRequest> {
     value = JSON.parse(text) as unknown
   } catch (e) {
     const detail = e instanceof Error ? e.message : String(e)
-    return Result.fail(invalidAll([{ path: "", message: `body is not valid JSON: ${detail}` }]))
+    const at = syntaxErrorOffset(text)
+    const before = text.slice(0, at).split("\n")
+    const where = `line ${before.length}, column ${before[before.length - 1]!.length + 1}`
+    return Result.fail(invalidAll([{ path: "",
+      message: `body is not valid JSON at ${where} (offset ${at}): ${detail}` }]))
   }
   const problem = checkBody(value)
   return problem === null ? Result.succeed(value) : Result.fail(problem)
@@ -59,4 +63,59 @@ export function checkBody(root: unknown): BadRequest | null {
     }
   }
   return null
+}
+
+const literalWords = ["true", "false", "null"]
+const numberPattern = /-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?/y
+const stringPattern = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y
+
+/**
+ * The offset where JSON text stops being valid (the text's length when it ends too early).
+ * A scanner with an explicit stack, so it cannot overflow on deep nesting; only called after
+ * JSON.parse failed, to say where.
+ */
+export function syntaxErrorOffset(text: string): number {
+  const stack: Array<"{" | "["> = []
+  let i = 0
+  // What may come next: a value, a key (or "}" when empty), a separator or closer, or the end.
+  let want: "value" | "key" | "after" | "colon" = "value"
+  let first = false
+  const skip = () => { while (i < text.length && " \t\n\r".includes(text[i]!)) i++ }
+  for (;;) {
+    skip()
+    if (i >= text.length) return want === "after" && stack.length === 0 ? -1 : i
+    const c = text[i]!
+    if (want === "value") {
+      if (first && c === "]" && stack.at(-1) === "[") { stack.pop(); first = false; i++
+        want = "after"; continue }
+      first = false
+      if (c === "{" || c === "[") { stack.push(c); i++; want = c === "{" ? "key" : "value"
+        first = true; continue }
+      const word = literalWords.find((w) => text.startsWith(w, i))
+      if (word !== undefined) { i += word.length; want = "after"; continue }
+      for (const pattern of [numberPattern, stringPattern]) pattern.lastIndex = i
+      const m = c === "\"" ? stringPattern.exec(text) : numberPattern.exec(text)
+      if (m === null) return i
+      i += m[0].length
+      want = "after"
+    } else if (want === "key") {
+      if (first && c === "}") { stack.pop(); first = false; i++; want = "after"; continue }
+      first = false
+      stringPattern.lastIndex = i
+      const m = c === "\"" ? stringPattern.exec(text) : null
+      if (m === null) return i
+      i += m[0].length
+      want = "colon"
+    } else if (want === "colon") {
+      if (c !== ":") return i
+      i++
+      want = "value"
+    } else {
+      const top = stack.at(-1)
+      if (top === undefined) return i
+      if (c === ",") { i++; want = top === "{" ? "key" : "value"; continue }
+      if ((c === "}" && top === "{") || (c === "]" && top === "[")) { stack.pop(); i++; continue }
+      return i
+    }
+  }
 }
