@@ -51,6 +51,16 @@ const targets: ReadonlyArray<Target> = [
   { method: "POST", url: () => `/v2.1/acme/servers/${serverId}/action`, token: tokens.acme,
     valid: () => ({ "del-pmem-vol": [{ volume_uuid: volumeUuid }] }),
     leaves: [{ path: ["del-pmem-vol", 0, "volume_uuid"], kind: "string" }] },
+  { method: "POST", url: () => "/v2/acme/vclusters", token: tokens.acme,
+    valid: () => ({ vcluster: { name: "c", instances: [{ name: "s", type: "server",
+      spec: { imageRef: "i", flavorRef: "m1.small" } }] } }),
+    leaves: [{ path: ["vcluster", "name"], kind: "string" },
+      { path: ["vcluster", "instances", 0, "name"], kind: "string" },
+      { path: ["vcluster", "instances", 0, "spec", "flavorRef"], kind: "string" }] },
+  { method: "POST", url: () => "/guests", token: tokens.admin,
+    valid: () => ({ guest: { userid: "FUZZ1", vcpus: 1, memory: 512 } }),
+    leaves: [{ path: ["guest", "userid"], kind: "string" }, { path: ["guest", "vcpus"], kind: "int" },
+      { path: ["guest", "memory"], kind: "int" }] },
   { method: "PUT", url: () => `/vm/${serverId}/replica/r1`, token: tokens.admin,
     valid: () => ({ sleep_time: 5, enabled: true }),
     leaves: [{ path: ["sleep_time"], kind: "int" }, { path: ["enabled"], kind: "bool" }] },
@@ -82,7 +92,9 @@ function hostile(t: Target): fc.Arbitrary<string> {
     leaf.chain((l) => wrongFor[l.kind].map((v) => JSON.stringify(setAt(t.valid(), l.path, v)))),
     fc.tuple(leaf, fc.string({ minLength: 1, maxLength: 8 }).filter((k) => !["name", "size",
       "affinity", "device", "volume_uuid", "sleep_time", "enabled", "bwlimit", "reserve_resources",
-      "flavorRef", "imageRef", "availability_zone", "pci_requests"].includes(k)))
+      "flavorRef", "imageRef", "availability_zone", "pci_requests", "type", "spec", "instances",
+      "groupings", "policy", "userid", "vcpus", "memory", "disk_list", "user_profile"]
+      .includes(k)))
       .map(([l, key]) => {
         const doc = t.valid()
         let at: any = doc
@@ -119,7 +131,7 @@ describe("hostile bodies", () => {
     }))
   })
   it("the valid bodies the generator starts from are accepted (so it can fail)", async () => {
-    for (const t of targets.slice(0, 2)) {
+    for (const t of targets.slice(0, 4)) {
       const r = await started.app.inject({ method: t.method, url: t.url(), payload: t.valid(),
         headers: { "x-auth-token": t.token, "content-type": "application/json" } })
       expect(r.statusCode, r.body).toBeLessThan(300)
