@@ -1,7 +1,8 @@
 /**
  * The TypeScript backend of BlockKernels: the reference every other backend is held equal to, and
- * the fallback where WebAssembly is unavailable. Written for clarity first, then for a fair speed
- * (word compares where both images are 4-byte aligned, an early exit per block).
+ * the fallback where WebAssembly is unavailable. Written for clarity first, then for a fair speed:
+ * where both images are 4-byte aligned, whole blocks are compared eight 32-bit words at a time
+ * (the fastest plain TypeScript loop measured), with an early exit per block.
  */
 import { diffBlockCount } from "./check.ts"
 import { checkedKernels } from "./checked.ts"
@@ -19,9 +20,9 @@ if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
 /** Whether block `index` of `a` and `b` differs (bytes or length within the block). */
 export function blockDiffers(a: Uint8Array, b: Uint8Array, index: number): boolean {
   const start = index * BLOCK_SIZE_BYTES
-  const endA = Math.min(a.length, start + BLOCK_SIZE_BYTES)
-  const endB = Math.min(b.length, start + BLOCK_SIZE_BYTES)
-  if (endA - start !== endB - start) return true
+  const endA = Math.max(start, Math.min(a.length, start + BLOCK_SIZE_BYTES))
+  const endB = Math.max(start, Math.min(b.length, start + BLOCK_SIZE_BYTES))
+  if (endA !== endB) return true
   for (let i = start; i < endA; i++) if (a[i] !== b[i]) return true
   return false
 }
@@ -31,10 +32,16 @@ function wordsOf(bytes: Uint8Array): Int32Array | undefined {
   return new Int32Array(bytes.buffer, bytes.byteOffset, bytes.length >>> 2)
 }
 
+/** Whether whole block `index` differs, eight words at a time (xor, or, test). */
 function wordBlockDiffers(a: Int32Array, b: Int32Array, index: number): boolean {
   const start = index * WORDS_PER_BLOCK
   const end = start + WORDS_PER_BLOCK
-  for (let i = start; i < end; i++) if (a[i] !== b[i]) return true
+  for (let i = start; i < end; i += 8) {
+    const differences = (a[i]! ^ b[i]!) | (a[i + 1]! ^ b[i + 1]!) | (a[i + 2]! ^ b[i + 2]!) |
+      (a[i + 3]! ^ b[i + 3]!) | (a[i + 4]! ^ b[i + 4]!) | (a[i + 5]! ^ b[i + 5]!) |
+      (a[i + 6]! ^ b[i + 6]!) | (a[i + 7]! ^ b[i + 7]!)
+    if (differences !== 0) return true
+  }
   return false
 }
 
