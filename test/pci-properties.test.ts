@@ -9,7 +9,8 @@ import { host, inventoryOf } from "./builders.ts"
 
 /** A random small cluster: 1-2 hosts with PFs (with VFs), plain devices, NUMA nodes and tags. */
 const hostShape = fc.record({
-  pfs: fc.array(fc.record({ vfs: fc.integer({ min: 0, max: 4 }), numa: fc.integer({ min: 0, max: 1 }),
+  pfs: fc.array(fc.record({ vfs: fc.integer({ min: 0, max: 4 }),
+    numa: fc.integer({ min: 0, max: 1 }),
     tagged: fc.boolean() }), { maxLength: 2 }),
   plain: fc.array(fc.constantFrom<number | null>(0, 1, null), { maxLength: 3 }),
 })
@@ -17,7 +18,8 @@ const hostShape = fc.record({
  * Clusters are drawn from 24 shapes built once (decoding an inventory costs more than a whole
  * run); states are immutable, so every run can start from the same value.
  */
-const clusters = fc.sample(fc.array(hostShape, { minLength: 1, maxLength: 2 }), { numRuns: 24, seed: 7 })
+const clusters = fc.sample(fc.array(hostShape, { minLength: 1, maxLength: 2 }),
+  { numRuns: 24, seed: 7 })
   .map((shape) => stateOf(shape))
 const clusterShape = fc.constantFrom(...clusters)
 
@@ -48,7 +50,8 @@ const operation = fc.oneof(
     policy: fc.constantFrom("required", "legacy", "preferred", "socket") as fc.Arbitrary<"legacy">,
     cells: fc.subarray([0, 1]) }),
   fc.record({ kind: fc.constant("allocate" as const), host: fc.nat(2), instance: fc.nat(3) }),
-  fc.record({ kind: fc.constant("free" as const), host: fc.option(fc.nat(2)), instance: fc.nat(3) }),
+  fc.record({ kind: fc.constant("free" as const), host: fc.option(fc.nat(2)),
+    instance: fc.nat(3) }),
   fc.record({ kind: fc.constant("remove" as const), id: fc.integer({ min: 0, max: 30 }) }),
 )
 type Operation = typeof operation extends fc.Arbitrary<infer T> ? T : never

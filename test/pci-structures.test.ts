@@ -22,7 +22,9 @@ describe("persistent vector", () => {
         expect(now.length).toBe(size)
         expect(old.length).toBe(size)
         for (let i = 0; i < size; i++) {
-          if (now[i] !== model[i] || old[i] !== i) expect([i, now[i], old[i]]).toEqual([i, model[i], i])
+          if (now[i] !== model[i] || old[i] !== i) {
+            expect([i, now[i], old[i]]).toEqual([i, model[i], i])
+          }
         }
         if (writes.length > 0) {
           const [at] = writes[0]!
@@ -74,6 +76,7 @@ describe("persistent hash map", () => {
     let map = hmapSet(hmapSet(hmapEmpty<number>(), "costarring", 1), "liquid", 2)
     expect([hmapGet(map, "costarring"), hmapGet(map, "liquid")]).toEqual([1, 2])
     map = hmapRemove(map, "costarring")
-    expect([hmapGet(map, "costarring"), hmapGet(map, "liquid"), map.size]).toEqual([undefined, 2, 1])
+    expect([hmapGet(map, "costarring"), hmapGet(map, "liquid"), map.size])
+      .toEqual([undefined, 2, 1])
   })
 })

@@ -314,7 +314,8 @@ describe("large pools", () => {
   /** One PF with 200 VFs (ids 2-201), found through the pool's availability bitmaps. */
   function bigHost(): PciState {
     return pciStateOf(inventoryOf(host("big").pci({ address: "0000:3b:00.0", vendor_id: "8086",
-      product_id: "1572", dev_type: "type-PF", vfs: { count: 200, product_id: "154c", firstSlot: 1 } })))
+      product_id: "1572", dev_type: "type-PF",
+      vfs: { count: 200, product_id: "154c", firstSlot: 1 } })))
   }
   const vfs = (count: number): PciRequest => ({ count, spec: [{ product_id: "154c" }] })
 
@@ -335,7 +336,7 @@ describe("large pools", () => {
 })
 
 describe("removal of PFs", () => {
-  it("a PF kept unavailable by a VF is removed at once and stays removed after the VF frees", () => {
+  it("a PF kept unavailable by a VF is removed at once, and stays removed after", () => {
     let s = must(claim(cluster(), { host: "h1", instanceUuid: "vm", requests: [vf] })).state
     const r = must(removeDevice(s, { id: 1 }))
     expect(r.deferred).toBe(false)

@@ -10,7 +10,9 @@
  */
 import { Result } from "effect"
 import { decodeInventory } from "../../core/inventory/index.ts"
-import { claim, free, pciFits, type PciRequest, type PciState, pciStateOf } from "../../core/pci/index.ts"
+import {
+  claim, free, pciFits, type PciRequest, type PciState, pciStateOf,
+} from "../../core/pci/index.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
 const suite = "accounting"
@@ -107,7 +109,9 @@ function naiveOf(): Naive {
   for (let k = 0; k < pfCount; k++) {
     const pf = type.length
     type.push("type-PF"); product.push("1572"); parent.push(-1)
-    for (let v = 0; v < vfsPerPf; v++) { type.push("type-VF"); product.push("154c"); parent.push(pf) }
+    for (let v = 0; v < vfsPerPf; v++) {
+      type.push("type-VF"); product.push("154c"); parent.push(pf)
+    }
   }
   return { type, product, parent, status: type.map(() => "available"),
     holder: type.map(() => null) }
@@ -168,8 +172,8 @@ export async function run(): Promise<BenchRecord[]> {
   })
   const [api, base, cluster, fits] = (await runBench(bench)).map((t) => hz(t) * pairsPerCall)
   const apiCpu = pairsPerCpuSecond(apiChurn(one, ["bench"]))
-  const baseCpu = pairsPerCpuSecond(churn(naiveOf(), ["bench"], (s, _h, uuid) => naiveClaim(s, uuid),
-    naiveFree))
+  const baseCpu = pairsPerCpuSecond(churn(naiveOf(), ["bench"],
+    (s, _h, uuid) => naiveClaim(s, uuid), naiveFree))
   return [
     record(suite, "pci: claim+free VF pairs, public API (8 PFs x 128 VFs, 512 live)", api!,
       "pairs/s", "higher", 200_000),

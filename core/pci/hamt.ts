@@ -102,7 +102,8 @@ export function hmapSet<V>(map: HMap<V>, key: string, value: V): HMap<V> {
   return { size: map.size + (added.yes ? 1 : 0), root }
 }
 
-function setIn<V>(node: HNode<V>, entry: Entry<V>, shift: number, added: { yes: boolean }): HNode<V> {
+function setIn<V>(node: HNode<V>, entry: Entry<V>, shift: number,
+  added: { yes: boolean }): HNode<V> {
   if (node.kind === 0) {
     if (node.key === entry.key) return entry
     added.yes = true

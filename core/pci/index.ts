@@ -29,7 +29,9 @@ export {
   removeDevice,
 } from "./lifecycle.ts"
 export { checkPciInvariants, pciStatusTotals } from "./invariants.ts"
-export { type PciDeviceInfo, type PciHostLayout, type PciLayout, type PciPoolInfo } from "./layout.ts"
+export {
+  type PciDeviceInfo, type PciHostLayout, type PciLayout, type PciPoolInfo,
+} from "./layout.ts"
 export { pciFreeByHost, type PciPoolFree, pciPools } from "./queries.ts"
 export {
   decodePciAliases,

@@ -50,7 +50,8 @@ export function checkPciInvariants(state: PciState): string[] {
         const heldVfs = relStatuses.filter(held).length
         const allocatedVfs = relStatuses.filter((st) => st === "allocated").length
         if (packed !== heldVfs + allocatedVfs * 65536) {
-          problems.push(`${where(d)}: VF counter ${packed}, ${heldVfs} held, ${allocatedVfs} allocated`)
+          problems.push(`${where(d)}: VF counter ${packed}, ${heldVfs} held, ` +
+            `${allocatedVfs} allocated`)
         }
       }
       if (held(u.status) && relStatuses.some(held)) {
@@ -66,7 +67,8 @@ export function checkPciInvariants(state: PciState): string[] {
       const available = pool.members.filter((d) => uses[d]!.status === "available").length
       const count = poolFreeAt(host, usage, pool.index)
       if (count !== available) {
-        problems.push(`host ${host.name} pool ${pool.index}: count ${count}, ${available} available`)
+        problems.push(`host ${host.name} pool ${pool.index}: count ${count}, ` +
+          `${available} available`)
       }
       pool.members.forEach((d, rank) => {
         const word = wordAt(usage, pool.wordOffset + (rank >>> 5))

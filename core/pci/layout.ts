@@ -144,11 +144,14 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
   const placed = pools.map((p): PciPoolInfo => {
     const wordCount = Math.ceil(p.members.length / 32)
     const summaryCount = Math.ceil(wordCount / 32)
-    const at = { wordOffset: bitWords, wordCount, summaryOffset: bitWords + wordCount, summaryCount }
+    const at = {
+      wordOffset: bitWords, wordCount, summaryOffset: bitWords + wordCount, summaryCount,
+    }
     bitWords += wordCount + summaryCount
     return { ...p, ...at }
   })
-  const counted = devices.map((d) => d.devType === "type-PF" ? { ...d, counterSlot: bitWords++ } : d)
+  const counted = devices.map((d) =>
+    d.devType === "type-PF" ? { ...d, counterSlot: bitWords++ } : d)
   return {
     index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices: counted,
     pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),

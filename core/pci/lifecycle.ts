@@ -162,7 +162,9 @@ function holdingsOf(state: PciState, instanceUuid: string, hostName: string | un
   Result.Result<{ all: ReadonlyArray<Holding>; chosen: ReadonlyArray<Holding> },
     NotFound | Conflict> {
   const all = hmapGet(state.instances, instanceUuid)
-  if (all === undefined) return Result.fail(new NotFound({ resource: "Instance", id: instanceUuid }))
+  if (all === undefined) {
+    return Result.fail(new NotFound({ resource: "Instance", id: instanceUuid }))
+  }
   if (hostName === undefined) return Result.succeed({ all, chosen: all })
   const found = hostOf(state, hostName)
   if (found instanceof NotFound) return Result.fail(found)

@@ -94,7 +94,7 @@ export class PVecEdit<T> {
     return node[index & mask] as T
   }
 
-  /** Writes `value` at `index`, copying each node on the path the first time this edit touches it. */
+  /** Writes `value` at `index`, copying each node on the path the first time this edit does. */
   set(index: number, value: T): void {
     if (!this.open) throw new Error("pvec edit already done")
     if (!(index >= 0 && index < this.source.size)) {

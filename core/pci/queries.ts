@@ -33,7 +33,8 @@ export function pciPools(state: PciState, host: string):
   const usage = pvecGet(state.hosts, index)
   return Result.succeed(layout.pools.map((p) => ({
     index: p.index, vendorId: p.vendorId, productId: p.productId, numaNode: p.numaNode,
-    devType: p.devType, tags: p.tags, size: p.members.length, free: poolFreeAt(layout, usage, p.index),
+    devType: p.devType, tags: p.tags, size: p.members.length,
+    free: poolFreeAt(layout, usage, p.index),
   })))
 }
 

@@ -86,8 +86,12 @@ export const NovaAliasListWire = Schema.Array(Schema.Record(SpecKey, SpecValue))
 
 const keyRules: Record<string, { test: (v: string) => boolean; expected: string }> = {
   vendor_id: { test: (v) => /^[0-9a-f]{4}$/i.test(v), expected: "4 hexadecimal digits, e.g. 8086" },
-  product_id: { test: (v) => /^[0-9a-f]{4}$/i.test(v), expected: "4 hexadecimal digits, e.g. 1520" },
-  dev_type: { test: (v) => /^type-(pci|pf|vf)$/i.test(v), expected: "type-PCI, type-PF or type-VF" },
+  product_id: {
+    test: (v) => /^[0-9a-f]{4}$/i.test(v), expected: "4 hexadecimal digits, e.g. 1520",
+  },
+  dev_type: {
+    test: (v) => /^type-(pci|pf|vf)$/i.test(v), expected: "type-PCI, type-PF or type-VF",
+  },
 }
 /** Device fields a spec may not name: they are not pool properties. */
 const unmatchableKeys = ["address", "numa_node", "label", "id", "parent_addr", "instance_uuid",
@@ -158,7 +162,8 @@ function decodeNovaAliases(input: unknown): Result.Result<PciAliases, BadRequest
         "'_', '.', ':' or '-'" })
       return
     }
-    if (policy !== undefined && !(PciNumaPolicy.literals as ReadonlyArray<string>).includes(policy)) {
+    const policies: ReadonlyArray<string> = PciNumaPolicy.literals
+    if (policy !== undefined && !policies.includes(policy)) {
       issues.push({ path: `[${i}].numa_policy`, message: "required, legacy, preferred or socket" })
     }
     const alt = deviceType === undefined ? rest : { ...rest, dev_type: deviceType }
@@ -200,8 +205,9 @@ export function decodePciRequests(input: unknown, aliases: PciAliases = new Map(
     const alias = aliases.get(r.alias!)
     if (alias === undefined) {
       const known = [...aliases.keys()].slice(0, 20).join(", ")
-      issues.push({ path: `${path}.alias`, message: `a defined alias (${known === "" ? "none defined"
-        : known}); ${r.alias} is not one` })
+      const listed = known === "" ? "none defined" : known
+      issues.push({ path: `${path}.alias`,
+        message: `a defined alias (${listed}); ${r.alias} is not one` })
       return { count: r.count, spec: [] }
     }
     const policy = r.numa_policy ?? alias.numaPolicy
@@ -219,8 +225,10 @@ export const PciClaimWire = Schema.Struct({
   })),
   requests: Schema.Unknown,
   numaPolicy: Schema.optionalKey(PciNumaPolicy),
-  instanceNumaCells: Schema.optionalKey(Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
-    .check(Schema.isMaxLength(pciRequestLimits.instanceNumaCellsMax))),
+  instanceNumaCells: Schema.optionalKey(
+    Schema.Array(Schema.Int.check(Schema.isGreaterThanOrEqualTo(0)))
+      .check(Schema.isMaxLength(pciRequestLimits.instanceNumaCellsMax)),
+  ),
 })
 
 /** What `claim` needs: where, for whom, what, and the NUMA side. */
