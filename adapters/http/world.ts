@@ -15,10 +15,7 @@ import { emptyReplicationState, type ReplicationState } from "../../core/replica
 import { expandFleet } from "../../core/scenario/fleet.ts"
 import { Flavor, PciAlias } from "../../core/scenario/schema.ts"
 import type { Inventory } from "../../core/inventory/inventory.ts"
-import {
-  decodePciAliases, type PciAliases, type PciState, pciStateOf,
-} from "../../core/pci/index.ts"
-import { type PmemState, pmemStateOf } from "../../core/pmem/index.ts"
+import { decodePciAliases, type PciAliases } from "../../core/pci/index.ts"
 import type { VclusterRecord } from "../../core/vcluster/index.ts"
 
 /** The repository's default scenario file (`corral serve` without `--scenario`). */
@@ -50,14 +47,15 @@ export interface ServerMeta {
   readonly createdAtMs: number
 }
 
-/** The whole state the HTTP server serves. */
+/**
+ * The whole state the HTTP server serves. The cluster state holds the PCI and pmem states too
+ * (`cluster.pci`, `cluster.pmem`): servers claim devices and volumes through it.
+ */
 export interface World {
   readonly offer: Offer
   readonly cluster: ClusterState
   readonly servers: ReadonlyMap<string, ServerMeta>
   readonly replication: ReplicationState
-  readonly pci: PciState
-  readonly pmem: PmemState
   readonly vclusters: HashMap.HashMap<string, VclusterRecord>
 }
 
@@ -92,8 +90,6 @@ export function initialWorld(offer: Offer): World {
     cluster: createCluster(offer.inventory),
     servers: new Map(),
     replication: emptyReplicationState,
-    pci: pciStateOf(offer.inventory),
-    pmem: pmemStateOf(offer.inventory),
     vclusters: HashMap.empty(),
   }
 }

@@ -16,12 +16,12 @@ import { adminScope, paramsOf, sendRead } from "./common.ts"
 
 /** The server view's `os-pci:pci_devices`. */
 export function serverPciExtra(world: World, meta: ServerMeta): Record<string, unknown> {
-  return serverPciDevices(world.pci, meta.id)
+  return serverPciDevices(world.cluster.pci, meta.id)
 }
 
 /** The hypervisor view's `pci_stats`. */
 export function hypervisorPciExtra(world: World, host: Host): Record<string, unknown> {
-  const stats = hypervisorPciStats(world.pci, host.name)
+  const stats = hypervisorPciStats(world.cluster.pci, host.name)
   if (Result.isFailure(stats)) throw new Error(`host ${host.name} missing from the PCI state`)
   return stats.success
 }
@@ -66,14 +66,14 @@ export const pciRoutes: RouteGroup<World> = ({ app, engine }) => {
   app.get("/v2/:tenant_id/os-pci", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply
     const filter = filterOf(request.query)
-    const state = engine.world().pci
+    const state = engine.world().cluster.pci
     return sendList(reply, cachedList(state, `list:${filter.host ?? ""}`,
       () => pciList(state, filter)))
   })
   app.get("/v2/:tenant_id/os-pci/detail", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply
     const filter = filterOf(request.query)
-    const state = engine.world().pci
+    const state = engine.world().cluster.pci
     return sendList(reply, cachedList(state, `detail:${filter.host ?? ""}`,
       () => pciDetail(state, filter)))
   })
@@ -83,6 +83,6 @@ export const pciRoutes: RouteGroup<World> = ({ app, engine }) => {
     if (!/^[1-9][0-9]{0,9}$/.test(text)) {
       return sendRead(reply, Result.fail(invalid("pci_device_id", "a positive integer device id")))
     }
-    return sendRead(reply, pciShow(engine.world().pci, Number(text)))
+    return sendRead(reply, pciShow(engine.world().cluster.pci, Number(text)))
   })
 }

@@ -10,7 +10,7 @@ import { HashMap, Result } from "effect"
 import { type CorralError, err, ok, type Outcome } from "../../../core/errors.ts"
 import {
   addPmemVolumes, decodePmemAction, deletePmemVolumes, parsePmemActionText, pmemHostUsage,
-  serverPmemVolumes,
+  type PmemState, serverPmemVolumes,
 } from "../../../core/pmem/index.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
 import { checkBody } from "../body.ts"
@@ -22,12 +22,18 @@ import { paramsOf, submit, tenantScope, visibleServer } from "./common.ts"
 
 /** The server view's `os-pmem:volumes`. */
 export function serverPmemExtra(world: World, meta: ServerMeta): Record<string, unknown> {
-  return { "os-pmem:volumes": serverPmemVolumes(world.pmem, meta.id) }
+  return { "os-pmem:volumes": serverPmemVolumes(world.cluster.pmem, meta.id) }
 }
 
 /** The hypervisor view's `pmem_devices` (only for hosts with pmem). */
 export function hypervisorPmemExtra(world: World, host: Host): Record<string, unknown> {
-  return host.pmemDevices.length === 0 ? {} : { pmem_devices: pmemHostUsage(world.pmem, host.name) }
+  return host.pmemDevices.length === 0 ? {}
+    : { pmem_devices: pmemHostUsage(world.cluster.pmem, host.name) }
+}
+
+/** The world with the cluster's pmem state replaced (usage and servers are untouched). */
+function withPmem(world: World, pmem: PmemState): World {
+  return { ...world, cluster: { ...world.cluster, pmem } }
 }
 
 function actionOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
@@ -37,19 +43,19 @@ function actionOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
   const action = decodePmemAction(e.body)
   if (Result.isFailure(action)) return err(action.failure)
   if (action.success._tag === "DelPmemVol") {
-    const deleted = deletePmemVolumes(world.pmem, id, action.success.volumeUuids)
+    const deleted = deletePmemVolumes(world.cluster.pmem, id, action.success.volumeUuids)
     if (Result.isFailure(deleted)) return err(deleted.failure)
-    return ok({ world: { ...world, pmem: deleted.success.state }, reply: { status: 202 } })
+    return ok({ world: withPmem(world, deleted.success.state), reply: { status: 202 } })
   }
   const record = HashMap.get(world.cluster.servers, id)
   if (record._tag === "None") throw new Error(`server ${id} has no cluster record`)
   const host = world.cluster.inventory.hosts[record.value.hostIndex]!
   const cell = record.value.assignment.cells[0]
   const numaNode = cell === undefined ? undefined : host.numaCells[cell.cellIndex]!.id
-  const added = addPmemVolumes(world.pmem, { serverUuid: id, host: host.name, numaNode },
+  const added = addPmemVolumes(world.cluster.pmem, { serverUuid: id, host: host.name, numaNode },
     action.success.volumes)
   if (Result.isFailure(added)) return err(added.failure)
-  return ok({ world: { ...world, pmem: added.success.state }, reply: { status: 202 } })
+  return ok({ world: withPmem(world, added.success.state), reply: { status: 202 } })
 }
 
 /** The journalled operations of this group. */

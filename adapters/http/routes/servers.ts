@@ -15,9 +15,7 @@ import {
   type CorralError, Conflict, err, InsufficientCapacity, invalid, NotFound, ok, type Outcome,
 } from "../../../core/errors.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
-import {
-  allocate, claim, decodePciRequests, free, pciFits, type PciRequest, serverPciDevices,
-} from "../../../core/pci/index.ts"
+import { decodePciRequests } from "../../../core/pci/index.ts"
 import { releaseServer } from "../../../core/pmem/index.ts"
 import type { Flavor } from "../../../core/scenario/schema.ts"
 import type { Applied, Operations } from "../engine.ts"
@@ -87,7 +85,8 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
   }
   const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
     createdAtMs: e.atMs }
-  const placed = firstFit(world, hosts, request, pciRequests.success)
+  const placed = firstFit(world, hosts,
+    pciRequests.success.length === 0 ? request : { ...request, pci: pciRequests.success })
   if (Result.isFailure(placed)) return err(placed.failure)
   return ok({
     world: { ...placed.success, servers: withEntry(world.servers, id, meta) },
@@ -96,37 +95,18 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
 }
 
 /**
- * First fit in inventory order: the first `up` host where the PCI requests fit and the cluster
- * core accepts the server. The devices are claimed and allocated (the server is running).
+ * First fit in inventory order: the first `up` host where the cluster core accepts the server,
+ * which claims and allocates its PCI devices there (the server is running). The last refusal is
+ * the answer when no host takes it.
  */
-function firstFit(world: World, hosts: ReadonlyArray<Host>, request: ServerCreate,
-  pciRequests: ReadonlyArray<PciRequest>): Outcome<World, CorralError> {
+function firstFit(world: World, hosts: ReadonlyArray<Host>, request: ServerCreate)
+  : Outcome<World, CorralError> {
   let last: CorralError = new Conflict({ message: "no host is up" })
   for (const host of hosts) {
     if (host.status !== "up") continue
-    if (pciRequests.length > 0 && !pciFits(world.pci, host.name, pciRequests)) {
-      last = new InsufficientCapacity({ resource: `pci:${pciRequests[0]!.alias ?? "request"}`,
-        requested: pciRequests[0]!.count, free: 0, capacity: 0 })
-      continue
-    }
     const placed = createServer(world.cluster, request, host.name)
-    if (Result.isFailure(placed)) {
-      last = placed.failure
-      continue
-    }
-    let pci = world.pci
-    if (pciRequests.length > 0) {
-      const claimed = claim(pci, { host: host.name, instanceUuid: request.uuid,
-        requests: pciRequests })
-      if (Result.isFailure(claimed)) {
-        throw new Error(`claim after pciFits: ${claimed.failure.message}`)
-      }
-      const allocated = allocate(claimed.success.state, { host: host.name,
-        instanceUuid: request.uuid })
-      if (Result.isFailure(allocated)) throw new Error(allocated.failure.message)
-      pci = allocated.success.state
-    }
-    return ok({ ...world, cluster: placed.success.state, pci })
+    if (Result.isSuccess(placed)) return ok({ ...world, cluster: placed.success.state })
+    last = placed.failure
   }
   if (last instanceof InsufficientCapacity) {
     return err(new InsufficientCapacity({ resource: last.resource, requested: last.requested,
@@ -145,12 +125,12 @@ function deleteOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
   }
   const removed = deleteServer(world.cluster, id)
   if (Result.isFailure(removed)) return err(removed.failure)
-  const pciHeld = serverPciDevices(world.pci, id)["os-pci:pci_devices"].length > 0
-  const freed = pciHeld ? free(world.pci, { instanceUuid: id }) : ok({ state: world.pci })
-  if (Result.isFailure(freed)) throw new Error(`free PCI of ${id}: ${freed.failure.message}`)
+  // Volumes added later by the pmem action are the server's too: they go with it.
+  const cluster = removed.success.state
+  const pmem = releaseServer(cluster.pmem, id).state
   return ok({
-    world: { ...world, cluster: removed.success.state, servers: withoutEntry(world.servers, id),
-      pci: freed.success.state, pmem: releaseServer(world.pmem, id).state },
+    world: { ...world, cluster: pmem === cluster.pmem ? cluster : { ...cluster, pmem },
+      servers: withoutEntry(world.servers, id) },
     reply: { status: 204 },
   })
 }
