@@ -12,7 +12,7 @@ import { existsSync, readdirSync, rmSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { type BlockKernels, changedBlocks, blocksOf } from "../../core/kernels/index.ts"
 import {
-  createSlaveImage, fsyncDir, imagePaths, readMeta, readWhole, writePayloadsInPlace,
+  createSlaveImage, imagePaths, readMeta, readWhole, writePayloadsInPlace,
   writeFileAtomic, writeMeta,
 } from "./images.ts"
 import { type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello } from "./protocol.ts"
@@ -43,16 +43,14 @@ function encodeJournal(generation: number, blockSizeBytes: number,
   return out
 }
 
-/** Applies a committed journal to the image, advances the metadata, removes the journal. */
-export function applyJournal(dir: string, id: string): number {
-  const p = imagePaths(dir, id)
-  const journal = Buffer.from(readWhole(p.journal))
-  if (journal.readUInt32BE(0) !== journalMagic) throw new Error(`${p.journal}: bad magic`)
+/** Decodes a journal's generation, block size and blocks. */
+function decodeJournal(path: string): { generation: number; blockSizeBytes: number;
+  blocks: Array<readonly [number, Uint8Array]> } {
+  const journal = Buffer.from(readWhole(path))
+  if (journal.readUInt32BE(0) !== journalMagic) throw new Error(`${path}: bad magic`)
   const generation = journal.readUInt32BE(4)
   const count = journal.readUInt32BE(8)
   const blockSizeBytes = journal.readUInt32BE(12)
-  const meta = readMeta(dir, id)
-  if (meta === null || meta.role !== "slave") throw new Error(`${id}: journal without a slave`)
   const blocks: Array<readonly [number, Uint8Array]> = []
   let at = 16
   for (let i = 0; i < count; i++) {
@@ -61,12 +59,30 @@ export function applyJournal(dir: string, id: string): number {
     blocks.push([index, journal.subarray(at + 8, at + 8 + length)])
     at += 8 + length
   }
-  if (at !== journal.length) throw new Error(`${p.journal}: trailing bytes`)
-  writePayloadsInPlace(p.image, blocks, blockSizeBytes)
+  if (at !== journal.length) throw new Error(`${path}: trailing bytes`)
+  return { generation, blockSizeBytes, blocks }
+}
+
+/**
+ * After the blocks of a committed journal are in the image and fsynced: the metadata claims
+ * the generation (atomically, durably), then the journal goes. A crash before the metadata
+ * lands replays the journal, which is idempotent.
+ */
+function finishJournal(dir: string, id: string, generation: number): void {
+  const p = imagePaths(dir, id)
+  const meta = readMeta(dir, id)
+  if (meta === null || meta.role !== "slave") throw new Error(`${id}: journal without a slave`)
   writeMeta(dir, id, { ...meta, generation })
   rmSync(p.base, { force: true })
   rmSync(p.journal)
-  fsyncDir(dir)
+}
+
+/** Applies a committed journal to the image (in place, fsync), then finishes it. */
+export function applyJournal(dir: string, id: string): number {
+  const p = imagePaths(dir, id)
+  const { generation, blockSizeBytes, blocks } = decodeJournal(p.journal)
+  writePayloadsInPlace(p.image, blocks, blockSizeBytes)
+  finishJournal(dir, id, generation)
   return generation
 }
 
@@ -166,11 +182,15 @@ class Session {
     const p = imagePaths(this.dir, h.imageId)
     // Written as id.journal.tmp, fsynced, renamed to id.journal: the rename is the commit point.
     writeFileAtomic(p.journal, encodeJournal(b.generation, h.blockSizeBytes, this.blocks))
-    const generation = applyJournal(this.dir, h.imageId)
+    // In place, then fsync: only now does the image hold the generation, and only now the ACK.
+    writePayloadsInPlace(p.image, this.blocks, h.blockSizeBytes)
+    this.send(controlFrame(FrameType.ack, { generation: b.generation }))
+    // The metadata catches up after the ACK; every frame is handled synchronously, so no HELLO
+    // can see the image in between, and a crash here is finished by recovery from the journal.
+    finishJournal(this.dir, h.imageId, b.generation)
     this.begin = null
     this.blocks = new Map()
     this.payloadBytes = 0
-    this.send(controlFrame(FrameType.ack, { generation }))
   }
 }
 

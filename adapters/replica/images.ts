@@ -46,16 +46,19 @@ export function fsyncDir(dir: string): void {
   try { fsyncSync(fd) } finally { closeSync(fd) }
 }
 
-/** Writes `data` to `path` atomically and durably (through `path.tmp`, fsync, rename). */
-export function writeFileAtomic(path: string, data: string | Uint8Array): void {
+/**
+ * Writes `data` to `path` atomically (through `path.tmp` and a rename) and, unless `durable` is
+ * false, durably (fsync of the file before the rename and of the directory after it).
+ */
+export function writeFileAtomic(path: string, data: string | Uint8Array, durable = true): void {
   const tmp = `${path}.tmp`
   const fd = openSync(tmp, "w", 0o644)
   try {
     writeSync(fd, typeof data === "string" ? Buffer.from(data, "utf8") : data)
-    fsyncSync(fd)
+    if (durable) fsyncSync(fd)
   } finally { closeSync(fd) }
   renameSync(tmp, path)
-  fsyncDir(dirname(path))
+  if (durable) fsyncDir(dirname(path))
 }
 
 /** Reads an image's metadata, or null when the image does not exist. */

@@ -222,7 +222,8 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     const carried = state.generation === req.fromGeneration ? [] : pending?.generations ?? []
     const attempted = [...carried, req.generation]
     if (attempted.length > pendingGenerationsMax) throw new Error("too many unacknowledged cycles")
-    writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
+    // Not fsynced: it only matters while this master process lives (see docs: master crashes).
+    writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }), false)
     fillPayloads(p.image, meta.sizeBytes, indices, payloads)
     const sent = await stream(peer, req, state.generation, payloads, indices)
     const ack = (await expect(peer, FrameType.ack, timeoutMs)).body
