@@ -65,21 +65,15 @@ export function insertKey(set: SortedKeys, key: number): SortedKeys {
   const chunk = set.chunks[c]!
   const pos = lowerBound(chunk, key)
   if (chunk[pos] === key) throw new Error(`insertKey: ${key} is already present`)
-  const n = chunk.length
   const chunks = set.chunks.slice()
-  if (n < chunkKeysMax) {
-    const grown = new Array<number>(n + 1)
-    for (let i = 0; i < pos; i++) grown[i] = chunk[i]!
-    grown[pos] = key
-    for (let i = pos; i < n; i++) grown[i + 1] = chunk[i]!
-    chunks[c] = grown
-    return { chunks, size: set.size + 1 }
+  // slice + splice copy with memmove and keep the array's element kind (unboxed doubles).
+  const grown = chunk.slice()
+  grown.splice(pos, 0, key)
+  if (grown.length <= chunkKeysMax) chunks[c] = grown
+  else {
+    const mid = grown.length >>> 1
+    chunks.splice(c, 1, grown.slice(0, mid), grown.slice(mid))
   }
-  const grown = chunk.slice(0, pos)
-  grown.push(key)
-  for (let i = pos; i < n; i++) grown.push(chunk[i]!)
-  const mid = grown.length >>> 1
-  chunks.splice(c, 1, grown.slice(0, mid), grown.slice(mid))
   return { chunks, size: set.size + 1 }
 }
 
@@ -97,9 +91,8 @@ export function removeKey(set: SortedKeys, key: number): SortedKeys {
     chunks.splice(c, 1)
     return { chunks, size: set.size - 1 }
   }
-  const shrunk = new Array<number>(n - 1)
-  for (let i = 0; i < pos; i++) shrunk[i] = chunk[i]!
-  for (let i = pos + 1; i < n; i++) shrunk[i - 1] = chunk[i]!
+  const shrunk = chunk.slice()
+  shrunk.splice(pos, 1)
   if (shrunk.length < chunkKeysMergeBelow) {
     const k = c + 1 < chunks.length ? c + 1 : c - 1
     const neighbour = k >= 0 ? chunks[k]! : undefined

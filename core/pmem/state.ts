@@ -147,10 +147,10 @@ export function addPmemVolumes(
   server: PmemServerRef,
   volumes: ReadonlyArray<PmemVolumeRequest>,
 ): Outcome<PmemChange, AddPmemError> {
-  const refused = refuseAdd(state, server, volumes)
-  if (refused !== undefined) return err(refused)
   const existing = serverPmemOf(state, server.serverUuid)
   const hostPmem = hostPmemOf(state, server.host)
+  const refused = refuseAdd(state, server, volumes, existing, hostPmem)
+  if (refused !== undefined) return err(refused)
   const placed = allocateOnHost(hostPmem, volumes)
   if (placed instanceof PmemInsufficientCapacity) return err(placed)
   if (state.nextSequence + volumes.length - 1 > volumeSequenceMax) {
@@ -203,17 +203,18 @@ function refuseAdd(
   state: PmemState,
   server: PmemServerRef,
   volumes: ReadonlyArray<PmemVolumeRequest>,
+  existing: ServerPmem | undefined,
+  hostPmem: HostPmem,
 ): BadRequest | NotFound | Conflict | Forbidden | undefined {
   const shape = requestIssues(volumes)
   if (shape.length > 0) return invalidAll(shape)
   if (findHost(state.inventory, server.host) === undefined) {
     return new NotFound({ resource: "host", id: server.host })
   }
-  const existing = serverPmemOf(state, server.serverUuid)
   const bound = boundServer(existing, server)
   if (bound !== undefined) return bound
   const numaNode = existing?.pinnedNumaNode ?? server.numaNode
-  const issues = placementIssues(hostPmemOf(state, server.host), volumes, numaNode)
+  const issues = placementIssues(hostPmem, volumes, numaNode)
   const duplicates = duplicateNames(volumes)
   if (issues.length + duplicates.length > 0) return invalidAll(issues.concat(duplicates))
   const held = existing?.volumes ?? noVolumes
