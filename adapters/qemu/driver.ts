@@ -99,8 +99,124 @@ export interface QemuDriver extends DriverShape {
     sizeBytes: number }>>
 }
 
-/** Builds a QEMU driver over `options.workDir`. */
-export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
+/** What spawning a guest needs to know. */
+interface Runtime {
+  readonly binary: string
+  readonly accel: string
+  readonly pmemRoomMb: number
+}
+
+/** CPU time of the guest's QEMU processes so far (utime + stime of the live one), µs. */
+const readCpuUs = async (g: QemuGuest): Promise<number> => {
+  if (g.proc?.pid === undefined) return g.cpuUsBefore
+  try {
+    const stat = await readFile(`/proc/${g.proc.pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    const ticks = Number(fields[11]) + Number(fields[12])
+    g.lastCpuUs = Math.round(ticks * 1_000_000 / clockTicksPerS)
+  } catch { /* the process just ended: keep the last sample */ }
+  return g.cpuUsBefore + g.lastCpuUs
+}
+
+/** Command-line arguments that cold-plug a pmem volume as an NVDIMM. */
+const pmemArgs = (p: Pmem) => [
+  "-object", `memory-backend-file,id=mem-${p.volume.name},share=on,mem-path=${p.path},` +
+    `size=${p.volume.sizeMb}M`,
+  "-device", `nvdimm,id=nv-${p.volume.name},memdev=mem-${p.volume.name}`,
+]
+/** Creates a volume's backing file at its size unless it exists (its data is kept). */
+const ensureBacking = async (p: Pmem) => {
+  if (existsSync(p.path)) return
+  await writeFile(p.path, "")
+  await truncate(p.path, p.volume.sizeMb * 1024 * 1024)
+}
+
+/** Starts QEMU stopped, connects QMP, cold-plugs the NVDIMMs, then lets the CPUs run. */
+const spawnGuest = async (rt: Runtime, g: QemuGuest): Promise<void> => {
+  const socket = join(g.dir, "qmp.sock")
+  await rm(socket, { force: true })
+  for (const p of g.pmem.values()) await ensureBacking(p)
+  const memMb = g.def.memoryMb
+  const args = [
+    "-machine", `pc,nvdimm=on,accel=${rt.accel}`, "-nodefaults", "-display", "none", "-S",
+    "-m", `${memMb}M,slots=${qemuLimits.pmemPerGuestMax},maxmem=${memMb +
+      rt.pmemRoomMb}M`,
+    "-smp", String(g.def.vcpus), "-name", g.def.userid,
+    "-qmp", `unix:${socket},server=on,wait=off`,
+    "-chardev", `file,id=console,path=${join(g.dir, "console.log")}`,
+    "-serial", "chardev:console",
+    ...[...g.pmem.values()].flatMap(pmemArgs),
+  ]
+  const proc = spawn(rt.binary, args, { stdio: ["ignore", "ignore", "pipe"] })
+  track(proc)
+  let stderr = ""
+  proc.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096) })
+  g.proc = proc
+  g.lastCpuUs = 0
+  proc.once("exit", () => {
+    g.cpuUsBefore += g.lastCpuUs
+    g.lastCpuUs = 0
+    g.qmp?.close()
+    if (g.proc === proc) { g.proc = undefined; g.qmp = undefined }
+  })
+  const exited = new Promise<never>((_, reject) => proc.once("exit", (code) =>
+    reject(new Error(`QEMU exited (${code}) during start: ${stderr.trim()}`))))
+  exited.catch(() => undefined)
+  try {
+    g.qmp = await Promise.race([QmpClient.connect(socket), exited])
+    await g.qmp.execute("cont")
+    for (const p of g.pmem.values()) p.plugged = true
+    g.startedAtMs = Date.now()
+  } catch (e) {
+    proc.kill("SIGKILL")
+    throw e
+  }
+}
+
+/** Ends the guest's QEMU: QMP quit, SIGKILL after `quitWaitMs`. */
+const quit = async (g: QemuGuest): Promise<void> => {
+  const proc = g.proc
+  if (proc === undefined) return
+  await readCpuUs(g)
+  const gone = new Promise<void>((resolve) => {
+    if (proc.exitCode !== null || proc.signalCode !== null) resolve()
+    else proc.once("exit", () => resolve())
+  })
+  g.qmp?.execute("quit").catch(() => undefined)
+  const timer = setTimeout(() => proc.kill("SIGKILL"), qemuLimits.quitWaitMs)
+  await gone
+  clearTimeout(timer)
+  for (const p of g.pmem.values()) p.plugged = false
+}
+
+/** The power state from QMP `query-status` (no process: off). */
+const status = async (g: QemuGuest): Promise<PowerState> => {
+  if (g.proc === undefined || g.qmp === undefined) return "off"
+  try {
+    const s = await g.qmp.execute("query-status") as { status: string }
+    if (s.status === "shutdown") return "off"
+    return s.status === "paused" || s.status === "prelaunch" || s.status === "suspended"
+      ? "paused" : "on"
+  } catch (e) {
+    if (g.proc === undefined) return "off"
+    throw e
+  }
+}
+
+/** Hot-adds a volume to a running guest: memory backend object, then the nvdimm device. */
+const hotAdd = async (g: QemuGuest, p: Pmem) => {
+  await ensureBacking(p)
+  await g.qmp!.execute("object-add", { "qom-type": "memory-backend-file",
+    id: `mem-${p.volume.name}`, "mem-path": p.path, size: p.volume.sizeMb * 1024 * 1024,
+    share: true })
+  await g.qmp!.execute("device_add", { driver: "nvdimm", id: `nv-${p.volume.name}`,
+    memdev: `mem-${p.volume.name}` })
+  p.plugged = true
+}
+
+
+/** The QEMU driver's shared state and helpers. */
+function makeContext(options: QemuDriverOptions) {
   const binary = options.binary ?? "qemu-system-x86_64"
   const accel = (options.accel ?? "auto") === "auto" ? (kvmUsable() ? "kvm" : "tcg")
     : options.accel!
@@ -123,107 +239,6 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
     Effect.flatMap(needRunning(g, op), (client) => attempt(op, g.def.userid,
       () => client.execute(command, args)))
 
-  const readCpuUs = async (g: QemuGuest): Promise<number> => {
-    if (g.proc?.pid === undefined) return g.cpuUsBefore
-    try {
-      const stat = await readFile(`/proc/${g.proc.pid}/stat`, "utf8")
-      const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
-      const ticks = Number(fields[11]) + Number(fields[12])
-      g.lastCpuUs = Math.round(ticks * 1_000_000 / clockTicksPerS)
-    } catch { /* the process just ended: keep the last sample */ }
-    return g.cpuUsBefore + g.lastCpuUs
-  }
-
-  const pmemArgs = (p: Pmem) => [
-    "-object", `memory-backend-file,id=mem-${p.volume.name},share=on,mem-path=${p.path},` +
-      `size=${p.volume.sizeMb}M`,
-    "-device", `nvdimm,id=nv-${p.volume.name},memdev=mem-${p.volume.name}`,
-  ]
-  const ensureBacking = async (p: Pmem) => {
-    if (existsSync(p.path)) return
-    await writeFile(p.path, "")
-    await truncate(p.path, p.volume.sizeMb * 1024 * 1024)
-  }
-
-  const spawnGuest = async (g: QemuGuest): Promise<void> => {
-    const socket = join(g.dir, "qmp.sock")
-    await rm(socket, { force: true })
-    for (const p of g.pmem.values()) await ensureBacking(p)
-    const memMb = g.def.memoryMb
-    const args = [
-      "-machine", `pc,nvdimm=on,accel=${accel}`, "-nodefaults", "-display", "none", "-S",
-      "-m", `${memMb}M,slots=${qemuLimits.pmemPerGuestMax},maxmem=${memMb +
-        (options.pmemRoomMb ?? 1024)}M`,
-      "-smp", String(g.def.vcpus), "-name", g.def.userid,
-      "-qmp", `unix:${socket},server=on,wait=off`,
-      "-chardev", `file,id=console,path=${join(g.dir, "console.log")}`,
-      "-serial", "chardev:console",
-      ...[...g.pmem.values()].flatMap(pmemArgs),
-    ]
-    const proc = spawn(binary, args, { stdio: ["ignore", "ignore", "pipe"] })
-    track(proc)
-    let stderr = ""
-    proc.stderr?.on("data", (d: Buffer) => { stderr = (stderr + d.toString()).slice(-4096) })
-    g.proc = proc
-    g.lastCpuUs = 0
-    proc.once("exit", () => {
-      g.cpuUsBefore += g.lastCpuUs
-      g.lastCpuUs = 0
-      g.qmp?.close()
-      if (g.proc === proc) { g.proc = undefined; g.qmp = undefined }
-    })
-    const exited = new Promise<never>((_, reject) => proc.once("exit", (code) =>
-      reject(new Error(`QEMU exited (${code}) during start: ${stderr.trim()}`))))
-    exited.catch(() => undefined)
-    try {
-      g.qmp = await Promise.race([QmpClient.connect(socket), exited])
-      await g.qmp.execute("cont")
-      for (const p of g.pmem.values()) p.plugged = true
-      g.startedAtMs = Date.now()
-    } catch (e) {
-      proc.kill("SIGKILL")
-      throw e
-    }
-  }
-
-  const quit = async (g: QemuGuest): Promise<void> => {
-    const proc = g.proc
-    if (proc === undefined) return
-    await readCpuUs(g)
-    const gone = new Promise<void>((resolve) => {
-      if (proc.exitCode !== null || proc.signalCode !== null) resolve()
-      else proc.once("exit", () => resolve())
-    })
-    g.qmp?.execute("quit").catch(() => undefined)
-    const timer = setTimeout(() => proc.kill("SIGKILL"), qemuLimits.quitWaitMs)
-    await gone
-    clearTimeout(timer)
-    for (const p of g.pmem.values()) p.plugged = false
-  }
-
-  const status = async (g: QemuGuest): Promise<PowerState> => {
-    if (g.proc === undefined || g.qmp === undefined) return "off"
-    try {
-      const s = await g.qmp.execute("query-status") as { status: string }
-      if (s.status === "shutdown") return "off"
-      return s.status === "paused" || s.status === "prelaunch" || s.status === "suspended"
-        ? "paused" : "on"
-    } catch (e) {
-      if (g.proc === undefined) return "off"
-      throw e
-    }
-  }
-
-  const hotAdd = async (g: QemuGuest, p: Pmem) => {
-    await ensureBacking(p)
-    await g.qmp!.execute("object-add", { "qom-type": "memory-backend-file",
-      id: `mem-${p.volume.name}`, "mem-path": p.path, size: p.volume.sizeMb * 1024 * 1024,
-      share: true })
-    await g.qmp!.execute("device_add", { driver: "nvdimm", id: `nv-${p.volume.name}`,
-      memdev: `mem-${p.volume.name}` })
-    p.plugged = true
-  }
-
   const md5File = async (path: string) => {
     const hash = createHash("md5")
     await pipeline(createReadStream(path), hash)
@@ -233,8 +248,19 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
   const stored = async (path: string) => ({ sizeBytes: (await stat(path)).size,
     md5sum: await md5File(path) })
   const urlPath = (url: string) => decodeURIComponent(url.replace(/^file:\/\//, ""))
+  return { options, binary, accel, guests, imagesDir, attempt, find, needRunning, qmp, md5File,
+    imagePath, stored, urlPath }
+}
 
-  const driver: QemuDriver = {
+type Context = ReturnType<typeof makeContext>
+
+/** Definition and power over QMP. */
+function powerMethods(c: Context): Pick<QemuDriver,
+  "define" | "undefine" | "powerState" | "start" | "stop" | "signalShutdown" | "pause" |
+  "unpause" | "reset" | "reboot"> {
+  const { options, binary, accel, guests, attempt, find, needRunning, qmp } = c
+  const rt: Runtime = { binary, accel, pmemRoomMb: options.pmemRoomMb ?? 1024 }
+  return {
     define: (def) => Effect.gen(function* () {
       if (guests.has(def.userid)) {
         return yield* Effect.fail(new Conflict({ message: `guest ${def.userid} is defined` }))
@@ -257,7 +283,7 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
     start: (userid) => Effect.flatMap(find(userid), (g): Effect.Effect<void, DriverError> =>
       g.proc !== undefined
       ? Effect.fail(new Conflict({ message: `start: guest ${userid} is running` }))
-      : attempt("start", userid, () => spawnGuest(g))),
+      : attempt("start", userid, () => spawnGuest(rt, g))),
     stop: (userid) => Effect.flatMap(find(userid), (g) => Effect.flatMap(needRunning(g, "stop"),
       () => attempt("stop", userid, () => quit(g)))),
     signalShutdown: (userid) => Effect.flatMap(find(userid),
@@ -269,6 +295,14 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
       (g) => Effect.asVoid(qmp(g, "reset", "system_reset"))),
     reboot: (userid) => Effect.flatMap(find(userid),
       (g) => Effect.asVoid(qmp(g, "reboot", "system_reset"))),
+  }
+}
+
+/** Usage from /proc, console file, PCI from QMP, host facts. */
+function monitorMethods(c: Context): Pick<QemuDriver,
+  "usage" | "consoleOutput" | "pciFunctions" | "nicCounters" | "hostFacts"> {
+  const { binary, accel, attempt, find, qmp } = c
+  return {
     usage: (userid) => Effect.flatMap(find(userid), (g) => attempt("usage", userid, async () => {
       const cpuTimeUs = await readCpuUs(g)
       if (g.proc?.pid === undefined) return { cpuTimeUs, uptimeUs: 0, memKb: 0 }
@@ -288,6 +322,18 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
     nicCounters: (userid, vdevs) => Effect.map(find(userid), () => vdevs.map((vdev) => ({
       vdev, rxFrames: 0, txFrames: 0, rxDiscards: 0, txDiscards: 0, rxErrors: 0, txErrors: 0,
       rxBytes: 0, txBytes: 0 }))),
+    hostFacts: () => attempt("hostFacts", undefined, async () => ({
+      hypervisorType: `qemu-${accel}`, hypervisorVersion: qemuVersion(binary),
+      hostname: hostname(), cpus: cpus().length,
+      memoryMb: Math.floor(totalmem() / 1024 / 1024) })),
+  }
+}
+
+/** Minidisk files and NVDIMM pmem volumes. */
+function storageMethods(c: Context): Pick<QemuDriver,
+  "createDisk" | "deleteDisk" | "addPmem" | "removePmem"> {
+  const { attempt, find } = c
+  return {
     createDisk: (userid, disk) => Effect.flatMap(find(userid), (g): Effect.Effect<void,
       DriverError> => g.disks.has(disk.vdev)
       ? Effect.fail(new Conflict({ message: `disk ${disk.vdev} exists` }))
@@ -340,6 +386,14 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
         g.pmem.delete(name)
       })
     }),
+  }
+}
+
+/** The image store: files under workDir/images. */
+function imageMethods(c: Context): Pick<QemuDriver,
+  "importImage" | "exportImage" | "deleteImage" | "deployImage" | "captureImage"> {
+  const { imagesDir, attempt, find, imagePath, stored, urlPath } = c
+  return {
     importImage: (name, url) => attempt("importImage", undefined, async () => {
       await mkdir(imagesDir, { recursive: true })
       const dest = imagePath(name)
@@ -381,10 +435,14 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
         }
         return stored(dest)
       })),
-    hostFacts: () => attempt("hostFacts", undefined, async () => ({
-      hypervisorType: `qemu-${accel}`, hypervisorVersion: qemuVersion(binary),
-      hostname: hostname(), cpus: cpus().length,
-      memoryMb: Math.floor(totalmem() / 1024 / 1024) })),
+  }
+}
+
+/** Closing and test hooks. */
+function extraMethods(c: Context): Pick<QemuDriver,
+  "close" | "pmemPath" | "pid" | "memoryDevices"> {
+  const { options, guests } = c
+  return {
     close: async () => {
       for (const g of guests.values()) await quit(g).catch(() => g.proc?.kill("SIGKILL"))
     },
@@ -398,7 +456,13 @@ export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
       return list.map((d) => ({ type: d.type, id: d.data.id ?? "", sizeBytes: d.data.size }))
     },
   }
-  return driver
+}
+
+/** Builds a QEMU driver over `options.workDir`. */
+export function makeQemuDriver(options: QemuDriverOptions): QemuDriver {
+  const c = makeContext(options)
+  return { ...powerMethods(c), ...monitorMethods(c), ...storageMethods(c), ...imageMethods(c),
+    ...extraMethods(c) }
 }
 
 let versionCache: string | undefined
