@@ -47,6 +47,19 @@ describe("pciStateOf", () => {
     expect(list.every((d) => d.status === "available")).toBe(true)
   })
 
+  it("finds devices by id across hosts without devices", () => {
+    const gpuAt = (bus: string) => ({ address: `0000:${bus}:00.0`, vendor_id: "10de",
+      product_id: "1eb8" })
+    const s = pciStateOf(inventoryOf(host("a").pci(gpuAt("01")), host("b"), host("c"),
+      host("d").pci(gpuAt("02")).pci(gpuAt("03")), host("e")))
+    expect([1, 2, 3].map((id) => must(pciShow(s, id)).pci_device.compute_node_id))
+      .toEqual([1, 4, 4])
+    expect(failure(pciShow(s, 4))).toMatchObject({ _tag: "NotFound", id: "4" })
+    const out = new Int32Array(8).fill(-1)
+    expect([...pciFreeByHost(s, gpu, out)]).toEqual([1, 0, 0, 2, 0, -1, -1, -1])
+    expect(() => pciFreeByHost(s, gpu, new Int32Array(2))).toThrow(RangeError)
+  })
+
   it("groups devices into pools by vendor, product, NUMA node, type and tags", () => {
     const stats = must(hypervisorPciStats(cluster(), "h1")).pci_stats
     expect(stats).toEqual([
