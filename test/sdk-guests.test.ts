@@ -169,7 +169,8 @@ describe("guest info, stats, console, host", () => {
     const stats = t.ok(t.sdk.guest_inspect_stats(["VM1", "VM2", "NOPE"]))
     expect(Object.keys(stats)).toEqual(["VM1"])
     expect(stats["VM1"]).toMatchObject({ guest_cpus: 2, used_cpu_time_us: 10_000_000,
-      elapsed_cpu_time_us: 20_000_000, samples_cpu_in_use: 10, max_mem_kb: 2048 * 1024 })
+      elapsed_cpu_time_us: 20_000_000, samples_cpu_in_use: 10, max_mem_kb: 2048 * 1024,
+      max_cpu_limit: 200 })
     expect(Object.keys(t.ok(t.sdk.guest_inspect_stats("vm1")))).toEqual(["VM1"])
     t.ok(t.sdk.guest_pause("VM1"))
     t.clock.advance(5_000)
@@ -187,7 +188,8 @@ describe("guest info, stats, console, host", () => {
     t.ok(t.sdk.guest_start("VM1"))
     expect(t.ok(t.sdk.host_get_info())).toMatchObject({ vcpus: 16, vcpus_used: 4,
       memory_mb: 65536, memory_mb_used: 4096, disk_total: 10, disk_used: 2, disk_available: 8,
-      hypervisor_hostname: "simhost", zvm_host: "zvm1" })
+      hypervisor_hostname: "simhost", zvm_host: "zvm1",
+      cpu_info: { architecture: "s390x", host_cpus: 16 } })
   })
 
   it("host_diskpool_get_info: unknown pool not found, bad name bad request", () => {

@@ -15,7 +15,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { accessSync, constants, createReadStream, createWriteStream, existsSync } from "node:fs"
 import { copyFile, mkdir, open, readFile, rm, stat, truncate, writeFile } from "node:fs/promises"
-import { cpus, hostname, totalmem } from "node:os"
+import { cpus, hostname, machine, totalmem } from "node:os"
 import { dirname, join } from "node:path"
 import { pipeline } from "node:stream/promises"
 import { Effect, Layer } from "effect"
@@ -324,7 +324,7 @@ function monitorMethods(c: Context): Pick<QemuDriver,
       rxBytes: 0, txBytes: 0 }))),
     hostFacts: () => attempt("hostFacts", undefined, async () => ({
       hypervisorType: `qemu-${accel}`, hypervisorVersion: qemuVersion(binary),
-      hostname: hostname(), cpus: cpus().length,
+      hostname: hostname(), architecture: machine(), cpus: cpus().length,
       memoryMb: Math.floor(totalmem() / 1024 / 1024) })),
   }
 }

@@ -45,6 +45,8 @@ export function virtualClock(startMs = 0): VirtualClock {
 /** How simulated guests behave. */
 export interface MemoryDriverOptions {
   readonly hostname?: string
+  /** The simulated host's architecture (default `s390x`, a z/VM host). */
+  readonly architecture?: string
   readonly cpus?: number
   readonly memoryMb?: number
   /** Seconds a guest OS takes to shut down after the signal (default 10). */
@@ -299,7 +301,8 @@ export function makeMemoryDriver(options: MemoryDriverOptions = {}): MemoryDrive
   const driver: MemoryDriver = {
     ...powerMethods(sim), ...monitorMethods(sim), ...storageMethods(sim), ...imageMethods(sim),
     hostFacts: () => Effect.succeed({ hypervisorType: "corral-sim", hypervisorVersion: "1",
-      hostname: options.hostname ?? "sim", cpus: options.cpus ?? 16,
+      hostname: options.hostname ?? "sim", architecture: options.architecture ?? "s390x",
+      cpus: options.cpus ?? 16,
       memoryMb: options.memoryMb ?? 65536 }),
     failNext: (operation, userid) => { faults.push({ operation, userid }) },
     userids: () => [...guests.keys()].sort(),

@@ -86,6 +86,8 @@ export interface HostFacts {
   readonly hypervisorType: string
   readonly hypervisorVersion: string
   readonly hostname: string
+  /** The host's CPU architecture (`s390x`, `x86_64`…). */
+  readonly architecture: string
   readonly cpus: number
   readonly memoryMb: number
 }

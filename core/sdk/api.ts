@@ -67,6 +67,9 @@ export interface DiskPoolInfo {
   readonly disk_available: number
 }
 
+/** A guest's CPU limit per vCPU, in percent of one host CPU (no capping: a whole CPU). */
+export const cpuLimitPerVcpu = 100
+
 /** Microseconds between `guest_inspect_stats` CPU samples (one sample a second). */
 export const cpuSampleIntervalUs = 1_000_000
 
@@ -103,6 +106,11 @@ function guestOps(core: SdkCore) {
     guest_pause: (userid: unknown) => power(core, userid, "pause"),
     /** Unpauses a paused guest; Conflict if it is off. */
     guest_unpause: (userid: unknown) => power(core, userid, "unpause"),
+  }
+}
+
+function guestReadOps(core: SdkCore) {
+  return {
     /** The power state as the hypervisor reports it: `on`, `off` or `paused`. */
     guest_get_power_state: (userid: unknown) => Effect.flatMap(decodeUserid(userid), (id) =>
       core.serial(Effect.gen(function* () {
@@ -193,6 +201,11 @@ function statsOps(core: SdkCore) {
         }
         return out
       }))),
+  }
+}
+
+function hostOps(core: SdkCore) {
+  return {
     /** Host resources: CPUs, memory, default disk pool, hypervisor. */
     host_get_info: () => core.serial(Effect.gen(function* () {
       const s = yield* Ref.get(core.state)
@@ -210,7 +223,7 @@ function statsOps(core: SdkCore) {
         memory_mb: s.config.host.ramMb, memory_mb_used: memUsedMb, ...disk,
         hypervisor_type: facts.hypervisorType, hypervisor_version: facts.hypervisorVersion,
         hypervisor_hostname: facts.hostname, zvm_host: s.config.host.name,
-        cpu_info: { architecture: "s390x-compatible", host_cpus: facts.cpus } }
+        cpu_info: { architecture: facts.architecture, host_cpus: facts.cpus } }
     })),
     /** Usage of one disk pool (default: the configured pool), GB. */
     host_diskpool_get_info: (disk_pool?: unknown): Op<DiskPoolInfo> => Effect.flatMap(
@@ -345,7 +358,8 @@ function networkOps(core: SdkCore) {
 }
 
 /** Every connector operation, by its seed name. */
-export type SdkApi = ReturnType<typeof guestOps> & ReturnType<typeof statsOps> &
+export type SdkApi = ReturnType<typeof guestOps> & ReturnType<typeof guestReadOps> &
+  ReturnType<typeof statsOps> & ReturnType<typeof hostOps> &
   ReturnType<typeof imageOps> & ReturnType<typeof networkOps> & {
     /** A snapshot of the SDK state (for inspection and the simulator). */
     readonly snapshot: () => Effect.Effect<SdkState>
@@ -354,7 +368,8 @@ export type SdkApi = ReturnType<typeof guestOps> & ReturnType<typeof statsOps> &
 /** Builds the SDK for one host over the `Driver` in context. */
 export function makeSdk(config: SdkConfig): Effect.Effect<SdkApi, never, Driver> {
   return Effect.map(makeSdkCore(config), (core) => ({
-    ...guestOps(core), ...statsOps(core), ...imageOps(core), ...networkOps(core),
+    ...guestOps(core), ...guestReadOps(core), ...statsOps(core), ...hostOps(core),
+    ...imageOps(core), ...networkOps(core),
     snapshot: () => Ref.get(core.state),
   }))
 }
