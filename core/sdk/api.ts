@@ -176,7 +176,8 @@ function statsOps(core: SdkCore) {
           const u = yield* driverCall("monitor", core.driver.usage(id))
           out[id] = { guest_cpus: g.vcpus, used_cpu_time_us: u.cpuTimeUs,
             elapsed_cpu_time_us: u.uptimeUs * g.vcpus, min_cpu_count: g.vcpus,
-            max_cpu_limit: 10000, samples_cpu_in_use: Math.floor(u.cpuTimeUs / cpuSampleIntervalUs),
+            max_cpu_limit: g.vcpus * cpuLimitPerVcpu,
+            samples_cpu_in_use: Math.floor(u.cpuTimeUs / cpuSampleIntervalUs),
             samples_cpu_delay: 0, used_mem_kb: u.memKb, max_mem_kb: g.memoryMb * 1024,
             min_mem_kb: 0, shared_mem_kb: 0 }
         }
