@@ -51,7 +51,10 @@ const delOp = fc.record({
   picks: fc.array(fc.nat(7), { minLength: 1, maxLength: 3 }),
   bogus: fc.boolean(),
 })
-const releaseOp = fc.record({ kind: fc.constant("release" as const), server: fc.nat(servers.length - 1) })
+const releaseOp = fc.record({
+  kind: fc.constant("release" as const),
+  server: fc.nat(servers.length - 1),
+})
 const ops = fc.array(fc.oneof({ weight: 4, arbitrary: addOp }, { weight: 2, arbitrary: delOp },
   { weight: 1, arbitrary: releaseOp }), { maxLength: 16 })
 
@@ -60,7 +63,8 @@ function apply(state: PmemState, op: Op): { state: PmemState; ok: boolean } {
   const serverUuid = servers[op.server]!
   if (op.kind === "release") return { state: releaseServer(state, serverUuid).state, ok: true }
   if (op.kind === "add") {
-    const r = addPmemVolumes(state, { serverUuid, host: op.host, numaNode: op.numaNode }, op.volumes)
+    const ref = { serverUuid, host: op.host, numaNode: op.numaNode }
+    const r = addPmemVolumes(state, ref, op.volumes)
     return Result.isSuccess(r) ? { state: r.success.state, ok: true } : { state, ok: false }
   }
   const held = serverPmemVolumes(state, serverUuid).map((v) => v.volume_uuid)
@@ -183,7 +187,8 @@ describe("pmem state properties", () => {
       expect(pmemVolumesOf(state)).toEqual([])
       for (const h of inventory.hosts) {
         for (const d of h.pmemDevices) {
-          expect(pmemFreeExtents(state, h.name, d.name)).toEqual([{ offsetMb: 0, lengthMb: d.sizeMb }])
+          expect(pmemFreeExtents(state, h.name, d.name))
+            .toEqual([{ offsetMb: 0, lengthMb: d.sizeMb }])
         }
       }
       expect(servers.map((s) => pinnedHost(state, s))).toEqual(servers.map(() => undefined))

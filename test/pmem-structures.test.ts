@@ -178,7 +178,8 @@ describe("volume uuids", () => {
     fc.assert(fc.property(fc.string(), fc.string(), fc.integer({ min: 0, max: 2 ** 48 - 1 }),
       (server, name, sequence) => {
         const uuid = volumeUuid(server, name, sequence)
-        expect(uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
+        expect(uuid)
+          .toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/)
         expect(sequenceOfUuid(uuid)).toBe(sequence)
         expect(sequenceOfUuid(uuid.toUpperCase())).toBe(sequence)
       }))

@@ -28,7 +28,8 @@ import {
 } from "../core/pmem/index.ts"
 import { host, inventoryOf } from "./builders.ts"
 
-const seedAdd = `{"add-pmem-vol":[{"name":"pmem volume1","size":1024,"affinity":"True","device":"DRAM"}]}`
+const seedAdd =
+  `{"add-pmem-vol":[{"name":"pmem volume1","size":1024,"affinity":"True","device":"DRAM"}]}`
 
 function issuesOf<A>(r: Result.Result<A, { _tag: string; issues?: ReadonlyArray<{ path: string;
   message: string }> }>) {
@@ -108,7 +109,8 @@ describe("decoding the seed's bodies", () => {
     ["false", false], [undefined, false],
   ]
   it.each(affinities)("reads affinity %j as %s", (affinity, expected) => {
-    const item = { name: "v", size: 1, device: "DRAM", ...(affinity === undefined ? {} : { affinity }) }
+    const item = { name: "v", size: 1, device: "DRAM",
+      ...(affinity === undefined ? {} : { affinity }) }
     expect(Result.getOrThrow(decodeAddPmemVol({ "add-pmem-vol": [item] }))[0]!.affinity)
       .toBe(expected)
   })
@@ -143,8 +145,8 @@ describe("decoding the seed's bodies", () => {
       "add-pmem-vol[0].colour", /excess/],
   ]
   it.each(badAdds)("rejects %s with its path", (_what, item, path, message) => {
-    const issues = issuesOf(decodeAddPmemVol({ "add-pmem-vol": [{ name: "ok", size: 1, device: "D" },
-      item] }))
+    const issues = issuesOf(decodeAddPmemVol({
+      "add-pmem-vol": [{ name: "ok", size: 1, device: "D" }, item] }))
     const issue = issues.find((i) => i.path === path.replace("[0]", "[1]"))
     expect(issue, JSON.stringify(issues)).toBeDefined()
     expect(issue!.message).toMatch(message)
@@ -224,7 +226,8 @@ describe("adding volumes", () => {
     const one = Result.getOrThrow(addPmemVolumes(s, s1, [vol("a", 2), vol("b", 2)]))
     const again = Result.getOrThrow(addPmemVolumes(s, s1, [vol("a", 2), vol("b", 2)]))
     expect(one.volumes.map((v) => v.uuid)).toEqual(again.volumes.map((v) => v.uuid))
-    expect(one.volumes[0]!.uuid).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-0{12}$/)
+    expect(one.volumes[0]!.uuid)
+      .toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-8[0-9a-f]{3}-[89ab][0-9a-f]{3}-0{12}$/)
     let t = one.state
     t = Result.getOrThrow(deletePmemVolumes(t, "s1", [one.volumes[0]!.uuid])).state
     const readded = Result.getOrThrow(addPmemVolumes(t, s1, [vol("a", 2)])).volumes[0]!
@@ -243,7 +246,8 @@ describe("adding volumes", () => {
 
   const rejections: Array<[string, (s: PmemState) => Result.Result<unknown, unknown>, string,
     RegExp]> = [
-    ["an unknown device on the host", (s) => addPmemVolumes(s, s1, [vol("a", 2), vol("b", 2, "NVX")]),
+    ["an unknown device on the host",
+      (s) => addPmemVolumes(s, s1, [vol("a", 2), vol("b", 2, "NVX")]),
       "add-pmem-vol[1].device", /\(DRAM, NV0, NV1\); "NVX" is not one/],
     ["a host without pmem", (s) => addPmemVolumes(s, { serverUuid: "s", host: "plain" },
       [vol("a", 2)]), "add-pmem-vol[0].device", /it has none/],
@@ -279,7 +283,8 @@ describe("adding volumes", () => {
   })
 
   it("answers NotFound for an unknown host", () => {
-    const e = failure(addPmemVolumes(twoNodeState(), { serverUuid: "s", host: "nope" }, [vol("a", 2)]))
+    const ref = { serverUuid: "s", host: "nope" }
+    const e = failure(addPmemVolumes(twoNodeState(), ref, [vol("a", 2)]))
     expect([e._tag, httpStatus(e as never), e.message]).toEqual(
       ["NotFound", 404, "host nope could not be found."])
   })
@@ -333,12 +338,14 @@ describe("adding volumes", () => {
     s = Result.getOrThrow(deletePmemVolumes(s, "s1", [a!.volume_uuid, c!.volume_uuid])).state
     expect(pmemHostUsage(s, "h1")[1]!.freeMb).toBe(60)
     const e = failure(addPmemVolumes(s, s1, [vol("big", 30)])) as PmemInsufficientCapacity
-    expect([e.requested, e.free, e.fragmentation, e.largestFreeExtentMb]).toEqual([30, 60, true, 20])
+    expect([e.requested, e.free, e.fragmentation, e.largestFreeExtentMb])
+      .toEqual([30, 60, true, 20])
     expect(e.message).toMatch(/fragmentation.*largest free extent is 20 MB/)
   })
 
   it("refuses a volume larger than the whole device as plain shortage", () => {
-    const e = failure(addPmemVolumes(twoNodeState(), s1, [vol("a", 101)])) as PmemInsufficientCapacity
+    const e = failure(addPmemVolumes(twoNodeState(), s1,
+      [vol("a", 101)])) as PmemInsufficientCapacity
     expect([e.requested, e.free, e.capacity, e.fragmentation]).toEqual([102, 100, 100, false])
   })
 })
@@ -382,7 +389,8 @@ describe("deleting and releasing volumes", () => {
     for (let i = 0; i < 20; i++) s = releaseServer(s, `o${i}`).state
     const released = releaseServer(s, "s1")
     expect(released.volumes.map((v) => v.name)).toEqual(["keep", "dram"])
-    expect(pmemUsage(released.state).map((u) => [u.device, u.freeExtentCount, u.freeMb === u.sizeMb]))
+    expect(pmemUsage(released.state)
+      .map((u) => [u.device, u.freeExtentCount, u.freeMb === u.sizeMb]))
       .toEqual([["DRAM", 1, true], ["NV0", 1, true], ["NV1", 1, true], ["NV0", 1, true]])
     expect(releaseServer(released.state, "s1").state).toBe(released.state)
   })
