@@ -1,4 +1,6 @@
+import { Clock, Effect } from "effect"
 import { describe, expect, it } from "vitest"
+import { connectorResult, type SdkFailure } from "../core/sdk/connector.ts"
 import { expectBadRequest, simSdk } from "./sdk-harness.ts"
 
 const vm = (userid = "VM1", extra: Record<string, unknown> = {}) =>
@@ -154,6 +156,22 @@ describe("guest_create_disks / guest_delete_disks / guest_config_minidisks", () 
     expectBadRequest(t.fails(t.sdk.guest_config_minidisks({ userid: "VM1",
       disk_info: [{ vdev: "0101", format: "ext3", mntdir: "/mnt/0101" }] })),
     "disk_info[0].vdev", "a disk of VM1 (no disk 0101)")
+  })
+})
+
+describe("the connector's result envelope", () => {
+  it("renders success and failure as the connector's dict", () => {
+    const t = simSdk()
+    const run = <A>(op: Effect.Effect<A, SdkFailure>) =>
+      connectorResult(Effect.runSyncExit(op.pipe(Effect.provideService(Clock.Clock, t.clock))))
+    expect(run(t.sdk.guest_create(vm()))).toEqual({ overallRC: 0, rc: 0, rs: 0, modID: null,
+      errmsg: "", output: [] })
+    expect(run(t.sdk.guest_create(vm()))).toEqual({ overallRC: 409, rc: 409, rs: 30, modID: 10,
+      errmsg: "Guest 'VM1' already exists.", httpStatus: 409, output: null })
+    expect(run(t.sdk.guest_start("ZZ"))).toEqual({ overallRC: 404, rc: 404, rs: 1, modID: 10,
+      errmsg: "guest ZZ could not be found.", httpStatus: 404, output: null })
+    expect(run(t.sdk.guest_start("bad userid"))).toMatchObject({ overallRC: 100, rc: 100, rs: 3,
+      modID: 400, httpStatus: 400 })
   })
 })
 

@@ -8,7 +8,7 @@
  * 404 object does not exist (rs 1), 409 status conflict, 300 module operation failed (e.g. no
  * space in a disk pool, an image that already exists), 500 internal (a driver failure).
  */
-import { Data } from "effect"
+import { Cause, Data, Exit, Option } from "effect"
 import { type CorralError, httpStatus } from "../errors.ts"
 import type { DriverFailure } from "../driver/port.ts"
 
@@ -109,4 +109,22 @@ export interface ConnectorSuccess<A> {
 /** The connector's dict for a success. */
 export function connectorSuccess<A>(output: A): ConnectorSuccess<A> {
   return { overallRC: 0, rc: 0, rs: 0, modID: null, errmsg: "", output }
+}
+
+/** The connector's dict for a failure, with the HTTP status it maps to. */
+export interface ConnectorError extends ConnectorFields {
+  readonly httpStatus: number
+  readonly output: null
+}
+
+/**
+ * An operation's outcome as the connector returns it: `{overallRC: 0, …, output}` on success,
+ * the error fields and HTTP status on an `SdkFailure`. A defect (a bug) is rethrown.
+ */
+export function connectorResult<A>(exit: Exit.Exit<A, SdkFailure>):
+  ConnectorSuccess<A> | ConnectorError {
+  if (Exit.isSuccess(exit)) return connectorSuccess(exit.value)
+  const failure = Cause.findErrorOption(exit.cause)
+  if (Option.isNone(failure)) throw Cause.squash(exit.cause)
+  return { ...failure.value.connector, httpStatus: failure.value.httpStatus, output: null }
 }
