@@ -1,7 +1,7 @@
 import { Clock, Effect } from "effect"
 import { describe, expect, it } from "vitest"
 import { connectorResult, type SdkFailure } from "../core/sdk/connector.ts"
-import { expectBadRequest, simSdk } from "./sdk-harness.ts"
+import { expectBadRequest, simSdk, type SimSdk } from "./sdk-harness.ts"
 
 const vm = (userid = "VM1", extra: Record<string, unknown> = {}) =>
   ({ userid, vcpus: 2, memory: 1024, ...extra })
@@ -156,6 +156,43 @@ describe("guest_create_disks / guest_delete_disks / guest_config_minidisks", () 
     expectBadRequest(t.fails(t.sdk.guest_config_minidisks({ userid: "VM1",
       disk_info: [{ vdev: "0101", format: "ext3", mntdir: "/mnt/0101" }] })),
     "disk_info[0].vdev", "a disk of VM1 (no disk 0101)")
+  })
+})
+
+describe("every operation on an unknown userid is not found", () => {
+  const ops: ReadonlyArray<[string, (t: SimSdk) => Effect.Effect<unknown, SdkFailure>]> = [
+    ["guest_delete", (t) => t.sdk.guest_delete("NOPE")],
+    ["guest_get_power_state", (t) => t.sdk.guest_get_power_state("NOPE")],
+    ["guest_get_info", (t) => t.sdk.guest_get_info("NOPE")],
+    ["guest_get_console_output", (t) => t.sdk.guest_get_console_output("NOPE")],
+    ["guest_get_definition_info", (t) => t.sdk.guest_get_definition_info("NOPE")],
+    ["guest_create_disks", (t) => t.sdk.guest_create_disks({ userid: "NOPE",
+      disk_list: [{ size: "1g" }] })],
+    ["guest_delete_disks", (t) => t.sdk.guest_delete_disks({ userid: "NOPE",
+      disk_vdev_list: ["0100"] })],
+    ["guest_config_minidisks", (t) => t.sdk.guest_config_minidisks({ userid: "NOPE",
+      disk_info: [] })],
+    ["guest_deploy", (t) => t.sdk.guest_deploy({ userid: "NOPE", image_name: "i" })],
+    ["guest_capture", (t) => t.sdk.guest_capture({ userid: "NOPE", image_name: "i" })],
+    ["guest_create_nic", (t) => t.sdk.guest_create_nic({ userid: "NOPE" })],
+    ["guest_delete_nic", (t) => t.sdk.guest_delete_nic({ userid: "NOPE", vdev: "1000" })],
+    ["guest_get_nic_vswitch_info", (t) => t.sdk.guest_get_nic_vswitch_info("NOPE")],
+    ["guest_nic_couple_to_vswitch", (t) => t.sdk.guest_nic_couple_to_vswitch({
+      userid: "NOPE", nic_vdev: "1000", vswitch_name: "VSW1" })],
+    ["guest_nic_uncouple_from_vswitch", (t) => t.sdk.guest_nic_uncouple_from_vswitch({
+      userid: "NOPE", nic_vdev: "1000" })],
+    ["guest_create_network_interface", (t) => t.sdk.guest_create_network_interface({
+      userid: "NOPE", os_version: "rhel7", guest_networks: [{ cidr: "10.0.0.0/8" }] })],
+    ["volume_attach", (t) => t.sdk.volume_attach({ guest: { name: "NOPE", os_type: "rhel7" },
+      volume: { type: "fc", lun: "1" }, connection_info: { protocol: "fc", fcps: [],
+        wwpns: ["1"] } })],
+  ]
+  it.each(ops)("%s", (_, op) => {
+    const t = simSdk()
+    const f = t.fails(op(t))
+    expect(f.cause).toMatchObject({ _tag: "NotFound", resource: "guest", id: "NOPE" })
+    expect(f.httpStatus).toBe(404)
+    expect(f.connector).toMatchObject({ overallRC: 404, rc: 404, rs: 1 })
   })
 })
 
