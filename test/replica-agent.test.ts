@@ -44,7 +44,7 @@ function req(port: number, generation: number, fromGeneration: number,
 }
 
 describe("replica agent over loopback", () => {
-  it("N cycles of random writes: the slave is byte-identical to each acknowledged snapshot", async () => {
+  it("N cycles of random writes: the slave equals each acknowledged snapshot", async () => {
     createMasterImage(masterDir, id, imageSizeBytes)
     const agent = await spawnAgent(slaveDir)
     const random = prng(1)
@@ -62,7 +62,7 @@ describe("replica agent over loopback", () => {
     await killAgent(agent.child)
   })
 
-  it("an agent SIGKILLed mid-transfer never claims the generation; the next cycle converges", async () => {
+  it("an agent SIGKILLed mid-transfer claims nothing; the next cycle converges", async () => {
     createMasterImage(masterDir, id, imageSizeBytes)
     let agent = await spawnAgent(slaveDir)
     const master = imagePaths(masterDir, id).image
@@ -116,7 +116,8 @@ describe("replica agent over loopback", () => {
     await agent.close()
   })
 
-  it("failover fences the master; reinit ships only the blocks changed on either side", async () => {
+  it("failover fences the master; reinit ships only the blocks changed on either side",
+    async () => {
     createMasterImage(masterDir, id, smallImageSizeBytes)
     const slaveAgent = await startAgent(slaveDir, referenceKernels())
     const master = imagePaths(masterDir, id).image

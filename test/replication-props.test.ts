@@ -189,7 +189,8 @@ const opArb: fc.Arbitrary<Op> = fc.oneof(
   fc.constant({ op: "crash" as const }), fc.constant({ op: "ackLost" as const }),
   fc.record({ op: fc.constant("hostDown" as const), host }),
   { weight: 2, arbitrary: fc.record({ op: fc.constant("hostUp" as const), host }) },
-  { weight: 2, arbitrary: fc.record({ op: fc.constant("failover" as const), force: fc.boolean() }) },
+  { weight: 2,
+    arbitrary: fc.record({ op: fc.constant("failover" as const), force: fc.boolean() }) },
   { weight: 2, arbitrary: fc.constant({ op: "reinit" as const }) },
   fc.record({ op: fc.constant("tasks" as const), count: fc.integer({ min: 0, max: 2 }) }),
   fc.record({ op: fc.constant("update" as const), body: fc.record({
@@ -218,7 +219,8 @@ function run(m: Model, o: Op): void {
     case "hostUp": m.hosts[o.host]!.status = "up"; return
     case "tasks": m.pendingTasks = o.count; return
     case "failover": {
-      const t = step(m, failoverReplica(m.state, w, "vm", "r", { force: o.force }), (x) => x.effects)
+      const t = step(m, failoverReplica(m.state, w, "vm", "r", { force: o.force }),
+        (x) => x.effects)
       if (t !== null) { m.flight = null; m.attemptsS = 0; m.disturbed = true }
       return
     }
@@ -229,7 +231,8 @@ function run(m: Model, o: Op): void {
       return
     }
     case "create": {
-      const body = { node: o.node, reserve_resources: o.reserve, sleep_time: o.sleep, bwlimit: o.bw }
+      const body = { node: o.node, reserve_resources: o.reserve, sleep_time: o.sleep,
+        bwlimit: o.bw }
       const t = step(m, createReplica(m.state, w, "vm", "r", body, m.nowS), (x) => x.effects)
       if (t !== null) { m.sleepBoundS = o.sleep; m.disturbed = true; m.attemptsS = 0 }
       return
@@ -263,7 +266,8 @@ function checkInvariants(m: Model): void {
 
 describe("replica state machine under random operations, failures and crashes", () => {
   it("never two masters, never loses an acknowledged generation, RPO bound holds", () => {
-    fc.assert(fc.property(createArb, fc.array(opArb, { minLength: 15, maxLength: 30 }), (first, ops) => {
+    const opsArb = fc.array(opArb, { minLength: 15, maxLength: 30 })
+    fc.assert(fc.property(createArb, opsArb, (first, ops) => {
       const m = fresh()
       for (const o of [first, { op: "advance" as const, dtS: 1, bytes: 1 }, ...ops]) {
         run(m, o)

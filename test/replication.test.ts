@@ -25,7 +25,8 @@ function apply(op: ReplicaOperation, s: ReplicationState, w: ReplicaWorld): Outc
 }
 
 describe("transition table: every (phase, operation) pair", () => {
-  const cases = replicaPhases.flatMap((phase) => replicaOperations.map((op) => [phase, op] as const))
+  const cases = replicaPhases.flatMap((phase) =>
+    replicaOperations.map((op) => [phase, op] as const))
   it.each(cases)("%s × %s", (phase, op) => {
     const w = world()
     const s = inPhase(phase, w)
@@ -248,9 +249,11 @@ describe("sync cycle", () => {
     const w = world()
     const st = must(startSync(synced(w), w, "web1", "r1", 70))
     expect(st.cycle).toMatchObject({ generation: 2, fromGeneration: 1 })
-    const wrong = acknowledgeSync(st.state, w, "web1", "r1", { generation: 3, bytesSent: 1, atS: 71 })
+    const wrong = acknowledgeSync(st.state, w, "web1", "r1",
+      { generation: 3, bytesSent: 1, atS: 71 })
     expect(Result.isFailure(wrong) && wrong.failure._tag).toBe("Conflict")
-    const early = acknowledgeSync(st.state, w, "web1", "r1", { generation: 2, bytesSent: 1, atS: 1 })
+    const early = acknowledgeSync(st.state, w, "web1", "r1",
+      { generation: 2, bytesSent: 1, atS: 1 })
     expect(Result.isFailure(early) && early.failure._tag).toBe("BadRequest")
     const r = must(acknowledgeSync(st.state, w, "web1", "r1",
       { generation: 2, bytesSent: 500, atS: 75 })).replica

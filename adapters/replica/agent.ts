@@ -15,7 +15,9 @@ import {
   createSlaveImage, imagePaths, readMeta, readWhole, writePayloadsInPlace,
   writeFileAtomic, writeMeta,
 } from "./images.ts"
-import { type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello } from "./protocol.ts"
+import {
+  type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello,
+} from "./protocol.ts"
 
 /** Most bytes of block payload one generation may carry (it is held in memory until END). */
 export const generationBytesMax = 1024 ** 3

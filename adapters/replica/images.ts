@@ -66,7 +66,8 @@ export function readMeta(dir: string, id: string): ImageMeta | null {
   const p = imagePaths(dir, id)
   if (!existsSync(p.meta)) return null
   const meta = JSON.parse(readFileSync(p.meta, "utf8")) as ImageMeta
-  if (!["master", "slave", "fenced"].includes(meta.role) || !Number.isSafeInteger(meta.generation)) {
+  const roles: ReadonlyArray<string> = ["master", "slave", "fenced"]
+  if (!roles.includes(meta.role) || !Number.isSafeInteger(meta.generation)) {
     throw new Error(`${p.meta}: corrupt metadata`)
   }
   return meta
@@ -197,7 +198,9 @@ export function fenceImage(dir: string, id: string): void {
  */
 export function degradeImage(dir: string, id: string, commonGeneration: number): void {
   const meta = readMeta(dir, id)
-  if (meta === null || meta.role !== "fenced") throw new Error(`image ${id} in ${dir} is not fenced`)
+  if (meta === null || meta.role !== "fenced") {
+    throw new Error(`image ${id} in ${dir} is not fenced`)
+  }
   if (meta.generation !== commonGeneration) {
     throw new Error(`image ${id}: base holds generation ${meta.generation}, ` +
       `not the common generation ${commonGeneration}`)

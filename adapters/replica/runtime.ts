@@ -43,9 +43,13 @@ export function hostDir(dir: string, host: string): string {
 /** Loads the state in `dir` (an empty one when the directory has none yet). */
 export function loadState(dir: string): RuntimeState {
   const path = join(dir, stateFile)
-  if (!existsSync(path)) return { version: 1, hosts: [], vms: [], replication: emptyReplicationState }
+  if (!existsSync(path)) {
+    return { version: 1, hosts: [], vms: [], replication: emptyReplicationState }
+  }
   const state = JSON.parse(readFileSync(path, "utf8")) as RuntimeState
-  if (state.version !== 1) throw new Error(`${path}: unknown state version ${String(state.version)}`)
+  if (state.version !== 1) {
+    throw new Error(`${path}: unknown state version ${String(state.version)}`)
+  }
   return state
 }
 

@@ -11,12 +11,16 @@
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
-import { closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync } from "node:fs"
+import {
+  closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync,
+} from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Result } from "effect"
 import { type BlockKernels, referenceKernels, selectKernels } from "../../core/kernels/index.ts"
-import { createMasterImage, imagePaths, readWhole, writeMeta } from "../../adapters/replica/images.ts"
+import {
+  createMasterImage, imagePaths, readWhole, writeMeta,
+} from "../../adapters/replica/images.ts"
 import { syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 

@@ -85,14 +85,17 @@ function targetIssues(vm: VmFacts, body: CreateBody, node: HostFacts | undefined
   if (node.name === vm.host) {
     issues.push({ path: "node", message: `a compute node other than the master's (${vm.host})` })
   } else if (node.status !== "up") {
-    issues.push({ path: "node", message: `a compute node that is up (${node.name} is ${node.status})` })
+    issues.push({ path: "node",
+      message: `a compute node that is up (${node.name} is ${node.status})` })
   }
   if (body.root_zpool !== undefined && !node.zpools.includes(body.root_zpool)) {
-    issues.push({ path: "root_zpool", message: `a zpool on ${node.name} (${node.zpools.join(", ")})` })
+    issues.push({ path: "root_zpool",
+      message: `a zpool on ${node.name} (${node.zpools.join(", ")})` })
   }
   for (const [diskId, zpool] of Object.entries(body.disk_zpools)) {
     if (!vm.diskIds.includes(diskId)) {
-      issues.push({ path: `disk_zpools.${diskId}`, message: `a disk id of the VM (${vm.diskIds.join(", ")})` })
+      issues.push({ path: `disk_zpools.${diskId}`,
+        message: `a disk id of the VM (${vm.diskIds.join(", ")})` })
     } else if (!node.zpools.includes(zpool)) {
       issues.push({ path: `disk_zpools.${diskId}`, message: `a zpool on ${node.name}` })
     }
@@ -104,7 +107,8 @@ function createChecks(
   state: ReplicationState, vm: VmFacts, repname: string,
 ): CorralError | null {
   if (!repnamePattern.test(repname)) {
-    return invalid("repname", "1-24 letters, digits, '_', '.' or '-', starting with a letter or digit")
+    return invalid("repname",
+      "1-24 letters, digits, '_', '.' or '-', starting with a letter or digit")
   }
   if (state.replicas[replicaKey(vm.uuid, repname)] !== undefined) {
     return new AlreadyExists({ resource: "VM replica", id: `${vm.hostname}/${repname}` })
@@ -118,7 +122,8 @@ function createChecks(
     return new Conflict({ message: `VM ${vm.hostname} has ${vm.pendingTaskCount} pending task(s)` })
   }
   if (vm.status !== "running" && vm.status !== "stopped") {
-    return new Locked({ message: `VM ${vm.hostname} is ${vm.status}; it must be running or stopped` })
+    return new Locked({
+      message: `VM ${vm.hostname} is ${vm.status}; it must be running or stopped` })
   }
   return null
 }
@@ -174,7 +179,9 @@ function reservationChange(
   const amount = { vcpus: replica.vcpus, ramMb: replica.ramMb }
   if (reserve && replica.reservedOn === null) {
     const host = hostOf(world, replica.slaveHost)
-    if (host === undefined) return err(new NotFound({ resource: "compute node", id: replica.slaveHost }))
+    if (host === undefined) {
+      return err(new NotFound({ resource: "compute node", id: replica.slaveHost }))
+    }
     const short = checkCapacity(host, replica.vcpus, replica.ramMb)
     if (short !== null) return err(short)
     return ok({ reservedOn: host.name, effects: [{ kind: "reserve", host: host.name, ...amount }] })

@@ -1,7 +1,7 @@
 /**
  * A sync cycle as data: snapshot → changed blocks since the last acknowledged generation →
- * transfer (bytes / bwlimit) → apply → acknowledge → `last_sync`. The caller's driver does the
- * work; these transitions record it. Time is always a value passed in, in seconds.
+ * transfer (bytes / bwlimit) → apply → acknowledge → `last_sync`. The caller's driver does
+ * the work; these transitions record it. Time is always a value passed in, in seconds.
  */
 import { Result } from "effect"
 import { Conflict, err, invalid, ok, type Outcome } from "../errors.ts"
