@@ -24,6 +24,9 @@ export interface ScanIndex {
   readonly up: Uint8Array
   readonly freeVcpus: Float64Array
   readonly freeRamMb: Float64Array
+  /** What each host offers guests (static for an inventory). */
+  readonly vcpuCapacity: Float64Array
+  readonly ramCapacityMb: Float64Array
   /** Largest free pool of each kind: column `k` (see `poolKindColumn`) at `k * hostCount + i`. */
   readonly maxFreeDiskMb: Float64Array
   /** The state that may read these arrays; any other state rebuilds its own. */
@@ -45,6 +48,8 @@ export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>)
     up: new Uint8Array(count),
     freeVcpus: new Float64Array(count),
     freeRamMb: new Float64Array(count),
+    vcpuCapacity: new Float64Array(count),
+    ramCapacityMb: new Float64Array(count),
     maxFreeDiskMb: new Float64Array(count * poolKinds.length),
     owner: undefined,
   }
@@ -59,6 +64,8 @@ export function updateScanHost(scan: ScanIndex, host: Host, usage: HostUsage): v
   scan.up[i] = host.status === "up" ? 1 : 0
   scan.freeVcpus[i] = freeVcpusOf(host, usage)
   scan.freeRamMb[i] = freeRamMbOf(host, usage)
+  scan.vcpuCapacity[i] = host.vcpuCapacity
+  scan.ramCapacityMb[i] = host.ramCapacityMb
   for (let k = 0; k < poolKinds.length; k++) scan.maxFreeDiskMb[k * count + i] = 0
   host.diskPools.forEach((pool, p) => {
     const column = poolKindColumn(diskPoolKind(pool.name)) * count + i

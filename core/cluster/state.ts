@@ -248,7 +248,7 @@ export function createServer(
   if ("error" in devices) return err(devices.error)
   const server: ServerRecord = { ...request, host: hostName, hostIndex, assignment,
     pciDevices: devices.pciDevices, pmemVolumes: devices.pmemVolumes }
-  return ok({ state: commitServer({ ...state, pci: devices.pci, pmem: devices.pmem }, server),
+  return ok({ state: commitServer(state, server, { pci: devices.pci, pmem: devices.pmem }),
     server })
 }
 
@@ -330,7 +330,11 @@ export function deleteServer(
 }
 
 /** Records a server whose fit and rules were checked; the one place usage grows. */
-function commitServer(state: ClusterState, server: ServerRecord): ClusterState {
+function commitServer(
+  state: ClusterState,
+  server: ServerRecord,
+  devices: Pick<ClusterState, "pci" | "pmem">,
+): ClusterState {
   let groups = state.groups
   for (const id of server.groups) {
     const group = findGroup(state, id)!
@@ -338,7 +342,7 @@ function commitServer(state: ClusterState, server: ServerRecord): ClusterState {
   }
   const usage = applyUsage(state.usage[server.hostIndex]!, server, server.assignment, 1)
   return withHostUsage(state, server.hostIndex, usage,
-    { servers: HashMap.set(state.servers, server.uuid, server), groups })
+    { servers: HashMap.set(state.servers, server.uuid, server), groups, ...devices })
 }
 
 function withHostUsage(

@@ -107,6 +107,10 @@ export function scoreCandidates(
   weights: Weights = defaultWeights,
 ): Float64Array {
   const scores = new Float64Array(result.count)
+  if (input.view.overlay.size === 0 && onlyResourceWeigher(input, weights)) {
+    resourceScoresInto(input, result, weights.policy, scores)
+    return scores
+  }
   const raw = new Float64Array(result.count)
   for (const [weigher, key] of weigherPlugins) {
     const multiplier = weights[key]
@@ -140,4 +144,34 @@ export function bestCandidate(result: CycleResult, scores: Float64Array): number
 export function rankCandidates(result: CycleResult, scores: Float64Array): number[] {
   const order = Array.from({ length: result.count }, (_, k) => k)
   return order.sort((a, b) => scores[b]! - scores[a]! || a - b)
+}
+
+function onlyResourceWeigher(input: CycleInput, weights: Weights): boolean {
+  for (const id of input.item.groupCounts.keys()) {
+    const rule = input.view.groups.get(id)!.rule
+    if (rule === "soft-affinity" && weights.softAffinity !== 0) return false
+    if (rule === "soft-anti-affinity" && weights.softAntiAffinity !== 0) return false
+  }
+  return true
+}
+
+/**
+ * The resource weigher alone, over the scan arrays in one loop (the kernel the WebAssembly
+ * backend will take over). Normalisation is skipped: with one weigher it does not change the
+ * order, only the scale.
+ */
+function resourceScoresInto(
+  input: CycleInput,
+  result: CycleResult,
+  multiplier: number,
+  out: Float64Array,
+): void {
+  const { freeVcpus, freeRamMb, vcpuCapacity, ramCapacityMb } = input.view.scan
+  const sign = (input.policy === "pack" ? 1 : -1) * Math.sign(multiplier)
+  const { vcpus, ramMb } = input.item
+  for (let k = 0; k < result.count; k++) {
+    const i = result.candidates[k]!
+    out[k] = sign * (2 - (freeVcpus[i]! - vcpus) / vcpuCapacity[i]! -
+      (freeRamMb[i]! - ramMb) / ramCapacityMb[i]!)
+  }
 }

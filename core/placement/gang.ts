@@ -21,6 +21,7 @@ import {
 } from "./cycle.ts"
 import { NoValidHost, rejectionReasons } from "./errors.ts"
 import { type CycleInput, defaultWeights, type Policy, type Weights } from "./plugins.ts"
+import { packable, packGang } from "./gang-pack.ts"
 import { checkRequest, contradiction, type PlacementRequest, requestLimits } from "./request.ts"
 import {
   fitItem,
@@ -65,6 +66,10 @@ export function placeGang(
   if (broken !== undefined) {
     return err(new NoValidHost({ code: "unresolvable", reason: rejectionReasons.contradictoryRules,
       filters: [], detail: broken }))
+  }
+  if (packable(request)) {
+    const packed = packGang(state, request)
+    if (packed !== undefined) return ok({ placements: packed, nodes: 0 })
   }
   const outcome = search(state, groups, request)
   if (outcome.placements !== undefined) {
@@ -194,9 +199,13 @@ function itemsOf(
 
 /** Most constrained first: more hard groups, then larger (relative to the largest host). */
 function orderItems(state: ClusterState, items: Item[]): Item[] {
-  const hosts = state.inventory.hosts
-  const maxVcpus = Math.max(1, ...hosts.map((h) => h.vcpuCapacity))
-  const maxRamMb = Math.max(1, ...hosts.map((h) => h.ramCapacityMb))
+  if (items.length <= 1) return items
+  let maxVcpus = 1
+  let maxRamMb = 1
+  for (const h of state.inventory.hosts) {
+    maxVcpus = Math.max(maxVcpus, h.vcpuCapacity)
+    maxRamMb = Math.max(maxRamMb, h.ramCapacityMb)
+  }
   const hardCount = (item: Item) => [...item.groupCounts.keys()].length
   const size = (item: Item) => item.vcpus / maxVcpus + item.ramMb / maxRamMb +
     item.members.reduce((s, m) => s + m.disks.reduce((t, d) => t + d.sizeMb, 0), 0) / 1e9

@@ -191,19 +191,20 @@ export const resourceWeigher: WeigherPlugin<{ view: SearchView; item: Item; sign
   name: "ResourceWeigher",
   preScore: ({ view, item, policy }) => ({ view, item, sign: policy === "pack" ? 1 : -1 }),
   score: ({ view, item, sign }, i) => {
-    const host = view.state.inventory.hosts[i]!
+    const scan = view.scan
     let freeVcpus: number
     let freeRamMb: number
     if (view.touched[i] === 1) {
+      const host = view.state.inventory.hosts[i]!
       const usage = usageIn(view, i)
       freeVcpus = freeVcpusOf(host, usage)
       freeRamMb = freeRamMbOf(host, usage)
     } else {
-      freeVcpus = view.scan.freeVcpus[i]!
-      freeRamMb = view.scan.freeRamMb[i]!
+      freeVcpus = scan.freeVcpus[i]!
+      freeRamMb = scan.freeRamMb[i]!
     }
-    const cpu = 1 - (freeVcpus - item.vcpus) / host.vcpuCapacity
-    const ram = 1 - (freeRamMb - item.ramMb) / host.ramCapacityMb
+    const cpu = 1 - (freeVcpus - item.vcpus) / scan.vcpuCapacity[i]!
+    const ram = 1 - (freeRamMb - item.ramMb) / scan.ramCapacityMb[i]!
     return sign * (cpu + ram) / 2
   },
 }
