@@ -110,12 +110,18 @@ export class InsufficientCapacity extends Schema.TaggedError<InsufficientCapacit
     free: Schema.Number,
     capacity: Schema.Number,
     host: Schema.optionalKey(Schema.String),
+    /** Set when the free total would suffice but no contiguous extent does (pmem). */
+    fragmentation: Schema.optionalKey(Schema.Boolean),
+    /** The longest contiguous free extent, for resources allocated in extents (pmem). */
+    largestFreeExtent: Schema.optionalKey(Schema.Number),
   },
 ) {
   override get message(): string {
     const where = this.host === undefined ? "" : ` on ${this.host}`
+    const cause = this.fragmentation === true
+      ? ` (fragmentation: largest free extent ${this.largestFreeExtent ?? 0})` : ""
     return `Insufficient ${this.resource}${where}: requested ${this.requested}, ` +
-      `free ${this.free} of ${this.capacity}.`
+      `free ${this.free} of ${this.capacity}${cause}.`
   }
 }
 

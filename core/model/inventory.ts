@@ -109,7 +109,9 @@ export type PciDeviceSpec = typeof PciDeviceSpec.Type
  */
 export const PmemDeviceSpec = Schema.Struct({
   name: Name,
-  sizeMb: PositiveInt,
+  sizeMb: PositiveInt.check(Schema.isLessThanOrEqualTo(2 ** 26, {
+    message: "at most 67108864 MB (64 TiB) per pmem device",
+  })),
   alignMb: withDefault(PositiveInt, 2),
   numaNode: withDefault(NonNegativeInt, 0),
 })
