@@ -14,7 +14,7 @@
 /** Bounds of the packer. */
 export const packLimits = {
   /** Fit checks the whole improvement phase may make. */
-  evaluationBudget: 3_000_000,
+  evaluationBudget: 1_500_000,
   /** Moves one attempt to empty a host may make. */
   movesPerAttemptMax: 400,
 } as const
