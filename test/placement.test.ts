@@ -118,7 +118,7 @@ describe("group filters", () => {
     const e = rejected(s, { instances: ["p", "q", "r"].map((n) => server(n).groups("g").instance()) })
     expect(e.code).toBe("unresolvable")
     expect(e.reason).toBe(filterNames.antiAffinity)
-    expect(e.detail).toMatch(/after placing 2 of 3/)
+    expect(e.detail).toMatch(/can hold 2 members in 2 racks; it would have 3/)
   })
 
   it("contradictory hard rules among the request's members are unresolvable at once", () => {
@@ -201,7 +201,7 @@ describe("gangs", () => {
   })
 
   it("report a budget that ran out as such", () => {
-    const s = withGroups(clusterOf(...["a", "b", "c"].map((n) => host(n))),
+    const s = withGroups(clusterOf(...["a", "b", "c", "d"].map((n) => host(n))),
       { id: "g", rule: "anti-affinity" })
     const e = rejected(s, { nodeBudget: 2,
       instances: ["p", "q", "r", "t"].map((n) => server(n).groups("g").instance()) })

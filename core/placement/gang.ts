@@ -6,6 +6,7 @@
  * rule looks, no group members). Within the node budget the search is exhaustive, so a gang is
  * rejected only when no placement satisfies every hard rule, or the budget ran out (said so).
  */
+import { antiAffinityOverflow } from "./capacity.ts"
 import { type BadRequest, type NotFound, type Outcome, err, ok } from "../errors.ts"
 import { createCluster } from "../cluster/state.ts"
 import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
@@ -66,6 +67,11 @@ export function placeGang(
   if (broken !== undefined) {
     return err(new NoValidHost({ code: "unresolvable", reason: rejectionReasons.contradictoryRules,
       filters: [], detail: broken }))
+  }
+  const overflow = antiAffinityOverflow(state, groups, request.instances)
+  if (overflow !== undefined) {
+    return err(new NoValidHost({ code: overflow.code, reason: rejectionReasons.antiAffinity,
+      filters: [], detail: overflow.detail }))
   }
   if (packable(request)) {
     const packed = packGang(state, request)
