@@ -125,6 +125,38 @@ export class InsufficientCapacity extends Schema.TaggedError<InsufficientCapacit
   }
 }
 
+/** How many hosts one placement filter was given and how many it kept. */
+export const FilterCount = Schema.Struct({
+  filter: Schema.String,
+  hostsIn: Schema.Number,
+  hostsOut: Schema.Number,
+})
+export type FilterCount = typeof FilterCount.Type
+
+/**
+ * No host (or combination of hosts) satisfies a placement request: Nova's "No valid host was
+ * found", as data. `code`: `unschedulable` when more or freed capacity would help,
+ * `unresolvable` when nothing ever will (a rule the topology cannot meet, an instance larger
+ * than any host). `reason` is a shared constant (`core/placement` `rejectionReasons`) so reports
+ * can count rejections; `filters` says how many hosts each filter removed for `instance`.
+ */
+export class NoValidHost extends Schema.TaggedError<NoValidHost>()("NoValidHost", {
+  code: Schema.Literals(["unschedulable", "unresolvable"]),
+  reason: Schema.String,
+  instance: Schema.optionalKey(Schema.String),
+  filters: Schema.Array(FilterCount),
+  detail: Schema.optionalKey(Schema.String),
+}) {
+  override get message(): string {
+    const who = this.instance === undefined ? "" : ` for ${this.instance}`
+    const counts = this.filters.filter((f) => f.hostsOut < f.hostsIn)
+      .map((f) => `${f.filter} returned ${f.hostsOut} of ${f.hostsIn} hosts`).join("; ")
+    const detail = this.detail === undefined ? "" : ` ${this.detail}.`
+    return `No valid host was found${who} (${this.code}, ${this.reason}).${detail}` +
+      (counts === "" ? "" : ` ${counts}.`)
+  }
+}
+
 /** Every expected error Corral returns. */
 export type CorralError =
   | BadRequest
@@ -137,6 +169,7 @@ export type CorralError =
   | PreconditionRequired
   | PayloadTooLarge
   | InsufficientCapacity
+  | NoValidHost
 
 /** The HTTP status each error maps to (see README, "Errors", for the choices made). */
 export function httpStatus(error: CorralError): number {
@@ -148,6 +181,7 @@ export function httpStatus(error: CorralError): number {
     case "AlreadyExists": return 406
     case "Conflict": return 409
     case "InsufficientCapacity": return 409
+    case "NoValidHost": return 409
     case "PayloadTooLarge": return 413
     case "Locked": return 423
     case "PreconditionRequired": return 428

@@ -3,7 +3,6 @@
  * removed how many hosts, which instance (of a gang) could not be placed, and whether more
  * capacity would help (`unschedulable`) or nothing ever will (`unresolvable`).
  */
-import { Schema } from "effect"
 
 /** Filter names, in the order they run; shared constants so reports can count rejections. */
 export const filterNames = {
@@ -35,37 +34,9 @@ export const rejectionReasons = {
 /** One of `rejectionReasons`' values. */
 export type RejectionReason = (typeof rejectionReasons)[keyof typeof rejectionReasons]
 
-/** How many hosts one filter was given and how many it kept. */
-export const FilterCount = Schema.Struct({
-  filter: Schema.String,
-  hostsIn: Schema.Number,
-  hostsOut: Schema.Number,
-})
-export type FilterCount = typeof FilterCount.Type
-
-/**
- * No host (or combination of hosts) satisfies the request. `code`: `unschedulable` when it would
- * fit an empty cluster with every host up (more or freed capacity would help), `unresolvable`
- * when it would not even then (a rule the topology cannot meet, an instance larger than any host).
- * `filters` are the counts for `instance`, the instance at which the search failed deepest.
- * Maps to HTTP 409 (see `noValidHostFault`).
- */
-export class NoValidHost extends Schema.TaggedError<NoValidHost>()("NoValidHost", {
-  code: Schema.Literals(["unschedulable", "unresolvable"]),
-  reason: Schema.String,
-  instance: Schema.optionalKey(Schema.String),
-  filters: Schema.Array(FilterCount),
-  detail: Schema.optionalKey(Schema.String),
-}) {
-  override get message(): string {
-    const who = this.instance === undefined ? "" : ` for ${this.instance}`
-    const counts = this.filters.filter((f) => f.hostsOut < f.hostsIn)
-      .map((f) => `${f.filter} returned ${f.hostsOut} of ${f.hostsIn} hosts`).join("; ")
-    const detail = this.detail === undefined ? "" : ` ${this.detail}.`
-    return `No valid host was found${who} (${this.code}, ${this.reason}).${detail}` +
-      (counts === "" ? "" : ` ${counts}.`)
-  }
-}
+/** The rejection error itself lives with the other expected errors, in `core/errors.ts`. */
+export { FilterCount, NoValidHost } from "../errors.ts"
+import type { NoValidHost } from "../errors.ts"
 
 /** HTTP status of a NoValidHost: 409 Conflict, as for InsufficientCapacity. */
 export const noValidHostStatus = 409

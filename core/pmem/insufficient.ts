@@ -14,23 +14,28 @@ export interface PmemShortfall {
   readonly largestFreeExtentMb: number
 }
 
-/** Not enough pmem on a device for a request; see the module comment. */
+/**
+ * Not enough pmem on a device for a request; see the module comment. The shortfall is carried in
+ * `InsufficientCapacity`'s own `fragmentation` and `largestFreeExtent` fields (MB), so it
+ * survives encoding; this subclass only names the units in its message.
+ */
 export class PmemInsufficientCapacity extends InsufficientCapacity {
-  readonly fragmentation: boolean
-  readonly largestFreeExtentMb: number
-
   constructor(
     fields: ConstructorParameters<typeof InsufficientCapacity>[0],
     shortfall: PmemShortfall,
   ) {
-    super(fields)
-    this.fragmentation = shortfall.fragmentation
-    this.largestFreeExtentMb = shortfall.largestFreeExtentMb
+    super({ ...fields, fragmentation: shortfall.fragmentation,
+      largestFreeExtent: shortfall.largestFreeExtentMb })
+  }
+
+  /** The longest free extent on the device, in MB. */
+  get largestFreeExtentMb(): number {
+    return this.largestFreeExtent ?? 0
   }
 
   override get message(): string {
     const where = this.host === undefined ? "" : ` on ${this.host}`
-    const cause = this.fragmentation
+    const cause = this.fragmentation === true
       ? ` (fragmentation: the free space is split; the largest free extent is ` +
         `${this.largestFreeExtentMb} MB)`
       : ""
