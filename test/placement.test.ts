@@ -155,7 +155,7 @@ describe("weighers", () => {
     // index; with the soft rule weighted 2 it wins.
     expect(hostOf(s1, server("b").groups("sn"), "pack")).toBe("h1")
     const heavier = placeOne(s1, server("b").groups("sn").instance(),
-      { weights: { policy: 1, softAffinity: 1, softAntiAffinity: 2 } })
+      { weights: { policy: 1, softAffinity: 1, softAntiAffinity: 2, specialHardware: 0 } })
     expect(Result.isSuccess(heavier) && heavier.success.host).toBe("h2")
   })
 

@@ -9,6 +9,7 @@ import {
   type CycleInput,
   defaultWeights,
   filterPlugins,
+  specialHardwareOf,
   weigherPlugins,
   type Weights,
 } from "./plugins.ts"
@@ -113,7 +114,7 @@ export function scoreCandidates(
   }
   const raw = new Float64Array(result.count)
   for (const [weigher, key] of weigherPlugins) {
-    const multiplier = weights[key]
+    const multiplier = weights[key] ?? defaultWeights[key] ?? 0
     if (multiplier === 0) continue
     const score = weigher.prepare(input)
     if (score === undefined) continue
@@ -147,6 +148,8 @@ export function rankCandidates(result: CycleResult, scores: Float64Array): numbe
 }
 
 function onlyResourceWeigher(input: CycleInput, weights: Weights): boolean {
+  if (!input.item.devices && (weights.specialHardware ?? defaultWeights.specialHardware) !== 0 &&
+    specialHardwareOf(input.view.state.inventory) !== undefined) return false
   for (const id of input.item.groupCounts.keys()) {
     const rule = input.view.groups.get(id)!.rule
     if (rule === "soft-affinity" && weights.softAffinity !== 0) return false

@@ -7,6 +7,7 @@
 import { domainOf } from "../cluster/rules.ts"
 import { freeRamMbOf, freeVcpusOf } from "../cluster/scan.ts"
 import type { GroupScope } from "../cluster/types.ts"
+import type { Inventory } from "../inventory/inventory.ts"
 import { type FilterName, filterNames } from "./errors.ts"
 import { type Item, membersIn, type SearchView, usageIn } from "./view.ts"
 import { pciFreeByHost, type PciRequest } from "../pci/index.ts"
@@ -37,14 +38,20 @@ export interface WeigherPlugin<P> {
   readonly score: (pre: P, hostIndex: number) => number
 }
 
-/** Multipliers of the weighers (Nova's defaults: 1.0 each). */
+/**
+ * Multipliers of the weighers (Nova's defaults: 1.0 each). `specialHardware` keeps hosts with
+ * PCI or pmem devices free for the instances that need them; it defaults to 2.0 so that it
+ * outweighs pack's pull towards a fuller device host (Nova's PCI weigher plays this role).
+ */
 export interface Weights {
   readonly policy: number
   readonly softAffinity: number
   readonly softAntiAffinity: number
+  readonly specialHardware?: number
 }
 /** The default multipliers. */
-export const defaultWeights: Weights = { policy: 1, softAffinity: 1, softAntiAffinity: 1 }
+export const defaultWeights: Weights =
+  { policy: 1, softAffinity: 1, softAntiAffinity: 1, specialHardware: 2 }
 
 interface DomainRule {
   readonly view: SearchView
@@ -243,9 +250,43 @@ export const softAffinityWeigher = softWeigher("SoftAffinityWeigher", "soft-affi
 /** Soft anti-affinity: prefer domains where the group is below `maxPerDomain`, then fewer. */
 export const softAntiAffinityWeigher = softWeigher("SoftAntiAffinityWeigher", "soft-anti-affinity")
 
+/**
+ * Special hardware: an instance that asks for no PCI device and no pmem volume prefers hosts
+ * without them (one point off for PCI devices, one for pmem devices), so GPUs, SR-IOV NICs and
+ * pmem stay reachable for the instances that need them. No preference for those that ask.
+ */
+export const specialHardwareWeigher: WeigherPlugin<Int8Array> = {
+  name: "SpecialHardwareWeigher",
+  preScore: ({ view, item }) => {
+    if (item.devices) return undefined
+    const special = specialHardwareOf(view.state.inventory)
+    return special === undefined ? undefined : special
+  },
+  score: (special, i) => -special[i]!,
+}
+
+const specialByInventory = new WeakMap<Inventory, Int8Array | undefined>()
+
+/**
+ * Per host, how many kinds of special hardware it has (PCI devices, pmem devices: 0 to 2);
+ * undefined when no host has any. Computed once per inventory.
+ */
+export function specialHardwareOf(inventory: Inventory): Int8Array | undefined {
+  if (specialByInventory.has(inventory)) return specialByInventory.get(inventory)
+  const special = new Int8Array(inventory.hosts.length)
+  let any = false
+  for (const host of inventory.hosts) {
+    special[host.index] = (host.pciDevices.length > 0 ? 1 : 0) + (host.pmemDevices.length > 0 ? 1 : 0)
+    any ||= special[host.index]! > 0
+  }
+  specialByInventory.set(inventory, any ? special : undefined)
+  return any ? special : undefined
+}
+
 /** The weighers with their multiplier from `Weights`. */
 export const weigherPlugins: ReadonlyArray<[BoundWeigher, keyof Weights]> = [
   [bindWeigher(resourceWeigher), "policy"],
   [bindWeigher(softAffinityWeigher), "softAffinity"],
   [bindWeigher(softAntiAffinityWeigher), "softAntiAffinity"],
+  [bindWeigher(specialHardwareWeigher), "specialHardware"],
 ]
