@@ -82,7 +82,8 @@ export class CoreCluster implements SimCluster {
       id: `${group!.id}/${k}`,
       rule: r.hard ? r.kind : r.kind === "affinity" ? "soft-affinity" : "soft-anti-affinity",
       scope: r.scope,
-      ...(r.maxPerHost === undefined || r.kind === "affinity" ? {} : { maxPerDomain: r.maxPerHost }),
+      ...(r.maxPerHost === undefined || r.kind === "affinity" ? {}
+        : { maxPerDomain: r.maxPerHost }),
     }))
     const instances = members.map((m) => this.instanceOf(m, groups.map((g) => g.id)))
     return this.commit(members, instances, groups)
@@ -123,7 +124,9 @@ export class CoreCluster implements SimCluster {
   release(id: string): void {
     const server = findServer(this.state, id)
     const demand = this.demandOf.get(id)
-    if (server === undefined || demand === undefined) throw new Error(`release of ${id}, which holds nothing`)
+    if (server === undefined || demand === undefined) {
+      throw new Error(`release of ${id}, which holds nothing`)
+    }
     this.state = this.without(this.state, server)
     this.account(demand, -1)
     this.demandOf.delete(id)
@@ -132,7 +135,9 @@ export class CoreCluster implements SimCluster {
   private without(state: ClusterState, server: ServerRecord): ClusterState {
     let cluster = expect(deleteServer(state, server.uuid), "deleteServer").state
     for (const g of server.groups) {
-      if (findGroup(cluster, g)?.members.length === 0) cluster = expect(deleteGroup(cluster, g), "deleteGroup")
+      if (findGroup(cluster, g)?.members.length === 0) {
+        cluster = expect(deleteGroup(cluster, g), "deleteGroup")
+      }
     }
     return cluster
   }
@@ -140,7 +145,9 @@ export class CoreCluster implements SimCluster {
   migrate(id: string): Placement {
     const server = findServer(this.state, id)
     const demand = this.demandOf.get(id)
-    if (server === undefined || demand === undefined) throw new Error(`migrate of ${id}, which holds nothing`)
+    if (server === undefined || demand === undefined) {
+      throw new Error(`migrate of ${id}, which holds nothing`)
+    }
     const before = this.state
     const member = { id, demand }
     let cluster = expect(deleteServer(before, id), "deleteServer").state
@@ -194,7 +201,8 @@ export class CoreCluster implements SimCluster {
       const volumes = serverPmemOf(pmem, s.uuid)?.volumes ?? []
       yield { id: s.uuid, host: s.hostIndex, vcpus: s.vcpus, ramMb: s.ramMb,
         diskMb: s.disks.reduce((t, d) => t + d.sizeMb, 0), pciAddresses,
-        pmemExtents: volumes.map((v) => ({ device: v.device, offsetMb: v.offsetMb, sizeMb: v.extentMb })),
+        pmemExtents: volumes.map((v) =>
+          ({ device: v.device, offsetMb: v.offsetMb, sizeMb: v.extentMb })),
         groups: s.groups }
     }
   }
@@ -208,6 +216,8 @@ export function pciRequestOf(a: PciDemand): PciRequest {
 }
 
 function expect<A, E extends { message: string }>(r: Result.Result<A, E>, what: string): A {
-  if (Result.isFailure(r)) throw new Error(`simulator defect: ${what} refused: ${r.failure.message}`)
+  if (Result.isFailure(r)) {
+    throw new Error(`simulator defect: ${what} refused: ${r.failure.message}`)
+  }
   return r.success
 }

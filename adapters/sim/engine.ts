@@ -72,7 +72,11 @@ export class Simulation {
   nowS = 0
   events = 0
 
-  constructor(readonly scenario: Scenario, readonly cluster: SimCluster, readonly options: RunOptions) {
+  constructor(
+    readonly scenario: Scenario,
+    readonly cluster: SimCluster,
+    readonly options: RunOptions,
+  ) {
     const hosts = scenario.inventory.hosts.length
     this.hostStatus = scenario.inventory.hosts.map((h) => h.status)
     this.hostVms = Array.from({ length: hosts }, () => new Set<number>())
@@ -195,7 +199,8 @@ export class Simulation {
     const size = mix.vcluster?.size ?? 1
     let group: GroupDemand | undefined = mix.vcluster === undefined ? undefined
       : { id: `vc-${index}.m${mixIndex}`, rules: mix.vcluster.rules }
-    const replicated = mix.replicatedShare > 0 && this.random("replication").chance(mix.replicatedShare)
+    const replicated = mix.replicatedShare > 0 &&
+      this.random("replication").chance(mix.replicatedShare)
     const demand = this.demands[mixIndex]!
     const members = []
     for (let k = 0; k < size; k++) {
@@ -419,7 +424,11 @@ function nextDiurnal(
   return Infinity
 }
 
-function demandOf(scenario: Scenario, i: number, mix: Scenario["spec"]["workload"]["mix"][number]): VmDemand {
+function demandOf(
+  scenario: Scenario,
+  i: number,
+  mix: Scenario["spec"]["workload"]["mix"][number],
+): VmDemand {
   const flavor = scenario.flavors[i]!
   return {
     vcpus: flavor.vcpus,

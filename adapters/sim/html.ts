@@ -29,7 +29,8 @@ const escapeHtml = (s: string): string =>
 const draw = `
 const r = JSON.parse(document.getElementById("report-data").textContent);
 const t = r.timeseries.map((s) => (s.timeS / 3600).toFixed(1));
-const palette = ["#1f77b4","#ff7f0e","#2ca02c","#d62728","#9467bd","#8c564b","#e377c2","#7f7f7f","#bcbd22","#17becf"];
+const palette = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b",
+  "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
 const made = [];
 const opts = (x, y) => ({ animation: false, responsive: false,
   scales: { x: { title: { display: true, text: x } }, y: { title: { display: true, text: y } } } });
@@ -44,12 +45,14 @@ made.push(new Chart(document.getElementById("rejections"), { type: "bar", data: 
     backgroundColor: "#d62728" }] }, options: opts("reason", "requests") }));
 made.push(new Chart(document.getElementById("rpo"), { type: "bar", data: {
   labels: r.charts.rpoHistogram.map((b) => b[0].toFixed(0)),
-  datasets: [{ label: "syncs", data: r.charts.rpoHistogram.map((b) => b[1]), backgroundColor: "#1f77b4" }] },
+  datasets: [{ label: "syncs", data: r.charts.rpoHistogram.map((b) => b[1]),
+    backgroundColor: "#1f77b4" }] },
   options: opts("RPO before sync (s, bin upper edge)", "syncs") }));
 made.push(new Chart(document.getElementById("hosts"), { type: "line", data: { labels: t,
-  datasets: [{ label: "hosts in use", data: r.timeseries.map((s) => s.hostsInUse), borderColor: "#2ca02c",
-    pointRadius: 0 }, { label: "VMs", data: r.timeseries.map((s) => s.vmsRunning), borderColor: "#9467bd",
-    pointRadius: 0, yAxisID: "y" }] }, options: opts("hours", "count") }));
+  datasets: [{ label: "hosts in use", data: r.timeseries.map((s) => s.hostsInUse),
+    borderColor: "#2ca02c", pointRadius: 0 }, { label: "VMs",
+    data: r.timeseries.map((s) => s.vmsRunning), borderColor: "#9467bd", pointRadius: 0 }] },
+  options: opts("hours", "count") }));
 document.body.dataset.chartsRendered = String(made.filter((c) => c.canvas && c.data).length);
 `
 

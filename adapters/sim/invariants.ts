@@ -37,8 +37,11 @@ export function checkCapacity(inventory: Inventory, holdings: ReadonlyArray<Hold
   for (const host of inventory.hosts) {
     const i = host.index
     const diskMb = host.diskPools.reduce((s, p) => s + p.sizeMb, 0)
-    if (vcpus[i]! > host.vcpuCapacity) problems.push(`${host.name}: ${vcpus[i]} vCPUs held of ${host.vcpuCapacity}`)
-    if (ram[i]! > host.ramCapacityMb) problems.push(`${host.name}: ${ram[i]} MB RAM held of ${host.ramCapacityMb}`)
+    const over = (what: string, held: number, capacity: number) => {
+      if (held > capacity) problems.push(`${host.name}: ${held} ${what} held of ${capacity}`)
+    }
+    over("vCPUs", vcpus[i]!, host.vcpuCapacity)
+    over("MB RAM", ram[i]!, host.ramCapacityMb)
     if (disk[i]! > diskMb) problems.push(`${host.name}: ${disk[i]} MB disk held of ${diskMb}`)
     if (problems.length >= problemsMax) break
   }
@@ -76,8 +79,9 @@ export function checkDevices(inventory: Inventory, holdings: ReadonlyArray<Holdi
     const [hostIndex, address] = key.split("/") as [string, string]
     const host = inventory.hosts[Number(hostIndex)]!
     const d = host.pciDevices.find((x) => x.address.toLowerCase() === address)
-    if (d?.parent_addr !== undefined && pciHolder.has(`${hostIndex}/${d.parent_addr.toLowerCase()}`)) {
-      problems.push(`${host.name}: VF ${address} (${pf}) held with its PF ${d.parent_addr}`)
+    const parent = d?.parent_addr?.toLowerCase()
+    if (parent !== undefined && pciHolder.has(`${hostIndex}/${parent}`)) {
+      problems.push(`${host.name}: VF ${address} (${pf}) held with its PF ${parent}`)
     }
   }
   for (const [key, list] of pmemByDevice) {
@@ -117,12 +121,14 @@ export function checkRules(
     const counts = new Map<string, number>()
     for (const h of list) counts.set(domainOf(h), (counts.get(domainOf(h)) ?? 0) + 1)
     if (rule.kind === "affinity" && counts.size > 1) {
-      problems.push(`group ${group} (affinity/${rule.scope}) spans ${[...counts.keys()].join(", ")}`)
+      const domains = [...counts.keys()].join(", ")
+      problems.push(`group ${group} (affinity/${rule.scope}) spans ${domains}`)
     }
     const max = rule.maxPerHost ?? 1
     if (rule.kind === "anti-affinity") {
       for (const [domain, c] of counts) {
-        if (c > max) problems.push(`group ${group} (anti-affinity/${rule.scope}): ${c} in ${domain}`)
+        if (c <= max) continue
+        problems.push(`group ${group} (anti-affinity/${rule.scope}): ${c} in ${domain}`)
       }
     }
     if (problems.length >= problemsMax) break
@@ -147,11 +153,16 @@ export function checkMasters(sim: Simulation, holdings: ReadonlyArray<Holding>):
     const replica = sim.replicas.replicaOf(vm)
     const hostName = (i: number) => sim.scenario.inventory.hosts[i]!.name
     if (replica.masterHost !== hostName(vm.host)) {
-      problems.push(`${vm.uuid}: core says master on ${replica.masterHost}, it runs on ${hostName(vm.host)}`)
+      problems.push(`${vm.uuid}: core says master on ${replica.masterHost}, ` +
+        `it runs on ${hostName(vm.host)}`)
     }
-    if (replica.masterHost === replica.slaveHost) problems.push(`${vm.uuid}: master and slave on one host`)
+    if (replica.masterHost === replica.slaveHost) {
+      problems.push(`${vm.uuid}: master and slave on one host`)
+    }
     if (where.get(vm.record) !== vm.host) problems.push(`${vm.uuid}: master record not on its host`)
-    if (where.get(r.slaveRecord) !== r.slaveHost) problems.push(`${vm.uuid}: slave record not on its host`)
+    if (where.get(r.slaveRecord) !== r.slaveHost) {
+      problems.push(`${vm.uuid}: slave record not on its host`)
+    }
     if (problems.length >= problemsMax) break
   }
   return problems

@@ -145,7 +145,8 @@ export interface Report {
   readonly events: number
   readonly requests: {
     total: number; accepted: number; rejected: number; rejectionRate: number
-    rejectedByReason: Record<string, number>; byMix: Record<string, { accepted: number; rejected: number }>
+    rejectedByReason: Record<string, number>
+    byMix: Record<string, { accepted: number; rejected: number }>
   }
   readonly utilisation: Record<string, { p50: number; p95: number; max: number }>
   /**
@@ -177,9 +178,10 @@ export function buildReport(
   events: number,
 ): Report {
   const resources = Object.keys(r.samples[0]?.used ?? {}).sort()
-  const utilisation = Object.fromEntries(resources.map((k) => [k, summary(r.samples.map((s) => s.used[k] ?? 0))]))
+  const usedOf = (k: string) => r.samples.map((s) => s.used[k] ?? 0)
+  const utilisation = Object.fromEntries(resources.map((k) => [k, summary(usedOf(k))]))
   const exhaustion = Object.fromEntries(resources.filter((k) => k.includes(":")).map((k) => [k, {
-    shareOfTimeFull: round(r.samples.filter((s) => (s.used[k] ?? 0) >= 1).length / Math.max(1, r.samples.length)),
+    shareOfTimeFull: round(usedOf(k).filter((u) => u >= 1).length / Math.max(1, r.samples.length)),
     rejections: r.deviceRejections.get(k) ?? 0,
   }]))
   const rejected = r.requests - r.accepted
@@ -201,7 +203,8 @@ export function buildReport(
       rpoS: { p50: round(r.rpoS.quantile(0.5)), p99: round(r.rpoS.quantile(0.99)),
         max: round(r.rpoS.max), samples: r.rpoS.count },
       failovers: r.counters.get("failovers") ?? 0,
-      rtoS: { p50: round(r.rtoS.quantile(0.5)), p99: round(r.rtoS.quantile(0.99)), max: round(r.rtoS.max) },
+      rtoS: { p50: round(r.rtoS.quantile(0.5)), p99: round(r.rtoS.quantile(0.99)),
+        max: round(r.rtoS.max) },
       dataLossS: { p50: round(r.dataLossS.quantile(0.5)), max: round(r.dataLossS.max) },
       syncBytes: r.syncBytesTotal,
     },

@@ -52,7 +52,8 @@ export class ReplicaSet {
     const facts = hosts.map((h): HostFacts => {
       const host = this.sim.scenario.inventory.hosts[h]!
       const free = this.sim.cluster.free(h)
-      return { name: host.name, status: this.sim.hostStatus[h]!, zpools: host.diskPools.map((p) => p.name),
+      return { name: host.name, status: this.sim.hostStatus[h]!,
+        zpools: host.diskPools.map((p) => p.name),
         freeVcpus: free.vcpus, freeRamMb: free.ramMb, vcpuCapacity: host.vcpuCapacity,
         ramCapacityMb: host.ramCapacityMb }
     })
@@ -92,7 +93,8 @@ export class ReplicaSet {
   }
 
   /** The world as it was before the slave's placement reserved its share. */
-  private worldWithout(vm: SimVm, slaveHost: number, d: { vcpus: number; ramMb: number }): ReplicaWorld {
+  private worldWithout(vm: SimVm, slaveHost: number, d: { vcpus: number; ramMb: number }):
+    ReplicaWorld {
     const w = this.world(vm, [vm.host, slaveHost])
     const hosts = w.hosts.map((h, i) => i === 1
       ? { ...h, freeVcpus: h.freeVcpus + d.vcpus, freeRamMb: h.freeRamMb + d.ramMb } : h)

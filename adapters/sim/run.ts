@@ -52,13 +52,16 @@ export function loadScenario(
   if (Result.isFailure(decoded)) return Result.fail(decoded.failure)
   const scenario = decoded.success
   const arrivals = scenario.spec.workload.arrivals
-  if (arrivals.kind !== "trace") return Result.succeed({ path, scenario, trace: undefined, overrides })
+  if (arrivals.kind !== "trace") {
+    return Result.succeed({ path, scenario, trace: undefined, overrides })
+  }
   const csvPath = resolve(dirname(path), arrivals.csvPath)
   let csv: string
   try {
     csv = readFileSync(csvPath, "utf8")
   } catch (e) {
-    return Result.fail(invalid("workload.arrivals.csvPath", `a readable CSV file (${(e as Error).message})`))
+    const why = (e as Error).message
+    return Result.fail(invalid("workload.arrivals.csvPath", `a readable CSV file (${why})`))
   }
   const trace = parseTrace(csv, scenario.spec.workload.mix.map((m) => m.name))
   if (Result.isFailure(trace)) return Result.fail(trace.failure)

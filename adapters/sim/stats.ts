@@ -37,7 +37,7 @@ export class Histogram {
     this.counts[b] = this.counts[b]! + 1
   }
 
-  /** The `q`-quantile (0 ≤ q ≤ 1): the upper edge of its bucket, capped at the max; 0 if empty. */
+  /** The `q`-quantile (0 ≤ q ≤ 1): its bucket's upper edge, capped at the max; 0 if empty. */
   quantile(q: number): number {
     if (this.count === 0) return 0
     const rank = Math.max(1, Math.ceil(q * this.count))

@@ -20,9 +20,11 @@ export function summaryText(r: Report): string {
   }
   lines.push("utilisation (share of capacity)        p50      p95      max")
   for (const [k, u] of Object.entries(r.utilisation)) {
-    lines.push(`  ${k.padEnd(34)} ${pct(u.p50).padStart(7)}  ${pct(u.p95).padStart(7)}  ${pct(u.max).padStart(7)}`)
+    const cells = [u.p50, u.p95, u.max].map((x) => pct(x).padStart(7)).join("  ")
+    lines.push(`  ${k.padEnd(34)} ${cells}`)
   }
-  const full = Object.entries(r.exhaustion).filter(([, e]) => e.shareOfTimeFull > 0 || e.rejections > 0)
+  const full = Object.entries(r.exhaustion)
+    .filter(([, e]) => e.shareOfTimeFull > 0 || e.rejections > 0)
   lines.push(full.length === 0 ? "device pools: none exhausted"
     : "device pools exhausted: " + full.map(([k, e]) =>
       `${k} full ${pct(e.shareOfTimeFull)} of the time, ${e.rejections} rejections`).join("; "))

@@ -42,7 +42,10 @@ function checkSpec(spec: ScenarioSpec): InputIssue[] {
   spec.workload.mix.forEach((m, i) => {
     const first = seen.get(m.name)
     if (first !== undefined) {
-      issues.push({ path: `workload.mix[${i}].name`, message: `a unique name; "${m.name}" is mix[${first}]` })
+      issues.push({
+        path: `workload.mix[${i}].name`,
+        message: `a unique name; "${m.name}" is mix[${first}]`,
+      })
     } else seen.set(m.name, i)
     if (typeof m.flavor === "string" && !(m.flavor in spec.flavors)) {
       issues.push({
@@ -98,10 +101,16 @@ export const pathSegmentsMax = 16
  * section left to its defaults); a path through a non-object or a missing array element is a
  * BadRequest naming it. `doc` is not modified.
  */
-export function setPath(doc: unknown, path: string, value: unknown): Result.Result<unknown, BadRequest> {
+export function setPath(
+  doc: unknown,
+  path: string,
+  value: unknown,
+): Result.Result<unknown, BadRequest> {
   const segments = path.split(/\.|(?=\[)/).map((s) => /^\[(\d+)\]$/.exec(s)?.[1] ?? s)
   if (path === "" || segments.length > pathSegmentsMax || segments.some((s) => s === "")) {
-    return Result.fail(invalid(path, `a path like workload.arrivals.ratePerS (≤ ${pathSegmentsMax} parts)`))
+    return Result.fail(
+      invalid(path, `a path like workload.arrivals.ratePerS (≤ ${pathSegmentsMax} parts)`),
+    )
   }
   const root = structuredClone(doc) as unknown
   let node: unknown = root
@@ -113,11 +122,14 @@ export function setPath(doc: unknown, path: string, value: unknown): Result.Resu
       parent[segments[i]!] = next
     }
     if (typeof next !== "object" || next === null) {
-      return Result.fail(invalid(path, `an existing field; ${segments.slice(0, i + 1).join(".")} is not an object`))
+      const at = segments.slice(0, i + 1).join(".")
+      return Result.fail(invalid(path, `an existing field; ${at} is not an object`))
     }
     node = next
   }
-  if (typeof node !== "object" || node === null) return Result.fail(invalid(path, "an existing field"))
+  if (typeof node !== "object" || node === null) {
+    return Result.fail(invalid(path, "an existing field"))
+  }
   ;(node as Record<string, unknown>)[segments[segments.length - 1]!] = value
   return Result.succeed(root)
 }
@@ -141,7 +153,9 @@ export function parseTrace(
   path = "workload.arrivals.csvPath",
 ): Result.Result<TraceRequest[], BadRequest> {
   const lines = text.split(/\r?\n/)
-  if (lines.length > traceLinesMax) return Result.fail(invalid(path, `at most ${traceLinesMax} lines`))
+  if (lines.length > traceLinesMax) {
+    return Result.fail(invalid(path, `at most ${traceLinesMax} lines`))
+  }
   const index = new Map(mixNames.map((n, i) => [n, i]))
   const out: TraceRequest[] = []
   const issues: InputIssue[] = []
@@ -155,8 +169,9 @@ export function parseTrace(
     const at = `${path}:${n + 1}`
     if (extra !== undefined || !Number.isFinite(timeS) || timeS < 0) {
       issues.push({ path: at, message: "timeS,mix with timeS a number ≥ 0" })
-    } else if (timeS < last) issues.push({ path: at, message: `a time ≥ the previous line's (${last})` })
-    else if (mixIndex === undefined) {
+    } else if (timeS < last) {
+      issues.push({ path: at, message: `a time ≥ the previous line's (${last})` })
+    } else if (mixIndex === undefined) {
       issues.push({ path: at, message: `a mix entry name (${mixNames.join(", ")})` })
     } else {
       last = timeS

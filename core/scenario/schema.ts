@@ -64,7 +64,10 @@ export const Arrivals = Schema.Union([
       Schema.isMaxLength(scenarioLimits.diurnalPointsMax),
     ),
   }),
-  Schema.Struct({ kind: Schema.Literal("trace"), csvPath: Schema.String.check(Schema.isMinLength(1)) }),
+  Schema.Struct({
+    kind: Schema.Literal("trace"),
+    csvPath: Schema.String.check(Schema.isMinLength(1)),
+  }),
 ])
 export type Arrivals = typeof Arrivals.Type
 
@@ -127,13 +130,17 @@ export const MixEntry = Schema.Struct({
   weight: Positive,
   /** A flavor name from `flavors`, or a flavor written inline. */
   flavor: Schema.Union([Schema.String, Flavor]),
-  pci: withDefault(Schema.Array(PciRequest).check(Schema.isMaxLength(scenarioLimits.pciRequestsMax)), []),
+  pci: withDefault(
+    Schema.Array(PciRequest).check(Schema.isMaxLength(scenarioLimits.pciRequestsMax)), [],
+  ),
   pmem: withDefault(
     Schema.Array(PmemVolumeRequest).check(Schema.isMaxLength(scenarioLimits.pmemVolumesMax)), [],
   ),
   /** A vcluster of `size` identical members placed together under `rules`. */
   vcluster: Schema.optionalKey(Schema.Struct({
-    size: Schema.Int.check(Schema.isBetween({ minimum: 2, maximum: scenarioLimits.vclusterSizeMax })),
+    size: Schema.Int.check(
+      Schema.isBetween({ minimum: 2, maximum: scenarioLimits.vclusterSizeMax }),
+    ),
     rules: Schema.Array(Rule).check(Schema.isMinLength(1), Schema.isMaxLength(8)),
   })),
   /** Share of these VMs that get a replica (seed `vm-replica-api`). */
@@ -240,7 +247,9 @@ export type Growth = typeof Growth.Type
 export const ScenarioSpec = Schema.Struct({
   name: Schema.String,
   description: Schema.optionalKey(Schema.String),
-  seed: withDefault(Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })), 1),
+  seed: withDefault(
+    Schema.Int.check(Schema.isBetween({ minimum: 0, maximum: Number.MAX_SAFE_INTEGER })), 1,
+  ),
   durationS: Positive.check(Schema.isLessThanOrEqualTo(scenarioLimits.durationSMax)),
   fleet: Schema.Unknown,
   flavors: withDefault(Schema.Record(Schema.String, Flavor), {}),

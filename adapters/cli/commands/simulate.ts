@@ -16,7 +16,8 @@ import { loadScenario, runScenario } from "../../sim/run.ts"
 import { summaryText } from "../../sim/summary.ts"
 import { growthSearch } from "../../sim/growth.ts"
 
-const usage = `usage: corral simulate SCENARIO [--seed N] [--out DIR] [--json] [--param PATH=VALUE]...
+const usage = `usage: corral simulate SCENARIO [--seed N] [--out DIR] [--json]
+                       [--param PATH=VALUE]...
 
 Runs SCENARIO (a JSON file, see docs/simulator.md) in the deterministic simulator on the real
 core and prints a summary: requests accepted/rejected by reason, utilisation p50/p95/max,
@@ -89,7 +90,8 @@ export function parseSimArgs(args: ReadonlyArray<string>, extra: ReadonlyArray<s
   return out
 }
 
-function progressBar(durationS: number): { update: (t: number, e: number) => void; stop: () => void } {
+function progressBar(durationS: number):
+  { update: (t: number, e: number) => void; stop: () => void } {
   if (!process.stderr.isTTY) return { update: () => undefined, stop: () => undefined }
   const bar = new cliProgress.SingleBar({
     stream: process.stderr,

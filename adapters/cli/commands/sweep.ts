@@ -1,7 +1,7 @@
 /**
- * `corral sweep SCENARIO --seeds N [--param PATH=V1,V2,…]… [--json]`: runs the grid of parameter
- * values × N seeds on every core (a Piscina worker pool) and prints, per grid point, the mean and
- * 95 % confidence interval of each figure.
+ * `corral sweep SCENARIO --seeds N [--param PATH=V1,V2,…]… [--json]`: runs the grid of
+ * parameter values × N seeds on every core (a Piscina worker pool) and prints, per grid point,
+ * the mean and 95 % confidence interval of each figure.
  */
 import { Result } from "effect"
 import type { CliCommand } from "../command.ts"
@@ -48,7 +48,8 @@ function table(points: ReadonlyArray<SweepPoint>): string {
     const label = Object.entries(p.params).map(([k, v]) => `${k}=${JSON.stringify(v)}`).join(" ")
     lines.push(`${label === "" ? "(scenario as written)" : label}  [${p.seeds} seeds]`)
     for (const [name, f] of Object.entries(p.figures)) {
-      lines.push(`  ${name.padEnd(18)} ${f.mean.toPrecision(5).padStart(12)} ± ${f.ci95.toPrecision(3)}`)
+      const mean = f.mean.toPrecision(5).padStart(12)
+      lines.push(`  ${name.padEnd(18)} ${mean} ± ${f.ci95.toPrecision(3)}`)
     }
   }
   return lines.join("\n")
