@@ -70,8 +70,14 @@ export const command: CliCommand = {
       }
     }
     if (typeof config === "string" || typeof offer === "string") return 1
-    const started = startApp({ config, offer, journalPath: values.journal ?? null,
-      logger: !values.quiet })
+    let started
+    try {
+      started = startApp({ config, offer, journalPath: values.journal ?? null,
+        logger: !values.quiet })
+    } catch (e) {
+      console.error(`corral serve: cannot start: ${e instanceof Error ? e.message : String(e)}`)
+      return 1
+    }
     const { app } = started
     if (started.replayed > 0 || started.tornBytes > 0) {
       console.error(`corral serve: replayed ${started.replayed} journal entries` +
