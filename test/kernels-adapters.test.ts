@@ -10,6 +10,8 @@ import {
   diffImageFiles, FILE_CHUNK_ALIGN_BYTES, hashImageFile, kernelPreference, loadKernels,
 } from "../adapters/kernels.ts"
 import { BLOCK_SIZE_BYTES, referenceKernels, selectKernels } from "../core/kernels/index.ts"
+import { chooseKernels } from "../core/kernels/select.ts"
+import { compileKernel } from "../core/kernels/wasm-runtime.ts"
 
 const B = BLOCK_SIZE_BYTES
 const dir = mkdtempSync(join(tmpdir(), "corral-kernels-"))
@@ -139,5 +141,33 @@ describe("corral diagnostics", () => {
     expect(bad.code).toBe(1)
     expect(bad.text).toMatch(/unavailable: CORRAL_KERNELS/)
     expect((await run(["--verbose"], undefined)).code).toBe(2)
+  })
+})
+
+describe("fallback where WebAssembly cannot run", () => {
+  const unavailable = { ok: false as const, reason: "this runtime has no WebAssembly" }
+  const support = { available: false, reason: unavailable.reason, compilerVersion: "none",
+    compilerFlags: [] }
+
+  it("compileKernel says why: no WebAssembly at all, or a module this runtime rejects", () => {
+    vi.stubGlobal("WebAssembly", undefined)
+    try {
+      expect(compileKernel("blockdiff", "AGFzbQEAAAA=")).toEqual(unavailable)
+    } finally {
+      vi.unstubAllGlobals()
+    }
+    const rejected = compileKernel("blockdiff", "AGFzbQIAAAA=")
+    expect(rejected.ok).toBe(false)
+  })
+
+  it("auto falls back to the reference; wasm is a BadRequest that says why; ts is ts", () => {
+    const auto = value(chooseKernels("auto", unavailable, unavailable, support))
+    expect(auto.kernels.backend).toBe("ts")
+    expect(auto.wasm.reason).toBe(unavailable.reason)
+    const forced = failure(chooseKernels("wasm", unavailable, unavailable, support))
+    expect(forced.path).toBe("preference")
+    expect(forced.message).toContain("no WebAssembly")
+    expect(value(chooseKernels("ts", unavailable, unavailable, support)).kernels.backend)
+      .toBe("ts")
   })
 })

@@ -78,8 +78,17 @@ export function wasmSupport(): WasmSupport {
  * make one per pipeline and reuse it.
  */
 export function selectKernels(preference: KernelPreference): Outcome<KernelSelection, BadRequest> {
-  const wasm = wasmSupport()
   const { diff, hash } = modules()
+  return chooseKernels(preference, diff, hash, wasmSupport())
+}
+
+/** The choice selectKernels makes, given what compiled (exported to test the fallback). */
+export function chooseKernels(
+  preference: KernelPreference,
+  diff: KernelModule,
+  hash: KernelModule,
+  wasm: WasmSupport,
+): Outcome<KernelSelection, BadRequest> {
   if (preference !== "ts" && diff.ok && hash.ok) {
     return ok({ kernels: wasmKernels(diff.module, hash.module), preference, wasm })
   }
