@@ -10,6 +10,7 @@ import { antiAffinityOverflow } from "./capacity.ts"
 import { type BadRequest, type NotFound, type Outcome, err, ok } from "../errors.ts"
 import { createCluster } from "../cluster/state.ts"
 import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
+import type { Inventory } from "../inventory/inventory.ts"
 import { domainOf } from "../cluster/rules.ts"
 import {
   bestCandidate,
@@ -286,9 +287,20 @@ function resolvableWhenEmpty(
   groups: ReadonlyMap<string, GroupRecord>,
   request: PlacementRequest,
 ): boolean {
-  const hosts = state.inventory.hosts.map((h) => (h.status === "up" ? h : { ...h, status: "up" as const }))
-  const empty = createCluster({ ...state.inventory, hosts })
+  const empty = emptyClusterOf(state.inventory)
   const fresh = new Map([...groups].map(([id, g]) => [id, { ...g, members: [] }]))
   const outcome = search(empty, fresh, request)
   return outcome.placements !== undefined || outcome.exhausted
+}
+
+const emptyClusters = new WeakMap<Inventory, ClusterState>()
+
+/** The inventory's cluster with every host up and empty; built once per inventory. */
+function emptyClusterOf(inventory: Inventory): ClusterState {
+  const known = emptyClusters.get(inventory)
+  if (known !== undefined) return known
+  const hosts = inventory.hosts.map((h) => (h.status === "up" ? h : { ...h, status: "up" as const }))
+  const empty = createCluster({ ...inventory, hosts })
+  emptyClusters.set(inventory, empty)
+  return empty
 }
