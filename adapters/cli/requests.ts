@@ -1,7 +1,7 @@
 /**
  * Scripted requests: a list of steps (create servers, delete one, a pmem action) applied in order
  * to a scenario's fleet through the core (`schedule`, `deleteServer`, the pmem actions). This is
- * what `corral start` runs and what the inventory commands (`hypervisor-list`, `pci-list`, …)
+ * what `corral apply` runs and what the inventory commands (`hypervisor-list`, `pci-list`, …)
  * show the result of, so every figure they print is computed by the core.
  *
  * Servers are named `<name>-<nn>` (1-based, two digits); the name is also the server's uuid.
@@ -53,7 +53,7 @@ export const RequestsFile = Schema.Struct({
     .check(Schema.isMaxLength(requestsLimits.stepsMax)),
 })
 
-/** One step's outcome, for the report `corral start` prints. */
+/** One step's outcome, for the report `corral apply` prints. */
 export interface StepResult {
   readonly step: string
   readonly accepted: number

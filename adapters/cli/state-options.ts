@@ -1,7 +1,7 @@
 /**
  * The options every inventory command shares: which scenario and requests file make the state
  * it shows, and whether to print JSON. Defaults: scenarios/default.json with
- * scenarios/default.requests.json, the same state `corral start` builds.
+ * scenarios/default.requests.json, the same state `corral apply` builds.
  */
 import { Result } from "effect"
 import { join } from "node:path"

@@ -7,13 +7,13 @@ import { renderTable } from "../table.ts"
 import { hypervisorShow } from "../views.ts"
 
 /**
- * `corral start`: the scripted job. Expands the scenario's fleet, applies the scripted requests
+ * `corral apply`: the scripted job. Expands the scenario's fleet, applies the scripted requests
  * through the core and prints what each step did, the hypervisors, their `pci_stats` and the
  * pmem usage — every figure computed from the resulting cluster state.
  */
 export const command: CliCommand = {
   summary: "apply the scripted requests to the default scenario and print the cluster",
-  usage: `usage: corral start [options]\n\n${stateOptionsUsage}`,
+  usage: `usage: corral apply [options]\n\n${stateOptionsUsage}`,
   run: (args) => withState(args, (run, { json }) => {
     if (json) {
       console.log(JSON.stringify(startReport(run), null, 2))
