@@ -89,4 +89,17 @@ function formatNumber(v: number): string {
   return v.toPrecision(4)
 }
 
+/** xorshift32: a deterministic pseudo-random sequence of uint32s from `seed`, for bench inputs. */
+export function xorshift32(seed: number): () => number {
+  let x = seed >>> 0 || 1
+  return () => {
+    x ^= x << 13
+    x >>>= 0
+    x ^= x >>> 17
+    x ^= x << 5
+    x >>>= 0
+    return x
+  }
+}
+
 export { Bench }

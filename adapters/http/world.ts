@@ -94,16 +94,4 @@ export function initialWorld(offer: Offer): World {
   }
 }
 
-/** A copy of `map` with `key` set (maps in the world are never mutated). */
-export function withEntry<K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> {
-  const next = new Map(map)
-  next.set(key, value)
-  return next
-}
-
-/** A copy of `map` without `key`. */
-export function withoutEntry<K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> {
-  const next = new Map(map)
-  next.delete(key)
-  return next
-}
+export { withEntry, withoutEntry } from "../../core/readonly-map.ts"

@@ -13,7 +13,7 @@ import { decodeInventory } from "../../core/inventory/index.ts"
 import {
   claim, free, pciFits, type PciRequest, type PciState, pciStateOf,
 } from "../../core/pci/index.ts"
-import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
+import { Bench, type BenchRecord, hz, record, runBench, xorshift32 } from "../lib.ts"
 
 const suite = "accounting"
 const pfCount = 8
@@ -28,18 +28,7 @@ const vfRequest: PciRequest = {
   count: 1, spec: [{ vendor_id: "8086", product_id: "154c", dev_type: "type-VF" }],
 }
 
-/** xorshift32: the same sequence every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x
-  }
-}
+const prng = xorshift32
 
 function sriovHost(name: string, pfs: number, vfs: number): unknown {
   return { name, vcpus: 64, ramMb: 262144, pciDevices: Array.from({ length: pfs }, (_, k) => ({

@@ -22,7 +22,7 @@ import {
   pmemStateOf,
   type PmemState,
 } from "../../core/pmem/index.ts"
-import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
+import { Bench, type BenchRecord, hz, record, runBench, xorshift32 } from "../lib.ts"
 
 const suite = "accounting"
 const deviceSizeMb = 1536 * 1024
@@ -32,18 +32,7 @@ const serverCount = 1_000
 const sizeMbMax = 256
 const pairsPerCall = 200
 
-/** xorshift32: the same sequence every run. */
-function prng(seed: number): () => number {
-  let x = seed >>> 0 || 1
-  return () => {
-    x ^= x << 13
-    x >>>= 0
-    x ^= x >>> 17
-    x ^= x << 5
-    x >>>= 0
-    return x
-  }
-}
+const prng = xorshift32
 
 interface Live { server: string; uuid: string }
 

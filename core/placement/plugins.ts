@@ -269,7 +269,7 @@ const specialByInventory = new WeakMap<Inventory, Int8Array | undefined>()
 
 /**
  * Per host, how many kinds of special hardware it has (PCI devices, pmem devices: 0 to 2);
- * undefined when no host has any. Computed once per inventory.
+ * undefined when no host has either. Computed once per inventory.
  */
 export function specialHardwareOf(inventory: Inventory): Int8Array | undefined {
   if (specialByInventory.has(inventory)) return specialByInventory.get(inventory)

@@ -195,19 +195,7 @@ export function initialState(config: SdkConfig): SdkState {
   }
 }
 
-/** A copy of `map` with `key` set to `value`. */
-export function withEntry<K, V>(map: ReadonlyMap<K, V>, key: K, value: V): ReadonlyMap<K, V> {
-  const next = new Map(map)
-  next.set(key, value)
-  return next
-}
-
-/** A copy of `map` without `key`. */
-export function withoutEntry<K, V>(map: ReadonlyMap<K, V>, key: K): ReadonlyMap<K, V> {
-  const next = new Map(map)
-  next.delete(key)
-  return next
-}
+export { withEntry, withoutEntry } from "../readonly-map.ts"
 
 /** The canonical (upper-case) form of a userid or vswitch name. */
 export function canonical(name: string): string {
