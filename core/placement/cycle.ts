@@ -110,6 +110,7 @@ export function scoreCandidates(
   const scores = new Float64Array(result.count)
   if (input.view.overlay.size === 0 && onlyResourceWeigher(input, weights)) {
     resourceScoresInto(input, result, weights.policy, scores)
+    addSpecialHardwareScores(input, result, weights, scores)
     return scores
   }
   const raw = new Float64Array(result.count)
@@ -148,14 +149,47 @@ export function rankCandidates(result: CycleResult, scores: Float64Array): numbe
 }
 
 function onlyResourceWeigher(input: CycleInput, weights: Weights): boolean {
-  if (!input.item.devices && (weights.specialHardware ?? defaultWeights.specialHardware) !== 0 &&
-    specialHardwareOf(input.view.state.inventory) !== undefined) return false
   for (const id of input.item.groupCounts.keys()) {
     const rule = input.view.groups.get(id)!.rule
     if (rule === "soft-affinity" && weights.softAffinity !== 0) return false
     if (rule === "soft-anti-affinity" && weights.softAntiAffinity !== 0) return false
   }
   return true
+}
+
+/**
+ * The fast path's second weigher: when the special-hardware weigher applies, normalises the
+ * resource scores in `out` to [0, policy] and adds the special-hardware term normalised to
+ * [0, specialHardware], as the general path would. Two passes over the candidates, no closures.
+ */
+function addSpecialHardwareScores(
+  input: CycleInput,
+  result: CycleResult,
+  weights: Weights,
+  out: Float64Array,
+): void {
+  const multiplier = weights.specialHardware ?? defaultWeights.specialHardware ?? 0
+  if (input.item.devices || multiplier === 0) return
+  const special = specialHardwareOf(input.view.state.inventory)
+  if (special === undefined) return
+  let sMin = Infinity
+  let sMax = -Infinity
+  let rMin = Infinity
+  let rMax = -Infinity
+  for (let k = 0; k < result.count; k++) {
+    const v = -special[result.candidates[k]!]!
+    if (v < sMin) sMin = v
+    if (v > sMax) sMax = v
+    const r = out[k]!
+    if (r < rMin) rMin = r
+    if (r > rMax) rMax = r
+  }
+  if (sMax === sMin) return
+  const rScale = rMax === rMin ? 0 : Math.abs(weights.policy) / (rMax - rMin)
+  const sScale = multiplier / (sMax - sMin)
+  for (let k = 0; k < result.count; k++) {
+    out[k] = (out[k]! - rMin) * rScale + (-special[result.candidates[k]!]! - sMin) * sScale
+  }
 }
 
 /**
