@@ -9,7 +9,8 @@
  *   placed: `unschedulable` (hosts coming back up, or members leaving, would help).
  */
 import { domainCount, domainOf } from "../cluster/rules.ts"
-import type { ClusterState, GroupRecord } from "../cluster/types.ts"
+import type { ClusterState, GroupRecord, GroupScope } from "../cluster/types.ts"
+import type { Inventory } from "../inventory/inventory.ts"
 import { memberHosts } from "../cluster/state.ts"
 import type { NamedInstance } from "./view.ts"
 
@@ -64,11 +65,27 @@ function roomInUpDomains(
     const d = domainOf(state.topology, group.scope, h)
     used.set(d, (used.get(d) ?? 0) + 1)
   }
+  const up = upDomainsOf(state, group.scope)
+  let room = up.size * group.maxPerDomain
+  for (const [d, n] of used) if (up.has(d)) room -= Math.min(n, group.maxPerDomain)
+  return room
+}
+
+const upDomainsByInventory = new WeakMap<Inventory, Map<GroupScope, ReadonlySet<number>>>()
+
+/** The domains of a scope that have a host `up`; host status lives in the inventory, so cached. */
+function upDomainsOf(state: ClusterState, scope: GroupScope): ReadonlySet<number> {
+  let byScope = upDomainsByInventory.get(state.inventory)
+  if (byScope === undefined) {
+    byScope = new Map()
+    upDomainsByInventory.set(state.inventory, byScope)
+  }
+  const known = byScope.get(scope)
+  if (known !== undefined) return known
   const up = new Set<number>()
   for (const host of state.inventory.hosts) {
-    if (host.status === "up") up.add(domainOf(state.topology, group.scope, host.index))
+    if (host.status === "up") up.add(domainOf(state.topology, scope, host.index))
   }
-  let room = 0
-  for (const d of up) room += Math.max(0, group.maxPerDomain - (used.get(d) ?? 0))
-  return room
+  byScope.set(scope, up)
+  return up
 }
