@@ -4,7 +4,7 @@
  * `os-pci` views. Shared by the commands so each shape is written once.
  */
 import { Result } from "effect"
-import { hypervisorViews, type HypervisorView } from "../../core/cluster/index.ts"
+import { hypervisorView, hypervisorViews, type HypervisorView } from "../../core/cluster/index.ts"
 import type { ClusterState } from "../../core/cluster/types.ts"
 import { NotFound } from "../../core/errors.ts"
 import { hypervisorPciStats, type PciPoolStat } from "../../core/pci/index.ts"
@@ -41,7 +41,7 @@ export function hypervisorShow(state: ClusterState, name: string):
   return Result.succeed({
     hypervisor: {
       id: index + 1,
-      ...hypervisorViews(state)[index]!,
+      ...hypervisorView(state, index),
       zone: host.zone,
       rack: host.rack,
       pci_stats: stats.success.pci_stats,

@@ -27,23 +27,27 @@ const mbPerGb = 1024
  * host's disk pools, rounded down to whole GB (used rounded up).
  */
 export function hypervisorViews(state: ClusterState): HypervisorView[] {
-  return state.inventory.hosts.map((host) => {
-    const usage = state.usage[host.index]!
-    const diskMb = host.diskPools.reduce((s, p) => s + p.sizeMb, 0)
-    const diskUsedMb = usage.diskUsedMb.reduce((s, d) => s + d, 0)
-    return {
-      hypervisor_hostname: host.name,
-      state: host.status === "down" ? "down" : "up",
-      status: host.status === "up" ? "enabled" : "disabled",
-      vcpus: host.vcpuCapacity,
-      vcpus_used: usage.vcpusUsed,
-      memory_mb: host.ramCapacityMb,
-      memory_mb_used: usage.ramMbUsed,
-      free_ram_mb: host.ramCapacityMb - usage.ramMbUsed,
-      local_gb: Math.floor(diskMb / mbPerGb),
-      local_gb_used: Math.ceil(diskUsedMb / mbPerGb),
-      free_disk_gb: Math.floor((diskMb - diskUsedMb) / mbPerGb),
-      running_vms: usage.instanceCount,
-    }
-  })
+  return state.inventory.hosts.map((host) => hypervisorView(state, host.index))
+}
+
+/** The hypervisor view of one host, by its index in the inventory (see `hypervisorViews`). */
+export function hypervisorView(state: ClusterState, hostIndex: number): HypervisorView {
+  const host = state.inventory.hosts[hostIndex]!
+  const usage = state.usage[hostIndex]!
+  const diskMb = host.diskPools.reduce((s, p) => s + p.sizeMb, 0)
+  const diskUsedMb = usage.diskUsedMb.reduce((s, d) => s + d, 0)
+  return {
+    hypervisor_hostname: host.name,
+    state: host.status === "down" ? "down" : "up",
+    status: host.status === "up" ? "enabled" : "disabled",
+    vcpus: host.vcpuCapacity,
+    vcpus_used: usage.vcpusUsed,
+    memory_mb: host.ramCapacityMb,
+    memory_mb_used: usage.ramMbUsed,
+    free_ram_mb: host.ramCapacityMb - usage.ramMbUsed,
+    local_gb: Math.floor(diskMb / mbPerGb),
+    local_gb_used: Math.ceil(diskUsedMb / mbPerGb),
+    free_disk_gb: Math.floor((diskMb - diskUsedMb) / mbPerGb),
+    running_vms: usage.instanceCount,
+  }
 }
