@@ -4,7 +4,7 @@ import { readFileSync } from "node:fs"
 import { describe, expect, it } from "vitest"
 import { runScript } from "../adapters/cli/requests.ts"
 import { hypervisorList, hypervisorShow } from "../adapters/cli/views.ts"
-import { parseOffer } from "../adapters/http/world.ts"
+import { parseOffer } from "../adapters/offer.ts"
 import { pciList, pciShow } from "../core/pci/index.ts"
 
 const offer = (() => {

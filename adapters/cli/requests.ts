@@ -19,7 +19,7 @@ import { type BadRequest, type InputIssue, invalidAll } from "../../core/errors.
 import { decodePciRequests, type PciRequest } from "../../core/pci/index.ts"
 import { decodeAddPmemVol, type PmemVolumeRequest } from "../../core/pmem/index.ts"
 import { schedule } from "../../core/placement/index.ts"
-import { parseOffer, type Offer } from "../http/world.ts"
+import { type Offer, parseOffer } from "../offer.ts"
 
 /** Bounds on a requests file. */
 export const requestsLimits = { stepsMax: 10_000, countMax: 1_000 } as const

@@ -16,7 +16,8 @@ import { replicaOperations, replicaRoutes } from "./routes/replicas.ts"
 import { serverOperations, serverRoutes } from "./routes/servers.ts"
 import { vclusterOperations, vclusterRoutes } from "./routes/vclusters.ts"
 import { buildServer, type RouteGroup } from "./server.ts"
-import { initialWorld, type Offer, type World } from "./world.ts"
+import type { Offer } from "../offer.ts"
+import { initialWorld, type World } from "./world.ts"
 
 /** Every journalled operation the server knows, by name (connector ones act on `connector`). */
 export function operationsOf(connector: Connector): Operations<World> {

@@ -5,7 +5,7 @@
 import { readFileSync } from "node:fs"
 import { Result } from "effect"
 import { decodeConfig, type ServerConfig } from "./config.ts"
-import { defaultScenarioPath, type Offer, parseOffer } from "./world.ts"
+import { defaultScenarioPath, type Offer, parseOffer } from "../offer.ts"
 
 /** Tokens of the fixture configuration. */
 export const tokens = {

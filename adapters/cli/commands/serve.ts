@@ -3,7 +3,7 @@ import { parseArgs } from "node:util"
 import { Result } from "effect"
 import { startApp } from "../../http/app.ts"
 import { parseConfig, type ServerConfig } from "../../http/config.ts"
-import { defaultScenarioPath, parseOffer } from "../../http/world.ts"
+import { defaultScenarioPath, parseOffer } from "../../offer.ts"
 import type { CliCommand } from "../command.ts"
 
 const usage = `usage: corral serve [--config FILE] [--port N] [--host 127.0.0.1] [--journal FILE]
