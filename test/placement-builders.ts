@@ -22,6 +22,8 @@ export class ServerBuilder {
   }
   numa(cells: number): this { this.spec.numaCells = cells; return this }
   groups(...ids: string[]): this { this.spec.groups = ids; return this }
+  zone(zone: string): this { this.spec.zone = zone; return this }
+  pmemDevice(name: string): this { this.spec.pmemDevice = name; return this }
   build(): ServerCreate { return { ...this.spec } }
   /** As a named instance for placeGang. */
   instance(): InstanceSpec & { name: string } { return { ...this.spec, name: this.spec.uuid } }

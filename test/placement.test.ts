@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import type { ClusterState } from "../core/cluster/index.ts"
+import { type ClusterState, createServer } from "../core/cluster/index.ts"
 import {
   filterNames,
   type NoValidHost,
@@ -69,8 +69,9 @@ describe("filters: each removes the hosts it should, and says so", () => {
     if (Result.isFailure(r)) throw r.failure
     expect(r.success.host).toBe("h4")
     const e = rejected(state, { instances: [server("a").cpus(2).ram(100_000).instance()] })
-    expect(e.filters.slice(0, 3)).toEqual([
+    expect(e.filters.slice(0, 4)).toEqual([
       { filter: filterNames.hostStatus, hostsIn: 5, hostsOut: 4 },
+      { filter: filterNames.availabilityZone, hostsIn: 4, hostsOut: 4 },
       { filter: filterNames.vcpu, hostsIn: 4, hostsOut: 3 },
       { filter: filterNames.ram, hostsIn: 3, hostsOut: 0 },
     ])
@@ -245,5 +246,74 @@ describe("device filters (through corral/pci and corral/pmem)", () => {
     expect(r.success.placements.map((p) => p.host).sort()).toEqual(["n1", "n2"])
     const e = rejected(state, { instances: ["a", "b", "c"].map((n) => withPci(server(n))) })
     expect(e).toMatchObject({ code: "unresolvable", reason: filterNames.pci })
+  })
+})
+
+describe("zone and pmem device constraints", () => {
+  const zoned = () => clusterOf(host("a1").zone("az1").cpus(8), host("a2").zone("az1").cpus(4),
+    host("b1").zone("az2").cpus(16).pmem("NVDIMM0", 4096), host("b2").zone("az2").status("down"))
+
+  it("a zone keeps only its hosts, counted by AvailabilityZoneFilter", () => {
+    const s1 = placed(zoned(), server("x").zone("az1"))
+    expect(s1.usage.map((u) => u.vcpusUsed)).toEqual([0, 1, 0, 0])
+    expect(hostOf(s1, server("a").zone("az1"))).toBe("a2")
+    expect(hostOf(s1, server("a").zone("az1"), "spread")).toBe("a1")
+    expect(hostOf(zoned(), server("a").cpus(2).zone("az2"))).toBe("b1")
+    const e = rejected(zoned(), { instances: [server("a").cpus(10).zone("az1").instance()] })
+    expect(e.filters.slice(0, 3)).toEqual([
+      { filter: filterNames.hostStatus, hostsIn: 4, hostsOut: 3 },
+      { filter: filterNames.availabilityZone, hostsIn: 3, hostsOut: 2 },
+      { filter: filterNames.vcpu, hostsIn: 2, hostsOut: 0 },
+    ])
+    expect(e).toMatchObject({ code: "unresolvable", reason: filterNames.vcpu })
+  })
+
+  it("a zone no host is in is unresolvable, and says so", () => {
+    const e = rejected(zoned(), { instances: [server("a").zone("az9").instance()] })
+    expect(e).toMatchObject({ code: "unresolvable", reason: filterNames.availabilityZone,
+      instance: "a" })
+    expect(e.detail).toContain("no host is in zone az9")
+    expect(e.filters.find((f) => f.filter === filterNames.availabilityZone)!.hostsOut).toBe(0)
+  })
+
+  it("a zone whose hosts are all down is unschedulable", () => {
+    const state = clusterOf(host("a1").zone("az1"), host("b1").zone("az2").status("down"))
+    const e = rejected(state, { instances: [server("a").zone("az2").instance()] })
+    expect(e).toMatchObject({ code: "unschedulable", reason: filterNames.availabilityZone })
+    expect(e.filters.slice(0, 2)).toEqual([
+      { filter: filterNames.hostStatus, hostsIn: 2, hostsOut: 1 },
+      { filter: filterNames.availabilityZone, hostsIn: 1, hostsOut: 0 },
+    ])
+  })
+
+  it("a pmem device keeps only hosts that have it, counted by PmemFilter", () => {
+    expect(hostOf(zoned(), server("a").pmemDevice("NVDIMM0"))).toBe("b1")
+    const missing = rejected(zoned(), { instances: [server("a").pmemDevice("NVDIMM7").instance()] })
+    expect(missing).toMatchObject({ code: "unresolvable", reason: filterNames.pmem })
+    expect(missing.detail).toContain("no host has a pmem device named NVDIMM7")
+    const both = rejected(zoned(), { instances:
+      [server("a").zone("az1").pmemDevice("NVDIMM0").instance()] })
+    expect(both).toMatchObject({ code: "unresolvable", reason: filterNames.pmem })
+    expect(both.filters.find((f) => f.filter === filterNames.pmem)).toEqual(
+      { filter: filterNames.pmem, hostsIn: 2, hostsOut: 0 })
+  })
+
+  it("a gang keeps each member in its own zone", () => {
+    const hosts = hostsOf(zoned(), { instances: [server("a").zone("az2").instance(),
+      server("b").zone("az1").instance(), server("c").zone("az1").instance()] })
+    expect(hosts[0]).toBe("b1")
+    expect(hosts.slice(1).every((h) => h.startsWith("a"))).toBe(true)
+  })
+
+  it("createServer on a named host checks the zone and the device", () => {
+    const s = zoned()
+    const wrongZone = createServer(s, server("a").zone("az2").build(), "a1")
+    expect(Result.isFailure(wrongZone) && wrongZone.failure._tag).toBe("Conflict")
+    const noDevice = createServer(s, server("a").pmemDevice("NVDIMM0").build(), "a1")
+    expect(Result.isFailure(noDevice) && noDevice.failure._tag).toBe("Conflict")
+    expect(Result.isSuccess(createServer(s, server("a").zone("az2").pmemDevice("NVDIMM0").build(),
+      "b1"))).toBe(true)
+    const empty = createServer(s, { ...server("a").build(), zone: "" }, "a1")
+    expect(Result.isFailure(empty) && empty.failure.message).toContain("server.zone")
   })
 })

@@ -180,6 +180,13 @@ export function instanceIssues(spec: InstanceSpec, path: string): InputIssue[] {
         message: `a divisor of vcpus (${spec.vcpus}) and ramMb (${spec.ramMb})` })
     }
   }
+  if (spec.zone !== undefined && (typeof spec.zone !== "string" || spec.zone === "")) {
+    issues.push({ path: `${path}.zone`, message: "a non-empty zone name" })
+  }
+  if (spec.pmemDevice !== undefined &&
+    (typeof spec.pmemDevice !== "string" || spec.pmemDevice === "")) {
+    issues.push({ path: `${path}.pmemDevice`, message: "a non-empty pmem device name" })
+  }
   if (spec.groups.length > instanceLimits.groupsMax) {
     issues.push({ path: `${path}.groups`, message: `at most ${instanceLimits.groupsMax} groups` })
   }
@@ -219,6 +226,15 @@ export function createServer(
   const host = state.inventory.hosts[hostIndex]!
   if (host.status !== "up") {
     return err(new Conflict({ message: `host ${hostName} is ${host.status}` }))
+  }
+  if (request.zone !== undefined && host.zone !== request.zone) {
+    return err(new Conflict({ message: `host ${hostName} is in zone ${host.zone}, ` +
+      `not ${request.zone}` }))
+  }
+  if (request.pmemDevice !== undefined &&
+    !host.pmemDevices.some((d) => d.name === request.pmemDevice)) {
+    return err(new Conflict({ message: `host ${hostName} has no pmem device ` +
+      `${request.pmemDevice}` }))
   }
   for (const id of request.groups) {
     const group = findGroup(state, id)

@@ -62,6 +62,10 @@ export interface InstanceSpec {
   readonly pciNumaPolicy?: PciNumaPolicy
   /** pmem volumes (`corral/pmem`) to create with the server, on the chosen host's devices. */
   readonly pmem?: ReadonlyArray<PmemVolumeRequest>
+  /** Availability zone: only hosts whose `zone` equals it (any zone when unset). */
+  readonly zone?: string
+  /** Only hosts that have a pmem device of this name (e.g. `NVDIMM0`, `DRAM`). */
+  readonly pmemDevice?: string
 }
 
 /** A server to create: the instance spec plus its identity and bookkeeping labels. */

@@ -18,6 +18,7 @@ import { fitItem } from "./view.ts"
 /** Every filter in the order it runs (the index into `CycleResult.removed`). */
 export const filterOrder: ReadonlyArray<FilterName> = [
   filterNames.hostStatus,
+  filterNames.availabilityZone,
   filterNames.vcpu,
   filterNames.ram,
   filterNames.diskPool,
@@ -27,6 +28,21 @@ export const filterOrder: ReadonlyArray<FilterName> = [
   filterNames.affinity,
   filterNames.antiAffinity,
 ]
+
+const zoneAt = filterOrder.indexOf(filterNames.availabilityZone)
+const vcpuAt = filterOrder.indexOf(filterNames.vcpu)
+const ramAt = filterOrder.indexOf(filterNames.ram)
+
+/**
+ * The zone id (`topology.zoneNames` index) every host must have for an item: -1 when the item
+ * asks for no zone, -2 when no host can match (an unknown zone, or members in two zones).
+ */
+export function itemZoneId(zoneNames: ReadonlyArray<string>, zones: ReadonlyArray<string>): number {
+  if (zones.length === 0) return -1
+  if (zones.length > 1) return -2
+  const id = zoneNames.indexOf(zones[0]!)
+  return id < 0 ? -2 : id
+}
 
 const misfitFilter: Record<FitResource, number> = {
   vcpus: filterOrder.indexOf(filterNames.vcpu),
@@ -63,15 +79,18 @@ export function runFilters(input: CycleInput): CycleResult {
   const { touched } = view
   const needVcpus = item.vcpus
   const needRamMb = item.ramMb
+  const zone = itemZoneId(view.state.topology.zoneNames, item.zones)
+  const zoneOf = view.state.topology.zoneOf
   let count = 0
   hosts: for (let i = 0; i < hostCount; i++) {
     if (up[i] === 0) { removed[0]!++; continue }
+    if (zone !== -1 && zoneOf[i] !== zone) { removed[zoneAt]!++; continue }
     if (touched[i] === 1 || item.detailed) {
       const fit = fitItem(view, i, item, false)
       if (!fit.fits) { removed[misfitFilter[fit.misfit.resource]]!++; continue }
     } else {
-      if (freeVcpus[i]! < needVcpus) { removed[1]!++; continue }
-      if (freeRamMb[i]! < needRamMb) { removed[2]!++; continue }
+      if (freeVcpus[i]! < needVcpus) { removed[vcpuAt]!++; continue }
+      if (freeRamMb[i]! < needRamMb) { removed[ramAt]!++; continue }
     }
     for (const a of active) if (!a.filter(i)) { removed[a.at]!++; continue hosts }
     candidates[count++] = i

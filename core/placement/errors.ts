@@ -7,6 +7,7 @@
 /** Filter names, in the order they run; shared constants so reports can count rejections. */
 export const filterNames = {
   hostStatus: "HostStatusFilter",
+  availabilityZone: "AvailabilityZoneFilter",
   vcpu: "VcpuFilter",
   ram: "RamFilter",
   diskPool: "DiskPoolFilter",

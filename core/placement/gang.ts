@@ -24,7 +24,8 @@ import {
 import { NoValidHost, rejectionReasons } from "./errors.ts"
 import { type CycleInput, defaultWeights, type Policy, type Weights } from "./plugins.ts"
 import { packable, packGang } from "./gang-pack.ts"
-import { checkRequest, contradiction, type PlacementRequest, requestLimits } from "./request.ts"
+import { checkRequest, contradiction, type PlacementRequest, requestLimits, unmetTarget }
+  from "./request.ts"
 import {
   fitItem,
   type Item,
@@ -69,12 +70,21 @@ export function placeGang(
     return err(new NoValidHost({ code: "unresolvable", reason: rejectionReasons.contradictoryRules,
       filters: [], detail: broken }))
   }
+  const unmet = unmetTarget(state, request.instances)
+  if (unmet !== undefined) {
+    const cycle = runFilters({ view: viewOf(state, groups), item: itemOf([unmet.instance]),
+      policy: request.policy ?? "pack" })
+    return err(new NoValidHost({ code: "unresolvable", reason: unmet.reason,
+      instance: unmet.instance.name, filters: filterCounts(cycle), detail: unmet.detail }))
+  }
   const overflow = antiAffinityOverflow(state, groups, request.instances)
   if (overflow !== undefined) {
     return err(new NoValidHost({ code: overflow.code, reason: rejectionReasons.antiAffinity,
       filters: [], detail: overflow.detail }))
   }
-  if (packable(request)) {
+  const untargeted = request.instances.every((i) => i.zone === undefined &&
+    i.pmemDevice === undefined)
+  if (untargeted && packable(request)) {
     const packed = packGang(state, request)
     if (packed !== undefined) return ok({ placements: packed, nodes: 0 })
   }
@@ -237,6 +247,8 @@ function symmetryOf(view: SearchView, items: ReadonlyArray<Item>): (hostIndex: n
   const scopes = new Set([...hard].map((g) => g.scope))
   const hostScoped = [...hard].filter((g) => g.scope === "host").map((g) => g.id)
   const devices = items.some((item) => item.devices)
+  const zoned = items.some((item) => item.zones.length > 0)
+  const pmemNamed = items.some((item) => item.pmemDevices.length > 0)
   return (hostIndex) => {
     const host = view.state.inventory.hosts[hostIndex]!
     if (devices && (host.pciDevices.length > 0 || host.pmemDevices.length > 0)) {
@@ -251,7 +263,8 @@ function symmetryOf(view: SearchView, items: ReadonlyArray<Item>): (hostIndex: n
     return [host.vcpuCapacity - u.vcpusUsed, host.ramCapacityMb - u.ramMbUsed,
       host.cpuAllocationRatio, host.ramAllocationRatio, pools.join(","), cells.join(","),
       scopes.has("rack") ? domainOf(topo, "rack", hostIndex) : "",
-      scopes.has("zone") ? domainOf(topo, "zone", hostIndex) : ""].join("|")
+      scopes.has("zone") || zoned ? domainOf(topo, "zone", hostIndex) : "",
+      pmemNamed ? host.pmemDevices.map((d) => d.name).join(",") : ""].join("|")
   }
 }
 

@@ -133,15 +133,23 @@ export const pciFilter: FilterPlugin<ReadonlyArray<{ count: number; free: Int32A
   },
 }
 
-/** pmem: the host has the named devices (on one NUMA node for affinity) with room for all. */
-export const pmemFilter: FilterPlugin<{ view: SearchView; volumes: PmemVolumeRequest[] }> = {
+/**
+ * pmem: the host has every pmem device the item names (`pmemDevice`), and the devices its volumes
+ * name (on one NUMA node for affinity) with room for all of them.
+ */
+export const pmemFilter: FilterPlugin<{ view: SearchView; volumes: PmemVolumeRequest[];
+  names: ReadonlyArray<string> }> = {
   name: filterNames.pmem,
   preFilter: ({ view, item }) => {
     const volumes = item.members.flatMap((m) => [...(m.pmem ?? [])])
-    return volumes.length === 0 ? undefined : { view, volumes }
+    const names = item.pmemDevices
+    return volumes.length === 0 && names.length === 0 ? undefined : { view, volumes, names }
   },
-  filter: ({ view, volumes }, i) => {
-    const hostPmem = hostPmemOf(view.pmem, view.state.inventory.hosts[i]!.name)
+  filter: ({ view, volumes, names }, i) => {
+    const host = view.state.inventory.hosts[i]!
+    for (const name of names) if (!host.pmemDevices.some((d) => d.name === name)) return false
+    if (volumes.length === 0) return true
+    const hostPmem = hostPmemOf(view.pmem, host.name)
     if (hostPmem.devices.length === 0) return false
     if (placementIssues(hostPmem, volumes, undefined).length > 0) return false
     return !(allocateOnHost(hostPmem, volumes) instanceof PmemInsufficientCapacity)

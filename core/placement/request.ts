@@ -6,6 +6,7 @@ import { type BadRequest, type InputIssue, invalidAll, NotFound, type Outcome, e
   from "../errors.ts"
 import { findGroup, type GroupCreate, groupIssues, instanceIssues } from "../cluster/state.ts"
 import { type ClusterState, type GroupRecord, groupScopes } from "../cluster/types.ts"
+import { filterNames, type FilterName } from "./errors.ts"
 import type { Policy, Weights } from "./plugins.ts"
 import type { NamedInstance } from "./view.ts"
 
@@ -120,6 +121,37 @@ export function contradiction(
             `group ${g.id} allows at most ${g.maxPerDomain} there`
         }
       }
+    }
+  }
+  return undefined
+}
+
+/** An instance whose zone or pmem device no host of the inventory has. */
+export interface UnmetTarget {
+  readonly instance: NamedInstance
+  readonly reason: FilterName
+  readonly detail: string
+}
+
+/**
+ * The first instance that asks for a zone no host is in, or a pmem device no host has: such a
+ * request is unresolvable whatever the usage. Returns undefined when every target exists.
+ */
+export function unmetTarget(
+  state: ClusterState,
+  instances: ReadonlyArray<NamedInstance>,
+): UnmetTarget | undefined {
+  const zones = state.topology.zoneNames
+  for (const instance of instances) {
+    if (instance.zone !== undefined && !zones.includes(instance.zone)) {
+      return { instance, reason: filterNames.availabilityZone,
+        detail: `no host is in zone ${instance.zone} (zones: ${zones.join(", ") || "none"})` }
+    }
+    const device = instance.pmemDevice
+    if (device !== undefined &&
+      !state.inventory.hosts.some((h) => h.pmemDevices.some((d) => d.name === device))) {
+      return { instance, reason: filterNames.pmem,
+        detail: `no host has a pmem device named ${device}` }
     }
   }
   return undefined

@@ -35,6 +35,10 @@ export interface Item {
   /** Whether a member asks for PCI devices or pmem volumes. */
   readonly devices: boolean
   readonly groupCounts: ReadonlyMap<string, number>
+  /** Distinct availability zones the members ask for (empty: any zone). */
+  readonly zones: ReadonlyArray<string>
+  /** Distinct pmem device names the members ask their host to have. */
+  readonly pmemDevices: ReadonlyArray<string>
 }
 
 /** Builds an item from its members. */
@@ -50,7 +54,15 @@ export function itemOf(members: ReadonlyArray<NamedInstance>): Item {
       members.some((m) => m.disks.length > 0 || m.numaCells !== undefined),
     devices: members.some(wantsDevices),
     groupCounts,
+    zones: distinct(members.map((m) => m.zone)),
+    pmemDevices: distinct(members.map((m) => m.pmemDevice)),
   }
+}
+
+function distinct(values: ReadonlyArray<string | undefined>): string[] {
+  const out: string[] = []
+  for (const v of values) if (v !== undefined && !out.includes(v)) out.push(v)
+  return out
 }
 
 /**
