@@ -1,15 +1,17 @@
 /**
  * PCI (seed `pci-api.txt`): `GET /v2/{tenant_id}/os-pci`, `/os-pci/detail`, `/os-pci/{id}`
  * (admin-only: the PCI inventory is the operator's), the server's `os-pci:pci_devices` and the
- * hypervisor's `pci_stats`. Views are the PCI core's own; `?host=` filters the lists.
+ * hypervisor's `pci_stats`. Views are the PCI core's own; `?host=` filters the lists. The lists
+ * are rendered once per PCI state (adapters/http/rendered.ts: bytes, gzip, ETag).
  */
 import { Result } from "effect"
-import type { FastifyReply } from "fastify"
+import type { FastifyReply, FastifyRequest } from "fastify"
 import { invalid, type NotFound } from "../../../core/errors.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
 import {
-  hypervisorPciStats, pciDetail, pciList, pciShow, type PciState, serverPciDevices,
+  hypervisorPciStats, pciDetail, pciList, pciShow, serverPciDevices,
 } from "../../../core/pci/index.ts"
+import { type Rendered, renderedOf, sendRendered } from "../rendered.ts"
 import { type RouteGroup, sendFault } from "../server.ts"
 import type { ServerMeta, World } from "../world.ts"
 import { adminScope, paramsOf, sendRead } from "./common.ts"
@@ -26,34 +28,10 @@ export function hypervisorPciExtra(world: World, host: Host): Record<string, unk
   return stats.success
 }
 
-/** Most list renderings cached per PCI state (one per host filter, plus the whole fleet). */
-export const listCacheEntriesMax = 4_096
-
-const listCache = new WeakMap<PciState, Map<string, string>>()
-
-/**
- * A list view rendered once per PCI state: the state is immutable, so its JSON is too. The
- * cache hangs off the state object and goes with it; a failure (unknown host) is not cached.
- */
-function cachedList(state: PciState, key: string,
-  render: () => Result.Result<unknown, NotFound>): Result.Result<string, NotFound> {
-  let byKey = listCache.get(state)
-  if (byKey === undefined) {
-    byKey = new Map()
-    listCache.set(state, byKey)
-  }
-  const hit = byKey.get(key)
-  if (hit !== undefined) return Result.succeed(hit)
-  const rendered = render()
-  if (Result.isFailure(rendered)) return Result.fail(rendered.failure)
-  const text = JSON.stringify(rendered.success)
-  if (byKey.size < listCacheEntriesMax) byKey.set(key, text)
-  return Result.succeed(text)
-}
-
-function sendList(reply: FastifyReply, listed: Result.Result<string, NotFound>): FastifyReply {
+function sendList(request: FastifyRequest, reply: FastifyReply,
+  listed: Result.Result<Rendered, NotFound>): FastifyReply {
   if (Result.isFailure(listed)) return sendFault(reply, listed.failure)
-  return reply.code(200).type("application/json; charset=utf-8").send(listed.success)
+  return sendRendered(request, reply, listed.success)
 }
 
 function filterOf(query: unknown): { host?: string } {
@@ -67,14 +45,14 @@ export const pciRoutes: RouteGroup<World> = ({ app, engine }) => {
     if (adminScope(request, reply) === null) return reply
     const filter = filterOf(request.query)
     const state = engine.world().cluster.pci
-    return sendList(reply, cachedList(state, `list:${filter.host ?? ""}`,
+    return sendList(request, reply, renderedOf(state, `os-pci:${filter.host ?? ""}`,
       () => pciList(state, filter)))
   })
   app.get("/v2/:tenant_id/os-pci/detail", async (request, reply) => {
     if (adminScope(request, reply) === null) return reply
     const filter = filterOf(request.query)
     const state = engine.world().cluster.pci
-    return sendList(reply, cachedList(state, `detail:${filter.host ?? ""}`,
+    return sendList(request, reply, renderedOf(state, `os-pci/detail:${filter.host ?? ""}`,
       () => pciDetail(state, filter)))
   })
   app.get("/v2/:tenant_id/os-pci/:pci_device_id", async (request, reply) => {
