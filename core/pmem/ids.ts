@@ -11,45 +11,60 @@
 /** The sequence runs in 48 bits. */
 export const volumeSequenceMax = 2 ** 48 - 1
 
-/** FNV-1a over the server uuid, a NUL, and the name, then a final avalanche. */
-function hashOf(serverUuid: string, name: string, seed: number): number {
-  let h = seed
-  for (let i = 0; i < serverUuid.length; i++) {
-    h = Math.imul(h ^ serverUuid.charCodeAt(i), 0x01000193)
-  }
-  h = Math.imul(h, 0x01000193)
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193)
+/** The first avalanche step of both hashes (a 32-bit finalizer). */
+function mix(h: number): number {
   h ^= h >>> 15
   h = Math.imul(h, 0x2c1b3c6d)
   h ^= h >>> 12
   return h >>> 0
 }
 
-/** Writes the low `digits` hex digits of `value` (< 2^32) into `out` from `at`, as codes. */
-function putHex(out: number[], at: number, value: number, digits: number): void {
-  for (let k = 0; k < digits; k++) {
-    const v = (value >>> (4 * (digits - 1 - k))) & 15
-    out[at + k] = v < 10 ? 48 + v : 87 + v
-  }
+/** The character code of hex digit `v` (0-15), lower case. */
+function hexCode(v: number): number {
+  return v < 10 ? 48 + v : 87 + v
 }
 
-/** The uuid of the volume `name` of server `serverUuid`, created as number `sequence`. */
+/**
+ * The uuid of the volume `name` of server `serverUuid`, created as number `sequence`. Two
+ * FNV-1a hashes (different seeds) of the server uuid, a NUL and the name, each avalanched, give
+ * the hash bits; both run in one pass and the string is built flat in one call (uuids are read
+ * and compared often), without an intermediate array.
+ */
 export function volumeUuid(serverUuid: string, name: string, sequence: number): string {
   if (!Number.isSafeInteger(sequence) || sequence < 0 || sequence > volumeSequenceMax) {
     throw new Error(`volume sequence ${sequence} outside 0..${volumeSequenceMax}`)
   }
-  const a = hashOf(serverUuid, name, 0x811c9dc5)
-  const b = hashOf(serverUuid, name, 0x9e3779b9)
-  const out = [0, 0, 0, 0, 0, 0, 0, 0, 45, 0, 0, 0, 0, 45, 0, 0, 0, 0, 45, 0, 0, 0, 0, 45,
-    0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]
-  putHex(out, 0, a, 8)
-  putHex(out, 9, b >>> 16, 4)
-  putHex(out, 14, 0x8000 | (b & 0xfff), 4)
-  putHex(out, 19, ((8 + (b >>> 30)) << 12) | ((a ^ b) & 0xfff), 4)
-  putHex(out, 24, Math.floor(sequence / 2 ** 32), 4)
-  putHex(out, 28, sequence >>> 0, 8)
-  // One flat string rather than a rope of concatenations: uuids are read and compared often.
-  return String.fromCharCode.apply(null, out)
+  let ha = 0x811c9dc5
+  let hb = 0x9e3779b9
+  for (let i = 0; i < serverUuid.length; i++) {
+    const c = serverUuid.charCodeAt(i)
+    ha = Math.imul(ha ^ c, 0x01000193)
+    hb = Math.imul(hb ^ c, 0x01000193)
+  }
+  ha = Math.imul(ha, 0x01000193)
+  hb = Math.imul(hb, 0x01000193)
+  for (let i = 0; i < name.length; i++) {
+    const c = name.charCodeAt(i)
+    ha = Math.imul(ha ^ c, 0x01000193)
+    hb = Math.imul(hb ^ c, 0x01000193)
+  }
+  const a = mix(ha)
+  const b = mix(hb)
+  const c = 0x8000 | (b & 0xfff)
+  const d = ((8 + (b >>> 30)) << 12) | ((a ^ b) & 0xfff)
+  const hi = Math.floor(sequence / 2 ** 32)
+  const lo = sequence >>> 0
+  const x = hexCode
+  return String.fromCharCode(
+    x(a >>> 28), x((a >>> 24) & 15), x((a >>> 20) & 15), x((a >>> 16) & 15),
+    x((a >>> 12) & 15), x((a >>> 8) & 15), x((a >>> 4) & 15), x(a & 15), 45,
+    x(b >>> 28), x((b >>> 24) & 15), x((b >>> 20) & 15), x((b >>> 16) & 15), 45,
+    x(c >>> 12), x((c >>> 8) & 15), x((c >>> 4) & 15), x(c & 15), 45,
+    x(d >>> 12), x((d >>> 8) & 15), x((d >>> 4) & 15), x(d & 15), 45,
+    x((hi >>> 12) & 15), x((hi >>> 8) & 15), x((hi >>> 4) & 15), x(hi & 15),
+    x(lo >>> 28), x((lo >>> 24) & 15), x((lo >>> 20) & 15), x((lo >>> 16) & 15),
+    x((lo >>> 12) & 15), x((lo >>> 8) & 15), x((lo >>> 4) & 15), x(lo & 15),
+  )
 }
 
 /**

@@ -11,11 +11,10 @@
  * server does not touch its volumes: they keep their extents until deleted or released.
  */
 import type { Inventory } from "../inventory/index.ts"
-import { findHost } from "../inventory/index.ts"
 import {
-  BadRequest,
-  Conflict,
-  Forbidden,
+  type BadRequest,
+  type Conflict,
+  type Forbidden,
   type InputIssue,
   invalid,
   invalidAll,
@@ -24,21 +23,16 @@ import {
   err,
   ok,
 } from "../errors.ts"
-import {
-  allocateExtent,
-  type DeviceExtents,
-  emptyDevice,
-  extentMbFor,
-  freeExtent,
-  largestFreeMb,
-} from "./extents.ts"
+import { allocateOnHost } from "./allocate.ts"
+import { deviceOf, refuseAdd } from "./checks.ts"
+import { type DeviceExtents, emptyDevice, freeExtent } from "./extents.ts"
 import { emptyMap, mapGet, mapRemove, mapSet, type PersistentMap } from "./hamt.ts"
 import { sequenceOfUuid, volumeSequenceMax, volumeUuid } from "./ids.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
 
-/** Bounds on what one server may hold. */
-export const pmemServerLimits = { volumesPerServerMax: 64 } as const
+export { allocateOnHost, type Placed } from "./allocate.ts"
+export { placementIssues, pmemServerLimits } from "./checks.ts"
 
 /** A volume as the state records it. `extentMb` is `sizeMb` rounded up to the alignment. */
 export interface PmemVolume {
@@ -198,219 +192,6 @@ function appended<T>(xs: ReadonlyArray<T>, ys: ReadonlyArray<T>): T[] {
   return out
 }
 
-/** Every reason to refuse an add before allocation, in the order `addPmemVolumes` states. */
-function refuseAdd(
-  state: PmemState,
-  server: PmemServerRef,
-  volumes: ReadonlyArray<PmemVolumeRequest>,
-  existing: ServerPmem | undefined,
-  hostPmem: HostPmem,
-): BadRequest | NotFound | Conflict | Forbidden | undefined {
-  const shape = requestIssues(volumes)
-  if (shape.length > 0) return invalidAll(shape)
-  if (findHost(state.inventory, server.host) === undefined) {
-    return new NotFound({ resource: "host", id: server.host })
-  }
-  const bound = boundServer(existing, server)
-  if (bound !== undefined) return bound
-  const numaNode = existing?.pinnedNumaNode ?? server.numaNode
-  const issues = placementIssues(hostPmem, volumes, numaNode)
-  const duplicates = duplicateNames(volumes)
-  if (issues.length + duplicates.length > 0) return invalidAll(issues.concat(duplicates))
-  const held = existing?.volumes ?? noVolumes
-  if (held.length + volumes.length > pmemServerLimits.volumesPerServerMax) {
-    return new Forbidden({
-      message: `Server ${server.serverUuid} would hold ${held.length + volumes.length} pmem ` +
-        `volumes; at most ${pmemServerLimits.volumesPerServerMax} are allowed.`,
-    })
-  }
-  let taken: string[] | undefined
-  for (const v of volumes) {
-    for (const h of held) if (h.name === v.name) (taken ??= []).push(JSON.stringify(v.name))
-  }
-  if (taken === undefined) return undefined
-  return new Conflict({
-    message: `Server ${server.serverUuid} already has pmem volume(s) named ${taken.join(", ")}.`,
-  })
-}
-
-const noVolumes: ReadonlyArray<PmemVolume> = []
-const noIssues: ReadonlyArray<InputIssue> = []
-
-/** A server's volumes bind it to their host, and an affinity volume to its NUMA node. */
-function boundServer(
-  existing: ServerPmem | undefined,
-  server: PmemServerRef,
-): Conflict | undefined {
-  if (existing === undefined) return undefined
-  if (existing.host !== server.host) {
-    return new Conflict({
-      message: `Server ${server.serverUuid} holds pmem volumes on host ${existing.host}, ` +
-        `not ${server.host}.`,
-    })
-  }
-  const pinned = existing.pinnedNumaNode
-  if (pinned !== undefined && server.numaNode !== undefined && pinned !== server.numaNode) {
-    return new Conflict({
-      message: `Server ${server.serverUuid} is pinned to NUMA node ${pinned} by an affinity ` +
-        `pmem volume, not ${server.numaNode}.`,
-    })
-  }
-  return undefined
-}
-
-/** Shape checks for callers that build requests without the decoder. */
-function requestIssues(volumes: ReadonlyArray<PmemVolumeRequest>): ReadonlyArray<InputIssue> {
-  const max = pmemRequestLimits.volumesPerRequestMax
-  if (volumes.length === 0 || volumes.length > max) {
-    return [{ path: "add-pmem-vol", message: `a list of 1 to ${max} volumes` }]
-  }
-  let issues: InputIssue[] | undefined
-  for (let i = 0; i < volumes.length; i++) {
-    const v = volumes[i]!
-    if (!Number.isSafeInteger(v.sizeMb) || v.sizeMb <= 0) {
-      (issues ??= []).push({
-        path: `add-pmem-vol[${i}].size`,
-        message: "a positive integer number of MB",
-      })
-    }
-    if (v.name.length === 0 || v.name.length > pmemRequestLimits.volumeNameLengthMax) {
-      (issues ??= []).push({ path: `add-pmem-vol[${i}].name`, message: "a non-empty volume name" })
-    }
-  }
-  return issues ?? noIssues
-}
-
-/** Names repeated within one request (n ≤ 64, so the quadratic scan is cheap). */
-function duplicateNames(volumes: ReadonlyArray<PmemVolumeRequest>): ReadonlyArray<InputIssue> {
-  let issues: InputIssue[] | undefined
-  for (let i = 1; i < volumes.length; i++) {
-    const name = volumes[i]!.name
-    for (let k = 0; k < i; k++) {
-      if (volumes[k]!.name !== name) continue
-      ;(issues ??= []).push({
-        path: `add-pmem-vol[${i}].name`,
-        message: `a name unique within the server; "${name}" is also add-pmem-vol[${k}]`,
-      })
-      break
-    }
-  }
-  return issues ?? noIssues
-}
-
-function deviceOf(host: HostPmem, name: string): DevicePmem {
-  const device = findDevice(host, name)
-  if (device === undefined) throw new Error(`pmem device ${name} missing on ${host.host}`)
-  return device
-}
-
-/**
- * Each volume's device must exist on the host; affinity volumes must sit on `numaNode` (when
- * known) or, when it is not, all on one node.
- */
-export function placementIssues(
-  host: HostPmem,
-  volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "affinity">>,
-  numaNode: number | undefined,
-): ReadonlyArray<InputIssue> {
-  let issues: InputIssue[] | undefined
-  let node = numaNode
-  let nodeFrom = "the server's NUMA node"
-  for (let i = 0; i < volumes.length; i++) {
-    const v = volumes[i]!
-    const device = findDevice(host, v.device)
-    if (device === undefined) {
-      const names = host.devices.map((d) => d.name).join(", ")
-      ;(issues ??= []).push({
-        path: `add-pmem-vol[${i}].device`,
-        message: `a pmem device of the server's host (${names === "" ? "it has none" : names}); ` +
-          `"${v.device}" is not one`,
-      })
-    } else if (v.affinity && node === undefined) {
-      node = device.numaNode
-      nodeFrom = `add-pmem-vol[${i}]`
-    } else if (v.affinity && device.numaNode !== node) {
-      ;(issues ??= []).push({
-        path: `add-pmem-vol[${i}].device`,
-        message: `a device on NUMA node ${node} (${nodeFrom}), since affinity pins the server ` +
-          `to one node; ${v.device} is on node ${device.numaNode}`,
-      })
-    }
-  }
-  return issues ?? noIssues
-}
-
-function findDevice(host: HostPmem, name: string): DevicePmem | undefined {
-  for (const d of host.devices) if (d.name === name) return d
-  return undefined
-}
-
-/** Where a request's volumes went: the host's new devices, and each volume's extent. */
-interface Placed {
-  readonly host: HostPmem
-  readonly offsetsMb: ReadonlyArray<number>
-  readonly extentsMb: ReadonlyArray<number>
-}
-
-/**
- * Best-fit allocation of every volume on its device (devices must exist). Per device, volumes
- * are placed largest first (ties in request order), which packs better than request order.
- */
-export function allocateOnHost(
-  host: HostPmem,
-  volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "sizeMb">>,
-): Placed | PmemInsufficientCapacity {
-  const devices = host.devices.slice()
-  const offsetsMb = new Array<number>(volumes.length).fill(-1)
-  const extentsMb = new Array<number>(volumes.length).fill(0)
-  for (let d = 0; d < devices.length; d++) {
-    const before = devices[d]!
-    const mine: number[] = []
-    for (let i = 0; i < volumes.length; i++) {
-      if (volumes[i]!.device !== before.name) continue
-      mine.push(i)
-      extentsMb[i] = extentMbFor(before.extents, volumes[i]!.sizeMb)
-    }
-    if (mine.length === 0) continue
-    if (mine.length > 1) mine.sort((x, y) => extentsMb[y]! - extentsMb[x]! || x - y)
-    let extents = before.extents
-    for (const i of mine) {
-      const extentMb = extentsMb[i]!
-      const got = extentMb <= extents.sizeMb ? allocateExtent(extents, extentMb) : undefined
-      if (got === undefined) return insufficient(host.host, before, mine.map((k) => extentsMb[k]!))
-      extents = got.device
-      offsetsMb[i] = got.offsetMb
-    }
-    devices[d] = {
-      name: before.name,
-      numaNode: before.numaNode,
-      extents,
-      volumeCount: before.volumeCount + mine.length,
-    }
-  }
-  if (offsetsMb.includes(-1)) throw new Error("allocateOnHost: a volume names no device")
-  return { host: { host: host.host, devices }, offsetsMb, extentsMb }
-}
-
-function insufficient(
-  host: string,
-  device: DevicePmem,
-  extentsMb: ReadonlyArray<number>,
-): PmemInsufficientCapacity {
-  const requestedMb = extentsMb.reduce((s, e) => s + e, 0)
-  const largestFreeExtentMb = largestFreeMb(device.extents)
-  return new PmemInsufficientCapacity({
-    resource: `pmem:${device.name}`,
-    requested: requestedMb,
-    free: device.extents.freeMb,
-    capacity: device.extents.sizeMb,
-    host,
-  }, {
-    fragmentation: requestedMb <= device.extents.freeMb,
-    largestFreeExtentMb,
-  })
-}
-
 /** Errors `deletePmemVolumes` returns. */
 export type DeletePmemError = BadRequest | NotFound
 
@@ -426,9 +207,25 @@ export function deletePmemVolumes(
   volumeUuids: ReadonlyArray<string>,
 ): Outcome<PmemChange, DeletePmemError> {
   const max = pmemRequestLimits.volumesPerRequestMax
-  if (volumeUuids.length === 0 || volumeUuids.length > max) {
-    return err(invalid("del-pmem-vol", `a list of 1 to ${max} volumes`))
+  const n = volumeUuids.length
+  if (n === 0 || n > max) return err(invalid("del-pmem-vol", `a list of 1 to ${max} volumes`))
+  if (n > 1) {
+    const repeated = repeatedUuids(volumeUuids)
+    if (repeated !== undefined) return err(repeated)
   }
+  const server = serverPmemOf(state, serverUuid)
+  const indexes = new Array<number>(n)
+  for (let i = 0; i < n; i++) {
+    const uuid = volumeUuids[i]!
+    const k = server === undefined ? -1 : volumeIndexOf(server, uuid)
+    if (k < 0) return err(new NotFound({ resource: "pmem volume", id: lowerCase(uuid) }))
+    indexes[i] = k
+  }
+  return ok(removeVolumes(state, server!, indexes))
+}
+
+/** A BadRequest naming every uuid listed again (case-insensitively), or undefined. */
+function repeatedUuids(volumeUuids: ReadonlyArray<string>): BadRequest | undefined {
   const wanted = volumeUuids.map(lowerCase)
   let issues: InputIssue[] | undefined
   for (let i = 1; i < wanted.length; i++) {
@@ -439,15 +236,7 @@ export function deletePmemVolumes(
       message: `a volume listed once; ${wanted[i]} is also del-pmem-vol[${k}]`,
     })
   }
-  if (issues !== undefined) return err(invalidAll(issues))
-  const server = serverPmemOf(state, serverUuid)
-  const sequences = new Array<number>(wanted.length)
-  for (let i = 0; i < wanted.length; i++) {
-    const k = server === undefined ? -1 : volumeIndexOf(server, wanted[i]!)
-    if (k < 0) return err(new NotFound({ resource: "pmem volume", id: wanted[i]! }))
-    sequences[i] = server!.volumes[k]!.sequence
-  }
-  return ok(removeVolumes(state, server!, sequences))
+  return issues === undefined ? undefined : invalidAll(issues)
 }
 
 /** `toLowerCase`, without a copy when there is nothing to lower (the usual case). */
@@ -459,13 +248,18 @@ function lowerCase(text: string): string {
   return text
 }
 
-/** Where the server holds the volume `uuid` (lower case), or -1. Numbers first: cheap. */
+/**
+ * Where the server holds the volume `uuid` (either case), or -1. The sequence number the uuid
+ * carries is compared first (cheap), then the whole uuid.
+ */
 function volumeIndexOf(server: ServerPmem, uuid: string): number {
   const sequence = sequenceOfUuid(uuid)
   if (sequence < 0) return -1
   const volumes = server.volumes
   for (let k = 0; k < volumes.length; k++) {
-    if (volumes[k]!.sequence === sequence) return volumes[k]!.uuid === uuid ? k : -1
+    const v = volumes[k]!
+    if (v.sequence !== sequence) continue
+    return v.uuid === uuid || v.uuid === lowerCase(uuid) ? k : -1
   }
   return -1
 }
@@ -477,42 +271,43 @@ function volumeIndexOf(server: ServerPmem, uuid: string): number {
 export function releaseServer(state: PmemState, serverUuid: string): PmemChange {
   const server = serverPmemOf(state, serverUuid)
   if (server === undefined) return { state, volumes: [] }
-  return removeVolumes(state, server, server.volumes.map((v) => v.sequence))
+  const indexes = new Array<number>(server.volumes.length)
+  for (let k = 0; k < indexes.length; k++) indexes[k] = k
+  return removeVolumes(state, server, indexes)
 }
 
-/** Removes the listed volumes (by sequence; all the server's) and frees their extents. */
+/**
+ * Removes the server's volumes at `indexes` (distinct positions in `server.volumes`) and frees
+ * their extents. The removed volumes are returned in the server's (creation) order.
+ */
 function removeVolumes(
   state: PmemState,
   server: ServerPmem,
-  sequences: ReadonlyArray<number>,
+  indexes: ReadonlyArray<number>,
 ): PmemChange {
-  const removed: PmemVolume[] = []
-  const kept: PmemVolume[] = []
-  let affinity = false
-  for (const v of server.volumes) {
-    if (sequences.includes(v.sequence)) removed.push(v)
-    else {
-      kept.push(v)
-      affinity ||= v.affinity
+  const volumes = server.volumes
+  const gone = new Array<boolean>(volumes.length).fill(false)
+  for (const k of indexes) {
+    if (!(k >= 0 && k < volumes.length) || gone[k]) {
+      throw new Error("removeVolumes: a volume is not the server's, or listed twice")
     }
+    gone[k] = true
   }
-  if (removed.length !== sequences.length) {
-    throw new Error("removeVolumes: a volume is not the server's")
+  const removed = new Array<PmemVolume>(indexes.length)
+  const kept = new Array<PmemVolume>(volumes.length - indexes.length)
+  let r = 0
+  let w = 0
+  let affinity = false
+  for (let k = 0; k < volumes.length; k++) {
+    const v = volumes[k]!
+    if (gone[k]) removed[r++] = v
+    else {
+      kept[w++] = v
+      if (v.affinity) affinity = true
+    }
   }
   const host = hostPmemOf(state, server.host)
-  const devices = host.devices.slice()
-  for (const v of removed) {
-    const d = devices.findIndex((x) => x.name === v.device)
-    const device = devices[d]!
-    if (device.volumeCount <= 0) throw new Error(`pmem device ${device.name} has no volume`)
-    devices[d] = {
-      name: device.name,
-      numaNode: device.numaNode,
-      extents: freeExtent(device.extents, v.offsetMb, v.extentMb),
-      volumeCount: device.volumeCount - 1,
-    }
-  }
-  const servers = kept.length === 0
+  const servers = w === 0
     ? mapRemove(state.servers, server.serverUuid)
     : mapSet(state.servers, server.serverUuid, {
       serverUuid: server.serverUuid,
@@ -523,10 +318,29 @@ function removeVolumes(
   return {
     state: {
       inventory: state.inventory,
-      hosts: mapSet(state.hosts, server.host, { host: host.host, devices }),
+      hosts: mapSet(state.hosts, server.host, { host: host.host, devices: freed(host, removed) }),
       servers,
       nextSequence: state.nextSequence,
     },
     volumes: removed,
   }
+}
+
+/** The host's devices with the extents of `removed` (volumes on them) returned. */
+function freed(host: HostPmem, removed: ReadonlyArray<PmemVolume>): DevicePmem[] {
+  const devices = host.devices.slice()
+  for (const v of removed) {
+    let d = 0
+    while (d < devices.length && devices[d]!.name !== v.device) d++
+    const device = devices[d]
+    if (device === undefined) throw new Error(`pmem device ${v.device} missing on ${host.host}`)
+    if (device.volumeCount <= 0) throw new Error(`pmem device ${device.name} has no volume`)
+    devices[d] = {
+      name: device.name,
+      numaNode: device.numaNode,
+      extents: freeExtent(device.extents, v.offsetMb, v.extentMb),
+      volumeCount: device.volumeCount - 1,
+    }
+  }
+  return devices
 }
