@@ -16,7 +16,6 @@ afterAll(async () => {
 })
 
 const detail = "/v2/ops/os-pci/detail"
-const gpuHost = "az1-r01-gpu-01"
 
 function get(url: string, headers: Record<string, string> = {}, token: string = tokens.admin) {
   return started.app.inject({ method: "GET", url, headers: { "x-auth-token": token, ...headers } })
@@ -74,21 +73,31 @@ describe("os-pci renderings", () => {
 
   it("an accepted change makes a new rendering: new content, new tag, old tag no longer 304",
     async () => {
-      const path = `${detail}?host=${gpuHost}`
-      const before = await get(path)
-      const oldTag = String(before.headers["etag"])
+      const whole = await get(detail)
+      const hostTag = new Map<string, string>()
+      for (const host of ["az1-r01-gpu-01", "az1-r02-gpu-01", "az2-r01-gpu-01"]) {
+        hostTag.set(host, String((await get(`${detail}?host=${host}`)).headers["etag"]))
+      }
       const create = await started.app.inject({ method: "POST", url: "/v2/acme/servers",
         headers: { "x-auth-token": tokens.acme, "content-type": "application/json" },
         payload: { server: { name: "g1", flavorRef: "m1.small",
           pci_requests: [{ alias: "a100", count: 1 }] } } })
       expect(create.statusCode).toBe(202)
+      const id = (JSON.parse(create.body) as { server: { id: string } }).server.id
+      const shown = await get(`/v2/acme/servers/${id}`)
+      const host = (JSON.parse(shown.body) as { server: Record<string, string> })
+        .server["OS-EXT-SRV-ATTR:host"]!
+      const path = `${detail}?host=${host}`
+      const oldTag = hostTag.get(host) ?? String(whole.headers["etag"])
       const after = await get(path, { "if-none-match": oldTag })
       expect(after.statusCode).toBe(200)
       expect(after.headers["etag"]).not.toBe(oldTag)
-      expect(JSON.parse(after.body)).toEqual(expectedDetail(gpuHost))
+      expect(JSON.parse(after.body)).toEqual(expectedDetail(host))
       const statuses = (JSON.parse(after.body) as { pci_devices: Array<{ status: string }> })
         .pci_devices.map((d) => d.status)
       expect(statuses).toContain("allocated")
+      expect((await get(detail, { "if-none-match": String(whole.headers["etag"]) })).statusCode)
+        .toBe(200)
       // A failed change (unknown flavor) leaves the state, so the rendering and tag stand.
       const refused = await started.app.inject({ method: "POST", url: "/v2/acme/servers",
         headers: { "x-auth-token": tokens.acme, "content-type": "application/json" },

@@ -90,6 +90,7 @@ describe("servers and hypervisors", () => {
       flavorRef: "m1.small", pci_requests: [{ alias: "a100", count: 3 }] } })
     expect(many.status).toBe(409)
     expect(many.json.conflictingRequest.code).toBe(409)
+    expect(many.json.conflictingRequest.message).toMatch(/^No valid host was found/)
   })
   it("lists hypervisors and shows one with pci_stats (admin)", async () => {
     const list = await call("GET", "/v2/ops/os-hypervisors", "admin")
@@ -338,5 +339,68 @@ describe("z/VM connector (seed zvm-cloud-connector-api)", () => {
     expect(envelope.json.errmsg).toMatch(/^guest:/)
     const action = await call("POST", "/guests/NOBODY/action", "admin", { action: "fly" })
     expect(action.status).toBe(400)
+  })
+})
+
+describe("server create through the placement solver (a fresh server)", () => {
+  let solo: App
+  beforeAll(() => {
+    solo = startApp({ config: fixtureConfig(), offer: defaultOffer(), journalPath: null })
+  })
+  afterAll(async () => {
+    await solo.app.close()
+  })
+  const inject = async (method: "GET" | "POST", url: string, who: Token, payload?: unknown) => {
+    const r = await solo.app.inject({ method, url, headers: { "x-auth-token": tokens[who] },
+      ...(payload === undefined ? {} : { payload: payload as Record<string, unknown> }) })
+    return { status: r.statusCode, json: r.body === "" ? undefined : JSON.parse(r.body) as any }
+  }
+  const create = (server: Record<string, unknown>) =>
+    inject("POST", "/v2/acme/servers", "acme", { server: { flavorRef: "m1.small", ...server } })
+  const hostOf = async (id: string): Promise<string> =>
+    (await inject("GET", `/v2/acme/servers/${id}`, "admin")).json.server["OS-EXT-SRV-ATTR:host"]
+  const hypervisor = async (host: string) =>
+    (await inject("GET", `/v2/ops/os-hypervisors/${host}`, "admin")).json.hypervisor
+
+  it("zone and pmem device are the solver's filters; pack joins the most used host", async () => {
+    const inAz2 = await create({ name: "in-az2", availability_zone: "az2" })
+    expect(inAz2.status).toBe(202)
+    const az2Host = await hostOf(inAz2.json.server.id)
+    expect((await hypervisor(az2Host)).zone).toBe("az2")
+    // No zone asked: the pack policy puts it beside the first (first fit in inventory order
+    // would have taken az1's first host), and the special-hardware weigher keeps it off GPU,
+    // NFV and pmem hosts.
+    const plain = await create({ name: "plain" })
+    expect(await hostOf(plain.json.server.id)).toBe(az2Host)
+    expect(az2Host).toMatch(/-compute-/)
+    const nv = await create({ name: "nv", availability_zone: "az2", "os-pmem:device": "NVDIMM1" })
+    expect(nv.status).toBe(202)
+    const nvHost = await hypervisor(await hostOf(nv.json.server.id))
+    expect(nvHost.zone).toBe("az2")
+    expect(nvHost.pmem_devices.map((d: { device: string }) => d.device)).toContain("NVDIMM1")
+  })
+
+  it("an unknown zone or pmem device is 400 naming the field; nothing is created", async () => {
+    const before = (await inject("GET", "/v2/acme/servers", "acme")).json.servers.length
+    const zone = await create({ name: "z", availability_zone: "az9" })
+    expect(zone.status).toBe(400)
+    expect(zone.json.badRequest.message)
+      .toMatch(/^server\.availability_zone: one of the zones \(az1, az2\)/)
+    const device = await create({ name: "d", "os-pmem:device": "NVDIMM7" })
+    expect(device.status).toBe(400)
+    expect(device.json.badRequest.message).toMatch(/^server\.os-pmem:device:/)
+    expect((await inject("GET", "/v2/acme/servers", "acme")).json.servers).toHaveLength(before)
+  })
+
+  it("when the devices run out the solver's NoValidHost is 409 naming the filter", async () => {
+    // 8 GPU hosts with two A100 each: 8 servers asking for two fit, the 9th finds no host.
+    for (let i = 0; i < 8; i++) {
+      expect((await create({ name: `gpu-${i}`, pci_requests: [{ alias: "a100", count: 2 }] }))
+        .status).toBe(202)
+    }
+    const r = await create({ name: "gpu-8", pci_requests: [{ alias: "a100", count: 2 }] })
+    expect(r.status).toBe(409)
+    expect(r.json.conflictingRequest.message).toMatch(
+      /^No valid host was found for [0-9a-f-]{36} \(unschedulable, PciFilter\)\. PciFilter returned 0 of 64 hosts\./)
   })
 })

@@ -3,22 +3,24 @@
  * /v2/{tenant_id}/servers/{server_id}`, `GET /v2/{tenant_id}/servers`, and the admin-only
  * `GET /v2/{tenant_id}/os-hypervisors[/{hypervisor_hostname}]`.
  *
- * Placement here is first fit in inventory order over `up` hosts of the requested zone; the
- * cluster core checks and commits (capacity, NUMA, disks). The server's id is the journalled id.
+ * Placement is the solver's (`schedule` from core/placement, default policy): it filters by
+ * status, zone, capacity, NUMA, PCI and pmem device, weighs, and the cluster core commits. A
+ * rejection is its NoValidHost (409). The server's id is the journalled id.
  */
 import { HashMap, Result, Schema } from "effect"
-import { createServer, deleteServer } from "../../../core/cluster/state.ts"
+import { deleteServer } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
+import { schedule } from "../../../core/placement/index.ts"
 import type { ServerCreate } from "../../../core/cluster/types.ts"
 import { decode } from "../../../core/decode.ts"
 import {
-  type CorralError, Conflict, err, InsufficientCapacity, invalid, NotFound, ok, type Outcome,
+  type BadRequest, type CorralError, Conflict, err, invalid, NotFound, ok, type Outcome,
 } from "../../../core/errors.ts"
 import type { Host } from "../../../core/inventory/inventory.ts"
 import { decodePciRequests } from "../../../core/pci/index.ts"
 import { releaseServer } from "../../../core/pmem/index.ts"
 import type { Flavor } from "../../../core/scenario/schema.ts"
-import type { Applied, Operations } from "../engine.ts"
+import type { Applied, OpError, Operations } from "../engine.ts"
 import type { JournalEntry } from "../journal.ts"
 import type { RouteGroup } from "../server.ts"
 import { type ServerMeta, withEntry, withoutEntry, type World } from "../world.ts"
@@ -58,7 +60,7 @@ function flavorOf(world: World, ref: string): Outcome<Flavor, CorralError> {
     : ok(flavor)
 }
 
-function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
+function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, OpError> {
   const decoded = decode(CreateServerBody, e.body)
   if (Result.isFailure(decoded)) return err(decoded.failure)
   const s = decoded.success.server
@@ -69,12 +71,8 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
   if (Result.isFailure(pciRequests)) return err(pciRequests.failure)
   const zone = s.availability_zone
   const device = s["os-pmem:device"]
-  const hosts = world.cluster.inventory.hosts.filter((h) => (zone === undefined || h.zone === zone)
-    && (device === undefined || h.pmemDevices.some((d) => d.name === device)))
-  if (hosts.length === 0) {
-    return err(invalid(device === undefined ? "server.availability_zone" : "server.os-pmem:device",
-      device === undefined ? "a zone of the fleet" : "a pmem device some host of the zone has"))
-  }
+  const target = checkTarget(world, zone, device)
+  if (target !== null) return err(target)
   const id = e.ids[0]!
   const f = flavor.success
   const request: ServerCreate = {
@@ -82,37 +80,35 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
     vcpus: f.vcpus, ramMb: f.ramMb, groups: [],
     disks: f.diskGb === 0 ? [] : [{ sizeMb: f.diskGb * 1024,
       ...(f.diskPool === undefined ? {} : { pool: f.diskPool }) }],
+    ...(pciRequests.success.length === 0 ? {} : { pci: pciRequests.success }),
+    ...(zone === undefined ? {} : { zone }),
+    ...(device === undefined ? {} : { pmemDevice: device }),
   }
+  const placed = schedule(world.cluster, { servers: [request] })
+  if (Result.isFailure(placed)) return err(placed.failure)
   const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
     createdAtMs: e.atMs }
-  const placed = firstFit(world, hosts,
-    pciRequests.success.length === 0 ? request : { ...request, pci: pciRequests.success })
-  if (Result.isFailure(placed)) return err(placed.failure)
   return ok({
-    world: { ...placed.success, servers: withEntry(world.servers, id, meta) },
+    world: { ...world, cluster: placed.success.state, servers: withEntry(world.servers, id, meta) },
     reply: { status: 202, body: { server: { id, links: [] } } },
   })
 }
 
 /**
- * First fit in inventory order: the first `up` host where the cluster core accepts the server,
- * which claims and allocates its PCI devices there (the server is running). The last refusal is
- * the answer when no host takes it.
+ * A zone the fleet does not have, or a pmem device no host (of the zone) has, is the caller's
+ * mistake in a field of the body (400 naming it), not a lack of capacity (409).
  */
-function firstFit(world: World, hosts: ReadonlyArray<Host>, request: ServerCreate)
-  : Outcome<World, CorralError> {
-  let last: CorralError = new Conflict({ message: "no host is up" })
-  for (const host of hosts) {
-    if (host.status !== "up") continue
-    const placed = createServer(world.cluster, request, host.name)
-    if (Result.isSuccess(placed)) return ok({ ...world, cluster: placed.success.state })
-    last = placed.failure
+function checkTarget(world: World, zone: string | undefined, device: string | undefined)
+  : BadRequest | null {
+  const zones = world.cluster.topology.zoneNames
+  if (zone !== undefined && !zones.includes(zone)) {
+    return invalid("server.availability_zone", `one of the zones (${zones.join(", ")})`)
   }
-  if (last instanceof InsufficientCapacity) {
-    return err(new InsufficientCapacity({ resource: last.resource, requested: last.requested,
-      free: last.free, capacity: last.capacity }))
-  }
-  return err(last)
+  if (device === undefined) return null
+  const found = world.cluster.inventory.hosts.some((h) =>
+    (zone === undefined || h.zone === zone) && h.pmemDevices.some((d) => d.name === device))
+  return found ? null : invalid("server.os-pmem:device", zone === undefined
+    ? "a pmem device some host has" : `a pmem device some host of zone ${zone} has`)
 }
 
 function deleteOp(world: World, e: JournalEntry): Outcome<Applied<World>, CorralError> {
