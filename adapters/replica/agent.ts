@@ -2,19 +2,22 @@
  * The replica agent: listens on 127.0.0.1, receives a framed stream for an image in its
  * directory, and acknowledges a generation only once the image fully holds it on disk.
  *
- * Crash safety: received blocks are kept in memory until END, then written as a redo journal
- * (`id.journal.tmp`, fsync, rename to `id.journal`, fsync the directory: the commit point),
- * applied in place, fsynced, the metadata advanced atomically, the journal removed, and only
- * then ACKed. Recovery (on every HELLO and at start) replays a committed journal and discards an
- * uncommitted one, so the image is always exactly the generation its metadata claims.
+ * Crash safety: received blocks are kept in memory (as views of the received bytes) until END,
+ * then committed as a redo journal with one flush (journal.ts) and only then ACKed; after the ACK
+ * they are written in place, the image fdatasynced and the metadata advanced atomically.
+ * Recovery (on every HELLO, at start, before a promote) replays a committed journal the metadata
+ * does not claim yet and ignores a torn one, so once recovered the image is exactly the
+ * generation its metadata claims, and an acknowledged generation is never lost.
  */
-import { existsSync, readdirSync, rmSync } from "node:fs"
+import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
+import { Result } from "effect"
 import { type BlockKernels, changedBlocks, blocksOf } from "../../core/kernels/index.ts"
+import { diffImageFiles } from "../kernels.ts"
 import {
-  createSlaveImage, imagePaths, readMeta, readWhole, writePayloadsInPlace,
-  writeFileAtomic, writeMeta,
+  createSlaveImage, imagePaths, readMeta, writePayloadsInPlace, writeMeta,
 } from "./images.ts"
+import { commitJournal, type Journal, readJournal } from "./journal.ts"
 import {
   type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello,
 } from "./protocol.ts"
@@ -23,48 +26,6 @@ import {
 export const generationBytesMax = 1024 ** 3
 /** Most simultaneous connections an agent serves. */
 export const connectionCountMax = 16
-const journalMagic = 0x43524a31 // "CRJ1"
-
-/** Encodes a journal: header (magic, generation, count, block size) then (index, len, data)×n. */
-function encodeJournal(generation: number, blockSizeBytes: number,
-  blocks: ReadonlyMap<number, Uint8Array>): Buffer {
-  let size = 16
-  for (const payload of blocks.values()) size += 8 + payload.length
-  const out = Buffer.allocUnsafe(size)
-  out.writeUInt32BE(journalMagic, 0)
-  out.writeUInt32BE(generation, 4)
-  out.writeUInt32BE(blocks.size, 8)
-  out.writeUInt32BE(blockSizeBytes, 12)
-  let at = 16
-  for (const [index, payload] of blocks) {
-    out.writeUInt32BE(index, at)
-    out.writeUInt32BE(payload.length, at + 4)
-    out.set(payload, at + 8)
-    at += 8 + payload.length
-  }
-  return out
-}
-
-/** Decodes a journal's generation, block size and blocks. */
-function decodeJournal(path: string): { generation: number; blockSizeBytes: number;
-  blocks: Array<readonly [number, Uint8Array]> } {
-  const journal = Buffer.from(readWhole(path))
-  if (journal.readUInt32BE(0) !== journalMagic) throw new Error(`${path}: bad magic`)
-  const generation = journal.readUInt32BE(4)
-  const count = journal.readUInt32BE(8)
-  const blockSizeBytes = journal.readUInt32BE(12)
-  const blocks: Array<readonly [number, Uint8Array]> = []
-  let at = 16
-  for (let i = 0; i < count; i++) {
-    const index = journal.readUInt32BE(at)
-    const length = journal.readUInt32BE(at + 4)
-    blocks.push([index, journal.subarray(at + 8, at + 8 + length)])
-    at += 8 + length
-  }
-  if (at !== journal.length) throw new Error(`${path}: trailing bytes`)
-  return { generation, blockSizeBytes, blocks }
-}
-
 /**
  * After the blocks of a committed journal are in the image and fsynced: the metadata claims
  * the generation (atomically, durably), then the journal goes. A crash before the metadata
@@ -76,23 +37,26 @@ function finishJournal(dir: string, id: string, generation: number): void {
   if (meta === null || meta.role !== "slave") throw new Error(`${id}: journal without a slave`)
   writeMeta(dir, id, { ...meta, generation })
   rmSync(p.base, { force: true })
-  rmSync(p.journal)
+  rmSync(p.pending, { force: true })
 }
 
-/** Applies a committed journal to the image (in place, fsync), then finishes it. */
-export function applyJournal(dir: string, id: string): number {
-  const p = imagePaths(dir, id)
-  const { generation, blockSizeBytes, blocks } = decodeJournal(p.journal)
-  writePayloadsInPlace(p.image, blocks, blockSizeBytes)
-  finishJournal(dir, id, generation)
-  return generation
+/** Applies a committed journal to the image (in place, fdatasync), then finishes it. */
+function applyJournal(dir: string, id: string, journal: Journal): void {
+  writePayloadsInPlace(imagePaths(dir, id).image, journal.blocks, journal.blockSizeBytes)
+  finishJournal(dir, id, journal.generation)
 }
 
-/** Recovery for one image: replay a committed journal, drop an uncommitted one. */
+/**
+ * Recovery for one image: replay a committed journal of a generation the metadata does not
+ * claim yet (idempotent); a torn or stale one is ignored.
+ */
 export function recoverImage(dir: string, id: string): void {
   const p = imagePaths(dir, id)
   rmSync(p.journalTmp, { force: true })
-  if (existsSync(p.journal)) applyJournal(dir, id)
+  const meta = readMeta(dir, id)
+  if (meta === null || meta.role !== "slave") return
+  const journal = readJournal(p.journal)
+  if (journal !== null && journal.generation > meta.generation) applyJournal(dir, id, journal)
 }
 
 /** Recovers every image in `dir` (at agent start). */
@@ -100,6 +64,15 @@ export function recoverAll(dir: string): void {
   for (const name of readdirSync(dir)) {
     if (name.endsWith(".meta.json")) recoverImage(dir, name.slice(0, -".meta.json".length))
   }
+}
+
+/** The block indices of a degraded old master's last unacknowledged cycle, if any. */
+function pendingIndices(path: string): ReadonlyArray<number> {
+  if (!existsSync(path)) return []
+  const pending = JSON.parse(readFileSync(path, "utf8")) as { indices?: unknown }
+  const indices = pending.indices
+  if (!Array.isArray(indices) || !indices.every(isCount)) throw new Error(`${path}: corrupt`)
+  return indices
 }
 
 function isCount(v: unknown): v is number {
@@ -143,13 +116,20 @@ class Session {
     this.send(controlFrame(FrameType.state, { generation: meta.generation, dirty: this.dirty(h) }))
   }
 
-  /** Blocks a degraded old master changed since its base (the common generation). */
+  /**
+   * Blocks a degraded old master changed since its base (the common generation), read chunk by
+   * chunk into the kernels' views, plus the blocks of a cycle it had in flight when it was
+   * fenced (its base may hold them ahead of the generation it claims).
+   */
   private dirty(h: Hello): number[] {
     const p = imagePaths(this.dir, h.imageId)
     if (!existsSync(p.base)) return []
-    const diff = this.kernels.diffBlocks(readWhole(p.image), readWhole(p.base))
-    if (diff._tag === "Failure") throw new Error(diff.failure.message)
-    return changedBlocks(diff.success.bitmap, diff.success.blockCount)
+    const diff = diffImageFiles(this.kernels, p.image, p.base)
+    if (Result.isFailure(diff)) throw new Error(diff.failure.message)
+    const changed = changedBlocks(diff.success.bitmap, diff.success.blockCount)
+    const pending = pendingIndices(p.pending)
+    if (pending.length === 0) return changed
+    return [...new Set([...changed, ...pending])].sort((a, b) => a - b)
   }
 
   private onBegin(b: Begin): void {
@@ -172,7 +152,8 @@ class Session {
     if (this.blocks.has(index)) throw new Error(`block ${index} sent twice`)
     this.payloadBytes += payload.length
     if (this.payloadBytes > generationBytesMax) throw new Error("generation too large")
-    this.blocks.set(index, Buffer.from(payload))
+    // A view of the received bytes (socket buffers are never reused): no copy until the journal.
+    this.blocks.set(index, payload)
   }
 
   private onEnd(blockCount: number): void {
@@ -182,13 +163,12 @@ class Session {
       throw new Error(`END: ${blockCount} announced, ${this.blocks.size} received`)
     }
     const p = imagePaths(this.dir, h.imageId)
-    // Written as id.journal.tmp, fsynced, renamed to id.journal: the rename is the commit point.
-    writeFileAtomic(p.journal, encodeJournal(b.generation, h.blockSizeBytes, this.blocks))
-    // In place, then fsync: only now does the image hold the generation, and only now the ACK.
-    writePayloadsInPlace(p.image, this.blocks, h.blockSizeBytes)
+    // One flush commits the generation (the redo journal); only then the ACK.
+    commitJournal(p.journal, b.generation, h.blockSizeBytes, this.blocks)
     this.send(controlFrame(FrameType.ack, { generation: b.generation }))
-    // The metadata catches up after the ACK; every frame is handled synchronously, so no HELLO
-    // can see the image in between, and a crash here is finished by recovery from the journal.
+    // In place, fdatasync, metadata: every frame is handled synchronously, so no HELLO sees the
+    // image in between, and a crash here is finished by recovery from the journal.
+    writePayloadsInPlace(p.image, this.blocks, h.blockSizeBytes)
     finishJournal(this.dir, h.imageId, b.generation)
     this.begin = null
     this.blocks = new Map()

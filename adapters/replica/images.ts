@@ -7,18 +7,21 @@
  *                    holds; `master`/`fenced` — the generation of `id.base`
  *   id.base          master side: the last acknowledged snapshot (what the slave holds); on a
  *                    degraded old master, the common generation it diverged from
- *   id.pending.json  master side: the blocks of the cycle in flight, until it is acknowledged
- *   id.journal       slave side: a complete received generation, being applied (redo log)
- *   id.journal.tmp   slave side: a journal being written; discarded on recovery
+ *   id.pending.json  master side: the blocks of the cycle in flight (durable before any is
+ *                    sent or written to the base), until it is acknowledged
+ *   id.journal       slave side: the last received generation, committed before its ACK and
+ *                    applied in place after (redo log; see journal.ts)
+ *   id.journal.tmp   slave side (older agents): a journal being written; discarded on recovery
  *
  * Every metadata write is atomic (write a temporary file, fsync, rename, fsync the directory).
  */
 import {
-  closeSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync,
-  writeSync, ftruncateSync, chmodSync, fstatSync,
+  closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync,
+  writeSync, ftruncateSync, chmodSync, fstatSync, fdatasyncSync,
 } from "node:fs"
 import { dirname, join } from "node:path"
 import { MAX_IMAGE_BYTES } from "../../core/kernels/index.ts"
+import { journalAhead } from "./journal.ts"
 
 /** An image's role in its directory. */
 export type ImageRole = "master" | "slave" | "fenced"
@@ -59,6 +62,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, durable
   } finally { closeSync(fd) }
   renameSync(tmp, path)
   if (durable) fsyncDir(dirname(path))
+}
+
+/**
+ * Copies `from` to `to` atomically and durably (the kernel copies: copy_file_range, reflinks
+ * where the file system has them; nothing passes through this process's memory).
+ */
+export function copyFileAtomic(from: string, to: string): void {
+  const tmp = `${to}.tmp`
+  copyFileSync(from, tmp)
+  const fd = openSync(tmp, "r+")
+  try { fsyncSync(fd) } finally { closeSync(fd) }
+  renameSync(tmp, to)
+  fsyncDir(dirname(to))
 }
 
 /** Reads an image's metadata, or null when the image does not exist. */
@@ -146,7 +162,10 @@ export function writeBlocksInPlace(
   } finally { closeSync(fd) }
 }
 
-/** Writes `(index, payload)` blocks into the file at `path` in place, then fsyncs it. */
+/**
+ * Writes `(index, payload)` blocks into the file at `path` in place, then fdatasyncs it (the
+ * size never changes, so the data is all that must reach the disk).
+ */
 export function writePayloadsInPlace(
   path: string, blocks: Iterable<readonly [number, Uint8Array]>, blockSizeBytes: number,
 ): void {
@@ -160,7 +179,7 @@ export function writePayloadsInPlace(
       }
       writeSync(fd, payload, 0, payload.length, start)
     }
-    fsyncSync(fd)
+    fdatasyncSync(fd)
   } finally { closeSync(fd) }
 }
 
@@ -173,10 +192,10 @@ export function promoteImage(dir: string, id: string): ImageMeta {
   if (meta === null) throw new Error(`no image ${id} in ${dir}`)
   if (meta.role !== "slave") throw new Error(`image ${id} in ${dir} is ${meta.role}, not a slave`)
   const p = imagePaths(dir, id)
-  if (existsSync(p.journal) || existsSync(p.journalTmp)) {
+  if (existsSync(p.journalTmp) || journalAhead(p.journal, meta.generation)) {
     throw new Error(`image ${id} in ${dir}: recover the journal before promoting`)
   }
-  writeFileAtomic(p.base, readWhole(p.image))
+  copyFileAtomic(p.image, p.base)
   chmodSync(p.image, 0o644)
   const promoted: ImageMeta = { ...meta, role: "master" }
   writeMeta(dir, id, promoted)
@@ -187,7 +206,7 @@ export function promoteImage(dir: string, id: string): ImageMeta {
 export function fenceImage(dir: string, id: string): void {
   const meta = readMeta(dir, id)
   if (meta === null) throw new Error(`no image ${id} in ${dir}`)
-  rmSync(imagePaths(dir, id).pending, { force: true })
+  // A pending record stays: its blocks may be ahead in the base, and reinit reports them.
   chmodSync(imagePaths(dir, id).image, 0o444)
   writeMeta(dir, id, { ...meta, role: "fenced" })
 }

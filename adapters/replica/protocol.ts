@@ -74,15 +74,24 @@ export function controlFrame(type: Exclude<FrameType, 4>, body: object): Buffer 
 
 /** Encodes a BLOCK frame with the payload's CRC-32. */
 export function blockFrame(index: number, payload: Uint8Array): Buffer {
-  if (payload.length > blockPayloadBytesMax) throw new Error("block payload too large")
   const out = Buffer.allocUnsafe(blockFrameOverheadBytes + payload.length)
-  out.writeUInt32BE(1 + 12 + payload.length, 0)
-  out.writeUInt8(FrameType.block, 4)
-  out.writeUInt32BE(index, 5)
-  out.writeUInt32BE(payload.length, 9)
-  out.writeUInt32BE(crc32(payload), 13)
-  out.set(payload, 17)
+  out.set(payload, blockFrameOverheadBytes)
+  writeBlockFrameHeader(out, 0, index, out.subarray(blockFrameOverheadBytes))
   return out
+}
+
+/**
+ * Writes a BLOCK frame's header at `at` in `out`, for a payload already in place right after it
+ * (`out[at + blockFrameOverheadBytes …]`): the sender reads blocks straight into their frames.
+ */
+export function writeBlockFrameHeader(out: Buffer, at: number, index: number,
+  payload: Uint8Array): void {
+  if (payload.length > blockPayloadBytesMax) throw new Error("block payload too large")
+  out.writeUInt32BE(1 + 12 + payload.length, at)
+  out.writeUInt8(FrameType.block, at + 4)
+  out.writeUInt32BE(index, at + 5)
+  out.writeUInt32BE(payload.length, at + 9)
+  out.writeUInt32BE(crc32(payload), at + 13)
 }
 
 /**

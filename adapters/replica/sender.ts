@@ -1,27 +1,27 @@
 /**
- * The master side of one sync cycle over the real path: snapshot the image, diff it against the
- * base (the last acknowledged snapshot) with a BlockKernels backend, stream the changed blocks to
- * the agent at `bwlimit`, and, only after the agent's ACK, advance the base. `last_sync` is for
- * the caller to record from the returned acknowledgement, never before it.
+ * The master side of one sync cycle over the real path: diff the image against the base (the
+ * last acknowledged snapshot) chunk by chunk in the kernels' memory, read only the changed
+ * blocks straight into their frames, stream them to the agent in large writes at `bwlimit`,
+ * write them into the base while the agent commits them, and advance the base's generation only
+ * after the agent's ACK. `last_sync` is for the caller to record from the returned
+ * acknowledgement, never before it.
  */
-import { closeSync, existsSync, openSync, readFileSync, readSync, rmSync } from "node:fs"
+import {
+  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync, writeSync,
+} from "node:fs"
 import { connect, type Socket } from "node:net"
+import { Result } from "effect"
+import { BLOCK_SIZE_BYTES, type BlockKernels, changedBlocks } from "../../core/kernels/index.ts"
+import { diffImageFiles, readFully } from "../kernels.ts"
+import { imagePaths, readMeta, writeFileAtomic, writeMeta } from "./images.ts"
 import {
-  BLOCK_SIZE_BYTES, type BlockKernels, bitmapBytes, blocksOf, changedBlocks,
-} from "../../core/kernels/index.ts"
-import {
-  imagePaths, readMeta, writeFileAtomic, writeMeta, writePayloadsInPlace,
-} from "./images.ts"
-import {
-  type AgentState, blockFrame, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader,
-  FrameType,
+  type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
+  writeBlockFrameHeader,
 } from "./protocol.ts"
 import { burstBytesFor, realClock, type ThrottleClock, TokenBucket } from "./throttle.ts"
 
 /** Default time to wait for the agent's STATE or ACK. */
 export const replyTimeoutMsDefault = 30_000
-/** Most unacknowledged generations remembered in `id.pending.json`. */
-export const pendingGenerationsMax = 64
 
 /** One cycle to run. `generation`/`fromGeneration` come from the core's `startSync`. */
 export interface SyncRequest {
@@ -123,79 +123,22 @@ function readPending(path: string): Pending | null {
   return JSON.parse(readFileSync(path, "utf8")) as Pending
 }
 
-/** Bytes of image and base read and diffed at a time (a multiple of 8 blocks: 32 KiB). */
-export const diffChunkBytes = 4 * 1024 * 1024
-
-/** A snapshot's changed blocks: their indices (ascending) and their bytes. */
-export interface ChangedBlocks {
-  readonly sizeBytes: number
-  readonly changed: number[]
-  readonly payloads: Map<number, Buffer>
-}
-
-function readAt(fd: number, into: Uint8Array, position: number): void {
-  let done = 0
-  while (done < into.length) {
-    const n = readSync(fd, into, done, into.length - done, position + done)
-    if (n === 0) throw new Error("short read")
-    done += n
-  }
-}
+/** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
+export const diffChunkBytes = 1024 * 1024
+/** Most bytes of BLOCK frames written to the socket at once (one syscall, fewer wake-ups). */
+export const batchBytesMax = 1024 * 1024
 
 /**
- * Reads the image and the base chunk by chunk into the kernels' input views (no copy on the
- * WebAssembly backend), diffs each chunk while it is hot in cache, and keeps the changed blocks.
+ * The blocks of the image that differ from the base: both files are read chunk by chunk straight
+ * into the kernels' input views (no copy on the WebAssembly backend) and diffed while the chunk
+ * is in cache. Only the bitmap is kept; the payloads are read afterwards, block by block.
  */
-export function diffAgainstBase(
-  masterDir: string, imageId: string, kernels: BlockKernels,
-): ChangedBlocks {
+export function changedSinceBase(masterDir: string, imageId: string,
+  kernels: BlockKernels): number[] {
   const p = imagePaths(masterDir, imageId)
-  const meta = readMeta(masterDir, imageId)
-  if (meta === null) throw new Error(`no image ${imageId} in ${masterDir}`)
-  const blockCount = blocksOf(meta.sizeBytes)
-  const bitmap = new Uint8Array(bitmapBytes(blockCount))
-  const payloads = new Map<number, Buffer>()
-  const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r")
-  try {
-    for (let at = 0; at < meta.sizeBytes; at += diffChunkBytes) {
-      const length = Math.min(diffChunkBytes, meta.sizeBytes - at)
-      const views = kernels.inputViews(length, length)
-      if (views._tag === "Failure") throw new Error(views.failure.message)
-      const [snapshot, base] = views.success
-      readAt(imageFd, snapshot, at)
-      readAt(baseFd, base, at)
-      const firstBlock = at / BLOCK_SIZE_BYTES
-      const out = bitmap.subarray(firstBlock >>> 3)
-      const diff = kernels.diffBlocksInto(snapshot, base, out)
-      if (diff._tag === "Failure") throw new Error(diff.failure.message)
-      if (diff.success === 0) continue
-      for (const local of changedBlocks(out, blocksOf(length))) {
-        const start = local * BLOCK_SIZE_BYTES
-        payloads.set(firstBlock + local, Buffer.from(snapshot.subarray(start,
-          Math.min(start + BLOCK_SIZE_BYTES, length))))
-      }
-    }
-  } finally { closeSync(imageFd); closeSync(baseFd) }
-  return { sizeBytes: meta.sizeBytes, changed: changedBlocks(bitmap, blockCount), payloads }
-}
-
-/** Adds to `payloads` the bytes of `indices` it lacks, read from the image. */
-function fillPayloads(path: string, sizeBytes: number, indices: ReadonlyArray<number>,
-  payloads: Map<number, Buffer>): void {
-  const fd = openSync(path, "r")
-  try {
-    for (const index of indices) {
-      if (payloads.has(index)) continue
-      const start = index * BLOCK_SIZE_BYTES
-      const block = Buffer.alloc(Math.min(BLOCK_SIZE_BYTES, sizeBytes - start))
-      readAt(fd, block, start)
-      payloads.set(index, block)
-    }
-  } finally { closeSync(fd) }
-}
-
-function union(...lists: ReadonlyArray<ReadonlyArray<number>>): number[] {
-  return [...new Set(lists.flat())].sort((a, b) => a - b)
+  const diff = diffImageFiles(kernels, p.image, p.base, diffChunkBytes)
+  if (Result.isFailure(diff)) throw new Error(diff.failure.message)
+  return changedBlocks(diff.success.bitmap, diff.success.blockCount)
 }
 
 /** Runs one cycle; resolves with the acknowledgement, or rejects (nothing acknowledged). */
@@ -206,71 +149,152 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     throw new Error(`image ${req.imageId} in ${req.masterDir} is ${meta?.role ?? "absent"}, ` +
       "not a master: refusing to sync from it")
   }
-  if (meta.generation !== req.fromGeneration) {
-    throw new Error(`base holds generation ${meta.generation}, cycle expects ${req.fromGeneration}`)
+  if (req.generation <= meta.generation) {
+    throw new Error(`base holds generation ${meta.generation}, cycle ships ${req.generation}`)
   }
-  const { changed, payloads } = diffAgainstBase(req.masterDir, req.imageId, req.kernels)
   const pending = readPending(p.pending)
   const timeoutMs = req.replyTimeoutMs ?? replyTimeoutMsDefault
   const peer = await connectPeer(req.port)
+  const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r+")
+  let baseFlushed: Promise<void> = Promise.resolve()
   try {
+    // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
+    const changed = changedSinceBase(req.masterDir, req.imageId, req.kernels)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
-    const indices = planIndices(req, state, changed, pending)
-    // Cycles the agent may have applied without its ACK reaching us (kept until one is ACKed).
-    const carried = state.generation === req.fromGeneration ? [] : pending?.generations ?? []
-    const attempted = [...carried, req.generation]
-    if (attempted.length > pendingGenerationsMax) throw new Error("too many unacknowledged cycles")
-    // Not fsynced: it only matters while this master process lives (see docs: master crashes).
-    writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }), false)
-    fillPayloads(p.image, meta.sizeBytes, indices, payloads)
-    const sent = await stream(peer, req, state.generation, payloads, indices)
-    const ack = (await expect(peer, FrameType.ack, timeoutMs)).body
-    if (ack.generation !== req.generation) throw new Error(`ACK for ${ack.generation}`)
-    writePayloadsInPlace(p.base, indices.map((i) => [i, payloads.get(i)!] as const),
-      BLOCK_SIZE_BYTES)
+    const indices = planIndices(req, meta.generation, state, changed, pending)
+    // The agent can only ever hold the generation it holds now or this one.
+    const attempted = [...new Set([state.generation, req.generation])]
+    // Durable before any block leaves or the base is touched: after a crash of this process or
+    // its host, the next cycle re-ships these blocks from whatever generation the agent holds.
+    writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
+    const batches = readBatches(imageFd, meta.sizeBytes, indices, req.bwlimitBytesPerS)
+    const sent = await stream(peer, req, state.generation, batches, indices.length)
+    // The base takes the blocks (flushed in the background) while the agent commits them: it may
+    // run ahead of the slave only at the pending indices, which every later cycle ships until
+    // one is acknowledged.
+    writeBatchesInPlace(baseFd, batches)
+    baseFlushed = fdatasync(baseFd)
+    const ack = await expect(peer, FrameType.ack, timeoutMs)
+    await baseFlushed
+    if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
     writeMeta(req.masterDir, req.imageId, { ...meta, generation: req.generation })
     rmSync(p.pending, { force: true })
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
   } finally {
     peer.socket.destroy()
+    await baseFlushed.catch(() => {})
+    closeSync(imageFd)
+    closeSync(baseFd)
   }
 }
 
+function fdatasync(fd: number): Promise<void> {
+  return new Promise((resolve, reject) => fdatasyncCb(fd, (e) => e ? reject(e) : resolve()))
+}
+
+/**
+ * What to ship: the blocks changed since the base, the blocks of any unacknowledged cycle (the
+ * agent may hold it, and the base may hold its blocks), and on the first cycle after a reinit
+ * the blocks the slave changed. The agent must hold the base's generation or one of the pending
+ * ones; anything else cannot be explained by this master's records and is refused.
+ */
 function planIndices(
-  req: SyncRequest, state: AgentState, changed: number[], pending: Pending | null,
+  req: SyncRequest, baseGeneration: number, state: AgentState, changed: number[],
+  pending: Pending | null,
 ): number[] {
   const lists: Array<ReadonlyArray<number>> = [changed]
-  if (state.generation !== req.fromGeneration) {
-    // The agent applied a cycle whose ACK never arrived: ship what that cycle touched too.
-    if (pending === null || !pending.generations.includes(state.generation)) {
-      throw new Error(`agent holds generation ${state.generation}, expected ${req.fromGeneration}`)
-    }
-    lists.push(pending.indices)
+  if (pending !== null) lists.push(pending.indices)
+  if (state.generation !== baseGeneration &&
+    (pending === null || !pending.generations.includes(state.generation))) {
+    throw new Error(`agent holds generation ${state.generation}, base holds ${baseGeneration}` +
+      (pending === null ? "" : ` and no pending cycle ${pending.generations.join(", ")}`))
+  }
+  if (state.generation >= req.generation) {
+    throw new Error(`agent already holds generation ${state.generation} >= ${req.generation}`)
   }
   if (req.includeSlaveChanges) lists.push(state.dirty)
   else if (state.dirty.length > 0) throw new Error("agent reports local changes; reinit first")
   return union(...lists)
 }
 
+function union(...lists: ReadonlyArray<ReadonlyArray<number>>): number[] {
+  if (lists.length === 1) return [...lists[0]!]
+  return [...new Set(lists.flat())].sort((a, b) => a - b)
+}
+
+/** BLOCK frames laid out back to back in one buffer, and where each payload sits in it. */
+interface Batch {
+  readonly bytes: Buffer
+  readonly indices: ReadonlyArray<number>
+  readonly payloadAt: ReadonlyArray<number>
+  readonly payloadBytes: number
+}
+
+/**
+ * Reads the blocks to ship straight into their BLOCK frames (no intermediate copy), in batches
+ * of at most `batchBytesMax` bytes (smaller under a low `bwlimit`, so the throttle stays smooth).
+ */
+function readBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
+  bwlimitBytesPerS: number | null): Batch[] {
+  const frameBytesMaxHere = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
+  const limit = bwlimitBytesPerS === null ? batchBytesMax
+    : Math.min(batchBytesMax, burstBytesFor(bwlimitBytesPerS, frameBytesMaxHere))
+  const perBatch = Math.max(1, Math.floor(limit / frameBytesMaxHere))
+  const batches: Batch[] = []
+  for (let first = 0; first < indices.length; first += perBatch) {
+    const slice = indices.slice(first, first + perBatch)
+    const bytes = Buffer.allocUnsafe(slice.length * frameBytesMaxHere)
+    const payloadAt: number[] = []
+    let at = 0, payloadBytes = 0
+    for (const index of slice) {
+      const start = index * BLOCK_SIZE_BYTES
+      const length = Math.min(BLOCK_SIZE_BYTES, sizeBytes - start)
+      const payload = bytes.subarray(at + blockFrameOverheadBytes,
+        at + blockFrameOverheadBytes + length)
+      readAt(fd, payload, start)
+      writeBlockFrameHeader(bytes, at, index, payload)
+      payloadAt.push(at + blockFrameOverheadBytes)
+      at += blockFrameOverheadBytes + length
+      payloadBytes += length
+    }
+    batches.push({ bytes: bytes.subarray(0, at), indices: slice, payloadAt, payloadBytes })
+  }
+  return batches
+}
+
+function readAt(fd: number, into: Uint8Array, position: number): void {
+  if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
+}
+
+/** Writes each batch's payloads at their blocks' offsets in `fd` (no fsync). */
+function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): void {
+  for (const b of batches) {
+    b.indices.forEach((index, i) => {
+      const at = b.payloadAt[i]!
+      const length = Math.min(BLOCK_SIZE_BYTES, b.bytes.length - at)
+      writeSync(fd, b.bytes, at, length, index * BLOCK_SIZE_BYTES)
+    })
+  }
+}
+
 async function stream(
-  peer: Peer, req: SyncRequest, fromGeneration: number, payloads: ReadonlyMap<number, Buffer>,
-  indices: ReadonlyArray<number>,
+  peer: Peer, req: SyncRequest, fromGeneration: number, batches: ReadonlyArray<Batch>,
+  blockCount: number,
 ): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number }> {
   const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
   const bucket = req.bwlimitBytesPerS === null ? null : new TokenBucket(req.bwlimitBytesPerS,
     burstBytesFor(req.bwlimitBytesPerS, frameBytes), req.clock ?? realClock)
   await peer.write(controlFrame(FrameType.begin,
-    { generation: req.generation, fromGeneration, blockCount: indices.length }))
+    { generation: req.generation, fromGeneration, blockCount }))
   let payloadBytes = 0, wireBytes = 0
-  for (const index of indices) {
-    const frame = blockFrame(index, payloads.get(index)!)
-    if (bucket !== null) await bucket.take(frame.length)
-    await peer.write(frame)
-    payloadBytes += frame.length - blockFrameOverheadBytes
-    wireBytes += frame.length
+  for (const batch of batches) {
+    if (bucket !== null) await bucket.take(batch.bytes.length)
+    await peer.write(batch.bytes)
+    payloadBytes += batch.payloadBytes
+    wireBytes += batch.bytes.length
   }
-  await peer.write(controlFrame(FrameType.end, { blockCount: indices.length }))
+  await peer.write(controlFrame(FrameType.end, { blockCount }))
   return { payloadBytes, wireBytes, throttledMs: bucket?.waitedMs ?? 0 }
 }
