@@ -9,11 +9,14 @@
 import type { Scenario } from "../../core/scenario/scenario.ts"
 import type { TraceRequest } from "../../core/scenario/scenario.ts"
 import { sample } from "./distribution.ts"
-import type { GroupDemand, SimCluster, VmDemand } from "./port.ts"
+import type { GroupDemand, Member, SimCluster, VmDemand } from "./port.ts"
 import { EventQueue } from "./queue.ts"
 import { derive, type Random } from "./random.ts"
 import { Recorder } from "./recorder.ts"
 import { ReplicaSet, repname } from "./replicas.ts"
+import { Phase, SimVm, VmFlag, VmTable } from "./vms.ts"
+
+export { SimVm, type VmPhase } from "./vms.ts"
 
 /** Event kinds. */
 export const Ev = {
@@ -25,24 +28,9 @@ export const Ev = {
 /** Most events one run may process (a bound on every loop of the engine). */
 export const eventsMax = 500_000_000
 
-/** A VM's life in the simulator. */
-export type VmPhase = "booting" | "running" | "restarting" | "failingOver" | "stopping" | "gone"
-
-/** One simulated VM. */
-export interface SimVm {
-  readonly index: number
-  readonly uuid: string
-  /** The cluster record of the running copy (`uuid`, or its replica's after a failover). */
-  record: string
-  readonly mix: number
-  host: number
-  phase: VmPhase
-  readonly departAtS: number
-  readonly group: string | undefined
-  /** Whether its pmem volumes still hold the working set on `host` (a warm boot is possible). */
-  pmemWarm: boolean
-  replicated: boolean
-}
+/** The named random streams of a run (each derived from the seed by its name). */
+export type StreamName = "arrivals" | "mix" | "lifetime" | "latency" | "crash" | "link" |
+  "replication" | "restart"
 
 /** Options of one run. */
 export interface RunOptions {
@@ -59,16 +47,22 @@ export interface RunOptions {
 /** A simulation in progress; `run` drives it to the end. */
 export class Simulation {
   readonly queue = new EventQueue()
-  readonly vms: Array<SimVm | undefined> = []
+  /** Every VM the run placed (rows are never reused). */
+  readonly vms: VmTable
   readonly hostStatus: Array<"up" | "down" | "maintenance">
-  readonly hostVms: Array<Set<number>>
   readonly linkUp: boolean[]
   readonly recorder: Recorder
   readonly replicas: ReplicaSet
   readonly demands: ReadonlyArray<VmDemand>
-  private readonly streams: Record<string, Random>
+  private readonly streams: Record<StreamName, Random>
+  private readonly arrivals: Random
+  private readonly mixRandom: Random
+  private readonly lifetime: Random
+  private readonly latency: Random
+  private readonly replication: Random
   private readonly cumulativeWeights: number[]
-  private requests = 0
+  /** Per mix entry: the working set its pmem volumes hold, in MB. */
+  private readonly workingSetsMb: number[]
   nowS = 0
   events = 0
 
@@ -79,12 +73,20 @@ export class Simulation {
   ) {
     const hosts = scenario.inventory.hosts.length
     this.hostStatus = scenario.inventory.hosts.map((h) => h.status)
-    this.hostVms = Array.from({ length: hosts }, () => new Set<number>())
+    this.vms = new VmTable(hosts)
     this.linkUp = new Array<boolean>(hosts).fill(true)
-    const names = ["arrivals", "mix", "lifetime", "latency", "crash", "link", "replication",
-      "restart"]
-    this.streams = Object.fromEntries(names.map((n) => [n, derive(options.seed, n)]))
+    const stream = (n: StreamName) => derive(options.seed, n)
+    this.streams = { arrivals: stream("arrivals"), mix: stream("mix"),
+      lifetime: stream("lifetime"), latency: stream("latency"), crash: stream("crash"),
+      link: stream("link"), replication: stream("replication"), restart: stream("restart") }
+    this.arrivals = this.streams.arrivals
+    this.mixRandom = this.streams.mix
+    this.lifetime = this.streams.lifetime
+    this.latency = this.streams.latency
+    this.replication = this.streams.replication
     const spec = scenario.spec
+    this.workingSetsMb = spec.workload.mix.map((m) =>
+      m.pmem.reduce((total, v) => total + (v.workingSetMb ?? v.sizeMb), 0))
     let total = 0
     this.cumulativeWeights = spec.workload.mix.map((m) => (total += m.weight))
     this.demands = spec.workload.mix.map((m, i) => demandOf(scenario, i, m))
@@ -93,9 +95,15 @@ export class Simulation {
   }
 
   /** A named random stream of this run. */
-  random(name: "arrivals" | "mix" | "lifetime" | "latency" | "crash" | "link" | "replication"
-    | "restart"): Random {
-    return this.streams[name]!
+  random(name: StreamName): Random {
+    return this.streams[name]
+  }
+
+  /** A handle on VM `index`, or undefined when it is gone (or never was). */
+  vmAt(index: number): SimVm | undefined {
+    const vms = this.vms
+    return index >= 0 && index < vms.count && vms.phase[index] !== Phase.gone
+      ? new SimVm(vms, index) : undefined
   }
 
   /** Runs to the scenario's duration (or until nothing is left to do). */
@@ -166,7 +174,7 @@ export class Simulation {
     const spec = this.scenario.spec
     if (index >= spec.workload.requestsMax) return
     const arrivals = spec.workload.arrivals
-    const r = this.random("arrivals")
+    const r = this.arrivals
     let timeS: number
     if (arrivals.kind === "trace") {
       const next = this.options.trace?.[index]
@@ -184,25 +192,23 @@ export class Simulation {
     const trace = this.options.trace
     if (trace !== undefined) return trace[index]!.mixIndex
     const weights = this.cumulativeWeights
-    const x = this.random("mix").next() * weights[weights.length - 1]!
+    const x = this.mixRandom.next() * weights[weights.length - 1]!
     let i = 0
     while (i < weights.length - 1 && weights[i]! <= x) i++
     return i
   }
 
   private onArrival(index: number): void {
-    this.requests++
     this.scheduleNextArrival(index + 1)
     const mixIndex = this.pickMix(index)
     const mix = this.scenario.spec.workload.mix[mixIndex]!
-    const lifetimeS = sample(this.scenario.spec.workload.lifetimeS, this.random("lifetime"))
+    const lifetimeS = sample(this.scenario.spec.workload.lifetimeS, this.lifetime)
     const size = mix.vcluster?.size ?? 1
     let group: GroupDemand | undefined = mix.vcluster === undefined ? undefined
       : { id: `vc-${index}.m${mixIndex}`, rules: mix.vcluster.rules }
-    const replicated = mix.replicatedShare > 0 &&
-      this.random("replication").chance(mix.replicatedShare)
+    const replicated = mix.replicatedShare > 0 && this.replication.chance(mix.replicatedShare)
     const demand = this.demands[mixIndex]!
-    const members = []
+    const members: Member[] = []
     for (let k = 0; k < size; k++) {
       members.push({ id: size === 1 ? `vm-${index}` : `vm-${index}-${k}`, demand })
     }
@@ -212,97 +218,85 @@ export class Simulation {
     }
     const placed = this.cluster.place(members, group)
     if (!placed.ok) {
-      this.recorder.reject(mix.name, placed.reason, this.nowS)
+      this.recorder.reject(mixIndex, placed.reason, this.nowS)
       return
     }
-    this.recorder.accept(mix.name)
+    this.recorder.accept(mixIndex)
     for (let k = 0; k < size; k++) {
-      const vm: SimVm = { index: this.vms.length, uuid: members[k]!.id, record: members[k]!.id,
-        mix: mixIndex, host: placed.hosts[k]!, phase: "booting", departAtS: this.nowS + lifetimeS,
-        group: group?.id, pmemWarm: false, replicated: false }
-      this.vms.push(vm)
-      this.hostVms[vm.host]!.add(vm.index)
-      this.at(this.createLatencyS(vm), Ev.ready, vm.index)
-      this.at(lifetimeS, Ev.depart, vm.index)
-      if (replicated) this.replicas.protect(vm, members[1]!.id, placed.hosts[1]!)
+      const vm = this.vms.add(index, size === 1 ? -1 : k, mixIndex, placed.hosts[k]!)
+      this.at(this.createLatencyS(mixIndex), Ev.ready, vm)
+      this.at(lifetimeS, Ev.depart, vm)
+      if (replicated) this.replicas.protect(new SimVm(this.vms, vm), members[1]!.id, placed.hosts[1]!)
     }
   }
 
   /** Create + deploy + a cold boot (the working set loads from disk). */
-  private createLatencyS(vm: SimVm): number {
+  private createLatencyS(mix: number): number {
     const l = this.scenario.spec.latencies
-    const r = this.random("latency")
-    return sample(l.createS, r) + sample(l.deployS, r) + this.bootS(vm, false)
+    const r = this.latency
+    return sample(l.createS, r) + sample(l.deployS, r) + this.bootS(mix, false)
   }
 
-  /** A boot: warm when the pmem volumes were retained (records the time saved), else cold. */
-  bootS(vm: SimVm, warm: boolean): number {
+  /** A boot of a VM of mix entry `mix`: warm when its pmem volumes were retained (records the
+   * time saved), else cold. */
+  bootS(mix: number, warm: boolean): number {
     const l = this.scenario.spec.latencies
-    const base = sample(warm ? l.rebootS : l.bootS, this.random("latency"))
-    const workingSetMb = this.workingSetMb(vm.mix)
+    const base = sample(warm ? l.rebootS : l.bootS, this.latency)
+    const workingSetMb = this.workingSetsMb[mix]!
     if (workingSetMb === 0) return base
     const reloadS = workingSetMb / l.reloadMbPerS
     this.recorder.pmemBoot(warm, reloadS)
     return warm ? base : base + reloadS
   }
 
-  private workingSetMb(mix: number): number {
-    let total = 0
-    for (const v of this.scenario.spec.workload.mix[mix]!.pmem) total += v.workingSetMb ?? v.sizeMb
-    return total
-  }
-
   /** A VM finished booting: it runs, its pmem holds the working set, restarts are scheduled. */
   onReady(index: number): void {
-    const vm = this.vms[index]
-    if (vm === undefined || vm.phase !== "booting") return
-    vm.phase = "running"
-    vm.pmemWarm = true
-    const restart = this.scenario.spec.workload.mix[vm.mix]!.restartEveryS
+    const vms = this.vms
+    if (vms.phase[index] !== Phase.booting) return
+    vms.phase[index] = Phase.running
+    vms.setFlag(index, VmFlag.pmemWarm, true)
+    const restart = this.scenario.spec.workload.mix[vms.mix[index]!]!.restartEveryS
     if (restart !== undefined) this.at(sample(restart, this.random("restart")), Ev.restart, index)
   }
 
   private onRestart(index: number): void {
-    const vm = this.vms[index]
-    if (vm === undefined || vm.phase !== "running") return
-    vm.phase = "restarting"
-    this.at(this.bootS(vm, vm.pmemWarm), Ev.restartDone, index)
+    const vms = this.vms
+    if (vms.phase[index] !== Phase.running) return
+    vms.phase[index] = Phase.restarting
+    const warm = vms.flag(index, VmFlag.pmemWarm)
+    this.at(this.bootS(vms.mix[index]!, warm), Ev.restartDone, index)
   }
 
   private onRestartDone(index: number): void {
-    const vm = this.vms[index]
-    if (vm === undefined || vm.phase !== "restarting") return
-    vm.phase = "booting"
+    const vms = this.vms
+    if (vms.phase[index] !== Phase.restarting) return
+    vms.phase[index] = Phase.booting
     this.onReady(index)
   }
 
   private onDepart(index: number): void {
-    const vm = this.vms[index]
-    if (vm === undefined || vm.phase === "gone" || vm.phase === "stopping") return
-    vm.phase = "stopping"
-    this.at(sample(this.scenario.spec.latencies.stopS, this.random("latency")), Ev.stopped, index)
+    const vms = this.vms
+    const phase = vms.phase[index]
+    if (phase === Phase.gone || phase === Phase.stopping) return
+    vms.phase[index] = Phase.stopping
+    this.at(sample(this.scenario.spec.latencies.stopS, this.latency), Ev.stopped, index)
   }
 
   private onStopped(index: number): void {
-    const vm = this.vms[index]
-    if (vm === undefined || vm.phase !== "stopping") return
-    this.removeVm(vm)
+    if (this.vms.phase[index] !== Phase.stopping) return
+    this.removeVm(new SimVm(this.vms, index))
   }
 
   /** Releases everything a VM holds and forgets it. */
   removeVm(vm: SimVm): void {
     if (vm.replicated) this.replicas.unprotect(vm)
     this.cluster.release(vm.record)
-    this.hostVms[vm.host]!.delete(vm.index)
-    vm.phase = "gone"
-    this.vms[vm.index] = undefined
+    this.vms.remove(vm.index)
   }
 
   /** Moves a VM's bookkeeping to another host. */
   moveVm(vm: SimVm, host: number): void {
-    this.hostVms[vm.host]!.delete(vm.index)
-    vm.host = host
-    this.hostVms[host]!.add(vm.index)
+    this.vms.move(vm.index, host)
   }
 
   private onCrash(host: number): void {
@@ -315,8 +309,8 @@ export class Simulation {
     this.cluster.setHostStatus(host, "down")
     this.recorder.count("hostCrashes")
     this.replicas.onHostDown(host)
-    for (const index of [...this.hostVms[host]!]) {
-      const vm = this.vms[index]!
+    for (const index of this.vms.on(host)) {
+      const vm = new SimVm(this.vms, index)
       if (vm.replicated && this.replicas.failoverIfPossible(vm, false)) continue
       this.recover(vm)
     }
@@ -342,7 +336,7 @@ export class Simulation {
     this.moveVm(vm, moved.hosts[0]!)
     vm.phase = "booting"
     vm.pmemWarm = false
-    this.at(this.bootS(vm, false), Ev.ready, vm.index)
+    this.at(this.bootS(vm.mix, false), Ev.ready, vm.index)
   }
 
   private onRepair(host: number): void {
@@ -373,8 +367,8 @@ export class Simulation {
 
   /** Live-migrates a host's VMs elsewhere; a VM with nowhere to go stays (counted). */
   private evacuate(host: number): void {
-    for (const index of [...this.hostVms[host]!]) {
-      const vm = this.vms[index]!
+    for (const index of this.vms.on(host)) {
+      const vm = new SimVm(this.vms, index)
       if (vm.phase === "stopping") continue
       if (vm.replicated && this.replicas.failoverIfPossible(vm, true)) continue
       const moved = this.cluster.migrate(vm.record)

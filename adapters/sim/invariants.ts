@@ -145,7 +145,7 @@ export function checkMasters(sim: Simulation, holdings: ReadonlyArray<Holding>):
   for (const h of holdings) where.set(h.id, h.host)
   const problems: string[] = []
   for (const [index, r] of sim.replicas.byVm) {
-    const vm = sim.vms[index]
+    const vm = sim.vmAt(index)
     if (vm === undefined) {
       problems.push(`replica of a VM that is gone (#${index})`)
       continue

@@ -24,8 +24,9 @@ const rejectionSlicesCount = 50
 export class Recorder {
   readonly counters = new Map<string, number>()
   readonly rejections = new Map<string, number>()
-  readonly rejectionsByMix = new Map<string, number>()
-  readonly acceptedByMix = new Map<string, number>()
+  /** Accepted and rejected requests per mix entry (by index). */
+  readonly acceptedByMix: number[]
+  readonly rejectionsByMix: number[]
   readonly samples: Sample[] = []
   readonly rpoS = new Histogram()
   readonly rtoS = new Histogram()
@@ -41,7 +42,16 @@ export class Recorder {
   syncBytesTotal = 0
   private readonly smallest: { vcpus: number; ramMb: number }
 
+  /** Per mix entry: the device pools a PCI or pmem rejection counts against. */
+  private readonly pciPools: ReadonlyArray<ReadonlyArray<string>>
+  private readonly pmemPools: ReadonlyArray<ReadonlyArray<string>>
+
   constructor(private readonly scenario: Scenario, private readonly cluster: SimCluster) {
+    const mix = scenario.spec.workload.mix
+    this.acceptedByMix = mix.map(() => 0)
+    this.rejectionsByMix = mix.map(() => 0)
+    this.pciPools = mix.map((m) => [...new Set(m.pci.map((p) => `pci:${p.alias}`))])
+    this.pmemPools = mix.map((m) => [...new Set(m.pmem.map((v) => `pmem:${v.device}`))])
     const f = scenario.flavors
     this.smallest = {
       vcpus: Math.min(...f.map((x) => x.vcpus)),
@@ -54,24 +64,23 @@ export class Recorder {
     this.counters.set(name, (this.counters.get(name) ?? 0) + 1)
   }
 
-  /** A request was placed. */
-  accept(mix: string): void {
+  /** A request of mix entry `mix` (its index) was placed. */
+  accept(mix: number): void {
     this.requests++
     this.accepted++
-    this.acceptedByMix.set(mix, (this.acceptedByMix.get(mix) ?? 0) + 1)
+    this.acceptedByMix[mix]!++
   }
 
-  /** A request was rejected for `reason` (a shared reason constant). */
-  reject(mix: string, reason: string, nowS: number): void {
+  /** A request of mix entry `mix` was rejected for `reason` (a shared reason constant). */
+  reject(mix: number, reason: string, nowS: number): void {
     this.requests++
-    const entry = this.scenario.spec.workload.mix.find((m) => m.name === mix)
-    const pools = reason === "PciFilter" ? entry?.pci.map((p) => `pci:${p.alias}`)
-      : reason === "PmemFilter" ? entry?.pmem.map((v) => `pmem:${v.device}`) : undefined
-    for (const pool of new Set(pools ?? [])) {
+    const pools = reason === "PciFilter" ? this.pciPools[mix]
+      : reason === "PmemFilter" ? this.pmemPools[mix] : undefined
+    for (const pool of pools ?? []) {
       this.deviceRejections.set(pool, (this.deviceRejections.get(pool) ?? 0) + 1)
     }
     this.rejections.set(reason, (this.rejections.get(reason) ?? 0) + 1)
-    this.rejectionsByMix.set(mix, (this.rejectionsByMix.get(mix) ?? 0) + 1)
+    this.rejectionsByMix[mix]!++
     const slice = Math.min(rejectionSlicesCount - 1,
       Math.floor((nowS / this.scenario.spec.durationS) * rejectionSlicesCount))
     this.rejectionSlices[slice] = this.rejectionSlices[slice]! + 1
@@ -106,14 +115,13 @@ export class Recorder {
   }
 
   /** Takes one time-series sample of the cluster. */
-  sampleNow(sim: { nowS: number; vms: ReadonlyArray<unknown>; hostStatus: ReadonlyArray<string> }):
+  sampleNow(sim: { nowS: number; vms: { live: number }; hostStatus: ReadonlyArray<string> }):
     void {
     const used: Record<string, number> = {}
     for (const [name, t] of this.cluster.totals()) {
       used[name] = t.capacity === 0 ? 0 : round(t.used / t.capacity)
     }
-    let running = 0
-    for (const vm of sim.vms) if (vm !== undefined) running++
+    const running = sim.vms.live
     this.samples.push({ timeS: round(sim.nowS), used, hostsInUse: this.cluster.hostsInUse(),
       vmsRunning: running, fragmentation: this.fragmentation(sim.hostStatus) })
   }
@@ -193,8 +201,8 @@ export function buildReport(
       total: r.requests, accepted: r.accepted, rejected,
       rejectionRate: round(r.requests === 0 ? 0 : rejected / r.requests),
       rejectedByReason: sorted(r.rejections),
-      byMix: Object.fromEntries(mixNames.map((n) => [n, {
-        accepted: r.acceptedByMix.get(n) ?? 0, rejected: r.rejectionsByMix.get(n) ?? 0 }])),
+      byMix: Object.fromEntries(mixNames.map((n, i) => [n, {
+        accepted: r.acceptedByMix[i]!, rejected: r.rejectionsByMix[i]! }])),
     },
     utilisation, exhaustion,
     fragmentation: summary(r.samples.map((s) => s.fragmentation)),

@@ -119,7 +119,7 @@ export class ReplicaSet {
 
   /** Starts a sync cycle when both ends are reachable and the core's scheduler says it is due. */
   onSyncStart(index: number): void {
-    const vm = this.sim.vms[index]
+    const vm = this.sim.vmAt(index)
     const r = this.byVm.get(index)
     if (vm === undefined || r === undefined || r.cycle !== null) return
     const replica = this.replicaOf(vm)
@@ -144,7 +144,7 @@ export class ReplicaSet {
 
   /** The slave acknowledges the cycle: RPO is sampled just before `last_sync` moves. */
   onSyncDone(index: number): void {
-    const vm = this.sim.vms[index]
+    const vm = this.sim.vmAt(index)
     const r = this.byVm.get(index)
     if (vm === undefined || r === undefined || r.cycle === null) return
     if (r.cycle.doneAtS !== this.sim.nowS) return
@@ -166,8 +166,8 @@ export class ReplicaSet {
 
   /** A host (or its replication link) went away: abort the cycles that use it. */
   onHostDown(host: number): void {
-    for (const index of [...this.slavesOn[host]!, ...this.sim.hostVms[host]!]) {
-      const vm = this.sim.vms[index]
+    for (const index of [...this.slavesOn[host]!, ...this.sim.vms.on(host)]) {
+      const vm = this.sim.vmAt(index)
       const r = this.byVm.get(index)
       if (vm === undefined || r === undefined || r.cycle === null) continue
       const aborted = abortSync(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname)
@@ -179,8 +179,8 @@ export class ReplicaSet {
 
   /** A host (or link) is back: reinit replicas waiting for it, resume their cycles. */
   onHostUp(host: number): void {
-    for (const index of [...this.slavesOn[host]!, ...this.sim.hostVms[host]!]) {
-      const vm = this.sim.vms[index]
+    for (const index of [...this.slavesOn[host]!, ...this.sim.vms.on(host)]) {
+      const vm = this.sim.vmAt(index)
       const r = this.byVm.get(index)
       if (vm === undefined || r === undefined) continue
       const replica = this.replicaOf(vm)
@@ -228,7 +228,7 @@ export class ReplicaSet {
     const rep = this.sim.scenario.spec.replication
     const random = this.sim.random("replication")
     const detectS = planned ? 0 : sample(rep.detectionS, random)
-    const delayS = detectS + sample(rep.promotionS, random) + this.sim.bootS(vm, false)
+    const delayS = detectS + sample(rep.promotionS, random) + this.sim.bootS(vm.mix, false)
     if (!planned && lossS !== null) this.sim.recorder.dataLoss(lossS)
     this.sim.recorder.count(planned ? "plannedFailovers" : "failovers")
     this.sim.at(delayS, Ev.failoverDone, vm.index)
@@ -237,7 +237,7 @@ export class ReplicaSet {
 
   /** The promoted copy has booted: record RTO, reinit at once if the old master's host is up. */
   onFailoverDone(index: number): void {
-    const vm = this.sim.vms[index]
+    const vm = this.sim.vmAt(index)
     const r = this.byVm.get(index)
     if (vm === undefined || vm.phase !== "failingOver" || r === undefined) return
     this.sim.recorder.rto(this.sim.nowS - r.crashAtS)

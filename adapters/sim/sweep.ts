@@ -61,7 +61,7 @@ export async function sweep(
   if (total > sweepCasesMax) throw new Error(`${total} cases; at most ${sweepCasesMax}`)
   const execArgv = process.execArgv.some((a) => a.includes("tsx")) ? process.execArgv
     : ["--import", "tsx"]
-  const pool = new Piscina({ filename: join(import.meta.dirname, "sweep-worker.ts"), execArgv,
+  const pool = new Piscina({ filename: join(import.meta.dirname, "sweep-worker-entry.mjs"), execArgv,
     maxThreads: Math.max(1, Math.min(availableParallelism(), total)) })
   let done = 0
   try {
