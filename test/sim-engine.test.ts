@@ -40,6 +40,52 @@ describe("event queue", () => {
       expect(out).toEqual(expected)
     }))
   })
+
+  it("property: interleaved pushes and pops over every tier and width leave in (time, order)", () => {
+    // Delays from 0 to far past the ring, few pops between width changes: events pass through
+    // the near heap, the bucket ring, the far heap and re-bucketing at new widths.
+    const delay = fc.oneof(fc.constant(0), fc.double({ min: 0, max: 4, noNaN: true }),
+      fc.integer({ min: 0, max: 3 }), fc.double({ min: 0, max: 1e7, noNaN: true }))
+    const step = fc.record({ delays: fc.array(delay, { maxLength: 6 }), pops: fc.nat(6) })
+    fc.assert(fc.property(fc.array(step, { maxLength: 120 }), fc.integer({ min: -8, max: 8 }),
+      (steps, widthExponent) => {
+        const q = new EventQueue({ adaptEveryPops: 4, widthExponent })
+        const pending: Array<[number, number]> = []
+        let now = 0
+        let id = 0
+        const popOne = () => {
+          pending.sort((a, b) => a[0] - b[0] || a[1] - b[1])
+          const want = pending.shift()
+          const got = q.pop()
+          expect(got === undefined ? undefined : [got.timeS, got.subject]).toEqual(want)
+          if (got !== undefined) now = got.timeS
+        }
+        for (const s of steps) {
+          for (const d of s.delays) {
+            q.push(now + d, d === 0 ? 1 : 2, id)
+            pending.push([now + d, id++])
+          }
+          for (let k = 0; k < s.pops; k++) popOne()
+          expect(q.size).toBe(pending.length)
+        }
+        while (pending.length > 0) popOne()
+        expect(q.pop()).toBeUndefined()
+        expect(q.peekTime()).toBe(Infinity)
+      }))
+  })
+
+  it("re-chooses its bucket width from the event rate", () => {
+    const q = new EventQueue({ adaptEveryPops: 64 })
+    for (let i = 0; i < 10_000; i++) q.push(i * 1000, 0, i)
+    for (let i = 0; i < 5_000; i++) expect(q.pop()!.subject).toBe(i)
+    expect(q.widthS).toBeGreaterThanOrEqual(8192)
+  })
+
+  it("refuses kinds and subjects it cannot store", () => {
+    expect(() => new EventQueue().push(1, 64, 0)).toThrow(/out of range/)
+    expect(() => new EventQueue().push(1, 0, -1)).toThrow(/out of range/)
+    expect(() => new EventQueue({ adaptEveryPops: 3 })).toThrow(/power of two/)
+  })
 })
 
 describe("random streams", () => {
