@@ -1,13 +1,18 @@
 /**
  * The bridge from a gang to the vector packer: a `pack` gang with no groups, NUMA binding or
  * devices, whose disks name their pools, is a vector packing problem over vCPUs, RAM and one
- * dimension per named pool. The packer's answer is then committed to a search view member by
- * member through the same fit as every other placement (an answer that does not fit is a bug).
+ * dimension per named pool. A host in use costs 0 and a new one 1; like the special-hardware
+ * weigher, the bridge keeps these ordinary instances off hosts with PCI or pmem devices while
+ * ordinary hosts can take them: such a host costs more than all ordinary hosts together (unless
+ * the request's `specialHardware` weight is 0). The packer's answer is then committed to a
+ * search view member by member through the same fit as every other placement (an answer that
+ * does not fit is a bug).
  */
 import { freeRamMbOf, freeVcpusOf } from "../cluster/scan.ts"
 import type { ClusterState, HostAssignment } from "../cluster/types.ts"
 import type { Placement } from "./gang.ts"
 import { packVectors } from "./pack.ts"
+import { defaultWeights, specialHardwareOf } from "./plugins.ts"
 import type { PlacementRequest } from "./request.ts"
 import { fitItem, itemOf, place, viewOf } from "./view.ts"
 
@@ -45,7 +50,8 @@ export function packGang(state: ClusterState, request: PlacementRequest): Placem
       itemSize[at] = itemSize[at]! + d.sizeMb
     }
   })
-  const assign = packVectors({ dims, binFree, binOpen, itemSize })
+  const binCost = specialCosts(state, request, hosts, binOpen)
+  const assign = packVectors({ dims, binFree, binOpen, itemSize, binCost })
   if (assign === undefined) return undefined
   const view = viewOf(state, new Map())
   return request.instances.map((inst, i) => {
@@ -57,4 +63,23 @@ export function packGang(state: ClusterState, request: PlacementRequest): Placem
     const assignment: HostAssignment = fit.assignments[0]!
     return { name: inst.name, host: host.name, hostIndex: host.index, assignment }
   })
+}
+
+/**
+ * Host costs that keep ordinary instances off special hardware: 0 in use or 1 new, plus, per kind
+ * of special hardware (PCI devices, pmem devices), one more than the number of hosts. Undefined
+ * when no host has any or the request's `specialHardware` weight is 0 (the default costs apply).
+ */
+function specialCosts(
+  state: ClusterState,
+  request: PlacementRequest,
+  hosts: ReadonlyArray<ClusterState["inventory"]["hosts"][number]>,
+  binOpen: Uint8Array,
+): Float64Array | undefined {
+  const multiplier = request.weights?.specialHardware ?? defaultWeights.specialHardware ?? 0
+  if (multiplier <= 0) return undefined
+  const special = specialHardwareOf(state.inventory)
+  if (special === undefined) return undefined
+  const premium = hosts.length + 1
+  return Float64Array.from(hosts, (h, b) => (binOpen[b] === 1 ? 0 : 1) + special[h.index]! * premium)
 }
