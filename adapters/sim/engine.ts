@@ -37,8 +37,8 @@ export interface RunOptions {
   readonly seed: number
   /** The requests of a CSV trace, when the scenario's arrivals are a trace. */
   readonly trace?: ReadonlyArray<TraceRequest>
-  /** Called with (simulated time, events so far) every `progressEveryEvents` events. */
-  readonly onProgress?: (timeS: number, events: number) => void
+  /** Called with (simulated time, events so far, the run) every `progressEveryEvents` events. */
+  readonly onProgress?: (timeS: number, events: number, sim: Simulation) => void
   readonly progressEveryEvents?: number
   /** Runs the invariant checkers; throws on a violation. */
   readonly check?: (sim: Simulation) => void
@@ -121,7 +121,7 @@ export class Simulation {
       this.dispatch(e.kind, e.subject)
       if (checkEvery > 0 && this.events % checkEvery === 0) this.options.check?.(this)
       if (this.options.onProgress !== undefined && this.events % every === 0) {
-        this.options.onProgress(this.nowS, this.events)
+        this.options.onProgress(this.nowS, this.events, this)
       }
     }
     this.nowS = durationS

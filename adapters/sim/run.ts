@@ -86,7 +86,9 @@ export function aliasDemands(scenario: Scenario): PciDemand[] {
 /** Options of `runScenario`. */
 export interface RunScenarioOptions {
   readonly seed?: number
-  readonly onProgress?: (timeS: number, events: number) => void
+  readonly onProgress?: (timeS: number, events: number, sim: Simulation) => void
+  /** Events between two `onProgress` calls (default 100,000). */
+  readonly progressEveryEvents?: number
 }
 
 /** Runs a loaded scenario on the real core; throws `InvariantViolation` on a broken invariant. */
@@ -101,6 +103,8 @@ export function runScenario(loaded: LoadedScenario, options: RunScenarioOptions 
     seed,
     ...(loaded.trace === undefined ? {} : { trace: loaded.trace }),
     ...(options.onProgress === undefined ? {} : { onProgress: options.onProgress }),
+    ...(options.progressEveryEvents === undefined ? {}
+      : { progressEveryEvents: options.progressEveryEvents }),
     check: (s) => checkAll(s, reproduce),
   })
   return { report: buildReport(sim.recorder, scenario, seed, sim.events), sim }
