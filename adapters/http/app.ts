@@ -6,6 +6,7 @@ import type { FastifyInstance } from "fastify"
 import type { ServerConfig } from "./config.ts"
 import { type Engine, type Operations, type Sources, startEngine, systemSources } from "./engine.ts"
 import { openJournal } from "./journal.ts"
+import type { LineOutput } from "./log.ts"
 import { type Connector, connectorOperations, connectorRoutes, makeConnector } from
   "./routes/connector.ts"
 import { hypervisorPciExtra, pciRoutes, serverPciExtra } from "./routes/pci.ts"
@@ -50,6 +51,8 @@ export interface AppOptions {
   readonly journalPath: string | null
   readonly sources?: Sources
   readonly logger?: boolean
+  /** Where log lines go (default `process.stdout`). */
+  readonly logOutput?: LineOutput
 }
 
 /** A ready app (not listening) and its engine. */
@@ -72,6 +75,7 @@ export function startApp(options: AppOptions): App {
     engine,
     routes: routeGroupsOf(connector),
     logger: options.logger ?? false,
+    ...(options.logOutput === undefined ? {} : { logOutput: options.logOutput }),
   })
   app.addHook("onClose", async () => engine.close())
   return {

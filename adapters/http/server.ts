@@ -8,7 +8,7 @@
  * the signal handling.
  */
 import Fastify, {
-  type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+  type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController,
 } from "fastify"
 import { Result } from "effect"
 import {
@@ -16,6 +16,7 @@ import {
 } from "../../core/errors.ts"
 import { noValidHostFault, noValidHostStatus } from "../../core/placement/errors.ts"
 import { parseBody } from "./body.ts"
+import { BatchedLines, type LineOutput } from "./log.ts"
 import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
 import type { Engine, OpError, Reply } from "./engine.ts"
 
@@ -46,15 +47,23 @@ export interface ServerOptions<W> {
   readonly config: ServerConfig
   readonly engine: Engine<W>
   readonly routes: ReadonlyArray<RouteGroup<W>>
-  /** Structured JSON request logs (the framework's logger); off in tests. */
+  /**
+   * Structured JSON logs (the framework's logger, one line per request, batched: see
+   * adapters/http/log.ts); off in tests.
+   */
   readonly logger?: boolean
+  /** Where log lines go (default `process.stdout`). */
+  readonly logOutput?: LineOutput
 }
 
 /** Builds the Fastify app (not listening). */
 export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   const principals = principalsOf(options.config)
+  const lines = options.logger === true ? new BatchedLines(options.logOutput ?? process.stdout)
+    : null
   const app = Fastify({
-    logger: options.logger === true ? { level: "info" } : false,
+    logger: lines === null ? false : { level: "info", stream: lines },
+    ...(lines === null ? {} : { logController: new OneLinePerRequest() }),
     bodyLimit: options.config.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: "idle",
@@ -98,9 +107,31 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   app.setNotFoundHandler((request, reply) =>
     reply.code(404).send({ itemNotFound: { code: 404,
       message: `No route ${request.method} ${request.url.split("?")[0]}` } }))
+  if (lines !== null) {
+    app.addHook("onClose", (_instance, done) => {
+      lines.flush()
+      done()
+    })
+  }
   app.get("/healthz", async () => ({ status: "ok" }))
   for (const group of options.routes) group({ app, engine: options.engine })
   return app
+}
+
+/**
+ * The request log: one line when the response is done (method, url, status, time in ms, the
+ * caller's tenant), none when the request arrives; errors as the framework logs them.
+ */
+class OneLinePerRequest extends LogController {
+  override incomingRequest(): void {}
+
+  override requestCompleted(error: Error | null | undefined, request: FastifyRequest,
+    reply: FastifyReply): void {
+    const line = { method: request.method, url: request.url, status: reply.statusCode,
+      ms: Math.round(reply.elapsedTime * 1000) / 1000, tenant: request.principal?.tenant }
+    if (error) reply.log.error({ ...line, err: error }, "request errored")
+    else reply.log.info(line, "request")
+  }
 }
 
 /** Carries a Corral error through Fastify's error path (from the body parser). */
