@@ -5,14 +5,14 @@
  * applied here (reservations to the hosts' free counts, slaves created and destroyed, fence,
  * promote, degrade), and `syncNow` runs one real cycle through a replica agent.
  */
-import { existsSync, mkdirSync, readFileSync } from "node:fs"
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
 import { Conflict, type CorralError, err, invalid, ok, type Outcome } from "../../core/errors.ts"
 import { type BlockKernels } from "../../core/kernels/index.ts"
 import {
   abortSync, acknowledgeSync, emptyReplicationState, type HostFacts, type ReplicaEffect,
-  type ReplicationState, resolveVm, startSync, type VmFacts,
+  replicaKey, type ReplicationState, resolveVm, startSync, type SyncCycle, type VmFacts,
 } from "../../core/replication/index.ts"
 import { recoverImage } from "./agent.ts"
 import {
@@ -20,6 +20,13 @@ import {
   readMeta, writeFileAtomic,
 } from "./images.ts"
 import { type SyncResult, syncOnce } from "./sender.ts"
+import type { ThrottleClock } from "./throttle.ts"
+
+/** The process running a replica's cycle in flight (a cycle whose owner is gone is stale). */
+export interface CycleOwner {
+  readonly pid: number
+  readonly generation: number
+}
 
 /** The state file's content. */
 export interface RuntimeState {
@@ -27,6 +34,8 @@ export interface RuntimeState {
   readonly hosts: HostFacts[]
   readonly vms: VmFacts[]
   readonly replication: ReplicationState
+  /** Owners of the cycles in flight, keyed like `replication.replicas`. */
+  readonly cycles?: Readonly<Record<string, CycleOwner>>
 }
 
 /** Most hosts and VMs one state directory holds. */
@@ -34,6 +43,10 @@ export const hostCountMax = 256
 export const vmCountMax = 1024
 
 const stateFile = "replicas.json"
+const lockFile = "replicas.lock"
+/** Longest wait for another process's hold on the state file. */
+export const lockWaitMsMax = 10_000
+const lockPollMs = 5
 
 /** A host's directory. */
 export function hostDir(dir: string, host: string): string {
@@ -129,41 +142,171 @@ export function applyEffects(
   return { ...state, hosts, vms }
 }
 
+/** Whether process `pid` exists (a pid we may not signal exists too). */
+export function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (e) {
+    return (e as { code?: string }).code === "EPERM"
+  }
+}
+
+function sleepSyncMs(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms)
+}
+
+/**
+ * Runs `f` on the latest state while holding `DIR/replicas.lock` (created exclusively, holding
+ * the pid; a lock whose process is gone is taken over), and saves what it returns when that
+ * differs. Hold times are a load and a save: transfers run outside the lock.
+ */
+export function updateState<A>(dir: string, f: (state: RuntimeState) => {
+  readonly state: RuntimeState; readonly value: A }): A {
+  mkdirSync(dir, { recursive: true })
+  const path = join(dir, lockFile)
+  const deadline = Date.now() + lockWaitMsMax
+  for (;;) {
+    try {
+      writeFileSync(path, String(process.pid), { flag: "wx" })
+      break
+    } catch (e) {
+      if ((e as { code?: string }).code !== "EEXIST") throw e
+      const holder = Number(readFileSync(path, "utf8") || "0")
+      if (holder > 0 && !processAlive(holder)) { rmSync(path, { force: true }); continue }
+      if (Date.now() > deadline) throw new Error(`${path}: held by process ${holder}`)
+      sleepSyncMs(lockPollMs)
+    }
+  }
+  try {
+    const before = loadState(dir)
+    const { state, value } = f(before)
+    if (state !== before) saveState(dir, state)
+    return value
+  } finally {
+    rmSync(path, { force: true })
+  }
+}
+
+/**
+ * Master-crash recovery, on the state: every cycle in flight whose owner process is gone (killed,
+ * or its host rebooted) is aborted — nothing new is acknowledged, `nextGeneration` stays past it
+ * so no generation number is reused, and the next cycle resumes from the last acknowledged one.
+ * The files converge by themselves: the sender's durable pending record makes it re-ship what
+ * the dead cycle may have left on either side.
+ */
+export function recoverStaleCycles(
+  state: RuntimeState, alive: (pid: number) => boolean = processAlive,
+): { state: RuntimeState; recovered: ReadonlyArray<string> } {
+  let replication = state.replication
+  const cycles = { ...state.cycles }
+  const recovered: string[] = []
+  for (const [key, replica] of Object.entries(state.replication.replicas)) {
+    const owner = cycles[key]
+    if (replica.inFlight === null) { delete cycles[key]; continue }
+    if (owner !== undefined && alive(owner.pid)) continue
+    const world = { vms: state.vms, hosts: state.hosts }
+    const aborted = abortSync(replication, world, replica.vmUuid, replica.name)
+    if (Result.isFailure(aborted)) throw new Error(`recovery of ${key}: ${aborted.failure.message}`)
+    replication = aborted.success.state
+    delete cycles[key]
+    recovered.push(key)
+  }
+  if (recovered.length === 0) return { state, recovered }
+  return { state: { ...state, replication, cycles }, recovered }
+}
+
 /** Where to reach the slave's agent for one cycle. */
 export type AgentPort = (slaveDir: string) => Promise<{ port: number; stop: () => Promise<void> }>
 
+/** What a real cycle needs besides the replica: kernels, the agent, clocks. */
+export interface SyncOptions {
+  readonly kernels: BlockKernels
+  readonly agentFor: AgentPort
+  /** The caller's clock in seconds (`last_sync` is recorded with it). */
+  readonly nowS: () => number
+  /** The token bucket's clock (tests inject one to observe `bwlimit` without waiting). */
+  readonly throttleClock?: ThrottleClock
+}
+
+/** The outcome of `syncNow`, and the replica's key. */
+export interface SyncNowResult {
+  readonly key: string
+  readonly outcome: Outcome<SyncResult, CorralError>
+}
+
+function withoutCycle(state: RuntimeState, key: string): RuntimeState {
+  const cycles = { ...state.cycles }
+  delete cycles[key]
+  return { ...state, cycles }
+}
+
 /**
- * One real sync cycle: the core starts it, the sender ships it to the agent, and only the
- * agent's ACK makes the core record the generation and `last_sync` (at `nowS()` then). A failed
- * transfer aborts the cycle: nothing is acknowledged, and the error is returned as a Conflict.
+ * One real sync cycle: the core starts it on the latest state (after recovering cycles left by
+ * dead processes), and the started cycle is saved durably with this process as its owner before
+ * any byte moves; the sender ships it to the agent; only the agent's ACK makes the core record
+ * the generation and `last_sync` (at `nowS()` then), again on the latest state. A failed
+ * transfer aborts the cycle: nothing is acknowledged, and the error is a Conflict.
  */
 export async function syncNow(
-  dir: string, state: RuntimeState, vmRef: string, repname: string, nowS: () => number,
-  kernels: BlockKernels, agentFor: AgentPort,
-): Promise<{ state: RuntimeState; outcome: Outcome<SyncResult, CorralError> }> {
-  const world = { vms: state.vms, hosts: state.hosts }
-  const started = startSync(state.replication, world, vmRef, repname, nowS())
-  if (Result.isFailure(started)) return { state, outcome: err(started.failure) }
-  const vm = resolveVm(world, vmRef)
-  if (Result.isFailure(vm)) throw new Error("VM vanished during a sync")
-  const { cycle } = started.success
-  const agent = await agentFor(hostDir(dir, cycle.slaveHost))
-  try {
-    const result = await syncOnce({ masterDir: hostDir(dir, cycle.masterHost),
-      imageId: vm.success.uuid, port: agent.port, generation: cycle.generation,
-      fromGeneration: cycle.fromGeneration, includeSlaveChanges: cycle.includeSlaveChanges,
-      bwlimitBytesPerS: cycle.bwlimitBytesPerS, kernels })
-    const acked = acknowledgeSync(started.success.state, world, vmRef, repname,
-      { generation: result.generation, bytesSent: result.payloadBytes, atS: nowS() })
-    if (Result.isFailure(acked)) throw new Error(`ACK not recorded: ${acked.failure.message}`)
-    return { state: { ...state, replication: acked.success.state }, outcome: ok(result) }
-  } catch (e) {
-    const aborted = abortSync(started.success.state, world, vmRef, repname)
-    if (Result.isFailure(aborted)) throw new Error(aborted.failure.message)
-    const message = e instanceof Error ? e.message : String(e)
-    return { state: { ...state, replication: aborted.success.state },
-      outcome: err(new Conflict({ message: `sync failed, nothing acknowledged: ${message}` })) }
-  } finally {
-    await agent.stop()
+  dir: string, vmRef: string, repname: string, opts: SyncOptions,
+): Promise<SyncNowResult> {
+  type Started = Outcome<{ key: string; uuid: string; cycle: SyncCycle }, CorralError>
+  const started = updateState<Started>(dir, (loaded) => {
+    const state = recoverStaleCycles(loaded).state
+    const world = { vms: state.vms, hosts: state.hosts }
+    const vm = resolveVm(world, vmRef)
+    if (Result.isFailure(vm)) return { state, value: err(vm.failure) }
+    const cycle = startSync(state.replication, world, vmRef, repname, opts.nowS())
+    if (Result.isFailure(cycle)) return { state, value: err(cycle.failure) }
+    const key = replicaKey(vm.success.uuid, repname)
+    const owner: CycleOwner = { pid: process.pid, generation: cycle.success.cycle.generation }
+    return { state: { ...state, replication: cycle.success.state,
+      cycles: { ...state.cycles, [key]: owner } },
+    value: ok({ key, uuid: vm.success.uuid, cycle: cycle.success.cycle }) }
+  })
+  if (Result.isFailure(started)) {
+    return { key: replicaKey(vmRef, repname), outcome: err(started.failure) }
   }
+  const { key, uuid, cycle } = started.success
+  let shipped: Outcome<SyncResult, CorralError>
+  try {
+    const agent = await opts.agentFor(hostDir(dir, cycle.slaveHost))
+    try {
+      shipped = ok(await syncOnce({ masterDir: hostDir(dir, cycle.masterHost), imageId: uuid,
+        port: agent.port, generation: cycle.generation, fromGeneration: cycle.fromGeneration,
+        includeSlaveChanges: cycle.includeSlaveChanges,
+        bwlimitBytesPerS: cycle.bwlimitBytesPerS, kernels: opts.kernels,
+        ...opts.throttleClock === undefined ? {} : { clock: opts.throttleClock } }))
+    } finally {
+      await agent.stop()
+    }
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e)
+    shipped = err(new Conflict({ message: `sync failed, nothing acknowledged: ${message}` }))
+  }
+  const outcome = updateState<Outcome<SyncResult, CorralError>>(dir, (state) => finishCycle(state, key, uuid, repname, shipped,
+    opts.nowS()))
+  return { key, outcome }
+}
+
+function finishCycle(
+  state: RuntimeState, key: string, uuid: string, repname: string,
+  shipped: Outcome<SyncResult, CorralError>, nowS: number,
+): { state: RuntimeState; value: Outcome<SyncResult, CorralError> } {
+  const world = { vms: state.vms, hosts: state.hosts }
+  if (Result.isSuccess(shipped)) {
+    const r = shipped.success
+    const acked = acknowledgeSync(state.replication, world, uuid, repname,
+      { generation: r.generation, bytesSent: r.payloadBytes, atS: nowS })
+    if (Result.isFailure(acked)) {
+      // Deleted, failed over or recovered meanwhile: the slave holds it, the core does not.
+      return { state: withoutCycle(state, key), value: err(acked.failure) }
+    }
+    return { state: withoutCycle({ ...state, replication: acked.success.state }, key),
+      value: shipped }
+  }
+  const aborted = abortSync(state.replication, world, uuid, repname)
+  const replication = Result.isSuccess(aborted) ? aborted.success.state : state.replication
+  return { state: withoutCycle({ ...state, replication }, key), value: shipped }
 }

@@ -8,16 +8,17 @@ import { join } from "node:path"
 import { parseArgs } from "node:util"
 import { Result } from "effect"
 import { type CorralError, faultBody, httpStatus } from "../../../core/errors.ts"
-import { selectKernels } from "../../../core/kernels/index.ts"
+import { loadKernels } from "../../kernels.ts"
 import {
   createReplica, deleteReplica, failoverReplica, listReplicas, reinitReplica, type Transition,
   showReplica, updateReplica, type VmStatus,
 } from "../../../core/replication/index.ts"
 import { startAgent } from "../../replica/agent.ts"
 import {
-  addVm, type AgentPort, applyEffects, hostDir, loadState, putHost, type RuntimeState, saveState,
-  syncNow,
+  addVm, type AgentPort, applyEffects, hostDir, loadState, putHost, recoverStaleCycles,
+  type RuntimeState, syncNow, updateState,
 } from "../../replica/runtime.ts"
+import { pollSDefault, realTimer, runScheduler } from "../../replica/scheduler.ts"
 import type { CliCommand } from "../command.ts"
 
 const usage = `usage: corral replica <subcommand> --dir DIR [options]
@@ -34,6 +35,10 @@ const usage = `usage: corral replica <subcommand> --dir DIR [options]
   reinit VM REPNAME                    PUT    /vm/VM/replica/REPNAME/reinit
   sync-now VM REPNAME [--agent-port P] one sync cycle (spawns the slave's agent unless a port
                                        of a running one is given)
+  run [--cycles N] [--poll S] [--agent-port P]
+                                       sync every enabled replica every sleep_time seconds at
+                                       its bwlimit until SIGINT/SIGTERM (or N cycles); one JSON
+                                       line per cycle; recovers cycles a dead process left
   agent --host H [--port P]            run the replica agent for host H's directory
 
 VM is a hostname or uuid. --data '{"…": …}' gives a body in the seed's JSON instead of flags.
@@ -47,7 +52,8 @@ const options = {
   full: { type: "boolean" }, "agent-port": { type: "string" }, host: { type: "string" },
   port: { type: "string" }, vcpus: { type: "string" }, "ram-mb": { type: "string" },
   zpools: { type: "string" }, status: { type: "string" }, "size-mb": { type: "string" },
-  uuid: { type: "string" }, disks: { type: "string" },
+  uuid: { type: "string" }, disks: { type: "string" }, cycles: { type: "string" },
+  poll: { type: "string" },
 } as const
 
 type Values = {
@@ -84,7 +90,8 @@ function bodyOf(v: Values): Record<string, unknown> {
   return body
 }
 
-function intFlag(v: Values, name: "vcpus" | "ram-mb" | "size-mb" | "port" | "agent-port",
+function intFlag(v: Values,
+  name: "vcpus" | "ram-mb" | "size-mb" | "port" | "agent-port" | "cycles" | "poll",
   fallback?: number): number {
   const text = v[name]
   if (text === undefined) {
@@ -134,19 +141,64 @@ function agentPort(v: Values): AgentPort {
   })
 }
 
+/** Agents spawned on first use and kept for the whole run (one per slave directory). */
+function keptAgents(spawnOne: AgentPort): { agentFor: AgentPort; stopAll: () => Promise<void> } {
+  const kept = new Map<string, Promise<{ port: number; stop: () => Promise<void> }>>()
+  return {
+    agentFor: (slaveDir) => {
+      let agent = kept.get(slaveDir)
+      if (agent === undefined) {
+        agent = spawnOne(slaveDir)
+        agent.catch(() => kept.delete(slaveDir))
+        kept.set(slaveDir, agent)
+      }
+      return agent.then((a) => ({ port: a.port, stop: async () => {} }))
+    },
+    stopAll: async () => {
+      const all = await Promise.allSettled(kept.values())
+      await Promise.all(all.map((a) => a.status === "fulfilled" ? a.value.stop() : undefined))
+    },
+  }
+}
+
+/** `run`: the periodic scheduler until SIGINT/SIGTERM or `--cycles`. */
+async function run(dir: string, v: Values): Promise<number> {
+  const cycles = v.cycles === undefined ? undefined : intFlag(v, "cycles")
+  const agents = keptAgents(agentPort(v))
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  process.once("SIGINT", onSignal)
+  process.once("SIGTERM", onSignal)
+  try {
+    const summary = await runScheduler(dir, { kernels: kernels(), agentFor: agents.agentFor,
+      timer: realTimer, signal: stop.signal, pollS: intFlag(v, "poll", pollSDefault),
+      ...cycles === undefined ? {} : { cycleCountMax: cycles },
+      onCycle: (e) => console.log(JSON.stringify(e)) })
+    console.log(JSON.stringify({ stopped: true, ...summary }))
+    return 0
+  } finally {
+    process.off("SIGINT", onSignal)
+    process.off("SIGTERM", onSignal)
+    await agents.stopAll()
+  }
+}
+
+type Save = (state: RuntimeState) => void
+
 function transition(dir: string, state: RuntimeState, vmRef: string,
-  o: Result.Result<Transition, CorralError>): number {
+  o: Result.Result<Transition, CorralError>, save: Save): number {
   if (Result.isFailure(o)) return fail(o.failure)
   const vm = state.vms.find((x) => x.uuid === vmRef || x.hostname === vmRef)!
   const next = applyEffects(dir, { ...state, replication: o.success.state }, vm.uuid,
     o.success.effects)
-  saveState(dir, next)
+  save(next)
   return print({ replica: o.success.replica === null ? null
     : Result.getOrThrow(showReplica(next.replication, next, vm.uuid, o.success.replica.name)),
   effects: o.success.effects })
 }
 
-function setup(sub: string, dir: string, state: RuntimeState, pos: string[], v: Values): number {
+function setup(sub: string, dir: string, state: RuntimeState, pos: string[], v: Values,
+  save: Save): number {
   const name = pos[0]
   if (name === undefined) throw new UsageError(`${sub} needs a name`)
   if (sub === "host-add") {
@@ -154,11 +206,12 @@ function setup(sub: string, dir: string, state: RuntimeState, pos: string[], v: 
     if (!["up", "down", "maintenance"].includes(status)) throw new UsageError("--status")
     const vcpus = intFlag(v, "vcpus", 32), ramMb = intFlag(v, "ram-mb", 65536)
     const old = state.hosts.find((h) => h.name === name)
-    saveState(dir, putHost(dir, state, { name, status: status as "up",
+    const next = putHost(dir, state, { name, status: status as "up",
       zpools: (v.zpools ?? "zones").split(","), vcpuCapacity: vcpus, ramCapacityMb: ramMb,
       freeVcpus: old === undefined ? vcpus : old.freeVcpus + vcpus - old.vcpuCapacity,
-      freeRamMb: old === undefined ? ramMb : old.freeRamMb + ramMb - old.ramCapacityMb }))
-    return print(loadState(dir).hosts.find((h) => h.name === name))
+      freeRamMb: old === undefined ? ramMb : old.freeRamMb + ramMb - old.ramCapacityMb })
+    save(next)
+    return print(next.hosts.find((h) => h.name === name))
   }
   const host = v.host
   if (host === undefined) throw new UsageError("--host is required")
@@ -167,14 +220,22 @@ function setup(sub: string, dir: string, state: RuntimeState, pos: string[], v: 
     diskIds: (v.disks ?? "0").split(",") }
   const added = addVm(dir, state, vm, intFlag(v, "size-mb") * 1024 * 1024)
   if (Result.isFailure(added)) return fail(added.failure)
-  saveState(dir, added.success)
+  save(added.success)
   return print({ ...vm, image: join(hostDir(dir, host), `${vm.uuid}.img`) })
 }
 
+/** Subcommands that change the state: run under the state lock, on the latest state. */
+const mutating = ["host-add", "vm-add", "create", "update", "delete", "failover", "reinit"]
+
 async function dispatch(sub: string, dir: string, pos: string[], v: Values): Promise<number> {
-  const state = loadState(dir)
-  const world = state
-  if (sub === "host-add" || sub === "vm-add") return setup(sub, dir, state, pos, v)
+  if (mutating.includes(sub)) {
+    return updateState(dir, (loaded) => {
+      let next = recoverStaleCycles(loaded).state
+      const code = mutate(sub, dir, next, pos, v, (s) => { next = s })
+      return { state: next, value: code }
+    })
+  }
+  if (sub === "run") return run(dir, v)
   if (sub === "agent") {
     if (v.host === undefined) throw new UsageError("--host is required")
     const agent = await startAgent(hostDir(dir, v.host), kernels(), intFlag(v, "port", 0))
@@ -185,37 +246,44 @@ async function dispatch(sub: string, dir: string, pos: string[], v: Values): Pro
   }
   const [vmRef, repname] = pos
   if (vmRef === undefined) throw new UsageError(`${sub} needs a VM`)
+  const state = loadState(dir)
   if (sub === "list") {
-    const r = listReplicas(state.replication, world, vmRef, bodyOf(v))
+    const r = listReplicas(state.replication, state, vmRef, bodyOf(v))
     return Result.isFailure(r) ? fail(r.failure) : print(r.success)
   }
   if (repname === undefined) throw new UsageError(`${sub} needs a VM and a replica name`)
-  const s = state.replication
   switch (sub) {
     case "show": {
-      const r = showReplica(s, world, vmRef, repname)
+      const r = showReplica(state.replication, state, vmRef, repname)
       return Result.isFailure(r) ? fail(r.failure) : print(r.success)
     }
-    case "create": return transition(dir, state, vmRef,
-      createReplica(s, world, vmRef, repname, bodyOf(v), nowS()))
-    case "update": return transition(dir, state, vmRef,
-      updateReplica(s, world, vmRef, repname, bodyOf(v), nowS()))
-    case "delete": return transition(dir, state, vmRef, deleteReplica(s, world, vmRef, repname))
-    case "failover": return transition(dir, state, vmRef,
-      failoverReplica(s, world, vmRef, repname, bodyOf(v)))
-    case "reinit": return transition(dir, state, vmRef,
-      reinitReplica(s, world, vmRef, repname, nowS()))
     case "sync-now": {
-      const r = await syncNow(dir, state, vmRef, repname, nowS, kernels(), agentPort(v))
-      saveState(dir, r.state)
+      const r = await syncNow(dir, vmRef, repname,
+        { kernels: kernels(), agentFor: agentPort(v), nowS })
       return Result.isFailure(r.outcome) ? fail(r.outcome.failure) : print(r.outcome.success)
     }
     default: throw new UsageError(`unknown subcommand '${sub}'`)
   }
 }
 
+function mutate(sub: string, dir: string, state: RuntimeState, pos: string[], v: Values,
+  save: Save): number {
+  if (sub === "host-add" || sub === "vm-add") return setup(sub, dir, state, pos, v, save)
+  const [vmRef, repname] = pos
+  if (vmRef === undefined || repname === undefined) {
+    throw new UsageError(`${sub} needs a VM and a replica name`)
+  }
+  const s = state.replication, world = state
+  const o = sub === "create" ? createReplica(s, world, vmRef, repname, bodyOf(v), nowS())
+    : sub === "update" ? updateReplica(s, world, vmRef, repname, bodyOf(v), nowS())
+    : sub === "delete" ? deleteReplica(s, world, vmRef, repname)
+    : sub === "failover" ? failoverReplica(s, world, vmRef, repname, bodyOf(v))
+    : reinitReplica(s, world, vmRef, repname, nowS())
+  return transition(dir, state, vmRef, o, save)
+}
+
 function kernels() {
-  const selection = selectKernels("auto")
+  const selection = loadKernels()
   if (Result.isFailure(selection)) throw new Error(selection.failure.message)
   return selection.success.kernels
 }
