@@ -112,16 +112,23 @@ export class Simulation {
     const durationS = this.scenario.spec.durationS
     const every = this.options.progressEveryEvents ?? 100_000
     const checkEvery = this.scenario.spec.outputs.invariantsEveryEvents
-    for (;;) {
-      if (this.queue.peekTime() > durationS) break
-      const e = this.queue.pop()
-      if (e === undefined) break
+    const check = checkEvery > 0 ? this.options.check : undefined
+    const onProgress = this.options.onProgress
+    let untilCheck = checkEvery
+    let untilProgress = every
+    const queue = this.queue
+    while (queue.peekTime() <= durationS) {
+      const e = queue.pop()!
       if (++this.events > eventsMax) throw new Error(`more than ${eventsMax} events`)
       this.nowS = e.timeS
       this.dispatch(e.kind, e.subject)
-      if (checkEvery > 0 && this.events % checkEvery === 0) this.options.check?.(this)
-      if (this.options.onProgress !== undefined && this.events % every === 0) {
-        this.options.onProgress(this.nowS, this.events, this)
+      if (--untilCheck === 0) {
+        untilCheck = checkEvery
+        check?.(this)
+      }
+      if (--untilProgress === 0) {
+        untilProgress = every
+        onProgress?.(this.nowS, this.events, this)
       }
     }
     this.nowS = durationS
@@ -284,14 +291,19 @@ export class Simulation {
 
   private onStopped(index: number): void {
     if (this.vms.phase[index] !== Phase.stopping) return
-    this.removeVm(new SimVm(this.vms, index))
+    this.remove(index)
   }
 
   /** Releases everything a VM holds and forgets it. */
   removeVm(vm: SimVm): void {
-    if (vm.replicated) this.replicas.unprotect(vm)
-    this.cluster.release(vm.record)
-    this.vms.remove(vm.index)
+    this.remove(vm.index)
+  }
+
+  private remove(index: number): void {
+    const vms = this.vms
+    if (vms.flag(index, VmFlag.replicated)) this.replicas.unprotect(new SimVm(vms, index))
+    this.cluster.release(vms.recordOf(index))
+    vms.remove(index)
   }
 
   /** Moves a VM's bookkeeping to another host. */

@@ -21,6 +21,8 @@ const phaseNames: ReadonlyArray<VmPhase> =
 
 const flagPmemWarm = 1
 const flagReplicated = 2
+/** The VM runs on another record than its uuid (kept in `records`). */
+const flagRecord = 4
 
 /** Most VM rows one run may create. */
 export const vmRowsMax = 1 << 30
@@ -70,7 +72,8 @@ export class VmTable {
     if (this.phase[i] === Phase.gone) throw new Error(`VM #${i} removed twice`)
     this.unlink(i, this.host[i]!)
     this.phase[i] = Phase.gone
-    this.records.delete(i)
+    if ((this.flags[i]! & flagRecord) !== 0) this.records.delete(i)
+    this.flags[i] = 0
     this.live--
   }
 
@@ -96,12 +99,15 @@ export class VmTable {
 
   /** The cluster record of the running copy. */
   recordOf(i: number): string {
-    return this.records.get(i) ?? this.uuidOf(i)
+    return (this.flags[i]! & flagRecord) === 0 ? this.uuidOf(i) : this.records.get(i)!
   }
 
+  /** Sets the cluster record of the running copy. */
   setRecord(i: number, record: string): void {
-    if (record === this.uuidOf(i)) this.records.delete(i)
+    const own = record === this.uuidOf(i)
+    if (own) this.records.delete(i)
     else this.records.set(i, record)
+    this.setFlag(i, flagRecord, !own)
   }
 
   flag(i: number, bit: number): boolean {
