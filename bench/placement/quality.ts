@@ -3,8 +3,8 @@
  * Triplet). Each instance becomes hosts with d resources (vCPUs, RAM, then one disk pool per
  * further dimension) and a gang of servers, placed by the real `placeGang`. Prints, per
  * benchmark and class, the mean ratio of hosts used to the optimum (or the lower bound where
- * none is known) and the mean time per instance. Triplet files are shuffled (fixed seed) first:
- * their order spells out the optimum.
+ * none is known) beside the best of the 351 published algorithms, and the mean time per
+ * instance. Triplet files are shuffled (fixed seed) first: their order spells out the optimum.
  */
 import { execFileSync } from "node:child_process"
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from "node:fs"
@@ -24,6 +24,8 @@ const benchmarks = [
 ] as const
 /** Instances per benchmark at most (CORRAL_VBP_MAX overrides; all by default). */
 const instancesMax = Number(process.env["CORRAL_VBP_MAX"] ?? 100_000)
+/** Every k-th instance only (CORRAL_VBP_EVERY=k, a spread-out sample; 1 by default). */
+const instancesEvery = Math.max(1, Number(process.env["CORRAL_VBP_EVERY"] ?? 1))
 
 interface Vbp { dims: number; capacity: number[]; items: number[][] }
 
@@ -86,60 +88,92 @@ function solve(vbp: Vbp): { hosts: number; ms: number } {
   return { hosts: new Set(r.success.placements.map((p) => p.hostIndex)).size, ms }
 }
 
-function bounds(name: string): Map<string, { reference: number; optimum: number | undefined }> {
+interface Reference {
+  /** OPT where known, else the lower bound. */
+  readonly reference: number
+  readonly optimum: number | undefined
+  /** The fewest bins any of the 351 published algorithms used on this instance. */
+  readonly best: number
+}
+
+function bounds(name: string): Map<string, Reference> {
   const lines = readFileSync(join(data, `bounds-${name}.csv`), "utf8").trim().split("\n").slice(1)
   return new Map(lines.map((l) => {
-    const [instance, , , lower, optimum] = l.split(",")
+    const [instance, , , lower, optimum, best] = l.split(",")
     const known = optimum === "" ? undefined : Number(optimum)
-    return [instance!, { reference: known ?? Number(lower), optimum: known }]
+    return [instance!, { reference: known ?? Number(lower), optimum: known, best: Number(best) }]
   }))
 }
 
+interface Tally { ratio: number; best: number; ms: number; count: number; optRatio: number;
+  optBest: number; optCount: number }
+
+const tally = (): Tally =>
+  ({ ratio: 0, best: 0, ms: 0, count: 0, optRatio: 0, optBest: 0, optCount: 0 })
+
+function add(t: Tally, hosts: number, ms: number, ref: Reference): void {
+  t.ratio += hosts / ref.reference
+  t.best += ref.best / ref.reference
+  t.ms += ms
+  t.count++
+  if (ref.optimum !== undefined) {
+    t.optRatio += hosts / ref.optimum
+    t.optBest += ref.best / ref.optimum
+    t.optCount++
+  }
+}
+
+/** Solves every instance of one benchmark; per class and overall tallies. */
+function solveAll(dir: string, b: (typeof benchmarks)[number]): Map<string, Tally> {
+  execFileSync("tar", ["-xzf", join(data, b.tarball), "-C", dir])
+  const reference = bounds(b.name)
+  const files = listVbp(dir).filter((f) => f.includes(`${b.name}_instances`))
+    .filter((_, k) => k % instancesEvery === 0).slice(0, instancesMax)
+  const tallies = new Map<string, Tally>([["all", tally()]])
+  for (const file of files) {
+    const name = file.split("/").pop()!.replace(/\.vbp$/, "")
+    const vbp = parseVbp(readFileSync(file, "utf8"))
+    if (b.name === "Triplet") vbp.items = shuffled(vbp.items, 1)
+    const { hosts, ms } = solve(vbp)
+    const cls = name.split("_")[0]!
+    if (!tallies.has(cls)) tallies.set(cls, tally())
+    add(tallies.get(cls)!, hosts, ms, reference.get(name)!)
+    add(tallies.get("all")!, hosts, ms, reference.get(name)!)
+  }
+  return tallies
+}
+
+/**
+ * Per benchmark and class: hosts / (OPT or LB), beside the per-instance best of the 351
+ * published algorithms on the same reference, and ms per instance. Overall: hosts / OPT on the
+ * instances with a known optimum (the issue's target: < 1.05 on New, < 1.10 on Triplet, where
+ * OPT is n/3) and the time per instance (target < 50 ms).
+ */
 export async function run(): Promise<BenchRecord[]> {
   const records: BenchRecord[] = []
   const dir = mkdtempSync(join(tmpdir(), "corral-vbp-"))
   try {
     for (const b of benchmarks) {
-      execFileSync("tar", ["-xzf", join(data, b.tarball), "-C", dir])
-      const reference = bounds(b.name)
-      const files = listVbp(dir).filter((f) => f.includes(`${b.name}_instances`))
-        .slice(0, instancesMax)
-      const perClass = new Map<string, { ratio: number; ms: number; count: number }>()
-      let optRatio = 0
-      let optCount = 0
-      for (const file of files) {
-        const name = file.split("/").pop()!.replace(/\.vbp$/, "")
-        const vbp = parseVbp(readFileSync(file, "utf8"))
-        if (b.name === "Triplet") vbp.items = shuffled(vbp.items, 1)
-        const { hosts, ms } = solve(vbp)
-        const cls = name.split("_")[0]!
-        const acc = perClass.get(cls) ?? { ratio: 0, ms: 0, count: 0 }
-        const ref = reference.get(name)!
-        acc.ratio += hosts / ref.reference
-        if (ref.optimum !== undefined) {
-          optRatio += hosts / ref.optimum
-          optCount++
-        }
-        acc.ms += ms
-        acc.count++
-        perClass.set(cls, acc)
+      const tallies = solveAll(dir, b)
+      const all = tallies.get("all")!
+      if (all.count === 0) continue
+      for (const [cls, t] of [...tallies].filter(([c]) => c !== "all").sort()) {
+        records.push(record(suite, `quality ${b.name} ${cls} (${t.count}): hosts / (OPT or LB)` +
+          ` [best of 351 published: ${(t.best / t.count).toFixed(4)}]`, t.ratio / t.count,
+          "ratio", "lower"))
+        records.push(record(suite, `quality ${b.name} ${cls}: time per instance`, t.ms / t.count,
+          "ms", "lower"))
       }
-      let ratio = 0
-      let ms = 0
-      let count = 0
-      for (const [cls, acc] of [...perClass].sort()) {
-        records.push(record(suite, `quality ${b.name} ${cls}: hosts / (OPT or LB)`,
-          acc.ratio / acc.count, "ratio", "lower"))
-        ratio += acc.ratio
-        ms += acc.ms
-        count += acc.count
+      records.push(record(suite, `quality ${b.name} all (${all.count}): hosts / (OPT or LB)` +
+        ` [best of 351 published: ${(all.best / all.count).toFixed(4)}]`, all.ratio / all.count,
+        "ratio", "lower"))
+      if (all.optCount > 0) {
+        records.push(record(suite, `quality ${b.name} (${all.optCount} with known OPT): ` +
+          `hosts / OPT [best of 351 published: ${(all.optBest / all.optCount).toFixed(4)}]`,
+          all.optRatio / all.optCount, "ratio", "lower", b.target))
       }
-      records.push(record(suite, `quality ${b.name} all (${count}): hosts / (OPT or LB)`,
-        ratio / count, "ratio", "lower", b.target))
-      records.push(record(suite, `quality ${b.name} (${optCount} with known OPT): hosts / OPT`,
-        optRatio / optCount, "ratio", "lower"))
-      records.push(record(suite, `quality ${b.name}: time per instance`, ms / count, "ms", "lower",
-        50))
+      records.push(record(suite, `quality ${b.name}: time per instance`, all.ms / all.count, "ms",
+        "lower", 50))
     }
   } finally {
     rmSync(dir, { recursive: true, force: true })
