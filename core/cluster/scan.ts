@@ -1,13 +1,19 @@
 /**
- * The structure-of-arrays view of every host's free resources, for the placement scan (and later
- * the WebAssembly kernel, which reads exactly these arrays).
+ * The structure-of-arrays view of every host's free resources, for the placement scan (the
+ * TypeScript reference and the WebAssembly kernel read exactly these columns).
  *
  * The arrays are updated in place for the one host an operation changed, and ownership passes to
  * the new state. A state that no longer owns its index (an older state, or one whose successor was
  * a discarded dry run) rebuilds it on first use, so every state always reads its own numbers.
+ * Every in-place update is appended to `changeLog`, so a mirror of the columns (the WebAssembly
+ * kernel's linear memory) can follow by copying only the changed hosts.
  */
 import type { Host, Inventory } from "../inventory/inventory.ts"
 import { diskPoolKind, type DiskPoolKind } from "../model/inventory.ts"
+import type { PciSpec, PciState } from "../pci/index.ts"
+import { pvecGet } from "../pci/pvec.ts"
+import { matchingPools } from "../pci/select.ts"
+import { poolFreeAt } from "../pci/state.ts"
 import type { HostUsage } from "./types.ts"
 
 /** Disk pool classes with a column in the scan, in column order. */
@@ -16,6 +22,21 @@ export const poolKinds: ReadonlyArray<DiskPoolKind> = ["ECKD", "FBA", "zpool"]
 /** Column of a pool kind in `ScanIndex.maxFreeDiskMb`. */
 export function poolKindColumn(kind: DiskPoolKind): number {
   return kind === "ECKD" ? 0 : kind === "FBA" ? 1 : 2
+}
+
+/** Entries of the change log (a ring); a mirror further behind than this copies everything. */
+export const changeLogCapacity = 1024
+
+/**
+ * Free devices per host matching one PCI request spec (`pciFreeByHost`'s number), kept current
+ * for the changed host on every update. `key` identifies the spec (see `pciSpecKey`).
+ */
+export interface PciColumn {
+  readonly key: string
+  readonly spec: ReadonlyArray<PciSpec>
+  readonly free: Int32Array
+  /** Per host, the pools the spec matches (computed on first use; the layout never changes). */
+  readonly pools: Array<ReadonlyArray<number> | undefined>
 }
 
 /** Free resources of every host, one typed array per resource, indexed by host index. */
@@ -27,8 +48,21 @@ export interface ScanIndex {
   /** What each host offers guests (static for an inventory). */
   readonly vcpuCapacity: Float64Array
   readonly ramCapacityMb: Float64Array
+  /** 1 / capacity (static): the weighers multiply by these instead of dividing. */
+  readonly vcpuCapacityInv: Float64Array
+  readonly ramCapacityInv: Float64Array
   /** Largest free pool of each kind: column `k` (see `poolKindColumn`) at `k * hostCount + i`. */
   readonly maxFreeDiskMb: Float64Array
+  /** Kinds of special hardware per host (PCI devices, pmem devices: 0 to 2; static). */
+  readonly special: Int32Array
+  /** Whether any host has special hardware. */
+  readonly anySpecial: boolean
+  /** Free-device columns of the PCI specs requests asked for, by `pciSpecKey`. */
+  readonly pci: Map<string, PciColumn>
+  /** Host indexes of the in-place updates, a ring of `changeLogCapacity`. */
+  readonly changeLog: Int32Array
+  /** In-place updates so far (the next one goes to `changeLog[version % capacity]`). */
+  version: number
   /** The state that may read these arrays; any other state rebuilds its own. */
   owner: object | undefined
 }
@@ -41,24 +75,53 @@ export const freeVcpusOf = (host: Host, usage: HostUsage): number =>
 export const freeRamMbOf = (host: Host, usage: HostUsage): number =>
   host.ramCapacityMb - usage.ramMbUsed
 
-/** Builds the scan arrays from scratch (O(hosts)). */
+/** Builds the scan arrays from scratch (O(hosts)); PCI columns are added on first use. */
 export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>): ScanIndex {
   const count = inventory.hosts.length
+  const special = new Int32Array(count)
+  let anySpecial = false
+  for (const host of inventory.hosts) {
+    special[host.index] = (host.pciDevices.length > 0 ? 1 : 0) +
+      (host.pmemDevices.length > 0 ? 1 : 0)
+    anySpecial ||= special[host.index]! > 0
+  }
   const scan: ScanIndex = {
     up: new Uint8Array(count),
     freeVcpus: new Float64Array(count),
     freeRamMb: new Float64Array(count),
     vcpuCapacity: new Float64Array(count),
     ramCapacityMb: new Float64Array(count),
+    vcpuCapacityInv: new Float64Array(count),
+    ramCapacityInv: new Float64Array(count),
     maxFreeDiskMb: new Float64Array(count * poolKinds.length),
+    special,
+    anySpecial,
+    pci: new Map(),
+    changeLog: new Int32Array(changeLogCapacity),
+    version: 0,
     owner: undefined,
   }
-  for (let i = 0; i < count; i++) updateScanHost(scan, inventory.hosts[i]!, usage[i]!)
+  for (let i = 0; i < count; i++) writeHost(scan, inventory.hosts[i]!, usage[i]!)
   return scan
 }
 
-/** Rewrites one host's entries after its usage changed (O(pools on the host)). */
-export function updateScanHost(scan: ScanIndex, host: Host, usage: HostUsage): void {
+/**
+ * Rewrites one host's entries after its usage or PCI state changed (O(pools on the host)) and
+ * logs the change.
+ */
+export function updateScanHost(
+  scan: ScanIndex,
+  host: Host,
+  usage: HostUsage,
+  pci: PciState,
+): void {
+  writeHost(scan, host, usage)
+  for (const column of scan.pci.values()) writePciHost(column, pci, host.index)
+  scan.changeLog[scan.version % changeLogCapacity] = host.index
+  scan.version++
+}
+
+function writeHost(scan: ScanIndex, host: Host, usage: HostUsage): void {
   const i = host.index
   const count = scan.up.length
   scan.up[i] = host.status === "up" ? 1 : 0
@@ -66,10 +129,54 @@ export function updateScanHost(scan: ScanIndex, host: Host, usage: HostUsage): v
   scan.freeRamMb[i] = freeRamMbOf(host, usage)
   scan.vcpuCapacity[i] = host.vcpuCapacity
   scan.ramCapacityMb[i] = host.ramCapacityMb
+  scan.vcpuCapacityInv[i] = 1 / host.vcpuCapacity
+  scan.ramCapacityInv[i] = 1 / host.ramCapacityMb
   for (let k = 0; k < poolKinds.length; k++) scan.maxFreeDiskMb[k * count + i] = 0
-  host.diskPools.forEach((pool, p) => {
+  for (let p = 0; p < host.diskPools.length; p++) {
+    const pool = host.diskPools[p]!
     const column = poolKindColumn(diskPoolKind(pool.name)) * count + i
     const free = pool.sizeMb - usage.diskUsedMb[p]!
     if (free > scan.maxFreeDiskMb[column]!) scan.maxFreeDiskMb[column] = free
-  })
+  }
+}
+
+/** A key per PCI spec: equal specs (same alternatives, same order) share a column. */
+export function pciSpecKey(spec: ReadonlyArray<PciSpec>): string {
+  return JSON.stringify(spec.map((alt) => Object.keys(alt).sort().map((k) => [k, alt[k]])))
+}
+
+/**
+ * The free-device column of a spec, built from `pci` on first use (O(hosts with devices)) and
+ * kept current by `updateScanHost` afterwards. `pci` must be the owning state's.
+ */
+export function pciColumnOf(
+  scan: ScanIndex,
+  pci: PciState,
+  spec: ReadonlyArray<PciSpec>,
+): PciColumn {
+  const key = pciSpecKey(spec)
+  const known = scan.pci.get(key)
+  if (known !== undefined) return known
+  const count = scan.up.length
+  const column: PciColumn = { key, spec, free: new Int32Array(count),
+    pools: new Array<ReadonlyArray<number> | undefined>(count) }
+  for (const host of pci.layout.hosts) {
+    if (host.pools.length > 0) writePciHost(column, pci, host.index)
+  }
+  scan.pci.set(key, column)
+  return column
+}
+
+function writePciHost(column: PciColumn, pci: PciState, hostIndex: number): void {
+  const layout = pci.layout.hosts[hostIndex]!
+  if (layout.pools.length === 0) return
+  let pools = column.pools[hostIndex]
+  if (pools === undefined) {
+    pools = matchingPools(layout, column.spec)
+    column.pools[hostIndex] = pools
+  }
+  const usage = pvecGet(pci.hosts, hostIndex)
+  let total = 0
+  for (const p of pools) total += poolFreeAt(layout, usage, p)
+  column.free[hostIndex] = total
 }

@@ -373,7 +373,7 @@ function withHostUsage(
   usage[hostIndex] = hostUsage
   const scan = scanOf(state)
   const next: ClusterState = { ...state, ...changes, usage, scan }
-  updateScanHost(scan, host, hostUsage)
+  updateScanHost(scan, host, hostUsage, next.pci)
   scan.owner = next
   return next
 }

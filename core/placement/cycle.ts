@@ -212,9 +212,9 @@ function addSpecialHardwareScores(
 }
 
 /**
- * The resource weigher alone, over the scan arrays in one loop (the kernel the WebAssembly
- * backend will take over). Normalisation is skipped: with one weigher it does not change the
- * order, only the scale.
+ * The resource weigher alone, over the scan arrays in one loop (core/kernels/scan-reference.ts
+ * and the WebAssembly scan compute the same sums, term by term, so the fast path agrees).
+ * Normalisation is skipped: with one weigher it does not change the order, only the scale.
  */
 function resourceScoresInto(
   input: CycleInput,
@@ -222,12 +222,12 @@ function resourceScoresInto(
   multiplier: number,
   out: Float64Array,
 ): void {
-  const { freeVcpus, freeRamMb, vcpuCapacity, ramCapacityMb } = input.view.scan
+  const { freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv } = input.view.scan
   const sign = (input.policy === "pack" ? 1 : -1) * Math.sign(multiplier)
   const { vcpus, ramMb } = input.item
   for (let k = 0; k < result.count; k++) {
     const i = result.candidates[k]!
-    out[k] = sign * (2 - (freeVcpus[i]! - vcpus) / vcpuCapacity[i]! -
-      (freeRamMb[i]! - ramMb) / ramCapacityMb[i]!)
+    out[k] = sign * (2 - (freeVcpus[i]! - vcpus) * vcpuCapacityInv[i]! -
+      (freeRamMb[i]! - ramMb) * ramCapacityInv[i]!)
   }
 }

@@ -23,6 +23,7 @@ import {
 } from "./cycle.ts"
 import { NoValidHost, rejectionReasons } from "./errors.ts"
 import { type CycleInput, defaultWeights, type Policy, type Weights } from "./plugins.ts"
+import { placeFast } from "./fast.ts"
 import { packable, packGang } from "./gang-pack.ts"
 import { checkRequest, contradiction, type PlacementRequest, requestLimits, unmetTarget }
   from "./request.ts"
@@ -62,6 +63,8 @@ export function placeGang(
   state: ClusterState,
   request: PlacementRequest,
 ): Outcome<GangPlacement, NoValidHost | BadRequest | NotFound> {
+  const fast = fastSingle(state, request)
+  if (fast !== undefined) return ok({ placements: [fast], nodes: 1 })
   const checked = checkRequest(state, request)
   if (checked._tag === "Failure") return err(checked.failure)
   const groups = checked.success
@@ -93,6 +96,20 @@ export function placeGang(
     return ok({ placements: outcome.placements, nodes: outcome.nodes })
   }
   return err(rejection(state, groups, request, outcome))
+}
+
+/** A single instance placed by the fused scan, or undefined for the general path. */
+function fastSingle(state: ClusterState, request: PlacementRequest): Placement | undefined {
+  if (request.instances.length !== 1 || (request.groups?.length ?? 0) > 0 ||
+    request.fastPath === false || (request.nodeBudget !== undefined && request.nodeBudget < 1)) {
+    return undefined
+  }
+  const instance = request.instances[0]!
+  const fast = placeFast(state, instance, request.policy ?? "pack",
+    request.weights ?? defaultWeights)
+  if (fast === undefined) return undefined
+  return { name: instance.name, host: state.inventory.hosts[fast.hostIndex]!.name,
+    hostIndex: fast.hostIndex, assignment: fast.assignment }
 }
 
 /** Places one instance: the best host by the policy's weighers (see `placeGang`). */

@@ -32,6 +32,11 @@ export interface PlacementRequest {
   readonly policy?: Policy
   readonly nodeBudget?: number
   readonly weights?: Weights
+  /**
+   * Whether a single instance may take the fused-scan fast path (default true). It chooses the
+   * same host as the general path; false forces the general path (for tests and baselines).
+   */
+  readonly fastPath?: boolean
 }
 
 /** Checks a request against the state; returns every group the request names, by id. */

@@ -15,6 +15,8 @@ export interface ScheduleRequest {
   readonly policy?: Policy
   readonly nodeBudget?: number
   readonly weights?: Weights
+  /** See `PlacementRequest.fastPath`. */
+  readonly fastPath?: boolean
 }
 
 /** Errors `schedule` returns. */
@@ -40,6 +42,7 @@ export function schedule(
     ...(request.policy === undefined ? {} : { policy: request.policy }),
     ...(request.nodeBudget === undefined ? {} : { nodeBudget: request.nodeBudget }),
     ...(request.weights === undefined ? {} : { weights: request.weights }),
+    ...(request.fastPath === undefined ? {} : { fastPath: request.fastPath }),
   })
   if (placed._tag === "Failure") return err(placed.failure)
   let next = state

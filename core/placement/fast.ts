@@ -1,0 +1,156 @@
+/**
+ * The single-instance fast path: one fused scan over the `ScanIndex` columns (a `ScanKernel`,
+ * WebAssembly by default) instead of the filter plugins, weighers and gang search. It takes the
+ * requests whose every filter and weigher the scan expresses exactly: no NUMA binding, at most one
+ * disk (by kind or any pool), no pmem, at most `scanPciMax` PCI requests, hard rules only (or
+ * soft rules weighted 0). Everything else, and every rejection, goes to the general path, which
+ * chooses the same host (a property test holds the two equal).
+ */
+import { fitOnHost } from "../cluster/fit.ts"
+import { type DeviceFit, fitDevices, wantsDevices } from "../cluster/devices.ts"
+import { domainOf } from "../cluster/rules.ts"
+import { pciColumnOf, type PciColumn, poolKindColumn } from "../cluster/scan.ts"
+import { findGroup, instanceIssues, memberHosts, scanOf } from "../cluster/state.ts"
+import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
+import { diskPoolKind } from "../model/inventory.ts"
+import {
+  anyDiskKind, newScanResult, type ScanInput, type ScanKernel, type ScanRequest, scanPciMax,
+  scanSlotCount,
+} from "../kernels/scan-types.ts"
+import { defaultScanKernel } from "../kernels/scan-select.ts"
+import { filterOrder } from "./cycle.ts"
+import { filterNames } from "./errors.ts"
+import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
+import type { NamedInstance } from "./view.ts"
+
+if (filterOrder.length !== scanSlotCount || filterOrder[1] !== filterNames.availabilityZone ||
+  filterOrder[9] !== filterNames.antiAffinity) {
+  throw new Error("the scan's rejection slots no longer follow filterOrder")
+}
+
+/** A fast-path choice: the host, the instance's assignment there, and its devices if any. */
+export interface FastPlacement {
+  readonly hostIndex: number
+  readonly assignment: HostAssignment
+  readonly devices: DeviceFit | undefined
+}
+
+const result = newScanResult()
+
+/**
+ * Places one instance through the fused scan, or returns undefined when the general path must
+ * decide (a request the scan cannot express, invalid input, no host, or a device claim that the
+ * best host refuses). Reads the state only.
+ */
+export function placeFast(
+  state: ClusterState,
+  instance: NamedInstance,
+  policy: Policy,
+  weights: Weights,
+  kernel: ScanKernel = defaultScanKernel(),
+): FastPlacement | undefined {
+  if (instance.name === "" || instanceIssues(instance, "instance").length > 0) return undefined
+  const request = scanRequestOf(state, instance, policy, weights)
+  if (request === undefined) return undefined
+  kernel.scan(scanInputOf(state), request, result)
+  if (result.best < 0) return undefined
+  const host = state.inventory.hosts[result.best]!
+  const fit = fitOnHost(host, state.usage[result.best]!, instance)
+  if (!fit.fits) throw new Error(`scan chose ${host.name}, where ${instance.name} does not fit`)
+  if (!wantsDevices(instance)) {
+    return { hostIndex: result.best, assignment: fit.assignment, devices: undefined }
+  }
+  const devices = fitDevices(state.pci, state.pmem, host, instance.name, instance, fit.assignment)
+  if ("error" in devices) return undefined
+  return { hostIndex: result.best, assignment: fit.assignment, devices }
+}
+
+/** The scan's view of a state: its columns and its topology. */
+export function scanInputOf(state: ClusterState): ScanInput {
+  const t = state.topology
+  return { index: scanOf(state), rackOf: t.rackOf, zoneOf: t.zoneOf,
+    rackCount: t.rackNames.length, zoneCount: t.zoneNames.length }
+}
+
+/**
+ * The scan request for one instance, or undefined when the scan cannot express it (see the
+ * module comment) or a group it names does not exist.
+ */
+export function scanRequestOf(
+  state: ClusterState,
+  instance: NamedInstance,
+  policy: Policy,
+  weights: Weights,
+): ScanRequest | undefined {
+  if (instance.numaCells !== undefined || (instance.pmem?.length ?? 0) > 0 ||
+    instance.pmemDevice !== undefined || instance.disks.length > 1) return undefined
+  const disk = instance.disks[0]
+  if (disk !== undefined && disk.pool !== undefined) return undefined
+  const pciRequests = instance.pci ?? []
+  if (pciRequests.length > scanPciMax) return undefined
+  let zone = -1
+  if (instance.zone !== undefined) {
+    zone = state.topology.zoneNames.indexOf(instance.zone)
+    if (zone < 0) return undefined
+  }
+  const rules = rulesOf(state, instance.groups, weights)
+  if (rules === undefined) return undefined
+  const scan = scanOf(state)
+  const pci: PciColumn[] = pciRequests.map((r) => pciColumnOf(scan, state.pci, r.spec))
+  const special = weights.specialHardware ?? defaultWeights.specialHardware ?? 0
+  return {
+    vcpus: instance.vcpus,
+    ramMb: instance.ramMb,
+    zone,
+    diskMb: disk?.sizeMb ?? 0,
+    diskColumn: disk === undefined ? -1
+      : disk.kind === undefined ? anyDiskKind : poolKindColumn(disk.kind),
+    pci,
+    pciCounts: pciRequests.map((r) => r.count),
+    ...rules,
+    sign: (policy === "pack" ? 1 : -1) * Math.sign(weights.policy),
+    policyWeight: Math.abs(weights.policy),
+    specialWeight: wantsDevices(instance) || !scan.anySpecial ? 0 : special,
+  }
+}
+
+type Rules = Pick<ScanRequest, "affinityHost" | "affinityRack" | "affinityZone" | "antiHosts" |
+  "antiRacks" | "antiZones">
+
+/** The hard rules of the instance's groups as required and forbidden domains. */
+function rulesOf(
+  state: ClusterState,
+  ids: ReadonlyArray<string>,
+  weights: Weights,
+): Rules | undefined {
+  const required = [-1, -1, -1]
+  const forbidden: [number[], number[], number[]] = [[], [], []]
+  for (const id of ids) {
+    const group: GroupRecord | undefined = findGroup(state, id)
+    if (group === undefined) return undefined
+    if (group.rule === "soft-affinity" && weights.softAffinity !== 0) return undefined
+    if (group.rule === "soft-anti-affinity" && weights.softAntiAffinity !== 0) return undefined
+    if (group.rule !== "affinity" && group.rule !== "anti-affinity") continue
+    if (group.members.length === 0) continue
+    const scope = group.scope === "host" ? 0 : group.scope === "rack" ? 1 : 2
+    const hosts = memberHosts(state, group)
+    if (group.rule === "affinity") {
+      const domain = domainOf(state.topology, group.scope, hosts[0]!)
+      const was = required[scope]!
+      required[scope] = was === -1 || was === domain ? domain : -2
+      continue
+    }
+    const counts = new Map<number, number>()
+    for (const h of hosts) {
+      const d = domainOf(state.topology, group.scope, h)
+      const n = (counts.get(d) ?? 0) + 1
+      counts.set(d, n)
+      if (n === group.maxPerDomain) forbidden[scope]!.push(d)
+    }
+  }
+  return { affinityHost: required[0]!, affinityRack: required[1]!, affinityZone: required[2]!,
+    antiHosts: forbidden[0], antiRacks: forbidden[1], antiZones: forbidden[2] }
+}
+
+/** Whether a disk request's kind column matches a pool (for tests of the disk column). */
+export const diskColumnOf = (poolName: string): number => poolKindColumn(diskPoolKind(poolName))

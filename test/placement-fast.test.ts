@@ -1,0 +1,137 @@
+// The single-instance fast path (the fused scan) against the general path (filter plugins,
+// weighers, search) on small random clusters with placed group members, zones, disk pools,
+// SR-IOV and pmem hosts: whenever the fast path decides, it chooses the same host and assignment
+// as the general path; when it declines, the general path still decides. Also: schedule commits
+// what the fast path chose, and requests it cannot express take the general path.
+import { Result } from "effect"
+import fc from "fast-check"
+import { describe, expect, it } from "vitest"
+import type { ClusterState, GroupRule, GroupScope, ServerCreate } from "../core/cluster/index.ts"
+import { referenceScan } from "../core/kernels/scan-reference.ts"
+import { newScanKernel } from "../core/kernels/scan-select.ts"
+import { placeFast } from "../core/placement/fast.ts"
+import { defaultWeights, type NamedInstance, placeGang, type Policy, schedule, type Weights }
+  from "../core/placement/index.ts"
+import { host } from "./builders.ts"
+import { clusterOf, withGroups } from "./placement-builders.ts"
+
+const hostArb = fc.record({
+  cpus: fc.integer({ min: 2, max: 8 }),
+  ramGb: fc.integer({ min: 1, max: 8 }),
+  rack: fc.integer({ min: 0, max: 2 }),
+  zone: fc.integer({ min: 0, max: 1 }),
+  down: fc.integer({ min: 0, max: 9 }).map((k) => k === 0),
+  pool: fc.constantFrom("none", "ECKD:P1", "FBA:F1", "tank"),
+  poolMb: fc.integer({ min: 10, max: 100 }),
+  sriov: fc.integer({ min: 0, max: 3 }).map((k) => k === 0),
+  pmem: fc.integer({ min: 0, max: 4 }).map((k) => k === 0),
+})
+const groupArb = fc.record({
+  rule: fc.constantFrom<GroupRule>("affinity", "anti-affinity", "anti-affinity",
+    "soft-anti-affinity"),
+  scope: fc.constantFrom<GroupScope>("host", "rack", "zone"),
+  max: fc.integer({ min: 1, max: 2 }),
+})
+const serverArb = fc.record({
+  cpus: fc.integer({ min: 0, max: 4 }),
+  ramGb: fc.integer({ min: 0, max: 4 }),
+  groups: fc.subarray([0, 1, 2], { maxLength: 2 }),
+  disk: fc.option(fc.record({ mb: fc.integer({ min: 1, max: 60 }),
+    kind: fc.constantFrom(undefined, "ECKD" as const, "FBA" as const, "zpool" as const) })),
+  zone: fc.option(fc.integer({ min: 0, max: 1 })),
+  vf: fc.integer({ min: 0, max: 4 }).map((k) => k === 0),
+})
+type ServerDraw = typeof serverArb extends fc.Arbitrary<infer T> ? T : never
+
+function request(uuid: string, d: ServerDraw, groups: number): ServerCreate {
+  return {
+    uuid, kind: "server", vcpus: d.cpus, ramMb: d.ramGb * 1024,
+    groups: d.groups.filter((g) => g < groups).map((g) => `g${g}`),
+    disks: d.disk === null ? [] : [{ sizeMb: d.disk.mb,
+      ...(d.disk.kind === undefined ? {} : { kind: d.disk.kind }) }],
+    ...(d.zone === null ? {} : { zone: `z${d.zone}` }),
+    ...(d.vf ? { pci: [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }] } : {}),
+  }
+}
+
+const scenarioArb = fc.record({
+  hosts: fc.array(hostArb, { minLength: 1, maxLength: 6 }),
+  groups: fc.array(groupArb, { maxLength: 3 }),
+  existing: fc.array(serverArb, { maxLength: 5 }),
+  next: serverArb,
+  policy: fc.constantFrom<Policy>("pack", "spread"),
+  weights: fc.constantFrom<Weights>(defaultWeights,
+    { policy: 1, softAffinity: 0, softAntiAffinity: 0, specialHardware: 0 },
+    { policy: -2, softAffinity: 1, softAntiAffinity: 0, specialHardware: 3 }),
+}).map((s) => {
+  let state: ClusterState = clusterOf(...s.hosts.map((h, k) => {
+    let b = host(`h${k}`).cpus(h.cpus).ram(h.ramGb * 1024).rack(`r${h.rack}`).zone(`z${h.zone}`)
+    if (h.down) b = b.status("down")
+    if (h.pool !== "none") b = b.diskPool(h.pool, h.poolMb)
+    if (h.sriov) b = b.sriov(4, 2)
+    if (h.pmem) b = b.pmem("NVDIMM0", 1024)
+    return b
+  }))
+  state = withGroups(state, ...s.groups.map((g, k) => ({ id: `g${k}`, rule: g.rule,
+    scope: g.scope, ...(g.rule.endsWith("anti-affinity") ? { maxPerDomain: g.max } : {}) })))
+  s.existing.forEach((d, k) => {
+    const r = schedule(state, { servers: [request(`e${k}`, d, s.groups.length)],
+      policy: s.policy, fastPath: false })
+    if (Result.isSuccess(r)) state = r.success.state
+  })
+  return { state, next: request("new", s.next, s.groups.length), policy: s.policy,
+    weights: s.weights }
+})
+
+describe("the fast path chooses what the general path chooses", () => {
+  const kernels = [referenceScan(), newScanKernel("auto")]
+
+  it("same host and assignment on random clusters, for every scan backend", () => {
+    let decided = 0
+    fc.assert(fc.property(scenarioArb, ({ state, next, policy, weights }) => {
+      const instance = { ...next, name: next.uuid }
+      const general = placeGang(state, { instances: [instance], policy, weights, fastPath: false })
+      for (const kernel of kernels) {
+        const fast = placeFast(state, instance, policy, weights, kernel)
+        if (fast === undefined) continue
+        decided++
+        if (Result.isFailure(general)) throw new Error(`fast placed, general: ${general.failure}`)
+        const p = general.success.placements[0]!
+        expect(fast.hostIndex).toBe(p.hostIndex)
+        expect(fast.assignment).toEqual(p.assignment)
+      }
+      const routed = placeGang(state, { instances: [instance], policy, weights })
+      expect(routed).toEqual(general)
+    }))
+    expect(decided).toBeGreaterThan(500)
+  })
+
+  it("schedule commits the fast path's choice like the general path's", () => {
+    fc.assert(fc.property(scenarioArb, ({ state, next, policy }) => {
+      const a = schedule(state, { servers: [next], policy })
+      const b = schedule(state, { servers: [next], policy, fastPath: false })
+      expect(Result.isSuccess(a)).toBe(Result.isSuccess(b))
+      if (Result.isSuccess(a) && Result.isSuccess(b)) {
+        expect(a.success.servers).toEqual(b.success.servers)
+        expect(a.success.state.usage).toEqual(b.success.state.usage)
+      }
+    }), { numRuns: 300 })
+  })
+
+  it("declines what the scan cannot express", () => {
+    const state = clusterOf(host("a").numa({ id: 0, cpus: 8, ramMb: 32768 },
+      { id: 1, cpus: 8, ramMb: 32768 }).diskPool("ECKD:P1", 100).pmem("NVDIMM0", 1024))
+    const base: NamedInstance = { name: "x", kind: "server", vcpus: 2, ramMb: 1024, disks: [],
+      groups: [] }
+    const fast = (i: Partial<NamedInstance>) =>
+      placeFast(state, { ...base, ...i }, "pack", defaultWeights)
+    expect(fast({})).toMatchObject({ hostIndex: 0 })
+    expect(fast({ numaCells: 2 })).toBeUndefined()
+    expect(fast({ disks: [{ sizeMb: 10, pool: "ECKD:P1" }] })).toBeUndefined()
+    expect(fast({ disks: [{ sizeMb: 10 }, { sizeMb: 10 }] })).toBeUndefined()
+    expect(fast({ pmemDevice: "NVDIMM0" })).toBeUndefined()
+    expect(fast({ vcpus: 64 })).toBeUndefined()
+    expect(fast({ groups: ["nope"] })).toBeUndefined()
+    expect(fast({ vcpus: -1 })).toBeUndefined()
+  })
+})
