@@ -5,7 +5,7 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { meanOf, sample } from "../adapters/sim/distribution.ts"
-import { checkCapacity, checkDevices, checkRules } from "../adapters/sim/invariants.ts"
+import { checkCapacity, checkDevices, checkFree, checkRules } from "../adapters/sim/invariants.ts"
 import type { Holding } from "../adapters/sim/port.ts"
 import { EventQueue } from "../adapters/sim/queue.ts"
 import { derive, rootRandom } from "../adapters/sim/random.ts"
@@ -177,6 +177,17 @@ describe("invariant checkers", () => {
     ["disk over (no pool)", [held("a", 1, { diskMb: 1 })], 1],
   ])("capacity: %s", (_, holdings, problems) => {
     expect(checkCapacity(inventory, holdings)).toHaveLength(problems)
+  })
+
+  it.each([
+    ["matches the holdings", [4, 8192], 0],
+    ["vCPUs off by one", [3, 8192], 1],
+    ["RAM off", [4, 4096], 1],
+  ])("free as reported: %s", (_, [vcpus, ramMb], problems) => {
+    const holdings = [held("a", 0, { vcpus: 2, ramMb: 4096 }), held("b", 0, { vcpus: 2, ramMb: 4096 })]
+    const free = (h: number) => h === 0 ? { vcpus: vcpus! - 4, ramMb: ramMb! - 8192 }
+      : { vcpus: 4, ramMb: 8192 }
+    expect(checkFree(inventory, holdings, free)).toHaveLength(problems)
   })
 
   it.each([

@@ -35,6 +35,11 @@ export class CoreCluster implements SimCluster {
   private readonly capacity = new Map<string, number>()
   private readonly demandOf = new Map<string, VmDemand>()
   private readonly pciRequests = new Map<string, PciRequest>()
+  /** Per host, mirrored from the state after each change: free vCPUs, free RAM, instances. */
+  private readonly freeVcpus: Float64Array
+  private readonly freeRamMb: Float64Array
+  private readonly instances: Int32Array
+  private hostsUsed = 0
 
   constructor(private readonly inventory: Inventory, private readonly weigher: Weigher,
     aliases: ReadonlyArray<PciDemand>) {
@@ -58,6 +63,20 @@ export class CoreCluster implements SimCluster {
       this.capacity.set(`pci:${a.alias}`, column.reduce((s, n) => s + n, 0))
     }
     for (const k of this.capacity.keys()) this.used.set(k, 0)
+    this.freeVcpus = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
+    this.freeRamMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
+    this.instances = new Int32Array(this.hostCount)
+  }
+
+  /** Copies one host's usage from the state into the per-host arrays (O(1)). */
+  private mirror(host: number): void {
+    const h = this.inventory.hosts[host]!
+    const u = this.state.usage[host]!
+    this.freeVcpus[host] = h.vcpuCapacity - u.vcpusUsed
+    this.freeRamMb[host] = h.ramCapacityMb - u.ramMbUsed
+    const before = this.instances[host]!
+    this.instances[host] = u.instanceCount
+    this.hostsUsed += (u.instanceCount > 0 ? 1 : 0) - (before > 0 ? 1 : 0)
   }
 
   private add(m: Map<string, number>, key: string, n: number): void {
@@ -106,6 +125,7 @@ export class CoreCluster implements SimCluster {
       hosts.push(p.hostIndex)
     }
     this.state = cluster
+    for (const h of hosts) this.mirror(h)
     for (const m of members) {
       this.demandOf.set(m.id, m.demand)
       this.account(m.demand, 1)
@@ -128,6 +148,7 @@ export class CoreCluster implements SimCluster {
       throw new Error(`release of ${id}, which holds nothing`)
     }
     this.state = this.without(this.state, server)
+    this.mirror(server.hostIndex)
     this.account(demand, -1)
     this.demandOf.delete(id)
   }
@@ -161,6 +182,8 @@ export class CoreCluster implements SimCluster {
     cluster = expect(createServer(cluster, { ...instance, uuid: id },
       { host: p.host, assignment: p.assignment }), "createServer").state
     this.state = cluster
+    this.mirror(server.hostIndex)
+    this.mirror(p.hostIndex)
     return { ok: true, hosts: [p.hostIndex] }
   }
 
@@ -179,15 +202,11 @@ export class CoreCluster implements SimCluster {
   }
 
   hostsInUse(): number {
-    let n = 0
-    for (const u of this.state.usage) if (u.instanceCount > 0) n++
-    return n
+    return this.hostsUsed
   }
 
   free(host: number): { vcpus: number; ramMb: number } {
-    const h = this.inventory.hosts[host]!
-    const u = this.state.usage[host]!
-    return { vcpus: h.vcpuCapacity - u.vcpusUsed, ramMb: h.ramCapacityMb - u.ramMbUsed }
+    return { vcpus: this.freeVcpus[host]!, ramMb: this.freeRamMb[host]! }
   }
 
   *holdings(): Iterable<Holding> {

@@ -49,6 +49,36 @@ export function checkCapacity(inventory: Inventory, holdings: ReadonlyArray<Hold
 }
 
 /**
+ * Free capacity as the cluster reports it (what utilisation, fragmentation and replication read)
+ * equals each host's capacity minus what its holdings hold.
+ */
+export function checkFree(
+  inventory: Inventory,
+  holdings: ReadonlyArray<Holding>,
+  free: (host: number) => { readonly vcpus: number; readonly ramMb: number },
+): string[] {
+  const n = inventory.hosts.length
+  const vcpus = new Float64Array(n)
+  const ram = new Float64Array(n)
+  for (const h of holdings) {
+    vcpus[h.host] = vcpus[h.host]! + h.vcpus
+    ram[h.host] = ram[h.host]! + h.ramMb
+  }
+  const problems: string[] = []
+  for (const host of inventory.hosts) {
+    const f = free(host.index)
+    const vcpusFree = host.vcpuCapacity - vcpus[host.index]!
+    const ramFree = host.ramCapacityMb - ram[host.index]!
+    if (f.vcpus !== vcpusFree || f.ramMb !== ramFree) {
+      problems.push(`${host.name}: reports ${f.vcpus} vCPUs and ${f.ramMb} MB free, ` +
+        `holdings leave ${vcpusFree} and ${ramFree}`)
+    }
+    if (problems.length >= problemsMax) break
+  }
+  return problems
+}
+
+/**
  * Devices: no PCI address held twice on a host, a PF never held with one of its VFs, pmem extents
  * within their device and never overlapping.
  */
@@ -180,6 +210,7 @@ export function checkAll(sim: Simulation, reproduce: string): void {
   }
   const problems = [
     ...checkCapacity(inventory, holdings),
+    ...checkFree(inventory, holdings, (h) => sim.cluster.free(h)),
     ...checkDevices(inventory, holdings),
     ...checkRules(inventory, holdings, ruleOf),
     ...checkMasters(sim, holdings),
