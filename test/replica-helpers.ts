@@ -1,8 +1,16 @@
-/** Helpers for the real-path replica tests: spawned agents, seeded writes, SHA-256 of files. */
+/**
+ * Helpers for the real-path replica tests: spawned agents and CLI processes, seeded writes,
+ * SHA-256 of files, a small replica fleet in a state directory.
+ */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs"
 import { join } from "node:path"
+import { Result } from "effect"
+import {
+  addVm, applyEffects, putHost, type RuntimeState, updateState,
+} from "../adapters/replica/runtime.ts"
+import { createReplica } from "../core/replication/index.ts"
 
 const agentMain = join(import.meta.dirname, "..", "adapters", "replica", "agent-main.ts")
 
@@ -26,7 +34,7 @@ export function spawnAgent(dir: string, port = 0): Promise<SpawnedAgent> {
     child.stderr!.on("data", (d: Buffer) => { errText += d.toString() })
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString()
-      const m = /listening (\d+)/.exec(out)
+      const m = /listening (\d+)\s/.exec(out)
       if (m !== null) resolve({ child, port: Number(m[1]) })
     })
     child.once("exit", (code) => reject(new Error(`agent exited ${code}: ${errText}`)))
@@ -82,4 +90,66 @@ export function sha256File(path: string): string {
 /** SHA-256 of bytes, hex. */
 export function sha256(bytes: Uint8Array): string {
   return createHash("sha256").update(bytes).digest("hex")
+}
+
+const cliMain = join(import.meta.dirname, "..", "adapters", "cli", "main.ts")
+
+/** A spawned `corral` process, its stdout lines so far, and its exit. */
+export interface SpawnedCli {
+  readonly child: ChildProcess
+  readonly lines: string[]
+  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }>
+}
+
+/** Spawns `corral ARGS…` (the TypeScript CLI through tsx). */
+export function spawnCorral(args: ReadonlyArray<string>, env: NodeJS.ProcessEnv = {}): SpawnedCli {
+  const child = spawn(process.execPath, ["--import", "tsx", cliMain, ...args],
+    { stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } })
+  spawned.add(child)
+  const lines: string[] = []
+  let out = "", err = ""
+  child.stdout!.on("data", (d: Buffer) => {
+    out += d.toString()
+    const parts = out.split("\n")
+    out = parts.pop()!
+    lines.push(...parts)
+  })
+  child.stderr!.on("data", (d: Buffer) => { err += d.toString() })
+  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null; err: string }>(
+    (resolve) => child.once("exit", (code, signal) => {
+      spawned.delete(child)
+      resolve({ code, signal, err })
+    }))
+  return { child, lines, exited }
+}
+
+/** Polls `check` every few milliseconds until it holds (or `timeoutMs` passes: throws). */
+export async function until(check: () => boolean, timeoutMs = 60_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error("condition not reached in time")
+    await new Promise((resolve) => setTimeout(resolve, 2))
+  }
+}
+
+/**
+ * A state directory with hosts h1 and h2 and, per entry of `replicas`, a VM on h1 (`vm-NAME`,
+ * a sparse image of `sizeBytes`) with replica r1 on h2 created at `nowS` with that body.
+ */
+export function replicaFleet(dir: string, nowS: number, replicas: Record<string, object>,
+  sizeBytes: number): void {
+  const host = (name: string) => ({ name, status: "up" as const, zpools: ["zones"],
+    freeVcpus: 32, freeRamMb: 65536, vcpuCapacity: 32, ramCapacityMb: 65536 })
+  updateState(dir, (s0) => {
+    let s: RuntimeState = putHost(dir, putHost(dir, s0, host("h1")), host("h2"))
+    for (const [hostname, body] of Object.entries(replicas)) {
+      const vm = { uuid: `vm-${hostname}`, hostname, host: "h1", status: "running" as const,
+        vcpus: 1, ramMb: 512, pendingTaskCount: 0, diskIds: ["0"] }
+      s = Result.getOrThrow(addVm(dir, s, vm, sizeBytes))
+      const t = Result.getOrThrow(createReplica(s.replication, s, hostname, "r1",
+        { node: "h2", ...body }, nowS))
+      s = applyEffects(dir, { ...s, replication: t.state }, vm.uuid, t.effects)
+    }
+    return { state: s, value: undefined }
+  })
 }

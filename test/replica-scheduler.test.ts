@@ -7,14 +7,12 @@ import { Result } from "effect"
 import { afterAll, beforeEach, describe, expect, it } from "vitest"
 import { type AgentHandle, startAgent } from "../adapters/replica/agent.ts"
 import { imagePaths } from "../adapters/replica/images.ts"
-import {
-  addVm, applyEffects, hostDir, loadState, putHost, type RuntimeState, syncNow, updateState,
-} from "../adapters/replica/runtime.ts"
+import { hostDir, loadState, syncNow, updateState } from "../adapters/replica/runtime.ts"
 import { type CycleEvent, runScheduler, type SchedulerTimer } from "../adapters/replica/scheduler.ts"
 import type { ThrottleClock } from "../adapters/replica/throttle.ts"
 import { referenceKernels } from "../core/kernels/index.ts"
-import { createReplica, replicaKey, startSync, updateReplica } from "../core/replication/index.ts"
-import { prng, randomWrites, sha256File } from "./replica-helpers.ts"
+import { replicaKey, startSync, updateReplica } from "../core/replication/index.ts"
+import { prng, randomWrites, replicaFleet, sha256File } from "./replica-helpers.ts"
 
 const sizeBytes = 4 * 1024 * 1024
 const roots: string[] = []
@@ -29,25 +27,8 @@ beforeEach(() => {
   roots.push(dir)
 })
 
-function host(name: string) {
-  return { name, status: "up" as const, zpools: ["zones"], freeVcpus: 32, freeRamMb: 65536,
-    vcpuCapacity: 32, ramCapacityMb: 65536 }
-}
-
-/** h1 and h2; VMs on h1, each with a replica on h2 created at `nowS` with `body`. */
 function fleet(nowS: number, replicas: Record<string, object>): void {
-  updateState(dir, (s0) => {
-    let s: RuntimeState = putHost(dir, putHost(dir, s0, host("h1")), host("h2"))
-    for (const [hostname, body] of Object.entries(replicas)) {
-      const vm = { uuid: `vm-${hostname}`, hostname, host: "h1", status: "running" as const,
-        vcpus: 1, ramMb: 512, pendingTaskCount: 0, diskIds: ["0"] }
-      s = Result.getOrThrow(addVm(dir, s, vm, sizeBytes))
-      const t = Result.getOrThrow(createReplica(s.replication, s, hostname, "r1",
-        { node: "h2", ...body }, nowS))
-      s = applyEffects(dir, { ...s, replication: t.state }, vm.uuid, t.effects)
-    }
-    return { state: s, value: undefined }
-  })
+  replicaFleet(dir, nowS, replicas, sizeBytes)
 }
 
 async function agentFor(): Promise<{ port: number; stop: () => Promise<void> }> {
