@@ -13,13 +13,14 @@ import {
   NotFound,
 } from "../errors.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
-import type {
-  DevicePmem,
-  HostPmem,
-  PmemServerRef,
-  PmemState,
-  PmemVolume,
-  ServerPmem,
+import {
+  type DevicePmem,
+  type HostPmem,
+  nameHashOf,
+  type PmemServerRef,
+  type PmemState,
+  type PmemVolume,
+  type ServerPmem,
 } from "./state.ts"
 
 /** Bounds on what one server may hold. */
@@ -52,8 +53,17 @@ export function refuseAdd(
     })
   }
   let taken: string[] | undefined
-  for (const v of volumes) {
-    for (const h of held) if (h.name === v.name) (taken ??= []).push(JSON.stringify(v.name))
+  if (existing !== undefined) {
+    // Hashes first: a name is read only when its hash matches (see ServerPmem.nameHashes).
+    const hashes = existing.nameHashes
+    for (const v of volumes) {
+      const hash = nameHashOf(v.name)
+      for (let k = 0; k < hashes.length; k++) {
+        if (hashes[k] === hash && held[k]!.name === v.name) {
+          ;(taken ??= []).push(JSON.stringify(v.name))
+        }
+      }
+    }
   }
   if (taken === undefined) return undefined
   return new Conflict({

@@ -7,7 +7,7 @@ import { type Extent, freeExtentsOf } from "./extents.ts"
 import { mapEntries, mapGet, mapValues } from "./hamt.ts"
 import { sequenceOfUuid } from "./ids.ts"
 import { keysToArray } from "./sorted-keys.ts"
-import type { DevicePmem, PmemState } from "./state.ts"
+import { type DevicePmem, nameHashOf, type PmemState } from "./state.ts"
 
 /** Every rule the state must keep; each violation is one line naming where it is. */
 export function checkPmemInvariants(state: PmemState): string[] {
@@ -20,7 +20,23 @@ export function checkPmemInvariants(state: PmemState): string[] {
     if (server.volumes.length === 0) problems.push(`${where}: a record without volumes`)
     const names = new Set(server.volumes.map((v) => v.name))
     if (names.size !== server.volumes.length) problems.push(`${where}: duplicate volume names`)
-    const affinity = server.volumes.some((v) => v.affinity)
+    const n = server.volumes.length
+    if (server.sequences.length !== n || server.nameHashes.length !== n) {
+      problems.push(`${where}: ${server.sequences.length} sequences and ` +
+        `${server.nameHashes.length} name hashes for ${n} volumes`)
+    }
+    server.volumes.forEach((v, k) => {
+      if (server.sequences[k] !== v.sequence) problems.push(`${where}: sequences[${k}] stale`)
+      if (server.nameHashes[k] !== nameHashOf(v.name)) {
+        problems.push(`${where}: nameHashes[${k}] stale`)
+      }
+    })
+    const affinityCount = server.volumes.filter((v) => v.affinity).length
+    if (server.affinityCount !== affinityCount) {
+      problems.push(`${where}: affinityCount ${server.affinityCount}, affinity volumes ` +
+        `${affinityCount}`)
+    }
+    const affinity = affinityCount > 0
     if (affinity !== (server.pinnedNumaNode !== undefined)) {
       problems.push(`${where}: pinned ${String(server.pinnedNumaNode)} with affinity ${affinity}`)
     }
