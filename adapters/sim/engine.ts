@@ -233,7 +233,9 @@ export class Simulation {
       const vm = this.vms.add(index, size === 1 ? -1 : k, mixIndex, placed.hosts[k]!)
       this.at(this.createLatencyS(mixIndex), Ev.ready, vm)
       this.at(lifetimeS, Ev.depart, vm)
-      if (replicated) this.replicas.protect(new SimVm(this.vms, vm), members[1]!.id, placed.hosts[1]!)
+      if (replicated) {
+        this.replicas.protect(new SimVm(this.vms, vm), members[1]!.id, placed.hosts[1]!)
+      }
     }
   }
 

@@ -115,7 +115,10 @@ export class EventQueue {
   private readonly far = new Heap4()
   /** Ring bucket `b % ringSize`: head node of its list, -1 when empty. */
   private readonly heads = new Int32Array(ringSize).fill(-1)
-  /** Ring nodes: (time, sequence, payload) at 3·node, the next node of the list at `links`. */
+  /**
+   * Ring nodes: (time, sequence, payload) at 3·node, the next node of the list at `links`. A
+   * free node's sequence is -1.
+   */
   private nodes = new Float64Array(3 * 1024)
   private links = new Int32Array(1024)
   private freeNode = -1
@@ -249,6 +252,7 @@ export class EventQueue {
     const nodes = this.nodes
     while (node >= 0) {
       this.near.push(nodes[3 * node]!, nodes[3 * node + 1]!, nodes[3 * node + 2]!)
+      nodes[3 * node + 1] = -1
       const next = this.links[node]!
       this.links[node] = this.freeNode
       this.freeNode = node
@@ -277,13 +281,14 @@ export class EventQueue {
       pending[n++] = p
     }
     for (const heap of [this.near, this.far]) {
-      for (let i = 0; i < heap.length; i++) take(heap.h[3 * i]!, heap.h[3 * i + 1]!, heap.h[3 * i + 2]!)
+      const h = heap.h
+      for (let i = 0; i < heap.length; i++) take(h[3 * i]!, h[3 * i + 1]!, h[3 * i + 2]!)
       heap.length = 0
     }
-    for (let slot = 0; slot < ringSize; slot++) {
-      for (let node = this.heads[slot]!; node >= 0; node = this.links[node]!) {
-        take(this.nodes[3 * node]!, this.nodes[3 * node + 1]!, this.nodes[3 * node + 2]!)
-      }
+    const nodes = this.nodes
+    for (let node = 0; node < this.nodesUsed; node++) {
+      const seq = nodes[3 * node + 1]!
+      if (seq >= 0) take(nodes[3 * node]!, seq, nodes[3 * node + 2]!)
     }
     this.heads.fill(-1)
     this.freeNode = -1
