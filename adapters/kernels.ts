@@ -1,7 +1,8 @@
 /**
  * The imperative side of the block kernels: the CORRAL_KERNELS environment variable that picks a
  * backend, and image files read chunk by chunk straight into the kernels' input views (no copy
- * into WebAssembly memory afterwards), for diffs and hash lists of whole disk images.
+ * into WebAssembly memory afterwards), for diffs and hash lists of whole disk images. On the
+ * TypeScript backend, runs that native memcmp proves equal are skipped before the kernel runs.
  */
 import { closeSync, fstatSync, openSync, readSync } from "node:fs"
 import { Result, Schema } from "effect"
@@ -83,6 +84,14 @@ function readChunk(fd: number, view: Uint8Array, positionBytes: number, path: st
 }
 
 /**
+ * Called after each chunk is diffed: the chunk's first byte offset, file A's bytes of it and its
+ * part of the bitmap (bit 0 = the chunk's first block). The views are valid only during the call:
+ * copy what you keep (the sender keeps the changed blocks, so it never reads them again).
+ */
+export type ChunkVisitor = (startBytes: number, chunkA: Uint8Array, chunkBitmap: Uint8Array,
+  changedCount: number) => void
+
+/**
  * The changed-block bitmap between two image files of any size, read `chunkBytes` at a time into
  * the kernels' input views. Same rules as `BlockKernels.diffBlocks`.
  */
@@ -91,6 +100,7 @@ export function diffImageFiles(
   pathA: string,
   pathB: string,
   chunkBytes: number = FILE_CHUNK_BYTES_DEFAULT,
+  visit?: ChunkVisitor,
 ): Outcome<BlockDiff, BadRequest | NotFound> {
   const badChunk = checkChunk(chunkBytes)
   if (badChunk !== undefined) return err(badChunk)
@@ -102,7 +112,8 @@ export function diffImageFiles(
     return err(fdB.failure)
   }
   try {
-    return ok(diffOpenFiles(kernels, [fdA.success, pathA], [fdB.success, pathB], chunkBytes))
+    return ok(diffOpenFiles(kernels, [fdA.success, pathA], [fdB.success, pathB], chunkBytes,
+      visit))
   } finally {
     closeSync(fdA.success)
     closeSync(fdB.success)
@@ -114,6 +125,7 @@ function diffOpenFiles(
   [fdA, pathA]: readonly [number, string],
   [fdB, pathB]: readonly [number, string],
   chunkBytes: number,
+  visit: ChunkVisitor | undefined,
 ): BlockDiff {
   const sizeA = fstatSync(fdA).size, sizeB = fstatSync(fdB).size
   const blockCount = Math.max(blocksOf(sizeA), blocksOf(sizeB))
@@ -126,9 +138,39 @@ function diffOpenFiles(
     readChunk(fdA, viewA, start, pathA)
     readChunk(fdB, viewB, start, pathB)
     const out = bitmap.subarray(start / BLOCK_SIZE_BYTES / 8)
-    changedCount += expectOk(kernels.diffBlocksInto(viewA, viewB, out))
+    const changed = kernels.backend === "ts" ? diffSkippingEqualRuns(kernels, viewA, viewB, out)
+      : expectOk(kernels.diffBlocksInto(viewA, viewB, out))
+    changedCount += changed
+    visit?.(start, viewA, out, changed)
   }
   return { bitmap, blockCount, changedCount }
+}
+
+/** Bytes compared natively at a time before the kernel looks: 8 blocks, one bitmap byte. */
+export const EQUAL_RUN_BYTES = FILE_CHUNK_ALIGN_BYTES
+
+/**
+ * The kernel's diff of one chunk, where runs of 8 blocks that native `memcmp` (Buffer.compare)
+ * proves equal are skipped: for a backend slower than memcmp (the TypeScript reference) the
+ * kernel then only scans the runs that differ. Same bitmap and count as one kernel call.
+ */
+function diffSkippingEqualRuns(
+  kernels: BlockKernels, viewA: Uint8Array, viewB: Uint8Array, out: Uint8Array,
+): number {
+  const both = Math.min(viewA.length, viewB.length)
+  const fullRunsBytes = both - (both % EQUAL_RUN_BYTES)
+  let changedCount = 0
+  for (let at = 0; at < fullRunsBytes; at += EQUAL_RUN_BYTES) {
+    const a = viewA.subarray(at, at + EQUAL_RUN_BYTES)
+    const b = viewB.subarray(at, at + EQUAL_RUN_BYTES)
+    const byte = at / EQUAL_RUN_BYTES
+    if (Buffer.compare(a, b) === 0) { out[byte] = 0; continue }
+    changedCount += expectOk(kernels.diffBlocksInto(a, b, out.subarray(byte, byte + 1)))
+  }
+  const restA = viewA.subarray(fullRunsBytes), restB = viewB.subarray(fullRunsBytes)
+  if (restA.length === 0 && restB.length === 0) return changedCount
+  return changedCount +
+    expectOk(kernels.diffBlocksInto(restA, restB, out.subarray(fullRunsBytes / EQUAL_RUN_BYTES)))
 }
 
 /** One xxHash64 per 4 KiB block of an image file of any size, read `chunkBytes` at a time. */

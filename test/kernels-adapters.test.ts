@@ -4,6 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Result } from "effect"
+import fc from "fast-check"
 import { afterAll, describe, expect, it, vi } from "vitest"
 import { command as diagnostics } from "../adapters/cli/commands/diagnostics.ts"
 import {
@@ -102,6 +103,26 @@ describe.each(["ts", "wasm"] as const)("image files on the %s backend", (backend
       const problem = failure(diffImageFiles(kernels, pathBase, pathChanged, bad))
       expect(problem._tag === "BadRequest" ? problem.path : undefined).toBe("chunkBytes")
     }
+  })
+})
+
+describe("diffImageFiles on random files", () => {
+  const backends = [referenceKernels(), value(selectKernels("wasm")).kernels]
+  it("property: every backend (memcmp-skipping on ts) equals the in-memory reference", () => {
+    const chunk = 2 * FILE_CHUNK_ALIGN_BYTES
+    fc.assert(fc.property(
+      fc.nat({ max: 5 * chunk }), fc.integer({ min: -3 * B, max: 3 * B }),
+      fc.array(fc.nat({ max: 5 * chunk }), { maxLength: 12 }), fc.nat(),
+      (lengthA, delta, changes, seed) => {
+        const a = pattern(lengthA, seed & 0xff)
+        const b = pattern(Math.max(0, lengthA + delta), seed & 0xff)
+        for (const at of changes) if (at < b.length) b[at] = b[at]! ^ 0x5a
+        const pathA = imageFile("prop-a", a), pathB = imageFile("prop-b", b)
+        const expected = value(referenceKernels().diffBlocks(a, b))
+        for (const kernels of backends) {
+          expect(value(diffImageFiles(kernels, pathA, pathB, chunk))).toEqual(expected)
+        }
+      }))
   })
 })
 

@@ -8,7 +8,9 @@ import { afterAll, beforeEach, describe, expect, it } from "vitest"
 import { type AgentHandle, startAgent } from "../adapters/replica/agent.ts"
 import { imagePaths } from "../adapters/replica/images.ts"
 import { hostDir, loadState, syncNow, updateState } from "../adapters/replica/runtime.ts"
-import { type CycleEvent, runScheduler, type SchedulerTimer } from "../adapters/replica/scheduler.ts"
+import {
+  type CycleEvent, runScheduler, type SchedulerTimer,
+} from "../adapters/replica/scheduler.ts"
 import type { ThrottleClock } from "../adapters/replica/throttle.ts"
 import { referenceKernels } from "../core/kernels/index.ts"
 import { replicaKey, startSync, updateReplica } from "../core/replication/index.ts"

@@ -16,7 +16,8 @@
  * Every metadata write is atomic (write a temporary file, fsync, rename, fsync the directory).
  */
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync, rmSync,
+  closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync,
+  rmSync,
   writeSync, ftruncateSync, chmodSync, fstatSync, fdatasyncSync,
 } from "node:fs"
 import { dirname, join } from "node:path"

@@ -285,8 +285,8 @@ export async function syncNow(
     const message = e instanceof Error ? e.message : String(e)
     shipped = err(new Conflict({ message: `sync failed, nothing acknowledged: ${message}` }))
   }
-  const outcome = updateState<Outcome<SyncResult, CorralError>>(dir, (state) => finishCycle(state, key, uuid, repname, shipped,
-    opts.nowS()))
+  const outcome = updateState<Outcome<SyncResult, CorralError>>(dir,
+    (state) => finishCycle(state, key, uuid, repname, shipped, opts.nowS()))
   return { key, outcome }
 }
 

@@ -1,9 +1,9 @@
 /**
  * The master side of one sync cycle over the real path: diff the image against the base (the
- * last acknowledged snapshot) chunk by chunk in the kernels' memory, read only the changed
- * blocks straight into their frames, stream them to the agent in large writes at `bwlimit`,
- * write them into the base while the agent commits them, and advance the base's generation only
- * after the agent's ACK. `last_sync` is for the caller to record from the returned
+ * last acknowledged snapshot) chunk by chunk in the kernels' memory, copy out only the changed
+ * blocks while the chunk is in cache, lay them into their frames, stream them to the agent in
+ * large writes at `bwlimit`, write them into the base while the agent commits them, and advance
+ * the base's generation only after the agent's ACK. `last_sync` is for the caller to record from the returned
  * acknowledgement, never before it.
  */
 import {
@@ -11,7 +11,9 @@ import {
 } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { Result } from "effect"
-import { BLOCK_SIZE_BYTES, type BlockKernels, changedBlocks } from "../../core/kernels/index.ts"
+import {
+  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
+} from "../../core/kernels/index.ts"
 import { diffImageFiles, readFully } from "../kernels.ts"
 import { imagePaths, readMeta, writeFileAtomic, writeMeta } from "./images.ts"
 import {
@@ -128,17 +130,43 @@ export const diffChunkBytes = 1024 * 1024
 /** Most bytes of BLOCK frames written to the socket at once (one syscall, fewer wake-ups). */
 export const batchBytesMax = 1024 * 1024
 
+/** Bytes of captured blocks kept per slab (one allocation per 256 changed blocks). */
+const captureSlabBytes = 256 * BLOCK_SIZE_BYTES
+
+/** The blocks of the image that differ from the base, and their bytes as the diff saw them. */
+export interface ChangedBlocks {
+  readonly changed: number[]
+  readonly captured: ReadonlyMap<number, Uint8Array>
+}
+
 /**
  * The blocks of the image that differ from the base: both files are read chunk by chunk straight
  * into the kernels' input views (no copy on the WebAssembly backend) and diffed while the chunk
- * is in cache. Only the bitmap is kept; the payloads are read afterwards, block by block.
+ * is in cache; the changed blocks are copied out of the chunk then, so they are never read again.
  */
 export function changedSinceBase(masterDir: string, imageId: string,
-  kernels: BlockKernels): number[] {
+  kernels: BlockKernels): ChangedBlocks {
   const p = imagePaths(masterDir, imageId)
-  const diff = diffImageFiles(kernels, p.image, p.base, diffChunkBytes)
+  const captured = new Map<number, Uint8Array>()
+  let slab = new Uint8Array(0), slabUsed = 0
+  const diff = diffImageFiles(kernels, p.image, p.base, diffChunkBytes,
+    (startBytes, chunk, bits, changedCount) => {
+      if (changedCount === 0) return
+      const firstBlock = startBytes / BLOCK_SIZE_BYTES
+      for (const local of changedBlocks(bits, blocksOf(chunk.length))) {
+        const from = local * BLOCK_SIZE_BYTES
+        const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
+        if (slabUsed + block.length > slab.length) {
+          slab = new Uint8Array(captureSlabBytes)
+          slabUsed = 0
+        }
+        slab.set(block, slabUsed)
+        captured.set(firstBlock + local, slab.subarray(slabUsed, slabUsed + block.length))
+        slabUsed += block.length
+      }
+    })
   if (Result.isFailure(diff)) throw new Error(diff.failure.message)
-  return changedBlocks(diff.success.bitmap, diff.success.blockCount)
+  return { changed: changedBlocks(diff.success.bitmap, diff.success.blockCount), captured }
 }
 
 /** Runs one cycle; resolves with the acknowledgement, or rejects (nothing acknowledged). */
@@ -161,7 +189,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const changed = changedSinceBase(req.masterDir, req.imageId, req.kernels)
+    const { changed, captured } = changedSinceBase(req.masterDir, req.imageId, req.kernels)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.
@@ -169,7 +197,8 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // Durable before any block leaves or the base is touched: after a crash of this process or
     // its host, the next cycle re-ships these blocks from whatever generation the agent holds.
     writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
-    const batches = readBatches(imageFd, meta.sizeBytes, indices, req.bwlimitBytesPerS)
+    const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
+      req.bwlimitBytesPerS)
     const sent = await stream(peer, req, state.generation, batches, indices.length)
     // The base takes the blocks (flushed in the background) while the agent commits them: it may
     // run ahead of the slave only at the pending indices, which every later cycle ships until
@@ -233,11 +262,12 @@ interface Batch {
 }
 
 /**
- * Reads the blocks to ship straight into their BLOCK frames (no intermediate copy), in batches
- * of at most `batchBytesMax` bytes (smaller under a low `bwlimit`, so the throttle stays smooth).
+ * Lays the blocks to ship into their BLOCK frames — from what the diff captured, else read from
+ * the image straight into the frame — in batches of at most `batchBytesMax` bytes (smaller under
+ * a low `bwlimit`, so the throttle stays smooth).
  */
-function readBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
-  bwlimitBytesPerS: number | null): Batch[] {
+function frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
+  captured: ReadonlyMap<number, Uint8Array>, bwlimitBytesPerS: number | null): Batch[] {
   const frameBytesMaxHere = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
   const limit = bwlimitBytesPerS === null ? batchBytesMax
     : Math.min(batchBytesMax, burstBytesFor(bwlimitBytesPerS, frameBytesMaxHere))
@@ -253,7 +283,9 @@ function readBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<numbe
       const length = Math.min(BLOCK_SIZE_BYTES, sizeBytes - start)
       const payload = bytes.subarray(at + blockFrameOverheadBytes,
         at + blockFrameOverheadBytes + length)
-      readAt(fd, payload, start)
+      const seen = captured.get(index)
+      if (seen !== undefined && seen.length === length) payload.set(seen)
+      else readAt(fd, payload, start)
       writeBlockFrameHeader(bytes, at, index, payload)
       payloadAt.push(at + blockFrameOverheadBytes)
       at += blockFrameOverheadBytes + length
