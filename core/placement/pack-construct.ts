@@ -286,7 +286,7 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
       perfect = true
       return
     }
-    if (completesExactly(from)) return
+    if (current.length === 1 && completesExactly(from)) return
     for (let k = from; k < sorted.length && !perfect; k++) {
       if (checks >= constructLimits.knapsackChecksPerBin) return
       if (weight + room <= bestWeight + eps) return

@@ -22,8 +22,8 @@ import { binOrder, type PackProblem, PackState, problemOf } from "./pack-state.t
 
 /** Bounds of the packer. */
 export const packLimits = {
-  /** Moves considered and fit checks the improvement phase may make. */
-  evaluationBudget: 3_000_000,
+  /** Moves considered and fit checks the improvement phase may make, over all its starts. */
+  evaluationBudget: 400_000,
 } as const
 
 /** A packing problem over `dims` resource dimensions. */
@@ -60,10 +60,17 @@ export function packVectors(input: VectorPackInput): Int32Array | undefined {
 export function packVectorsDetailed(input: VectorPackInput): VectorPacking | undefined {
   const p = problemOf(input.dims, input.binFree.slice(), costsOf(input), input.itemSize.slice())
   const lowerBound = costLowerBound(p)
-  const best = construct(p, lowerBound)
-  if (best === undefined) return undefined
-  if (best.cost() > lowerBound) {
-    improve(best, lowerBound, input.evaluationBudget ?? packLimits.evaluationBudget)
+  const starts = construct(p, lowerBound)
+  if (starts.length === 0) return undefined
+  // Improve the cheapest construction, then the others while budget remains (small problems
+  // spend little on one start): different starts end in different local optima.
+  let best = starts[0]!
+  let spent = 0
+  const budget = input.evaluationBudget ?? packLimits.evaluationBudget
+  for (const start of starts) {
+    if (best.cost() <= lowerBound || spent >= budget) break
+    spent += improve(start, lowerBound, budget - spent)
+    if (start.cost() < best.cost()) best = start
   }
   assertValid(best)
   return { assign: best.assign, cost: best.cost(), lowerBound }
@@ -90,8 +97,11 @@ function costsOf(input: VectorPackInput): Float64Array {
   return binCost?.slice() ?? Float64Array.from({ length: bins }, (_, b) => binOpen[b] === 1 ? 0 : 1)
 }
 
-/** The cheapest of the constructions that place every item (the first of equals). */
-function construct(p: PackProblem, lowerBound: number): PackState | undefined {
+/**
+ * The constructions that place every item, cheapest first (ties in construction order); only
+ * the first when it reaches the lower bound.
+ */
+function construct(p: PackProblem, lowerBound: number): PackState[] {
   const order = binOrder(p)
   const builds: ReadonlyArray<(s: PackState) => boolean> = [
     (s) => dotProductFill(s, order),
@@ -100,19 +110,16 @@ function construct(p: PackProblem, lowerBound: number): PackState | undefined {
     (s) => firstFitDecreasing(s, order, decreasing(weightedNorms(p))),
     (s) => firstFitDecreasing(s, order, decreasing(p.weight)),
   ]
-  let best: PackState | undefined
-  let work = new PackState(p)
+  const states: PackState[] = []
   for (const build of builds) {
-    work.clear()
-    if (!build(work)) continue
-    if (best === undefined || work.cost() < best.cost()) {
-      const previous = best
-      best = work
-      work = previous ?? new PackState(p)
-      if (best.cost() <= lowerBound) break
-    }
+    const s = new PackState(p)
+    if (!build(s)) continue
+    if (s.cost() <= lowerBound) return [s]
+    states.push(s)
   }
-  return best
+  const costs = states.map((s) => s.cost())
+  return states.map((s, k) => ({ s, k })).sort((a, b) => costs[a.k]! - costs[b.k]! || a.k - b.k)
+    .map(({ s }) => s)
 }
 
 /** Every item in a bin, no bin over its capacity: a broken packing is a bug. */
