@@ -46,6 +46,7 @@ function inputOf(rows: ReadonlyArray<HostRow>): { input: ScanInput; pci: PciColu
       (_, k) => rows[k % n]!.disk[Math.floor(k / n)]!),
     special: Int32Array.from(rows, (r) => r.special),
     anySpecial: rows.some((r) => r.special > 0),
+    anyZeroCapacity: false,
     pci: new Map(),
     changeLog: new Int32Array(changeLogCapacity),
     version: 0,
@@ -89,7 +90,89 @@ function requestOf(shape: RequestShape, pci: PciColumn[], hosts: number): ScanRe
     affinityHost: rest.affinityHost >= hosts ? -2 : rest.affinityHost }
 }
 
+/**
+ * The general path's choice, written out naively: every host through every filter in order, the
+ * resource score, the special-hardware term normalised over the candidates, the first maximum.
+ */
+function oracle(input: ScanInput, req: ScanRequest): number {
+  const x = input.index
+  const n = x.up.length
+  const anti = (i: number) => req.antiHosts.includes(i) ||
+    req.antiRacks.includes(input.rackOf[i]!) || req.antiZones.includes(input.zoneOf[i]!)
+  const candidates: Array<{ i: number; r: number; s: number }> = []
+  for (let i = 0; i < n; i++) {
+    const disks = [0, 1, 2].map((k) => x.maxFreeDiskMb[k * n + i]!)
+    const free = req.diskColumn === 3 ? Math.max(...disks) : disks[req.diskColumn] ?? Infinity
+    const ok = x.up[i] === 1 && (req.zone === -1 || input.zoneOf[i] === req.zone) &&
+      x.freeVcpus[i]! >= req.vcpus && x.freeRamMb[i]! >= req.ramMb &&
+      (req.diskColumn < 0 || free >= req.diskMb) &&
+      req.pci.every((c, k) => c.free[i]! >= req.pciCounts[k]!) &&
+      (req.affinityHost === -1 || req.affinityHost === i) &&
+      (req.affinityRack === -1 || req.affinityRack === input.rackOf[i]) &&
+      (req.affinityZone === -1 || req.affinityZone === input.zoneOf[i]) && !anti(i)
+    if (!ok) continue
+    const r = req.sign * (2 - (x.freeVcpus[i]! - req.vcpus) * x.vcpuCapacityInv[i]! -
+      (x.freeRamMb[i]! - req.ramMb) * x.ramCapacityInv[i]!)
+    candidates.push({ i, r, s: -x.special[i]! })
+  }
+  if (candidates.length === 0) return -1
+  const rs = candidates.map((c) => c.r), ss = candidates.map((c) => c.s)
+  const [rMin, rMax, sMin, sMax] = [Math.min(...rs), Math.max(...rs), Math.min(...ss),
+    Math.max(...ss)]
+  const scores = req.specialWeight === 0 || sMax === sMin ? rs : candidates.map((c) =>
+    (c.r - rMin) * (rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)) +
+    (c.s - sMin) * (req.specialWeight / (sMax - sMin)))
+  let best = 0
+  for (let k = 1; k < scores.length; k++) if (scores[k]! > scores[best]!) best = k
+  return candidates[best]!.i
+}
+
 const hasWasm = scanWasmModule().ok
+
+describe("placement scan: the reference chooses what the general path's sums choose", () => {
+  const ts = referenceScan()
+  const a = newScanResult()
+
+  it("on random columns and requests", () => {
+    fc.assert(fc.property(fc.array(hostRow, { minLength: 0, maxLength: 8 }), requestShape,
+      (rows, shape) => {
+        const { input, pci } = inputOf(rows)
+        const request = requestOf(shape, pci, rows.length)
+        ts.scan(input, request, a)
+        expect(a.best).toBe(oracle(input, request))
+      }))
+  })
+
+  it("when rounding ties a class's runner-up with its best (the exact second pass)", () => {
+    const row = (fv: number, special: number): HostRow => ({ up: true, zone: 0, rack: 0,
+      freeVcpus: fv, freeRamMb: 0, vcpuCap: 1, ramCap: 1, disk: [0, 0, 0], special,
+      pci: [0, 0] })
+    const request = requestOf({ vcpus: 0, ramMb: 0, zone: -1, diskMb: 1, diskColumn: -1,
+      pciUse: 0, pciCounts: [1, 1], affinityHost: -1, affinityRack: -1, affinityZone: -1,
+      antiHosts: [], antiRacks: [], antiZones: [], sign: 1, policyWeight: 0.7,
+      specialWeight: 2 }, [], 3)
+    let ties = 0
+    for (let k = 1; k < 400 && ties < 5; k++) {
+      const low = 0.3 + k * 2 ** -52
+      const high = low - 2 ** -54
+      const { input } = inputOf([row(low, 0), row(high, 0), row(1.9 + k * 1e-9, 1)])
+      const x = input.index
+      const r = [0, 1, 2].map((i) => 2 - x.freeVcpus[i]! * x.vcpuCapacityInv[i]!)
+      const rMin = Math.min(...r), scale = 0.7 / (Math.max(...r) - rMin)
+      if (r[1]! > r[0]! && (r[0]! - rMin) * scale + 2 === (r[1]! - rMin) * scale + 2) {
+        ties++
+        ts.scan(input, request, a)
+        expect(a.best).toBe(0)
+        expect(a.best).toBe(oracle(input, request))
+        if (hasWasm) {
+          newScanKernel("wasm").scan(input, request, a)
+          expect(a.best).toBe(0)
+        }
+      }
+    }
+    expect(ties).toBeGreaterThan(0)
+  })
+})
 
 describe.skipIf(!hasWasm)("placement scan: WebAssembly equals the TypeScript reference", () => {
   const ts = referenceScan()

@@ -57,6 +57,8 @@ export interface ScanIndex {
   readonly special: Int32Array
   /** Whether any host has special hardware. */
   readonly anySpecial: boolean
+  /** Whether any host offers 0 vCPUs or 0 MB (its utilisation score is undefined). */
+  readonly anyZeroCapacity: boolean
   /** Free-device columns of the PCI specs requests asked for, by `pciSpecKey`. */
   readonly pci: Map<string, PciColumn>
   /** Host indexes of the in-place updates, a ring of `changeLogCapacity`. */
@@ -96,6 +98,7 @@ export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>)
     maxFreeDiskMb: new Float64Array(count * poolKinds.length),
     special,
     anySpecial,
+    anyZeroCapacity: inventory.hosts.some((h) => h.vcpuCapacity <= 0 || h.ramCapacityMb <= 0),
     pci: new Map(),
     changeLog: new Int32Array(changeLogCapacity),
     version: 0,

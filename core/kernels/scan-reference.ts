@@ -1,8 +1,10 @@
 /**
  * The placement scan in TypeScript: the reference the WebAssembly kernel is held equal to, and
- * the fallback. One pass filters every host, counts rejections and collects the candidates'
- * resource scores; a second pass over the candidates is needed only when the special-hardware
- * term applies (it is normalised over the candidates, as the general path does).
+ * the fallback. One pass filters every host, counts rejections and keeps, per class of special
+ * hardware (0 to 2 kinds), the best resource score, its first host and the runner-up score. The
+ * general path normalises the special-hardware term over the candidates; the winner follows from
+ * the class maxima unless that normalisation could round a runner-up level with its class's best,
+ * and only then is every candidate scored in a second pass.
  */
 import {
   anyDiskKind, checkScanRequest, type ScanInput, type ScanKernel, type ScanRequest, type ScanResult,
@@ -14,16 +16,12 @@ interface Scratch {
   antiHost: Uint8Array
   antiRack: Uint8Array
   antiZone: Uint8Array
-  candidates: Int32Array
-  scores: Float64Array
+  /** Per special-hardware class c (0 to 2) at 3c: best score, runner-up level, first host. */
+  readonly classes: Float64Array
 }
 
 function grown(s: Scratch, hosts: number, racks: number, zones: number): Scratch {
-  if (s.antiHost.length < hosts) {
-    s.antiHost = new Uint8Array(hosts)
-    s.candidates = new Int32Array(hosts)
-    s.scores = new Float64Array(hosts)
-  }
+  if (s.antiHost.length < hosts) s.antiHost = new Uint8Array(hosts)
   if (s.antiRack.length < racks) s.antiRack = new Uint8Array(racks)
   if (s.antiZone.length < zones) s.antiZone = new Uint8Array(zones)
   return s
@@ -32,7 +30,7 @@ function grown(s: Scratch, hosts: number, racks: number, zones: number): Scratch
 /** A new TypeScript scan backend with its own scratch buffers. */
 export function referenceScan(): ScanKernel {
   const scratch: Scratch = { antiHost: new Uint8Array(0), antiRack: new Uint8Array(0),
-    antiZone: new Uint8Array(0), candidates: new Int32Array(0), scores: new Float64Array(0) }
+    antiZone: new Uint8Array(0), classes: new Float64Array(9) }
   return {
     backend: "ts",
     scan: (input, request, out) => {
@@ -66,12 +64,12 @@ function scanInto(input: ScanInput, req: ScanRequest, s: Scratch, out: ScanResul
   const need0 = pciCount > 0 ? req.pciCounts[0]! : 0
   const { affinityHost, affinityRack, affinityZone } = req
   const affinity = affinityHost !== -1 || affinityRack !== -1 || affinityZone !== -1
-  const { antiHost, antiRack, antiZone, candidates, scores } = s
+  const anti = req.antiHosts.length + req.antiRacks.length + req.antiZones.length > 0
+  const { antiHost, antiRack, antiZone, classes } = s
+  classes.fill(-1)
   let count = 0
-  let best = -1
-  let bestScore = -Infinity
-  let sMin = Infinity
-  let sMax = -Infinity
+  let rMin = Infinity
+  let rMax = -Infinity
   hosts: for (let i = 0; i < n; i++) {
     if (up[i] === 0) { removed[scanSlots.hostStatus]!++; continue }
     if (zone !== -1 && zoneOf[i] !== zone) { removed[scanSlots.zone]!++; continue }
@@ -96,50 +94,110 @@ function scanInto(input: ScanInput, req: ScanRequest, s: Scratch, out: ScanResul
       removed[scanSlots.affinity]!++
       continue
     }
-    if ((antiHost[i]! | antiRack[rackOf[i]!]! | antiZone[zoneOf[i]!]!) !== 0) {
+    if (anti && (antiHost[i]! | antiRack[rackOf[i]!]! | antiZone[zoneOf[i]!]!) !== 0) {
       removed[scanSlots.antiAffinity]!++
       continue
     }
-    const score =
-      sign * (2 - (fv - vcpus) * vcpuCapacityInv[i]! - (fr - ramMb) * ramCapacityInv[i]!)
-    if (best === -1 || score > bestScore) { bestScore = score; best = i }
-    candidates[count] = i
-    scores[count] = score
+    const r = sign * (2 - (fv - vcpus) * vcpuCapacityInv[i]! - (fr - ramMb) * ramCapacityInv[i]!)
     count++
-    const sp = -special[i]!
-    if (sp < sMin) sMin = sp
-    if (sp > sMax) sMax = sp
-  }
-  out.count = count
-  out.best = count > 0 && req.specialWeight !== 0 && sMax !== sMin
-    ? specialBest(req, special, candidates, scores, count, sMin, sMax) : best
-}
-
-/** The best candidate with the special-hardware term normalised in (the general path's sums). */
-function specialBest(
-  req: ScanRequest,
-  special: Int32Array,
-  candidates: Int32Array,
-  scores: Float64Array,
-  count: number,
-  sMin: number,
-  sMax: number,
-): number {
-  let rMin = Infinity
-  let rMax = -Infinity
-  for (let k = 0; k < count; k++) {
-    const r = scores[k]!
     if (r < rMin) rMin = r
     if (r > rMax) rMax = r
+    const at = special[i]! * 3
+    if (classes[at + 2] === -1 || r > classes[at]!) {
+      classes[at + 1] = classes[at + 2] === -1 ? -Infinity : classes[at]!
+      classes[at] = r
+      classes[at + 2] = i
+    } else if (r < classes[at]! && r > classes[at + 1]!) classes[at + 1] = r
+  }
+  out.count = count
+  out.best = count === 0 ? -1 : bestOf(req, rMin, rMax, classes)
+  if (out.best === -2) out.best = exactBest(input, req, s, rMin, rMax)
+}
+
+/**
+ * The winner from the per-class maxima (class = kinds of special hardware, 0 to 2), or -2 when
+ * the special-hardware normalisation may round a class's runner-up level with its best (then
+ * every candidate is scored, as the general path does).
+ */
+function bestOf(req: ScanRequest, rMin: number, rMax: number, classes: Float64Array): number {
+  let sMin = Infinity
+  let sMax = -Infinity
+  for (let c = 0; c < 3; c++) {
+    if (classes[c * 3 + 2] === -1) continue
+    if (-c < sMin) sMin = -c
+    if (-c > sMax) sMax = -c
+  }
+  const special = req.specialWeight !== 0 && sMax !== sMin
+  const rScale = rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
+  const sScale = special ? req.specialWeight / (sMax - sMin) : 0
+  let best = -1
+  let bestScore = -Infinity
+  for (let c = 0; c < 3; c++) {
+    const host = classes[c * 3 + 2]!
+    if (host === -1) continue
+    let v = classes[c * 3]!
+    if (special) {
+      const second = classes[c * 3 + 1]!
+      v = (v - rMin) * rScale + (-c - sMin) * sScale
+      if (second !== -Infinity && (second - rMin) * rScale + (-c - sMin) * sScale === v) return -2
+    }
+    if (best === -1 || v > bestScore || (v === bestScore && host < best)) {
+      bestScore = v
+      best = host
+    }
+  }
+  return best
+}
+
+/** Every candidate scored with the special-hardware term (the general path's sums). */
+function exactBest(
+  input: ScanInput,
+  req: ScanRequest,
+  s: Scratch,
+  rMin: number,
+  rMax: number,
+): number {
+  const { special, freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv } = input.index
+  const { vcpus, ramMb, sign } = req
+  let sMin = Infinity
+  let sMax = -Infinity
+  for (let c = 0; c < 3; c++) {
+    if (s.classes[c * 3 + 2] === -1) continue
+    if (-c < sMin) sMin = -c
+    if (-c > sMax) sMax = -c
   }
   const rScale = rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
   const sScale = req.specialWeight / (sMax - sMin)
   let best = -1
   let bestScore = -Infinity
-  for (let k = 0; k < count; k++) {
-    const i = candidates[k]!
-    const v = (scores[k]! - rMin) * rScale + (-special[i]! - sMin) * sScale
+  for (let i = 0; i < special.length; i++) {
+    if (!passes(input, req, s, i)) continue
+    const fv = freeVcpus[i]!
+    const fr = freeRamMb[i]!
+    const r = sign * (2 - (fv - vcpus) * vcpuCapacityInv[i]! - (fr - ramMb) * ramCapacityInv[i]!)
+    const v = (r - rMin) * rScale + (-special[i]! - sMin) * sScale
     if (best === -1 || v > bestScore) { bestScore = v; best = i }
   }
   return best
+}
+
+/** Whether host `i` passes every filter (the first pass's checks, without counting). */
+function passes(input: ScanInput, req: ScanRequest, s: Scratch, i: number): boolean {
+  const x = input.index
+  const n = x.up.length
+  if (x.up[i] === 0 || (req.zone !== -1 && input.zoneOf[i] !== req.zone)) return false
+  if (x.freeVcpus[i]! < req.vcpus || x.freeRamMb[i]! < req.ramMb) return false
+  if (req.diskColumn >= 0) {
+    const d = x.maxFreeDiskMb
+    const free = req.diskColumn < anyDiskKind ? d[req.diskColumn * n + i]!
+      : Math.max(d[i]!, d[n + i]!, d[2 * n + i]!)
+    if (free < req.diskMb) return false
+  }
+  for (let k = 0; k < req.pci.length; k++) if (req.pci[k]!.free[i]! < req.pciCounts[k]!) return false
+  const rack = input.rackOf[i]!
+  const zone = input.zoneOf[i]!
+  if ((req.affinityHost !== -1 && req.affinityHost !== i) ||
+    (req.affinityRack !== -1 && req.affinityRack !== rack) ||
+    (req.affinityZone !== -1 && req.affinityZone !== zone)) return false
+  return (s.antiHost[i]! | s.antiRack[rack]! | s.antiZone[zone]!) === 0
 }

@@ -41,7 +41,8 @@ export function scanWasmModule(): KernelModule {
 type ScanFunction = (n: number, vcpus: number, ramMb: number, zone: number, diskMb: number,
   diskColumn: number, pciCount: number, p0: number, c0: number, p1: number, c1: number,
   p2: number, c2: number, p3: number, c3: number, affinityHost: number, affinityRack: number,
-  affinityZone: number, sign: number, policyWeight: number, specialWeight: number) => number
+  affinityZone: number, anti: number, sign: number, policyWeight: number,
+  specialWeight: number) => number
 type LayoutFunction = (...offsets: number[]) => void
 
 interface Layout {
@@ -61,8 +62,6 @@ interface Layout {
   readonly antiHost: number
   readonly antiRack: number
   readonly antiZone: number
-  readonly candidates: number
-  readonly scores: number
   readonly removed: number
   readonly end: number
 }
@@ -80,8 +79,7 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
     freeVcpus: region(hosts * 8), freeRam: region(hosts * 8), vcpuInv: region(hosts * 8),
     ramInv: region(hosts * 8), disk: region(hosts * 8 * poolKinds.length),
     special: region(hosts * 4), pci: region(hosts * 4 * pciSlots), antiHost: region(hosts),
-    antiRack: region(racks), antiZone: region(zones), candidates: region(hosts * 4),
-    scores: region(hosts * 8), removed: region((scanSlotCount + 1) * 4),
+    antiRack: region(racks), antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
 }
@@ -159,8 +157,9 @@ class WasmScan implements ScanKernel {
     try {
       best = this.scanFn(n, request.vcpus, request.ramMb, request.zone, request.diskMb,
         request.diskColumn, request.pci.length, p(0), c(0), p(1), c(1), p(2), c(2), p(3), c(3),
-        request.affinityHost, request.affinityRack, request.affinityZone, request.sign,
-        request.policyWeight, request.specialWeight)
+        request.affinityHost, request.affinityRack, request.affinityZone,
+        request.antiHosts.length + request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
+        request.sign, request.policyWeight, request.specialWeight)
     } finally {
       for (const h of request.antiHosts) v.antiHost[h] = 0
       for (const r of request.antiRacks) v.antiRack[r] = 0
@@ -185,7 +184,7 @@ class WasmScan implements ScanKernel {
       this.memory.reserve(next.end)
       this.setLayout(next.hosts, next.up, next.zone, next.rack, next.freeVcpus, next.freeRam,
         next.vcpuInv, next.ramInv, next.disk, next.special, next.antiHost, next.antiRack,
-        next.antiZone, next.candidates, next.scores, next.removed)
+        next.antiZone, next.removed)
       this.layout = next
       this.source = undefined
       this.slots.fill(undefined)

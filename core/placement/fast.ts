@@ -96,6 +96,7 @@ export function scanRequestOf(
   const rules = rulesOf(state, instance.groups, weights)
   if (rules === undefined) return undefined
   const scan = scanOf(state)
+  if (scan.anyZeroCapacity && (instance.vcpus === 0 || instance.ramMb === 0)) return undefined
   const pci: PciColumn[] = pciRequests.map((r) => pciColumnOf(scan, state.pci, r.spec))
   const special = weights.specialHardware ?? defaultWeights.specialHardware ?? 0
   return {
