@@ -32,7 +32,8 @@ export class VmTable {
   phase = new Uint8Array(1024)
   host = new Int32Array(1024)
   mix = new Int32Array(1024)
-  private request = new Float64Array(1024)
+  /** The request that made it (requests are bounded by scenarioLimits.requestsMax < 2^31). */
+  private request = new Int32Array(1024)
   /** Member number within a vcluster, -1 for a lone VM. */
   private member = new Int32Array(1024)
   private flags = new Uint8Array(1024)
@@ -146,7 +147,7 @@ export class VmTable {
     this.phase = grown(this.phase, new Uint8Array(size))
     this.host = grown(this.host, new Int32Array(size))
     this.mix = grown(this.mix, new Int32Array(size))
-    this.request = grown(this.request, new Float64Array(size))
+    this.request = grown(this.request, new Int32Array(size))
     this.member = grown(this.member, new Int32Array(size))
     this.flags = grown(this.flags, new Uint8Array(size))
     this.next = grown(this.next, new Int32Array(size))
