@@ -12,13 +12,16 @@
  * Target: ≥ 10,000 req/s for the read route with p99 under 10 ms.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BenchRecord, record } from "../lib.ts"
 
 const suite = "http"
+/** Each read case runs `rounds` times for `roundS`, the cases interleaved round by round. */
+const rounds = 3
+const roundS = 2
 const durationS = 5
 const warmupS = 3
 const p99MsTarget = 10
@@ -36,7 +39,7 @@ interface CannonRequest {
   onResponse?: (status: number, body: string, context: Record<string, unknown>) => void
 }
 interface CannonResult {
-  requests: { average: number }
+  requests: { average: number; total: number }
   throughput: { average: number }
   latency: { p99: number; p50: number }
   non2xx: number
@@ -108,19 +111,105 @@ async function stop(child: ChildProcess): Promise<void> {
   await exited
 }
 
-async function load(name: string, url: string, requests: CannonRequest[], target?: number)
-  : Promise<BenchRecord[]> {
-  const r = await autocannon({ url, connections, duration: durationS, requests })
-  if (r.errors > 0 || r.non2xx > 0) {
-    throw new Error(`${name}: ${r.errors} errors, ${r.non2xx} non-2xx responses`)
+/** One load case: a name, the server, the requests, and the target where the issue sets one. */
+interface LoadCase {
+  readonly name: string
+  readonly url: string
+  readonly requests: CannonRequest[]
+  readonly target?: number
+  /** The server process, whose CPU time is read from /proc around each round. */
+  readonly serverPid: number
+}
+
+const clockTicksPerS = (() => {
+  try {
+    return Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100
+  } catch {
+    return 100
   }
-  console.log(`${name}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, ` +
-    `p99 ${r.latency.p99} ms, ${Math.round(r.throughput.average / r.requests.average)} B/response`)
+})()
+
+/** A process's user + system CPU time in µs (all threads), or NaN where /proc is absent. */
+function processCpuUs(pid: number): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8")
+    const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" ")
+    return (Number(fields[11]) + Number(fields[12])) * 1e6 / clockTicksPerS
+  } catch {
+    return Number.NaN
+  }
+}
+
+/** CPU time per request of the server and of the load generator, over some rounds. */
+interface CpuTally {
+  requests: number
+  serverUs: number
+  loadUs: number
+}
+
+async function cannon(c: LoadCase, duration: number): Promise<CannonResult> {
+  const r = await autocannon({ url: c.url, connections, duration, requests: c.requests })
+  if (r.errors > 0 || r.non2xx > 0) {
+    throw new Error(`${c.name}: ${r.errors} errors, ${r.non2xx} non-2xx responses`)
+  }
+  return r
+}
+
+function recordsOf(c: LoadCase, reqPerS: number, p99Ms: number): BenchRecord[] {
   return [
-    record(suite, `${name} req/s`, r.requests.average, "req/s", "higher", target),
-    record(suite, `${name} p99`, r.latency.p99, "ms", "lower",
-      target === undefined ? undefined : p99MsTarget),
+    record(suite, `${c.name} req/s`, reqPerS, "req/s", "higher", c.target),
+    record(suite, `${c.name} p99`, p99Ms, "ms", "lower",
+      c.target === undefined ? undefined : p99MsTarget),
   ]
+}
+
+function median(values: ReadonlyArray<number>): number {
+  const sorted = [...values].sort((a, b) => a - b)
+  const mid = sorted.length >> 1
+  return sorted.length % 2 === 1 ? sorted[mid]! : (sorted[mid - 1]! + sorted[mid]!) / 2
+}
+
+/**
+ * Runs the cases interleaved (round 1 of each, then round 2 of each, …) so that load from
+ * elsewhere on the machine falls on every case alike; records the median of the rounds.
+ */
+async function interleaved(cases: ReadonlyArray<LoadCase>): Promise<BenchRecord[]> {
+  const results = cases.map(() => [] as CannonResult[])
+  const cpu = cases.map((): CpuTally => ({ requests: 0, serverUs: 0, loadUs: 0 }))
+  for (let round = 0; round < rounds; round++) {
+    for (const [k, c] of cases.entries()) {
+      const server0 = processCpuUs(c.serverPid)
+      const load0 = process.cpuUsage()
+      const r = await cannon(c, roundS)
+      const load = process.cpuUsage(load0)
+      results[k]!.push(r)
+      const tally = cpu[k]!
+      tally.requests += r.requests.total
+      tally.serverUs += processCpuUs(c.serverPid) - server0
+      tally.loadUs += load.user + load.system
+    }
+  }
+  return cases.flatMap((c, k) => {
+    const rs = results[k]!
+    const bytes = rs[0]!.throughput.average / rs[0]!.requests.average
+    const { requests, serverUs, loadUs } = cpu[k]!
+    console.log(`${c.name}: ${rs.map((r) => Math.round(r.requests.average)).join(" / ")} ` +
+      `req/s, p99 ${rs.map((r) => r.latency.p99).join(" / ")} ms, ${Math.round(bytes)} ` +
+      `B/response; CPU per request: server ${(serverUs / requests).toFixed(0)} µs, ` +
+      `autocannon ${(loadUs / requests).toFixed(0)} µs`)
+    return [...recordsOf(c, median(rs.map((r) => r.requests.average)),
+      median(rs.map((r) => r.latency.p99))),
+    ...(Number.isNaN(serverUs) ? [] : [record(suite, `${c.name} server CPU`,
+      serverUs / requests, "µs/req", "lower")]),
+    record(suite, `${c.name} autocannon CPU`, loadUs / requests, "µs/req", "lower")]
+  })
+}
+
+async function load(c: LoadCase): Promise<BenchRecord[]> {
+  const r = await cannon(c, durationS)
+  console.log(`${c.name}: ${Math.round(r.requests.average)} req/s, p50 ${r.latency.p50} ms, ` +
+    `p99 ${r.latency.p99} ms`)
+  return recordsOf(c, r.requests.average, r.latency.p99)
 }
 
 async function makeServers(base: string): Promise<string[]> {
@@ -167,49 +256,58 @@ export async function run(): Promise<BenchRecord[]> {
   const pinning = pinLoadGenerator()
   const children: ChildProcess[] = []
   try {
-    const { child, base } = await serve(dir, pinning, false)
-    children.push(child)
+    const quiet = await serve(dir, pinning, false)
+    children.push(quiet.child)
+    const logged = await serve(dir, pinning, true)
+    children.push(logged.child)
     console.log(pinning === null
-      ? `server (pid ${child.pid}) and autocannon (pid ${process.pid}) not pinned: ` +
-        `${availableParallelism()} CPUs, CORRAL_BENCH_PIN=${process.env["CORRAL_BENCH_PIN"] ?? ""}`
-      : `server (pid ${child.pid}) on CPU ${pinning.serverCpu}, autocannon (this process, ` +
-        `pid ${process.pid}) on CPU ${pinning.loadCpu}; load average ` +
-        `${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
+      ? `servers (pids ${quiet.child.pid}, ${logged.child.pid}) and autocannon (pid ` +
+        `${process.pid}) not pinned: ${availableParallelism()} CPUs, CORRAL_BENCH_PIN=` +
+        `${process.env["CORRAL_BENCH_PIN"] ?? ""}`
+      : `servers (pids ${quiet.child.pid}, ${logged.child.pid}, one at a time under load) on ` +
+        `CPU ${pinning.serverCpu}, autocannon (this process, pid ${process.pid}) on CPU ` +
+        `${pinning.loadCpu}`)
+    console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ` +
+      `${connections} connections; ${rounds} interleaved rounds of ${roundS} s per read case`)
     const admin = { "x-auth-token": adminToken }
     const gzip = { ...admin, "accept-encoding": "gzip, deflate" }
     const detail = "/v2/ops/os-pci/detail"
-    const oneHost = `${detail}?host=az1-r01-nfv-01`
-    await warmUp(base, [{ method: "GET", path: "/healthz" },
-      { method: "GET", path: detail, headers: admin }, { method: "GET", path: detail, headers: gzip },
-      { method: "GET", path: oneHost, headers: admin }])
-    const records: BenchRecord[] = []
-    records.push(...await load("GET /healthz (baseline)", base, [{ method: "GET",
-      path: "/healthz" }]))
-    const devices = ((await (await fetch(`${base}/v2/ops/os-pci`, { headers: admin })).json()) as
-      { pci_devices: unknown[] }).pci_devices.length
-    records.push(...await load(`GET os-pci/detail (64 hosts, ${devices} devices)`, base,
-      [{ method: "GET", path: detail, headers: admin }], 10_000))
-    records.push(...await load("GET os-pci/detail, gzip accepted", base,
-      [{ method: "GET", path: detail, headers: gzip }], 10_000))
-    records.push(...await load("GET os-pci/detail?host= (one NFV host)", base,
-      [{ method: "GET", path: oneHost, headers: admin }], 10_000))
-    const ids = await makeServers(base)
-    records.push(...await load("pmem add+show+del cycle", base, pmemCycle(ids)))
-    await stop(child)
-    const logged = await serve(dir, pinning, true)
-    children.push(logged.child)
-    await warmUp(logged.base, [{ method: "GET", path: detail, headers: admin }])
-    records.push(...await load("GET os-pci/detail, request logs on", logged.base,
-      [{ method: "GET", path: detail, headers: admin }]))
+    const devices = ((await (await fetch(`${quiet.base}/v2/ops/os-pci`, { headers: admin }))
+      .json()) as { pci_devices: unknown[] }).pci_devices.length
+    const get = (path: string, headers?: Record<string, string>): CannonRequest[] =>
+      [{ method: "GET", path, ...(headers === undefined ? {} : { headers }) }]
+    const serverPid = quiet.child.pid!
+    const names = {
+      healthz: "GET /healthz (baseline)",
+      detail: `GET os-pci/detail (64 hosts, ${devices} devices)`,
+      gzip: "GET os-pci/detail, gzip accepted",
+      logs: "GET os-pci/detail, request logs on",
+    }
+    const cases: LoadCase[] = [
+      { name: names.healthz, url: quiet.base, requests: get("/healthz"), serverPid },
+      { name: names.detail, url: quiet.base, requests: get(detail, admin), target: 10_000,
+        serverPid },
+      { name: names.gzip, url: quiet.base, requests: get(detail, gzip), target: 10_000,
+        serverPid },
+      { name: "GET os-pci/detail?host= (one NFV host)", url: quiet.base,
+        requests: get(`${detail}?host=az1-r01-nfv-01`, admin), target: 10_000, serverPid },
+      { name: names.logs, url: logged.base, requests: get(detail, admin),
+        serverPid: logged.child.pid! },
+    ]
+    for (const c of cases) await warmUp(c)
+    const records = await interleaved(cases)
+    const ids = await makeServers(quiet.base)
+    records.push(...await load({ name: "pmem add+show+del cycle", url: quiet.base,
+      requests: pmemCycle(ids), serverPid }))
+    console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
     const rate = (name: string) => records.find((r) => r.case === `${name} req/s`)!.value
-    const healthz = rate("GET /healthz (baseline)")
-    records.push(record(suite, "os-pci/detail / healthz",
-      rate(`GET os-pci/detail (64 hosts, ${devices} devices)`) / healthz, "ratio", "higher"))
-    records.push(record(suite, "os-pci/detail gzip / healthz",
-      rate("GET os-pci/detail, gzip accepted") / healthz, "ratio", "higher"))
+    const healthz = rate(names.healthz)
+    records.push(record(suite, "os-pci/detail / healthz", rate(names.detail) / healthz, "ratio",
+      "higher"))
+    records.push(record(suite, "os-pci/detail gzip / healthz", rate(names.gzip) / healthz,
+      "ratio", "higher"))
     records.push(record(suite, "os-pci/detail logs on / logs off",
-      rate("GET os-pci/detail, request logs on") /
-      rate(`GET os-pci/detail (64 hosts, ${devices} devices)`), "ratio", "higher"))
+      rate(names.logs) / rate(names.detail), "ratio", "higher"))
     return records
   } finally {
     for (const child of children) await stop(child)
@@ -218,7 +316,7 @@ export async function run(): Promise<BenchRecord[]> {
   }
 }
 
-/** Warm-up (JIT, caches), not measured: the given routes in turn. */
-async function warmUp(base: string, requests: CannonRequest[]): Promise<void> {
-  await autocannon({ url: base, connections, duration: warmupS, requests })
+/** Warm-up (JIT, caches), not measured. */
+async function warmUp(c: LoadCase): Promise<void> {
+  await autocannon({ url: c.url, connections, duration: warmupS / 2, requests: c.requests })
 }
