@@ -102,8 +102,7 @@ export class Simulation {
   /** A handle on VM `index`, or undefined when it is gone (or never was). */
   vmAt(index: number): SimVm | undefined {
     const vms = this.vms
-    return index >= 0 && index < vms.count && vms.phase[index] !== Phase.gone
-      ? new SimVm(vms, index) : undefined
+    return vms.phaseOf(index) !== Phase.gone ? new SimVm(vms, index) : undefined
   }
 
   /** Runs to the scenario's duration (or until nothing is left to do). */
@@ -261,38 +260,38 @@ export class Simulation {
   /** A VM finished booting: it runs, its pmem holds the working set, restarts are scheduled. */
   onReady(index: number): void {
     const vms = this.vms
-    if (vms.phase[index] !== Phase.booting) return
-    vms.phase[index] = Phase.running
+    if (vms.phaseOf(index) !== Phase.booting) return
+    vms.setPhase(index, Phase.running)
     vms.setFlag(index, VmFlag.pmemWarm, true)
-    const restart = this.scenario.spec.workload.mix[vms.mix[index]!]!.restartEveryS
+    const restart = this.scenario.spec.workload.mix[vms.mixOf(index)]!.restartEveryS
     if (restart !== undefined) this.at(sample(restart, this.random("restart")), Ev.restart, index)
   }
 
   private onRestart(index: number): void {
     const vms = this.vms
-    if (vms.phase[index] !== Phase.running) return
-    vms.phase[index] = Phase.restarting
+    if (vms.phaseOf(index) !== Phase.running) return
+    vms.setPhase(index, Phase.restarting)
     const warm = vms.flag(index, VmFlag.pmemWarm)
-    this.at(this.bootS(vms.mix[index]!, warm), Ev.restartDone, index)
+    this.at(this.bootS(vms.mixOf(index), warm), Ev.restartDone, index)
   }
 
   private onRestartDone(index: number): void {
     const vms = this.vms
-    if (vms.phase[index] !== Phase.restarting) return
-    vms.phase[index] = Phase.booting
+    if (vms.phaseOf(index) !== Phase.restarting) return
+    vms.setPhase(index, Phase.booting)
     this.onReady(index)
   }
 
   private onDepart(index: number): void {
     const vms = this.vms
-    const phase = vms.phase[index]
+    const phase = vms.phaseOf(index)
     if (phase === Phase.gone || phase === Phase.stopping) return
-    vms.phase[index] = Phase.stopping
+    vms.setPhase(index, Phase.stopping)
     this.at(sample(this.scenario.spec.latencies.stopS, this.latency), Ev.stopped, index)
   }
 
   private onStopped(index: number): void {
-    if (this.vms.phase[index] !== Phase.stopping) return
+    if (this.vms.phaseOf(index) !== Phase.stopping) return
     this.remove(index)
   }
 

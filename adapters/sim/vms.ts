@@ -1,8 +1,8 @@
 /**
- * The simulator's VMs as a table of typed-array columns indexed by VM index, with each host's
+ * The simulator's VMs as one Int32Array of fixed-size rows indexed by VM index, with each host's
  * VMs as an intrusive doubly linked list (insertion order). A run creates one row per VM it ever
- * placed (a 1,000,000-request run: about 30 MB), so the hot events (ready, depart, stopped) touch
- * a few array cells instead of a garbage-collected object and a per-host hash set.
+ * placed (a 1,000,000-request run: about 32 MB), so the hot events (ready, depart, stopped) touch
+ * one cache line instead of a garbage-collected object and a per-host hash set.
  *
  * Rows are never reused: an event scheduled for a VM that is gone finds it `gone`.
  * `SimVm` is a handle over one row for the colder code (replication, invariant checks).
@@ -25,20 +25,24 @@ const flagReplicated = 2
 const flagRecord = 4
 
 /** Most VM rows one run may create. */
-export const vmRowsMax = 1 << 30
+export const vmRowsMax = 1 << 26
 
-/** Every VM of a run. */
+/** Int32 cells per VM row (32 bytes: two rows per cache line). */
+const rowCells = 8
+const cellPhase = 0
+const cellFlags = 1
+const cellHost = 2
+const cellMix = 3
+/** The request that made it (requests are bounded by scenarioLimits.requestsMax < 2^31). */
+const cellRequest = 4
+/** Member number within a vcluster, -1 for a lone VM. */
+const cellMember = 5
+const cellNext = 6
+const cellPrev = 7
+
+/** Every VM of a run: one interleaved row per VM, so an event touches one cache line. */
 export class VmTable {
-  phase = new Uint8Array(1024)
-  host = new Int32Array(1024)
-  mix = new Int32Array(1024)
-  /** The request that made it (requests are bounded by scenarioLimits.requestsMax < 2^31). */
-  private request = new Int32Array(1024)
-  /** Member number within a vcluster, -1 for a lone VM. */
-  private member = new Int32Array(1024)
-  private flags = new Uint8Array(1024)
-  private next = new Int32Array(1024)
-  private prev = new Int32Array(1024)
+  private rows = new Int32Array(rowCells * 1024)
   private readonly head: Int32Array
   private readonly tail: Int32Array
   /** The cluster record of VMs that run on their replica's record (after a failover). */
@@ -55,52 +59,75 @@ export class VmTable {
 
   /** A new VM (phase booting) on `host`; returns its index. */
   add(request: number, member: number, mix: number, host: number): number {
-    if (this.count === this.phase.length) this.grow()
+    if (rowCells * this.count === this.rows.length) this.grow()
     const i = this.count++
     this.live++
-    this.phase[i] = Phase.booting
-    this.mix[i] = mix
-    this.request[i] = request
-    this.member[i] = member
-    this.flags[i] = 0
-    this.host[i] = host
+    const r = this.rows
+    const at = rowCells * i
+    r[at + cellPhase] = Phase.booting
+    r[at + cellFlags] = 0
+    r[at + cellMix] = mix
+    r[at + cellRequest] = request
+    r[at + cellMember] = member
+    r[at + cellHost] = host
     this.link(i, host)
     return i
   }
 
   /** Marks a VM gone and takes it off its host. */
   remove(i: number): void {
-    if (this.phase[i] === Phase.gone) throw new Error(`VM #${i} removed twice`)
-    this.unlink(i, this.host[i]!)
-    this.phase[i] = Phase.gone
-    if ((this.flags[i]! & flagRecord) !== 0) this.records.delete(i)
-    this.flags[i] = 0
+    const at = rowCells * i
+    const r = this.rows
+    if (r[at + cellPhase] === Phase.gone) throw new Error(`VM #${i} removed twice`)
+    this.unlink(i, r[at + cellHost]!)
+    r[at + cellPhase] = Phase.gone
+    if ((r[at + cellFlags]! & flagRecord) !== 0) this.records.delete(i)
+    r[at + cellFlags] = 0
     this.live--
   }
 
   /** Moves a VM's row to another host's list. */
   move(i: number, host: number): void {
-    this.unlink(i, this.host[i]!)
-    this.host[i] = host
+    this.unlink(i, this.hostOf(i))
+    this.rows[rowCells * i + cellHost] = host
     this.link(i, host)
   }
 
   /** The VMs on a host, oldest arrival there first (a copy: safe to change the table while). */
   on(host: number): number[] {
     const out: number[] = []
-    for (let i = this.head[host]!; i >= 0; i = this.next[i]!) out.push(i)
+    for (let i = this.head[host]!; i >= 0; i = this.rows[rowCells * i + cellNext]!) out.push(i)
     return out
+  }
+
+  /** Phase code (`Phase`) of VM `i`; rows past `count` read as gone. */
+  phaseOf(i: number): number {
+    return i >= 0 && i < this.count ? this.rows[rowCells * i + cellPhase]! : Phase.gone
+  }
+
+  setPhase(i: number, phase: number): void {
+    this.rows[rowCells * i + cellPhase] = phase
+  }
+
+  hostOf(i: number): number {
+    return this.rows[rowCells * i + cellHost]!
+  }
+
+  mixOf(i: number): number {
+    return this.rows[rowCells * i + cellMix]!
   }
 
   /** The VM's name: `vm-<request>` or, in a vcluster, `vm-<request>-<member>`. */
   uuidOf(i: number): string {
-    const m = this.member[i]!
-    return m < 0 ? `vm-${this.request[i]}` : `vm-${this.request[i]}-${m}`
+    const at = rowCells * i
+    const m = this.rows[at + cellMember]!
+    const request = this.rows[at + cellRequest]!
+    return m < 0 ? `vm-${request}` : `vm-${request}-${m}`
   }
 
   /** The cluster record of the running copy. */
   recordOf(i: number): string {
-    return (this.flags[i]! & flagRecord) === 0 ? this.uuidOf(i) : this.records.get(i)!
+    return this.flag(i, flagRecord) ? this.records.get(i)! : this.uuidOf(i)
   }
 
   /** Sets the cluster record of the running copy. */
@@ -112,46 +139,40 @@ export class VmTable {
   }
 
   flag(i: number, bit: number): boolean {
-    return (this.flags[i]! & bit) !== 0
+    return (this.rows[rowCells * i + cellFlags]! & bit) !== 0
   }
 
   setFlag(i: number, bit: number, on: boolean): void {
-    this.flags[i] = on ? this.flags[i]! | bit : this.flags[i]! & ~bit
+    const at = rowCells * i + cellFlags
+    this.rows[at] = on ? this.rows[at]! | bit : this.rows[at]! & ~bit
   }
 
   private link(i: number, host: number): void {
+    const r = this.rows
     const t = this.tail[host]!
-    this.prev[i] = t
-    this.next[i] = -1
+    r[rowCells * i + cellPrev] = t
+    r[rowCells * i + cellNext] = -1
     if (t < 0) this.head[host] = i
-    else this.next[t] = i
+    else r[rowCells * t + cellNext] = i
     this.tail[host] = i
   }
 
   private unlink(i: number, host: number): void {
-    const p = this.prev[i]!
-    const n = this.next[i]!
+    const r = this.rows
+    const p = r[rowCells * i + cellPrev]!
+    const n = r[rowCells * i + cellNext]!
     if (p < 0) this.head[host] = n
-    else this.next[p] = n
+    else r[rowCells * p + cellNext] = n
     if (n < 0) this.tail[host] = p
-    else this.prev[n] = p
+    else r[rowCells * n + cellPrev] = p
   }
 
   private grow(): void {
-    const size = this.phase.length * 2
+    const size = (this.rows.length / rowCells) * 2
     if (size > vmRowsMax) throw new Error(`more than ${vmRowsMax} VMs in one run`)
-    const grown = <T extends Uint8Array | Int32Array | Float64Array>(a: T, b: T): T => {
-      b.set(a)
-      return b
-    }
-    this.phase = grown(this.phase, new Uint8Array(size))
-    this.host = grown(this.host, new Int32Array(size))
-    this.mix = grown(this.mix, new Int32Array(size))
-    this.request = grown(this.request, new Int32Array(size))
-    this.member = grown(this.member, new Int32Array(size))
-    this.flags = grown(this.flags, new Uint8Array(size))
-    this.next = grown(this.next, new Int32Array(size))
-    this.prev = grown(this.prev, new Int32Array(size))
+    const rows = new Int32Array(rowCells * size)
+    rows.set(this.rows)
+    this.rows = rows
   }
 }
 
@@ -173,20 +194,20 @@ export class SimVm {
   }
 
   get mix(): number {
-    return this.table.mix[this.index]!
+    return this.table.mixOf(this.index)
   }
 
   /** The host it runs on (change it with `Simulation.moveVm`). */
   get host(): number {
-    return this.table.host[this.index]!
+    return this.table.hostOf(this.index)
   }
 
   get phase(): VmPhase {
-    return phaseNames[this.table.phase[this.index]!]!
+    return phaseNames[this.table.phaseOf(this.index)]!
   }
 
   set phase(phase: VmPhase) {
-    this.table.phase[this.index] = Phase[phase]
+    this.table.setPhase(this.index, Phase[phase])
   }
 
   /** Whether its pmem volumes still hold the working set on `host` (a warm boot is possible). */
