@@ -1,27 +1,34 @@
 /**
  * Suite `replication`: a 256 MiB image with 1% of its 4 KiB blocks changed between cycles.
  *
- * - end-to-end incremental sync on the real path (snapshot read, diff against the base, send
- *   over loopback to a spawned agent, journal + apply + fsync, ACK, base update), against
+ * - end-to-end incremental sync on the real path (image and base read and diffed, changed blocks
+ *   sent over loopback to a spawned agent process that is already listening, journal commit
+ *   with fdatasync, ACK, apply in place, base update and fdatasync, metadata), once per diff
+ *   backend, against
  * - `rsync --inplace --no-whole-file -B 4096` on the same source file and an identical copy,
+ *   timed around the rsync process (its startup and its fork of the receiver included; rsync
+ *   does not fsync), and, for reference, the same with `--fsync`. `--ignore-times` makes rsync
+ *   run its delta transfer every time (otherwise a file modified in the same second as the
+ *   last run is skipped by the size-and-mtime check); each rsync result is checked untimed,
  *
- * interleaved in the same run (A, B, A, B …) with fresh changes before every iteration; the
- * figure is each side's median. Also the TypeScript reference diff's throughput (tinybench).
- * The diff backend is a parameter (`kernels`): a WebAssembly backend plugs in unchanged.
+ * interleaved in the same run (ts, rsync, wasm, rsync --fsync, …) with fresh changes before every
+ * iteration and `sync` (untimed) before every timed run so no side inherits the other's dirty
+ * pages; every file involved is in the page cache for both. The figure is each side's median.
+ * Also the diff throughputs: each kernel on two 256 MiB images already in its memory, and the
+ * whole file diff (diffImageFiles: page-cache reads into the kernel's views + diff).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
 import {
-  closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync,
+  closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync,
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { Result } from "effect"
 import { type BlockKernels, referenceKernels, selectKernels } from "../../core/kernels/index.ts"
-import {
-  createMasterImage, imagePaths, readWhole, writeMeta,
-} from "../../adapters/replica/images.ts"
-import { syncOnce } from "../../adapters/replica/sender.ts"
+import { diffImageFiles, readFully } from "../../adapters/kernels.ts"
+import { createMasterImage, imagePaths, writeMeta } from "../../adapters/replica/images.ts"
+import { diffChunkBytes, syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
 const suite = "replication"
@@ -51,6 +58,11 @@ function changeBlocks(path: string, random: () => number): void {
       writeSync(fd, block, 0, blockSizeBytes, index * blockSizeBytes)
     }
   } finally { closeSync(fd) }
+}
+
+/** Whether two files hold the same bytes (untimed check that a side really did its work). */
+function sameFiles(a: string, b: string): boolean {
+  return readFileSync(a).equals(readFileSync(b))
 }
 
 function spawnAgent(dir: string): Promise<{ child: ChildProcess; port: number }> {
@@ -92,15 +104,28 @@ function setUp(root: string): { masterDir: string; slaveDir: string; rsyncDst: s
   return { masterDir, slaveDir, rsyncDst }
 }
 
-async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise<BenchRecord> {
+async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise<BenchRecord[]> {
   const p = imagePaths(masterDir, id)
-  const a = readWhole(p.image), b = readWhole(p.base)
+  const views = kernels.inputViews(imageSizeBytes, imageSizeBytes)
+  if (Result.isFailure(views)) throw new Error(views.failure.message)
+  const [a, b] = views.success
+  for (const [path, view] of [[p.image, a], [p.base, b]] as const) {
+    const fd = openSync(path, "r")
+    try { readFully(fd, view, 0) } finally { closeSync(fd) }
+  }
   const out = new Uint8Array(imageSizeBytes / blockSizeBytes / 8)
   const bench = new Bench({ iterations: 10, warmupIterations: 2 })
   bench.add(`diff ${kernels.backend}`, () => { kernels.diffBlocksInto(a, b, out) })
-  const [task] = await runBench(bench)
-  return record(suite, `diff throughput, ${kernels.backend} backend (256 MiB, 1% changed)`,
-    (hz(task!) * imageSizeBytes) / 1e9, "GB/s", "higher")
+  bench.add(`file diff ${kernels.backend}`, () => { diffImageFiles(kernels, p.image, p.base,
+    diffChunkBytes) })
+  const [inMemory, files] = await runBench(bench)
+  return [
+    record(suite, `diff throughput, ${kernels.backend} kernel, images in its memory ` +
+      "(256 MiB, 1% changed)", (hz(inMemory!) * imageSizeBytes) / 1e9, "GB/s", "higher"),
+    record(suite, `file diff throughput, ${kernels.backend} backend (diffImageFiles: 1 MiB ` +
+      "page-cache reads into its views + diff)", (hz(files!) * imageSizeBytes) / 1e9, "GB/s",
+    "higher"),
+  ]
 }
 
 function backends(): BlockKernels[] {
@@ -119,36 +144,55 @@ export async function run(): Promise<BenchRecord[]> {
     const started = await spawnAgent(slaveDir)
     agent = started.child
     const haveRsync = spawnSync("rsync", ["--version"]).status === 0
+    const rsyncFsync = haveRsync && spawnSync("rsync", ["--fsync", "--version"]).status === 0
     let seed = 42
     const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
     const kernelsList = backends()
     const ours = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
-    const theirs: number[] = []
+    const theirs: number[] = [], theirsFsync: number[] = []
+    const rsync = (extra: string[]): number => {
+      execFileSync("sync")
+      const t = performance.now()
+      execFileSync("rsync", ["--inplace", "--no-whole-file", "-B", "4096", "--ignore-times",
+        ...extra, imagePaths(masterDir, id).image, rsyncDst])
+      const elapsedMs = performance.now() - t
+      if (!sameFiles(imagePaths(masterDir, id).image, rsyncDst)) {
+        throw new Error("rsync left the destination different from the source")
+      }
+      return elapsedMs
+    }
     let generation = 1
     for (let i = 0; i < iterationCount; i++) {
-      for (const kernels of kernelsList) {
+      for (const [k, kernels] of kernelsList.entries()) {
         changeBlocks(imagePaths(masterDir, id).image, random)
+        execFileSync("sync")
         const t0 = performance.now()
         const r = await syncOnce({ masterDir, imageId: id, port: started.port,
           generation: generation + 1, fromGeneration: generation, includeSlaveChanges: false,
           bwlimitBytesPerS: null, kernels })
         ours.get(kernels.backend)!.push(performance.now() - t0)
         generation = r.generation
+        if (!sameFiles(imagePaths(masterDir, id).image, imagePaths(slaveDir, id).image)) {
+          throw new Error("the slave differs from the master after an acknowledged sync")
+        }
         if (!haveRsync) continue
-        const t1 = performance.now()
-        execFileSync("rsync", ["--inplace", "--no-whole-file", "-B", "4096",
-          imagePaths(masterDir, id).image, rsyncDst])
-        theirs.push(performance.now() - t1)
+        if (k % 2 === 1 && rsyncFsync) theirsFsync.push(rsync(["--fsync"]))
+        else theirs.push(rsync([]))
       }
     }
     const records: BenchRecord[] = []
     for (const [backend, times] of ours) {
       records.push(record(suite, `incremental sync (${backend} diff): 256 MiB, 1% of blocks, ` +
-        "diff+send+apply+fsync", median(times), "ms", "lower"))
+        "diff+send+journal fdatasync+ACK+apply+base fdatasync; agent already running",
+      median(times), "ms", "lower"))
     }
     if (haveRsync) {
-      records.push(record(suite, "rsync --inplace --no-whole-file -B 4096, same change",
-        median(theirs), "ms", "lower"))
+      records.push(record(suite, "rsync --inplace --no-whole-file -B 4096 --ignore-times, same " +
+        "change (process start included, no fsync)", median(theirs), "ms", "lower"))
+      if (theirsFsync.length > 0) {
+        records.push(record(suite, "rsync … --fsync (for reference)", median(theirsFsync), "ms",
+          "lower"))
+      }
       for (const [backend, times] of ours) {
         records.push(record(suite, `speed-up over rsync, ${backend} diff (median/median)`,
           median(theirs) / median(times), "x", "higher", backend === "ts" ? 3 : 5))
@@ -156,7 +200,7 @@ export async function run(): Promise<BenchRecord[]> {
     } else {
       console.log("rsync is not installed: the rsync comparison was skipped")
     }
-    for (const kernels of kernelsList) records.push(await diffThroughput(kernels, masterDir))
+    for (const kernels of kernelsList) records.push(...await diffThroughput(kernels, masterDir))
     return records
   } finally {
     if (agent !== undefined && agent.exitCode === null) agent.kill("SIGKILL")
