@@ -8,7 +8,7 @@
  */
 
 /** Largest chunk; a chunk that grows past it splits in two halves. */
-export const chunkKeysMax = 128
+export const chunkKeysMax = 64
 /** A chunk smaller than this after a removal merges with a neighbour when the two fit. */
 const chunkKeysMergeBelow = chunkKeysMax / 4
 
@@ -66,15 +66,24 @@ export function insertKey(set: SortedKeys, key: number): SortedKeys {
   const pos = lowerBound(chunk, key)
   if (chunk[pos] === key) throw new Error(`insertKey: ${key} is already present`)
   const chunks = set.chunks.slice()
-  // slice + splice copy with memmove and keep the array's element kind (unboxed doubles).
-  const grown = chunk.slice()
-  grown.splice(pos, 0, key)
+  const grown = insertedAt(chunk, pos, key)
   if (grown.length <= chunkKeysMax) chunks[c] = grown
   else {
     const mid = grown.length >>> 1
     chunks.splice(c, 1, grown.slice(0, mid), grown.slice(mid))
   }
   return { chunks, size: set.size + 1 }
+}
+
+/** A copy of `chunk` with `key` inserted at `pos`, in one pass. */
+function insertedAt(chunk: ReadonlyArray<number>, pos: number, key: number): number[] {
+  const n = chunk.length
+  const out = new Array<number>(n + 1)
+  out[0] = key
+  for (let i = 0; i < pos; i++) out[i] = chunk[i]!
+  out[pos] = key
+  for (let i = pos; i < n; i++) out[i + 1] = chunk[i]!
+  return out
 }
 
 /** A new set without `key`. Removing a key that is absent is a defect (throws). */
@@ -91,8 +100,8 @@ export function removeKey(set: SortedKeys, key: number): SortedKeys {
     chunks.splice(c, 1)
     return { chunks, size: set.size - 1 }
   }
-  const shrunk = chunk.slice()
-  shrunk.splice(pos, 1)
+  const shrunk = chunk.slice(0, n - 1)
+  for (let i = pos; i < n - 1; i++) shrunk[i] = chunk[i + 1]!
   if (shrunk.length < chunkKeysMergeBelow) {
     const k = c + 1 < chunks.length ? c + 1 : c - 1
     const neighbour = k >= 0 ? chunks[k]! : undefined
