@@ -73,7 +73,7 @@ function spawnAgent(dir: string): Promise<{ child: ChildProcess; port: number }>
     let out = ""
     child.stdout!.on("data", (d: Buffer) => {
       out += d.toString()
-      const m = /listening (\d+)/.exec(out)
+      const m = /listening (\d+)\s/.exec(out)
       if (m !== null) resolve({ child, port: Number(m[1]) })
     })
     child.once("exit", (code) => reject(new Error(`agent exited ${code}`)))

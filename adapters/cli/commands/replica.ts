@@ -128,7 +128,7 @@ function agentPort(v: Values): AgentPort {
     let out = ""
     child.stdout.on("data", (d: Buffer) => {
       out += d.toString()
-      const m = /listening (\d+)/.exec(out)
+      const m = /listening (\d+)\s/.exec(out)
       if (m !== null) {
         resolve({ port: Number(m[1]), stop: () => new Promise((done) => {
           if (child.exitCode !== null) { done(); return }
