@@ -147,10 +147,9 @@ describe("placement scan: the reference chooses what the general path's sums cho
     const row = (fv: number, special: number): HostRow => ({ up: true, zone: 0, rack: 0,
       freeVcpus: fv, freeRamMb: 0, vcpuCap: 1, ramCap: 1, disk: [0, 0, 0], special,
       pci: [0, 0] })
-    const request = requestOf({ vcpus: 0, ramMb: 0, zone: -1, diskMb: 1, diskColumn: -1,
-      pciUse: 0, pciCounts: [1, 1], affinityHost: -1, affinityRack: -1, affinityZone: -1,
-      antiHosts: [], antiRacks: [], antiZones: [], sign: 1, policyWeight: 0.7,
-      specialWeight: 2 }, [], 3)
+    const request: ScanRequest = { vcpus: 0, ramMb: 0, zone: -1, diskMb: 1, diskColumn: -1,
+      pci: [], pciCounts: [], affinityHost: -1, affinityRack: -1, affinityZone: -1,
+      antiHosts: [], antiRacks: [], antiZones: [], sign: 1, policyWeight: 0.7, specialWeight: 2 }
     let ties = 0
     for (let k = 1; k < 400 && ties < 5; k++) {
       const low = 0.3 + k * 2 ** -52

@@ -268,6 +268,30 @@ export function createServer(
     server })
 }
 
+/**
+ * @internal The placement fast path's commit: `request` was validated, its host chosen by the
+ * scan over this very state (status, zone, fit, PCI, hard rules) and fitted there (`assignment`,
+ * and `devices` from `fitDevices` for this uuid, when it asks for any). Records it without
+ * checking again; usage bounds are still asserted.
+ */
+export function commitPlaced(
+  state: ClusterState,
+  request: ServerCreate,
+  hostIndex: number,
+  assignment: HostAssignment,
+  devices: { readonly pci: ClusterState["pci"]; readonly pmem: ClusterState["pmem"];
+    readonly pciDevices: ReadonlyArray<number>; readonly pmemVolumes: ReadonlyArray<string> } |
+    undefined,
+): { state: ClusterState; server: ServerRecord } {
+  const host = state.inventory.hosts[hostIndex]!
+  if (host.status !== "up") throw new Error(`fast path chose ${host.name}, which is ${host.status}`)
+  const server: ServerRecord = { ...request, host: host.name, hostIndex, assignment,
+    pciDevices: devices?.pciDevices ?? [], pmemVolumes: devices?.pmemVolumes ?? [] }
+  const kept = devices === undefined ? { pci: state.pci, pmem: state.pmem }
+    : { pci: devices.pci, pmem: devices.pmem }
+  return { state: commitServer(state, server, kept), server }
+}
+
 function assignmentProblem(
   state: ClusterState,
   hostIndex: number,

@@ -10,7 +10,8 @@ import { fitOnHost } from "../cluster/fit.ts"
 import { type DeviceFit, fitDevices, wantsDevices } from "../cluster/devices.ts"
 import { domainOf } from "../cluster/rules.ts"
 import { pciColumnOf, type PciColumn, poolKindColumn } from "../cluster/scan.ts"
-import { findGroup, instanceIssues, memberHosts, scanOf } from "../cluster/state.ts"
+import { findGroup, instanceIssues, instanceLimits, memberHosts, scanOf }
+  from "../cluster/state.ts"
 import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
 import { diskPoolKind } from "../model/inventory.ts"
 import {
@@ -128,7 +129,9 @@ function rulesOf(
   const forbidden: [number[], number[], number[]] = [[], [], []]
   for (const id of ids) {
     const group: GroupRecord | undefined = findGroup(state, id)
-    if (group === undefined) return undefined
+    if (group === undefined || group.members.length >= instanceLimits.groupMembersMax) {
+      return undefined
+    }
     if (group.rule === "soft-affinity" && weights.softAffinity !== 0) return undefined
     if (group.rule === "soft-anti-affinity" && weights.softAntiAffinity !== 0) return undefined
     if (group.rule !== "affinity" && group.rule !== "anti-affinity") continue

@@ -2,11 +2,13 @@
  * Placing and committing in one call: the solver chooses, the cluster state reserves.
  */
 import { AlreadyExists, type BadRequest, type NotFound, type Outcome, err, ok } from "../errors.ts"
-import { createGroup, createServer, findServer, type GroupCreate } from "../cluster/state.ts"
+import { commitPlaced, createGroup, createServer, findServer, type GroupCreate }
+  from "../cluster/state.ts"
 import type { ClusterState, ServerCreate, ServerRecord } from "../cluster/types.ts"
 import type { NoValidHost } from "./errors.ts"
 import { placeGang } from "./gang.ts"
-import type { Policy, Weights } from "./plugins.ts"
+import { placeFast } from "./fast.ts"
+import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 
 /** Servers (and volumes) to create together, with the new groups they join. */
 export interface ScheduleRequest {
@@ -31,6 +33,8 @@ export function schedule(
   state: ClusterState,
   request: ScheduleRequest,
 ): Outcome<{ state: ClusterState; servers: ServerRecord[]; nodes: number }, ScheduleError> {
+  const fast = scheduleFast(state, request)
+  if (fast !== undefined) return ok(fast)
   for (const s of request.servers) {
     if (findServer(state, s.uuid) !== undefined) {
       return err(new AlreadyExists({ resource: "server", id: s.uuid }))
@@ -62,4 +66,25 @@ export function schedule(
     servers.push(r.success.server)
   })
   return ok({ state: next, servers, nodes: placed.success.nodes })
+}
+
+/**
+ * One server and no new groups: placed by the fused scan and committed with the device claims it
+ * already made (no second fit). Undefined when the general path must decide (see `placeFast`).
+ */
+function scheduleFast(
+  state: ClusterState,
+  request: ScheduleRequest,
+): { state: ClusterState; servers: ServerRecord[]; nodes: number } | undefined {
+  if (request.servers.length !== 1 || (request.groups?.length ?? 0) > 0 ||
+    request.fastPath === false || (request.nodeBudget !== undefined && request.nodeBudget < 1)) {
+    return undefined
+  }
+  const server = request.servers[0]!
+  if (server.uuid === "" || findServer(state, server.uuid) !== undefined) return undefined
+  const fast = placeFast(state, { ...server, name: server.uuid }, request.policy ?? "pack",
+    request.weights ?? defaultWeights)
+  if (fast === undefined) return undefined
+  const r = commitPlaced(state, server, fast.hostIndex, fast.assignment, fast.devices)
+  return { state: r.state, servers: [r.server], nodes: 1 }
 }
