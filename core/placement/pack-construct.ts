@@ -226,8 +226,11 @@ class ExactIndex {
 
 /**
  * The items to put in `bin` with `sorted[seed]` (the largest that fits): a depth-first search
- * over the unplaced items by decreasing weight for the set of highest total weight that fits,
- * within `constructLimits.knapsackChecksPerBin` fit checks; stops at a perfect fill.
+ * over the unplaced items by decreasing value for the set of highest total value that fits,
+ * within `constructLimits.knapsackChecksPerBin` fit checks. Each node passes its children only
+ * the candidates that fit what is left, and prunes when what is left (or the candidates' total)
+ * cannot beat the best set. A perfect fill ends the search: an item matching what is left
+ * exactly, or, under the seed, one item and then an exact match.
  */
 function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): number[] {
   const { s, sorted, value, dimWeight, exact } = fill
@@ -242,6 +245,10 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
   const take = (i: number, sign: 1 | -1) => {
     for (let d = 0; d < dims; d++) residual[d] = residual[d]! - sign * p.itemSize[i * dims + d]!
   }
+  const fitsResidual = (i: number): boolean => {
+    for (let d = 0; d < dims; d++) if (p.itemSize[i * dims + d]! > residual[d]!) return false
+    return true
+  }
   const current: number[] = [sorted[seed]!]
   take(sorted[seed]!, 1)
   let best: number[] = current.slice()
@@ -250,18 +257,10 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
   let checks = 0
   let perfect = false
   const eps = 1e-9
-  /** Whether one more item and then an exact match fill the bin; records that fill as best. */
-  const completesExactly = (from: number): boolean => {
-    for (let k = from; k < sorted.length; k++) {
-      if (checks >= constructLimits.knapsackChecksPerBin) return false
-      const i = sorted[k]!
-      if (alive[i] === 0) continue
-      checks++
-      let fits = true
-      for (let d = 0; d < dims; d++) {
-        if (p.itemSize[i * dims + d]! > residual[d]!) { fits = false; break }
-      }
-      if (!fits) continue
+  const limit = constructLimits.knapsackChecksPerBin
+  /** Whether one of `fitting`, then an exact match, fills the bin; records that fill as best. */
+  const completesExactly = (fitting: ReadonlyArray<number>): boolean => {
+    for (const i of fitting) {
       take(i, 1)
       current.push(i)
       const match = exact.find(residual, current)
@@ -270,13 +269,12 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
       if (match >= 0) {
         best = [...current, i, match]
         bestWeight = weight + value[i]! + value[match]!
-        perfect = true
         return true
       }
     }
     return false
   }
-  const visit = (from: number): void => {
+  const visit = (candidates: ReadonlyArray<number>, from: number): void => {
     const room = roomOf()
     if (room <= eps) { perfect = true; return }
     const match = exact.find(residual, current)
@@ -286,29 +284,30 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
       perfect = true
       return
     }
-    if (current.length === 1 && completesExactly(from)) return
-    for (let k = from; k < sorted.length && !perfect; k++) {
-      if (checks >= constructLimits.knapsackChecksPerBin) return
-      if (weight + room <= bestWeight + eps) return
-      const i = sorted[k]!
-      if (alive[i] === 0) continue
+    const fitting: number[] = []
+    let total = 0
+    for (let k = from; k < candidates.length && checks < limit; k++) {
       checks++
-      let fits = true
-      for (let d = 0; d < dims; d++) {
-        if (p.itemSize[i * dims + d]! > residual[d]!) { fits = false; break }
-      }
-      if (!fits) continue
+      const i = candidates[k]!
+      if (fitsResidual(i)) { fitting.push(i); total += value[i]! }
+    }
+    if (current.length === 1 && completesExactly(fitting)) { perfect = true; return }
+    for (let k = 0; k < fitting.length && !perfect && checks < limit; k++) {
+      if (weight + Math.min(room, total) <= bestWeight + eps) return
+      const i = fitting[k]!
+      total -= value[i]!
       current.push(i)
       take(i, 1)
       weight += value[i]!
       if (weight > bestWeight + eps) { best = current.slice(); bestWeight = weight }
-      visit(k + 1)
+      visit(fitting, k + 1)
       weight -= value[i]!
       take(i, -1)
       current.pop()
     }
   }
-  visit(seed + 1)
+  const candidates: number[] = []
+  for (let k = seed + 1; k < sorted.length; k++) if (alive[sorted[k]!] === 1) candidates.push(sorted[k]!)
+  visit(candidates, 0)
   return best
 }
-

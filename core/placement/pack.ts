@@ -2,11 +2,13 @@
  * Vector packing for rule-free gangs in `pack` mode: the cheapest set of hosts, where by default
  * a host already in use costs nothing and a new one costs 1 (`binCost` sets other costs).
  *
- * Several constructions run (`pack-construct.ts`: bin-centric dot product, bin-centric knapsack
- * fill, first fit decreasing by two size measures) and the cheapest is kept; an improvement
- * phase (`pack-search.ts`) then empties paying bins one at a time by a tabu search over swaps.
- * A lower bound (`pack-bound.ts`) stops the work as soon as it is reached. Every step is bounded
- * by a count of fit checks, never by time, so the same input always gives the same answer.
+ * Several constructions run (`pack-construct.ts`: bin-centric dot product, two bin-centric
+ * knapsack fills, first fit decreasing by two size measures); the improvement phase
+ * (`pack-search.ts`, emptying paying bins one at a time by swaps with a pool) runs from each,
+ * cheapest first, then from knapsack fills with perturbed dimension weights (a seeded generator)
+ * while its budget lasts. A lower bound (`pack-bound.ts`) stops the work as soon as it is
+ * reached. Every step is bounded by a count of fit checks, never by time, so the same input
+ * always gives the same answer.
  */
 import { costLowerBound } from "./pack-bound.ts"
 import {
@@ -24,6 +26,8 @@ import { binOrder, type PackProblem, PackState, problemOf } from "./pack-state.t
 export const packLimits = {
   /** Moves considered and fit checks the improvement phase may make, over all its starts. */
   evaluationBudget: 400_000,
+  /** Starts from perturbed knapsack fills after the fixed constructions, budget permitting. */
+  extraStartsMax: 16,
 } as const
 
 /** A packing problem over `dims` resource dimensions. */
@@ -69,6 +73,19 @@ export function packVectorsDetailed(input: VectorPackInput): VectorPacking | und
   const budget = input.evaluationBudget ?? packLimits.evaluationBudget
   for (const start of starts) {
     if (best.cost() <= lowerBound || spent >= budget) break
+    spent += improve(start, lowerBound, budget - spent)
+    if (start.cost() < best.cost()) best = start
+  }
+  // Budget left (a small problem): more starts from knapsack fills with perturbed weights.
+  const random = prng(0x5eed)
+  const base = demandWeights(p)
+  const order = binOrder(p)
+  for (let k = 0; k < packLimits.extraStartsMax; k++) {
+    if (best.cost() <= lowerBound || spent >= budget) break
+    const weights = base.map((w) => w * (0.6 + 0.8 * random()))
+    const start = new PackState(p)
+    spent += p.items * p.dims * 20 // a fill's fit checks, roughly, so starts alone end too
+    if (!knapsackFill(start, order, weights)) continue
     spent += improve(start, lowerBound, budget - spent)
     if (start.cost() < best.cost()) best = start
   }
@@ -120,6 +137,17 @@ function construct(p: PackProblem, lowerBound: number): PackState[] {
   const costs = states.map((s) => s.cost())
   return states.map((s, k) => ({ s, k })).sort((a, b) => costs[a.k]! - costs[b.k]! || a.k - b.k)
     .map(({ s }) => s)
+}
+
+/** A small seeded generator (mulberry32): the same sequence for the same seed, in [0, 1). */
+function prng(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
 }
 
 /** Every item in a bin, no bin over its capacity: a broken packing is a bug. */
