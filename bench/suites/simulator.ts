@@ -6,7 +6,7 @@
  *   null cluster (O(1) per call, below; not the product's placement), a full 1,000,000-request
  *   run: events/s, wall time, peak RSS;
  * - (b) the real core (placement, cluster, PCI, pmem) behind the same engine for a bounded number
- *   of requests (`CORRAL_BENCH_SIM_REAL_REQUESTS`, default 5,000), and from it the projected
+ *   of requests (`CORRAL_BENCH_SIM_REAL_REQUESTS`, default 20,000), and from it the projected
  *   wall time and peak RSS of a 1,000,000-request run: time scales with events; memory grows
  *   with the VMs alive at once, whose peak (a) measures on the same arrivals and lifetimes.
  * The gap between (a) and (b) is what the core costs per event.
@@ -25,7 +25,7 @@ import { type BenchRecord, record } from "../lib.ts"
 const suite = "simulator"
 const path = "scenarios/growth-10k.json"
 /** Requests of the bounded run on the real core. */
-const realRequests = Number(process.env["CORRAL_BENCH_SIM_REAL_REQUESTS"] ?? 5_000)
+const realRequests = Number(process.env["CORRAL_BENCH_SIM_REAL_REQUESTS"] ?? 20_000)
 const fullRequests = 1_000_000
 const mib = 1_048_576
 
