@@ -3,11 +3,12 @@
  * last acknowledged snapshot) chunk by chunk in the kernels' memory, copy out only the changed
  * blocks while the chunk is in cache, lay them into their frames, stream them to the agent in
  * large writes at `bwlimit`, write them into the base while the agent commits them, and advance
- * the base's generation only after the agent's ACK. `last_sync` is for the caller to record from the returned
- * acknowledgement, never before it.
+ * the base's generation only after the agent's ACK. `last_sync` is for the caller to record
+ * from the returned acknowledgement, never before it.
  */
 import {
-  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync, writeSync,
+  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync,
+  write as writeCb,
 } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { Result } from "effect"
@@ -199,12 +200,12 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
     const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
       req.bwlimitBytesPerS)
+    // The base takes the blocks on the thread pool, then flushes, while they travel and the
+    // agent commits them: it may run ahead of the slave only at the pending indices, which
+    // every later cycle ships until one is acknowledged.
+    baseFlushed = writeBatchesInPlace(baseFd, batches).then(() => fdatasync(baseFd))
+    baseFlushed.catch(() => {}) // awaited below (or in `finally` when the cycle fails first)
     const sent = await stream(peer, req, state.generation, batches, indices.length)
-    // The base takes the blocks (flushed in the background) while the agent commits them: it may
-    // run ahead of the slave only at the pending indices, which every later cycle ships until
-    // one is acknowledged.
-    writeBatchesInPlace(baseFd, batches)
-    baseFlushed = fdatasync(baseFd)
     const ack = await expect(peer, FrameType.ack, timeoutMs)
     await baseFlushed
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
@@ -300,15 +301,19 @@ function readAt(fd: number, into: Uint8Array, position: number): void {
   if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
 }
 
-/** Writes each batch's payloads at their blocks' offsets in `fd` (no fsync). */
-function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): void {
+/** Writes each batch's payloads at their blocks' offsets in `fd` (no flush), off the loop. */
+async function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): Promise<void> {
+  const writes: Array<Promise<void>> = []
   for (const b of batches) {
     b.indices.forEach((index, i) => {
       const at = b.payloadAt[i]!
       const length = Math.min(BLOCK_SIZE_BYTES, b.bytes.length - at)
-      writeSync(fd, b.bytes, at, length, index * BLOCK_SIZE_BYTES)
+      writes.push(new Promise((resolve, reject) => writeCb(fd, b.bytes, at, length,
+        index * BLOCK_SIZE_BYTES, (e, written) => e !== null ? reject(e)
+          : written !== length ? reject(new Error("short write to the base")) : resolve())))
     })
   }
+  await Promise.all(writes)
 }
 
 async function stream(
