@@ -10,6 +10,7 @@ import type { Holding } from "../adapters/sim/port.ts"
 import { EventQueue } from "../adapters/sim/queue.ts"
 import { derive, rootRandom } from "../adapters/sim/random.ts"
 import { Histogram, summary } from "../adapters/sim/stats.ts"
+import { Phase, SimVm, VmTable } from "../adapters/sim/vms.ts"
 import { host, inventoryOf } from "./builders.ts"
 
 describe("event queue", () => {
@@ -41,7 +42,7 @@ describe("event queue", () => {
     }))
   })
 
-  it("property: interleaved pushes and pops over every tier and width leave in (time, order)", () => {
+  it("property: pushes and pops through every tier and width leave in (time, order)", () => {
     // Delays from 0 to far past the ring, few pops between width changes: events pass through
     // the near heap, the bucket ring, the far heap and re-bucketing at new widths.
     const delay = fc.oneof(fc.constant(0), fc.double({ min: 0, max: 4, noNaN: true }),
@@ -85,6 +86,66 @@ describe("event queue", () => {
     expect(() => new EventQueue().push(1, 64, 0)).toThrow(/out of range/)
     expect(() => new EventQueue().push(1, 0, -1)).toThrow(/out of range/)
     expect(() => new EventQueue({ adaptEveryPops: 3 })).toThrow(/power of two/)
+  })
+})
+
+describe("VM table", () => {
+  it("keeps each host's VMs in arrival order through adds, moves and removals", () => {
+    const t = new VmTable(3)
+    const a = t.add(7, -1, 0, 0)
+    const b = t.add(8, 0, 1, 0)
+    const c = t.add(8, 1, 1, 1)
+    expect(t.on(0)).toEqual([a, b])
+    t.move(a, 1)
+    expect([t.on(0), t.on(1)]).toEqual([[b], [c, a]])
+    t.remove(c)
+    expect([t.on(1), t.live, t.count, t.phaseOf(c)]).toEqual([[a], 2, 3, Phase.gone])
+    expect(() => t.remove(c)).toThrow(/twice/)
+    expect([t.uuidOf(a), t.uuidOf(b), t.hostOf(a), t.mixOf(b)]).toEqual(["vm-7", "vm-8-0", 1, 1])
+    expect(t.phaseOf(99)).toBe(Phase.gone)
+  })
+
+  it("a handle reads and writes its row; a failover's record sticks until set back", () => {
+    const t = new VmTable(1)
+    const vm = new SimVm(t, t.add(3, -1, 0, 0))
+    vm.phase = "running"
+    vm.pmemWarm = true
+    expect([vm.phase, vm.pmemWarm, vm.replicated, vm.record])
+      .toEqual(["running", true, false, "vm-3"])
+    vm.record = "vm-3.r1"
+    vm.replicated = true
+    expect([vm.record, vm.pmemWarm, vm.replicated]).toEqual(["vm-3.r1", true, true])
+    vm.record = "vm-3"
+    expect(vm.record).toBe("vm-3")
+  })
+
+  it("property: host lists match a model through random adds, moves and removals", () => {
+    const op = fc.record({ kind: fc.constantFrom("add", "move", "remove"), host: fc.nat(3),
+      pick: fc.nat() })
+    fc.assert(fc.property(fc.array(op, { maxLength: 200 }), (ops) => {
+      const t = new VmTable(4)
+      const model: number[][] = [[], [], [], []]
+      const alive: number[] = []
+      for (const o of ops) {
+        if (o.kind === "add" || alive.length === 0) {
+          const i = t.add(t.count, -1, 0, o.host)
+          model[o.host]!.push(i)
+          alive.push(i)
+          continue
+        }
+        const i = alive[o.pick % alive.length]!
+        model[t.hostOf(i)] = model[t.hostOf(i)]!.filter((x) => x !== i)
+        if (o.kind === "move") {
+          t.move(i, o.host)
+          model[o.host]!.push(i)
+        } else {
+          t.remove(i)
+          alive.splice(alive.indexOf(i), 1)
+        }
+      }
+      expect([0, 1, 2, 3].map((h) => t.on(h))).toEqual(model)
+      expect(t.live).toBe(alive.length)
+    }))
   })
 })
 
