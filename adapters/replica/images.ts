@@ -16,9 +16,8 @@
  * Every metadata write is atomic (write a temporary file, fsync, rename, fsync the directory).
  */
 import {
-  closeSync, copyFileSync, existsSync, fsyncSync, openSync, readFileSync, readSync, renameSync,
-  rmSync,
-  writeSync, ftruncateSync, chmodSync, fstatSync, fdatasyncSync,
+  chmodSync, closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, fsyncSync,
+  ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync,
 } from "node:fs"
 import { dirname, join } from "node:path"
 import { MAX_IMAGE_BYTES } from "../../core/kernels/index.ts"
@@ -127,40 +126,6 @@ export function destroyImage(dir: string, id: string): void {
     if (existsSync(path)) chmodSync(path, 0o644)
     rmSync(path, { force: true })
   }
-}
-
-/** Reads a whole file into `into` (which must be exactly its size), or a new buffer. */
-export function readWhole(path: string, into?: Uint8Array): Uint8Array {
-  const fd = openSync(path, "r")
-  try {
-    const size = fstatSync(fd).size
-    if (size > MAX_IMAGE_BYTES) throw new Error(`${path} is larger than ${MAX_IMAGE_BYTES}`)
-    const out = into ?? new Uint8Array(size)
-    if (out.length !== size) throw new Error(`${path}: ${size} bytes, buffer ${out.length}`)
-    let done = 0
-    while (done < size) {
-      const n = readSync(fd, out, done, size - done, done)
-      if (n === 0) throw new Error(`${path}: short read`)
-      done += n
-    }
-    return out
-  } finally { closeSync(fd) }
-}
-
-/** Writes the given blocks of `source` into the file at `path` in place, then fsyncs it. */
-export function writeBlocksInPlace(
-  path: string, source: Uint8Array, indices: ReadonlyArray<number>, blockSizeBytes: number,
-): void {
-  const fd = openSync(path, "r+")
-  try {
-    for (const index of indices) {
-      const start = index * blockSizeBytes
-      const end = Math.min(start + blockSizeBytes, source.length)
-      if (start >= end) throw new Error(`block ${index} outside the image`)
-      writeSync(fd, source, start, end - start, start)
-    }
-    fsyncSync(fd)
-  } finally { closeSync(fd) }
 }
 
 /**
