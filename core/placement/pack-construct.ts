@@ -19,18 +19,6 @@ export const constructLimits = {
   knapsackChecksPerBin: 3_000,
 } as const
 
-/** Per dimension the unplaced demand over the scale, divided by the number of unplaced items. */
-function averageWeights(p: PackProblem, remaining: Int32Array, count: number, out: Float64Array) {
-  out.fill(0)
-  for (let k = 0; k < count; k++) {
-    const i0 = remaining[k]! * p.dims
-    for (let d = 0; d < p.dims; d++) out[d] = out[d]! + p.itemSize[i0 + d]!
-  }
-  for (let d = 0; d < p.dims; d++) {
-    out[d] = p.scale[d]! > 0 && count > 0 ? out[d]! / p.scale[d]! / p.scale[d]! / count : 0
-  }
-}
-
 /** Bin-centric dot product with dynamic average weights (see the module comment). */
 export function dotProductFill(s: PackState, order: Int32Array): boolean {
   const p = s.p
@@ -38,11 +26,19 @@ export function dotProductFill(s: PackState, order: Int32Array): boolean {
   const remaining = Int32Array.from({ length: p.items }, (_, i) => i)
   let count = p.items
   const w = new Float64Array(dims)
+  // Unplaced demand per dimension, kept as items go; weights are it over scale^2 and count.
+  const demand = new Float64Array(dims)
+  for (let i = 0; i < p.items; i++) {
+    for (let d = 0; d < dims; d++) demand[d] = demand[d]! + p.itemSize[i * dims + d]!
+  }
   for (let o = 0; o < order.length && count > 0; o++) {
     const bin = order[o]!
     const f0 = bin * dims
     for (;;) {
-      averageWeights(p, remaining, count, w)
+      for (let d = 0; d < dims; d++) {
+        const scale = p.scale[d]!
+        w[d] = scale > 0 ? demand[d]! / scale / scale / count : 0
+      }
       let best = -1
       let bestScore = -Infinity
       for (let k = 0; k < count; k++) {
@@ -62,7 +58,9 @@ export function dotProductFill(s: PackState, order: Int32Array): boolean {
         }
       }
       if (best < 0) break
-      s.add(remaining[best]!, bin)
+      const item = remaining[best]!
+      s.add(item, bin)
+      for (let d = 0; d < dims; d++) demand[d] = demand[d]! - p.itemSize[item * dims + d]!
       remaining[best] = remaining[--count]!
       if (count === 0) break
     }
