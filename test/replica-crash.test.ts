@@ -2,6 +2,7 @@
 // it streams at bwlimit, and right as the agent's ACK comes back), a new master process resumes
 // from the last acknowledged generation and the slave converges to the master byte for byte.
 // Also `corral replica run` as a long-lived process stopped by SIGINT.
+import { execFileSync } from "node:child_process"
 import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { connect, createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
@@ -136,5 +137,23 @@ describe("master crash", () => {
     expect(b!.atS - a!.atS).toBeGreaterThanOrEqual(1)
     expect(sha256File(slave().image)).toBe(sha256File(master().image))
     await killAgent(agent.child)
+  })
+
+  it("corral replica run spawns the slave's agent, and spawns it again after it dies",
+    async () => {
+    replicaFleet(dir, 0, { web1: { sleep_time: 1 } }, sizeBytes)
+    randomWrites(master().image, sizeBytes, 10, prng(13))
+    const cli = spawnCorral(["replica", "run", "--dir", dir, "--poll", "1"])
+    const ok = () => cli.lines.filter((l) => l.includes('"error":null')).length
+    await until(() => ok() >= 1)
+    const children = execFileSync("ps", ["-o", "pid=", "--ppid", String(cli.child.pid)])
+      .toString().trim().split(/\s+/).map(Number)
+    expect(children).toHaveLength(1)
+    process.kill(children[0]!, "SIGKILL")
+    const before = ok()
+    await until(() => ok() >= before + 1)
+    cli.child.kill("SIGINT")
+    expect((await cli.exited).code).toBe(0)
+    expect(sha256File(slave().image)).toBe(sha256File(master().image))
   })
 })

@@ -115,11 +115,14 @@ function print(value: unknown): number {
 
 const nowS = () => Date.now() / 1000
 
+/** An agent to talk to; `alive` says whether a spawned one still runs. */
+type Agent = Awaited<ReturnType<AgentPort>> & { readonly alive: () => boolean }
+
 /** Spawns the agent for `slaveDir` on an ephemeral port, or uses `--agent-port`. */
-function agentPort(v: Values): AgentPort {
+function agentPort(v: Values): (slaveDir: string) => Promise<Agent> {
   if (v["agent-port"] !== undefined) {
     const port = intFlag(v, "agent-port")
-    return async () => ({ port, stop: async () => {} })
+    return async () => ({ port, stop: async () => {}, alive: () => true })
   }
   return (slaveDir) => new Promise((resolve, reject) => {
     const main = join(import.meta.dirname, "..", "..", "replica", "agent-main.ts")
@@ -134,25 +137,29 @@ function agentPort(v: Values): AgentPort {
           if (child.exitCode !== null) { done(); return }
           child.once("exit", () => done())
           child.kill("SIGTERM")
-        }) })
+        }), alive: () => child.exitCode === null && child.signalCode === null })
       }
     })
     child.once("exit", (code) => reject(new Error(`replica agent exited with ${code}`)))
   })
 }
 
-/** Agents spawned on first use and kept for the whole run (one per slave directory). */
-function keptAgents(spawnOne: AgentPort): { agentFor: AgentPort; stopAll: () => Promise<void> } {
-  const kept = new Map<string, Promise<{ port: number; stop: () => Promise<void> }>>()
+/** Agents spawned on first use and kept for the whole run (one per slave directory; an agent
+ * that died is spawned again at its next cycle). */
+function keptAgents(spawnOne: (slaveDir: string) => Promise<Agent>): {
+  agentFor: AgentPort; stopAll: () => Promise<void> } {
+  const kept = new Map<string, Promise<Agent>>()
+  const live = async (slaveDir: string): Promise<Agent> => {
+    const old = await kept.get(slaveDir)?.catch(() => undefined)
+    if (old !== undefined && old.alive()) return old
+    const agent = spawnOne(slaveDir)
+    kept.set(slaveDir, agent)
+    return agent
+  }
   return {
-    agentFor: (slaveDir) => {
-      let agent = kept.get(slaveDir)
-      if (agent === undefined) {
-        agent = spawnOne(slaveDir)
-        agent.catch(() => kept.delete(slaveDir))
-        kept.set(slaveDir, agent)
-      }
-      return agent.then((a) => ({ port: a.port, stop: async () => {} }))
+    agentFor: async (slaveDir) => {
+      const a = await live(slaveDir)
+      return { port: a.port, stop: async () => {} }
     },
     stopAll: async () => {
       const all = await Promise.allSettled(kept.values())
