@@ -8,11 +8,21 @@
  * GB/s counts bytes of one image per second (1 GB = 10^9 bytes). Each figure is given twice:
  * by wall clock (tinybench's mean throughput, the figure the targets are about) and by the
  * process's CPU time over the same calls, which a machine shared with other work disturbs less.
+ * - Placement scan at 5,000 hosts (the placement benchmark's cluster after 10,000 placements, the
+ *   next 200 requests of its sequence): the WebAssembly scan against the TypeScript reference,
+ *   target ≥ 3×, rounds interleaved so both see the same machine.
  * The 1-minute load average at the start is recorded to show how shared the machine was.
  */
 import { loadavg } from "node:os"
 import { Result } from "effect"
 import { type BlockKernels, referenceKernels, selectKernels } from "../../core/kernels/index.ts"
+import { createCluster } from "../../core/cluster/index.ts"
+import { referenceScan } from "../../core/kernels/scan-reference.ts"
+import { newScanKernel } from "../../core/kernels/scan-select.ts"
+import { newScanResult, type ScanKernel, type ScanRequest } from "../../core/kernels/scan-types.ts"
+import { scanInputOf, scanRequestOf } from "../../core/placement/fast.ts"
+import { defaultWeights, schedule } from "../../core/placement/index.ts"
+import { inventory, requests, withGroups } from "../placement/speed.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
 const SUITE = "kernels"
@@ -138,10 +148,58 @@ async function hashRecords(kernels: BlockKernels): Promise<BenchRecord[]> {
   ]
 }
 
+/** Scans per second of each backend over the same requests, rounds interleaved. */
+export function scanRecords(): BenchRecord[] {
+  const reqs = requests()
+  let state = withGroups(createCluster(inventory()))
+  for (let k = 0; k < 10_000; k++) {
+    const r = schedule(state, { servers: [reqs[k]!] })
+    if (Result.isSuccess(r)) state = r.success.state
+  }
+  const input = scanInputOf(state)
+  const scans: ScanRequest[] = []
+  for (let k = 10_000; k < 10_200; k++) {
+    const q = scanRequestOf(state, { ...reqs[k]!, name: reqs[k]!.uuid }, "pack", defaultWeights)
+    if (q !== undefined) scans.push(q)
+  }
+  const kernels = { ts: referenceScan(), wasm: newScanKernel("wasm") }
+  if (kernels.wasm.backend !== "wasm") throw new Error("the WebAssembly scan is not available")
+  const out = newScanResult()
+  const pass = (k: ScanKernel) => {
+    let sink = 0
+    for (const q of scans) { k.scan(input, q, out); sink += out.best }
+    return sink
+  }
+  if (pass(kernels.ts) !== pass(kernels.wasm)) throw new Error("the scan backends disagree")
+  const wallMs = { ts: 0, wasm: 0 }
+  const cpuUs = { ts: 0, wasm: 0 }
+  const rounds = 40
+  for (let round = 0; round < rounds; round++) {
+    for (const name of ["ts", "wasm"] as const) {
+      const c = process.cpuUsage()
+      const t = performance.now()
+      pass(kernels[name])
+      wallMs[name] += performance.now() - t
+      const used = process.cpuUsage(c)
+      cpuUs[name] += used.user + used.system
+    }
+  }
+  const perS = (ms: number) => (rounds * scans.length) / (ms / 1000)
+  return [
+    record(SUITE, "placement scan 5,000 hosts: wasm", perS(wallMs.wasm), "scans/s", "higher"),
+    record(SUITE, "placement scan 5,000 hosts: ts reference", perS(wallMs.ts), "scans/s",
+      "higher"),
+    record(SUITE, "placement scan: wasm / ts reference", wallMs.ts / wallMs.wasm, "x", "higher", 3),
+    record(SUITE, "placement scan: wasm / ts reference (CPU time)", cpuUs.ts / cpuUs.wasm, "x",
+      "higher", 3),
+  ]
+}
+
 /** Runs the suite (see the module comment). */
 export async function run(): Promise<BenchRecord[]> {
   const load = record(SUITE, "machine load average (1 min) at start", loadavg()[0]!, "load",
     "lower")
   const kernels = wasm()
-  return [load, ...(await diffRecords(kernels)), ...(await hashRecords(kernels))]
+  return [load, ...scanRecords(), ...(await diffRecords(kernels)),
+    ...(await hashRecords(kernels))]
 }

@@ -66,49 +66,64 @@ function scanInto(input: ScanInput, req: ScanRequest, s: Scratch, out: ScanResul
   const affinity = affinityHost !== -1 || affinityRack !== -1 || affinityZone !== -1
   const anti = req.antiHosts.length + req.antiRacks.length + req.antiZones.length > 0
   const { antiHost, antiRack, antiZone, classes } = s
-  classes.fill(-1)
   let count = 0
   let rMin = Infinity
   let rMax = -Infinity
+  // Counters and class maxima in locals (in an array, each iteration would chain through memory).
+  let nStatus = 0, nZone = 0, nVcpu = 0, nRam = 0, nDisk = 0, nPci = 0, nAffinity = 0, nAnti = 0
+  let m0 = -Infinity, s0 = -Infinity, h0 = -1
+  let m1 = -Infinity, s1 = -Infinity, h1 = -1
+  let m2 = -Infinity, s2 = -Infinity, h2 = -1
   hosts: for (let i = 0; i < n; i++) {
-    if (up[i] === 0) { removed[scanSlots.hostStatus]!++; continue }
-    if (zone !== -1 && zoneOf[i] !== zone) { removed[scanSlots.zone]!++; continue }
+    if (up[i] === 0) { nStatus++; continue }
+    if (zone !== -1 && zoneOf[i] !== zone) { nZone++; continue }
     const fv = freeVcpus[i]!
-    if (fv < vcpus) { removed[scanSlots.vcpu]!++; continue }
+    if (fv < vcpus) { nVcpu++; continue }
     const fr = freeRamMb[i]!
-    if (fr < ramMb) { removed[scanSlots.ram]!++; continue }
+    if (fr < ramMb) { nRam++; continue }
     if (diskColumn >= 0) {
       const free = diskAt >= 0 ? maxFreeDiskMb[diskAt + i]!
         : Math.max(maxFreeDiskMb[i]!, maxFreeDiskMb[n + i]!, maxFreeDiskMb[2 * n + i]!)
-      if (free < diskMb) { removed[scanSlots.disk]!++; continue }
+      if (free < diskMb) { nDisk++; continue }
     }
     if (pci0 !== undefined) {
-      if (pci0[i]! < need0) { removed[scanSlots.pci]!++; continue }
+      if (pci0[i]! < need0) { nPci++; continue }
       for (let k = 1; k < pciCount; k++) {
-        if (req.pci[k]!.free[i]! < req.pciCounts[k]!) { removed[scanSlots.pci]!++; continue hosts }
+        if (req.pci[k]!.free[i]! < req.pciCounts[k]!) { nPci++; continue hosts }
       }
     }
     if (affinity && ((affinityHost !== -1 && affinityHost !== i) ||
       (affinityRack !== -1 && affinityRack !== rackOf[i]) ||
       (affinityZone !== -1 && affinityZone !== zoneOf[i]))) {
-      removed[scanSlots.affinity]!++
+      nAffinity++
       continue
     }
     if (anti && (antiHost[i]! | antiRack[rackOf[i]!]! | antiZone[zoneOf[i]!]!) !== 0) {
-      removed[scanSlots.antiAffinity]!++
+      nAnti++
       continue
     }
     const r = sign * (2 - (fv - vcpus) * vcpuCapacityInv[i]! - (fr - ramMb) * ramCapacityInv[i]!)
     count++
     if (r < rMin) rMin = r
     if (r > rMax) rMax = r
-    const at = special[i]! * 3
-    if (classes[at + 2] === -1 || r > classes[at]!) {
-      classes[at + 1] = classes[at + 2] === -1 ? -Infinity : classes[at]!
-      classes[at] = r
-      classes[at + 2] = i
-    } else if (r < classes[at]! && r > classes[at + 1]!) classes[at + 1] = r
+    const c = special[i]!
+    if (c === 0) {
+      if (r > m0) { s0 = m0; m0 = r; h0 = i } else if (r < m0 && r > s0) s0 = r
+    } else if (c === 1) {
+      if (r > m1) { s1 = m1; m1 = r; h1 = i } else if (r < m1 && r > s1) s1 = r
+    } else if (r > m2) { s2 = m2; m2 = r; h2 = i } else if (r < m2 && r > s2) s2 = r
   }
+  removed[scanSlots.hostStatus] = nStatus
+  removed[scanSlots.zone] = nZone
+  removed[scanSlots.vcpu] = nVcpu
+  removed[scanSlots.ram] = nRam
+  removed[scanSlots.disk] = nDisk
+  removed[scanSlots.pci] = nPci
+  removed[scanSlots.affinity] = nAffinity
+  removed[scanSlots.antiAffinity] = nAnti
+  classes[0] = m0; classes[1] = s0; classes[2] = h0
+  classes[3] = m1; classes[4] = s1; classes[5] = h1
+  classes[6] = m2; classes[7] = s2; classes[8] = h2
   out.count = count
   out.best = count === 0 ? -1 : bestOf(req, rMin, rMax, classes)
   if (out.best === -2) out.best = exactBest(input, req, s, rMin, rMax)
@@ -193,7 +208,9 @@ function passes(input: ScanInput, req: ScanRequest, s: Scratch, i: number): bool
       : Math.max(d[i]!, d[n + i]!, d[2 * n + i]!)
     if (free < req.diskMb) return false
   }
-  for (let k = 0; k < req.pci.length; k++) if (req.pci[k]!.free[i]! < req.pciCounts[k]!) return false
+  for (let k = 0; k < req.pci.length; k++) {
+    if (req.pci[k]!.free[i]! < req.pciCounts[k]!) return false
+  }
   const rack = input.rackOf[i]!
   const zone = input.zoneOf[i]!
   if ((req.affinityHost !== -1 && req.affinityHost !== i) ||

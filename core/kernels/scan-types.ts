@@ -97,12 +97,18 @@ export function checkScanRequest(input: ScanInput, request: ScanRequest): void {
   if (request.diskColumn < -1 || request.diskColumn > anyDiskKind) {
     throw new RangeError(`scan: diskColumn ${request.diskColumn}`)
   }
-  const inRange = (list: ReadonlyArray<number>, count: number, what: string) => {
-    for (const d of list) {
-      if (!Number.isInteger(d) || d < 0 || d >= count) throw new RangeError(`scan: ${what} ${d}`)
-    }
+  if (!inRange(request.antiHosts, n) || !inRange(request.antiRacks, input.rackCount) ||
+    !inRange(request.antiZones, input.zoneCount)) {
+    throw new RangeError(`scan: anti-affinity host, rack or zone out of range: hosts ` +
+      `[${request.antiHosts}] of ${n}, racks [${request.antiRacks}] of ${input.rackCount}, ` +
+      `zones [${request.antiZones}] of ${input.zoneCount}`)
   }
-  inRange(request.antiHosts, n, "anti-affinity host")
-  inRange(request.antiRacks, input.rackCount, "anti-affinity rack")
-  inRange(request.antiZones, input.zoneCount, "anti-affinity zone")
+}
+
+function inRange(list: ReadonlyArray<number>, count: number): boolean {
+  for (let k = 0; k < list.length; k++) {
+    const d = list[k]!
+    if (!Number.isInteger(d) || d < 0 || d >= count) return false
+  }
+  return true
 }

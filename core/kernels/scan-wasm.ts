@@ -41,7 +41,7 @@ export function scanWasmModule(): KernelModule {
 type ScanFunction = (n: number, vcpus: number, ramMb: number, zone: number, diskMb: number,
   diskColumn: number, pciCount: number, p0: number, c0: number, p1: number, c1: number,
   p2: number, c2: number, p3: number, c3: number, affinityHost: number, affinityRack: number,
-  affinityZone: number, anti: number, sign: number, policyWeight: number,
+  affinityZone: number, anti: number, antiDomains: number, sign: number, policyWeight: number,
   specialWeight: number) => number
 type LayoutFunction = (...offsets: number[]) => void
 
@@ -66,7 +66,8 @@ interface Layout {
   readonly end: number
 }
 
-function layoutOf(base: number, hosts: number, racks: number, zones: number): Layout {
+function layoutOf(base: number, hostsWanted: number, racks: number, zones: number): Layout {
+  const hosts = hostsWanted + (hostsWanted % 2)
   let at = base
   const region = (bytes: number) => {
     const start = at
@@ -75,10 +76,10 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
   }
   return {
     hosts, racks, zones,
-    up: region(hosts), zone: region(hosts * 4), rack: region(hosts * 4),
+    up: region(hosts * 4), zone: region(hosts * 4), rack: region(hosts * 4),
     freeVcpus: region(hosts * 8), freeRam: region(hosts * 8), vcpuInv: region(hosts * 8),
     ramInv: region(hosts * 8), disk: region(hosts * 8 * poolKinds.length),
-    special: region(hosts * 4), pci: region(hosts * 4 * pciSlots), antiHost: region(hosts),
+    special: region(hosts * 4), pci: region(hosts * 4 * pciSlots), antiHost: region(hosts * 4),
     antiRack: region(racks), antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
@@ -86,7 +87,7 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
 
 /** Typed views over the layout (remade after growth). */
 interface Views {
-  up: Uint8Array
+  up: Int32Array
   zone: Int32Array
   rack: Int32Array
   freeVcpus: Float64Array
@@ -96,7 +97,7 @@ interface Views {
   disk: Float64Array
   special: Int32Array
   pci: Int32Array
-  antiHost: Uint8Array
+  antiHost: Int32Array
   antiRack: Uint8Array
   antiZone: Uint8Array
   removed: Int32Array
@@ -105,14 +106,15 @@ interface Views {
 function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
   const n = l.hosts
   return {
-    up: new Uint8Array(buffer, l.up, n), zone: new Int32Array(buffer, l.zone, n),
+    up: new Int32Array(buffer, l.up, n), zone: new Int32Array(buffer, l.zone, n),
     rack: new Int32Array(buffer, l.rack, n), freeVcpus: new Float64Array(buffer, l.freeVcpus, n),
     freeRam: new Float64Array(buffer, l.freeRam, n),
     vcpuInv: new Float64Array(buffer, l.vcpuInv, n),
     ramInv: new Float64Array(buffer, l.ramInv, n),
     disk: new Float64Array(buffer, l.disk, n * poolKinds.length),
-    special: new Int32Array(buffer, l.special, n), pci: new Int32Array(buffer, l.pci, n * pciSlots),
-    antiHost: new Uint8Array(buffer, l.antiHost, n), antiRack: new Uint8Array(buffer, l.antiRack,
+    special: new Int32Array(buffer, l.special, n),
+    pci: new Int32Array(buffer, l.pci, n * pciSlots),
+    antiHost: new Int32Array(buffer, l.antiHost, n), antiRack: new Uint8Array(buffer, l.antiRack,
       l.racks), antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
     removed: new Int32Array(buffer, l.removed, scanSlotCount + 1),
   }
@@ -151,21 +153,27 @@ class WasmScan implements ScanKernel {
     for (const h of request.antiHosts) v.antiHost[h] = 1
     for (const r of request.antiRacks) v.antiRack[r] = 1
     for (const z of request.antiZones) v.antiZone[z] = 1
-    const p = (k: number) => k < request.pci.length ? l.pci + this.slotOf[k]! * l.hosts * 4 : 0
-    const c = (k: number) => request.pciCounts[k] ?? 0
+    const pciCount = request.pci.length
+    const columnBytes = l.hosts * 4
+    const counts = request.pciCounts
     let best: number
     try {
       best = this.scanFn(n, request.vcpus, request.ramMb, request.zone, request.diskMb,
-        request.diskColumn, request.pci.length, p(0), c(0), p(1), c(1), p(2), c(2), p(3), c(3),
+        request.diskColumn, pciCount,
+        pciCount > 0 ? l.pci + this.slotOf[0]! * columnBytes : 0, pciCount > 0 ? counts[0]! : 0,
+        pciCount > 1 ? l.pci + this.slotOf[1]! * columnBytes : 0, pciCount > 1 ? counts[1]! : 0,
+        pciCount > 2 ? l.pci + this.slotOf[2]! * columnBytes : 0, pciCount > 2 ? counts[2]! : 0,
+        pciCount > 3 ? l.pci + this.slotOf[3]! * columnBytes : 0, pciCount > 3 ? counts[3]! : 0,
         request.affinityHost, request.affinityRack, request.affinityZone,
         request.antiHosts.length + request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
+        request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
         request.sign, request.policyWeight, request.specialWeight)
     } finally {
       for (const h of request.antiHosts) v.antiHost[h] = 0
       for (const r of request.antiRacks) v.antiRack[r] = 0
       for (const z of request.antiZones) v.antiZone[z] = 0
     }
-    out.removed.set(v.removed.subarray(0, scanSlotCount))
+    for (let k = 0; k < scanSlotCount; k++) out.removed[k] = v.removed[k]!
     out.count = v.removed[scanSlotCount]!
     if (best < -1 || best >= n || (best === -1) !== (out.count === 0)) {
       throw new Error(`scan kernel returned host ${best} with ${out.count} candidates`)
