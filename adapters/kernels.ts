@@ -12,6 +12,7 @@ import {
   BLOCK_SIZE_BYTES, type BlockDiff, type BlockKernels, bitmapBytes, blocksOf,
   type KernelPreference, type KernelSelection, MAX_IMAGE_BYTES, selectKernels,
 } from "../core/kernels/index.ts"
+import { usePlacementScan } from "../core/kernels/scan-select.ts"
 
 /** The environment variable that forces a backend: `auto` (default), `ts` or `wasm`. */
 export const KERNELS_ENV = "CORRAL_KERNELS"
@@ -31,12 +32,16 @@ export function kernelPreference(
   return decode(Preference, text, { pathPrefix: KERNELS_ENV })
 }
 
-/** BlockKernels chosen by CORRAL_KERNELS (see selectKernels for what each value does). */
+/**
+ * BlockKernels chosen by CORRAL_KERNELS (see selectKernels for what each value does). The same
+ * preference is applied to the placement scan (`usePlacementScan`).
+ */
 export function loadKernels(
   env: Readonly<Record<string, string | undefined>> = process.env,
 ): Outcome<KernelSelection, BadRequest> {
   const preference = kernelPreference(env)
   if (Result.isFailure(preference)) return err(preference.failure)
+  usePlacementScan(preference.success)
   const selection = selectKernels(preference.success)
   if (Result.isSuccess(selection)) return selection
   return err(invalid(KERNELS_ENV, selection.failure.issues?.[0]?.message ?? "a usable backend"))

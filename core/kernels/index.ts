@@ -3,6 +3,8 @@
  * bitmap of differing entries between two block-hash lists. One interface (BlockKernels), two
  * backends: `ts` (the reference, and the fallback) and `wasm` (AssemblyScript with SIMD).
  * `selectKernels("auto")` is the usual entry; adapters/kernels.ts applies CORRAL_KERNELS.
+ * The placement scan (ScanKernel) has the same two backends; `defaultScanKernel()` is what the
+ * placement fast path uses, `usePlacementScan` changes it.
  */
 export {
   BLOCK_SHIFT, BLOCK_SIZE_BYTES, MAX_BLOCKS, MAX_IMAGE_BYTES, bitmapBytes, blocksOf,
@@ -15,3 +17,10 @@ export {
   type KernelPreference, type KernelSelection, type WasmSupport,
 } from "./select.ts"
 export { xxh64 } from "./xxhash64.ts"
+export {
+  anyDiskKind, newScanResult, scanPciMax, scanSlotCount, scanSlots,
+  type ScanInput, type ScanKernel, type ScanRequest, type ScanResult,
+} from "./scan-types.ts"
+export { referenceScan } from "./scan-reference.ts"
+export { defaultScanKernel, newScanKernel, usePlacementScan } from "./scan-select.ts"
+export { scanWasmModule } from "./scan-wasm.ts"
