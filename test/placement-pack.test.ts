@@ -17,15 +17,17 @@ function pack(capacity: number[], bins: number, items: number[][]) {
   return packVectors(input(capacity, bins, items))
 }
 
-/** Whether `assign` puts every item in a bin and keeps every bin within its free capacity. */
+/** Whether `assign` puts every item in a bin and keeps every used bin within its capacity. */
 function valid(p: VectorPackInput, assign: Int32Array): boolean {
   const used = new Float64Array(p.binFree.length)
+  const holds = new Set<number>()
   for (let i = 0; i < assign.length; i++) {
     const b = assign[i]!
     if (b < 0 || b >= p.binOpen.length) return false
+    holds.add(b)
     for (let d = 0; d < p.dims; d++) used[b * p.dims + d] += p.itemSize[i * p.dims + d]!
   }
-  return used.every((u, k) => u <= p.binFree[k]!)
+  return used.every((u, k) => !holds.has(Math.floor(k / p.dims)) || u <= p.binFree[k]!)
 }
 
 function costOf(p: VectorPackInput, assign: Int32Array): number {
@@ -51,11 +53,13 @@ function bruteForce(p: VectorPackInput): number {
 }
 
 /** Heterogeneous bins, some in use, optional costs, and items: a random packing problem. */
-const problems = (maxBins: number, maxItems: number) => fc.integer({ min: 1, max: 3 }).chain((dims) =>
+const problems = (maxBins: number, maxItems: number) =>
+  fc.integer({ min: 1, max: 3 }).chain((dims) =>
   fc.record({
     dims: fc.constant(dims),
     bins: fc.array(fc.record({
-      free: fc.array(fc.integer({ min: 0, max: 12 }), { minLength: dims, maxLength: dims }),
+      // Below 0: a host overcommitted in that dimension.
+      free: fc.array(fc.integer({ min: -2, max: 12 }), { minLength: dims, maxLength: dims }),
       open: fc.boolean(),
       cost: fc.integer({ min: 0, max: 3 }),
     }), { minLength: 1, maxLength: maxBins }),
@@ -127,7 +131,7 @@ describe("vector packer", () => {
   it("places everything whenever every item fits an empty bin and there are enough bins", () => {
     fc.assert(fc.property(problems(1, 12), (p) => {
       const items = p.itemSize.length / p.dims
-      const free = p.binFree.slice(0, p.dims)
+      const free = p.binFree.slice(0, p.dims).map((v) => Math.max(0, v))
       const itemSize = p.itemSize.map((v, k) => Math.min(v, free[k % p.dims]!))
       const many: VectorPackInput = { dims: p.dims, itemSize,
         binFree: Float64Array.from({ length: items * p.dims }, (_, k) => free[k % p.dims]!),
@@ -164,6 +168,25 @@ describe("vector packer", () => {
     expect(() => packVectors({ ...good, binCost: new Float64Array(1) })).toThrow(/binCost/)
     expect(() => packVectors({ ...good, itemSize: Float64Array.of(1, -1) }))
       .toThrow(/itemSize\[1\]/)
+  })
+
+  it("puts nothing on a host overcommitted in a dimension the item needs", () => {
+    const p = { ...input([10, 10], 2, [[1, 0], [0, 1]]), binFree: Float64Array.of(-2, 10, 10, 10) }
+    const assign = packVectors(p)!
+    expect([...assign]).toEqual([1, 1])
+  })
+
+  it("keeps a one-zone pack gang in its zone, and places a two-zone gang member by member", () => {
+    const state = clusterOf(host("big").cpus(32).zone("z1"), host("s1").cpus(8).zone("z2"),
+      host("s2").cpus(8).zone("z2"))
+    const one = placeGang(state, { instances: [server("a").cpus(4).zone("z2"),
+      server("b").cpus(4).zone("z2"), server("c").cpus(4).zone("z2")].map((x) => x.instance()) })
+    if (Result.isFailure(one)) throw one.failure
+    expect(one.success.placements.every((p) => p.host !== "big")).toBe(true)
+    const two = placeGang(state, { instances: [server("a").cpus(4).zone("z1"),
+      server("b").cpus(4).zone("z2")].map((x) => x.instance()) })
+    if (Result.isFailure(two)) throw two.failure
+    expect(two.success.placements.map((p) => p.host)).toEqual(["big", expect.stringMatching(/^s/)])
   })
 
   it("drives rule-free pack gangs through placeGang, committed through the same fit", () => {

@@ -16,10 +16,15 @@ import { defaultWeights, specialHardwareOf } from "./plugins.ts"
 import type { PlacementRequest } from "./request.ts"
 import { fitItem, itemOf, place, viewOf } from "./view.ts"
 
-/** Whether the request is a rule-free pack gang the vector packer can take whole. */
+/**
+ * Whether the request is a rule-free pack gang the vector packer can take whole (its members ask
+ * for one zone, or none).
+ */
 export function packable(request: PlacementRequest): boolean {
   if ((request.policy ?? "pack") !== "pack" || request.instances.length < 2) return false
+  const zone = request.instances[0]!.zone
   return request.instances.every((i) => i.groups.length === 0 && i.numaCells === undefined &&
+    i.zone === zone &&
     (i.pci?.length ?? 0) === 0 && (i.pmem?.length ?? 0) === 0 &&
     i.disks.every((d) => d.pool !== undefined))
 }
@@ -28,7 +33,10 @@ export function packable(request: PlacementRequest): boolean {
 export function packGang(state: ClusterState, request: PlacementRequest): Placement[] | undefined {
   const pools = [...new Set(request.instances.flatMap((i) => i.disks.map((d) => d.pool!)))].sort()
   const dims = 2 + pools.length
-  const hosts = state.inventory.hosts.filter((h) => h.status === "up")
+  const zone = request.instances[0]!.zone
+  const { zoneOf, zoneNames } = state.topology
+  const hosts = state.inventory.hosts.filter((h) => h.status === "up" &&
+    (zone === undefined || zoneNames[zoneOf[h.index]!] === zone))
   const binFree = new Float64Array(hosts.length * dims)
   const binOpen = new Uint8Array(hosts.length)
   hosts.forEach((h, b) => {
@@ -81,5 +89,6 @@ function specialCosts(
   const special = specialHardwareOf(state.inventory)
   if (special === undefined) return undefined
   const premium = hosts.length + 1
-  return Float64Array.from(hosts, (h, b) => (binOpen[b] === 1 ? 0 : 1) + special[h.index]! * premium)
+  return Float64Array.from(hosts,
+    (h, b) => (binOpen[b] === 1 ? 0 : 1) + special[h.index]! * premium)
 }

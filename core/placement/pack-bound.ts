@@ -29,9 +29,11 @@ function volumeBins(p: PackProblem, paying: ReadonlyArray<number>): number {
   for (let d = 0; d < p.dims; d++) {
     let demand = 0
     for (let i = 0; i < p.items; i++) demand += p.itemSize[i * p.dims + d]!
-    for (let b = 0; b < p.bins; b++) if (p.binCost[b]! === 0) demand -= p.binFree[b * p.dims + d]!
+    for (let b = 0; b < p.bins; b++) {
+      if (p.binCost[b]! === 0) demand -= Math.max(0, p.binFree[b * p.dims + d]!)
+    }
     if (demand <= 0) continue
-    const room = paying.map((b) => p.binFree[b * p.dims + d]!).sort((a, b) => b - a)
+    const room = paying.map((b) => Math.max(0, p.binFree[b * p.dims + d]!)).sort((a, b) => b - a)
     let k = 0
     // A relative tolerance: sums of floating sizes must not round the bound up by one bin.
     const slack = 1e-9 * Math.max(1, demand)
@@ -41,7 +43,7 @@ function volumeBins(p: PackProblem, paying: ReadonlyArray<number>): number {
   return needed
 }
 
-/** A greedy clique of pairwise incompatible items, the largest (by their largest dimension) first. */
+/** A greedy clique of pairwise incompatible items, largest first (by their largest dimension). */
 function cliqueSize(p: PackProblem): number {
   const dims = p.dims
   const peak = new Float64Array(p.items)

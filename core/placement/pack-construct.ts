@@ -237,7 +237,9 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
   const residual = s.free.slice(bin * dims, bin * dims + dims)
   const roomOf = (): number => {
     let r = 0
-    for (let d = 0; d < dims; d++) if (p.scale[d]! > 0) r += dimWeight[d]! * residual[d]! / p.scale[d]!
+    for (let d = 0; d < dims; d++) {
+      if (p.scale[d]! > 0) r += dimWeight[d]! * residual[d]! / p.scale[d]!
+    }
     return r
   }
   const take = (i: number, sign: 1 | -1) => {
@@ -305,7 +307,9 @@ function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): numb
     }
   }
   const candidates: number[] = []
-  for (let k = seed + 1; k < sorted.length; k++) if (alive[sorted[k]!] === 1) candidates.push(sorted[k]!)
+  for (let k = seed + 1; k < sorted.length; k++) {
+    if (alive[sorted[k]!] === 1) candidates.push(sorted[k]!)
+  }
   visit(candidates, 0)
   return best
 }

@@ -113,7 +113,9 @@ export class PackState {
   /** Sum of the costs of the bins holding at least one item. */
   cost(): number {
     let total = 0
-    for (let b = 0; b < this.p.bins; b++) if (this.members[b]!.length > 0) total += this.p.binCost[b]!
+    for (let b = 0; b < this.p.bins; b++) {
+      if (this.members[b]!.length > 0) total += this.p.binCost[b]!
+    }
     return total
   }
 
@@ -146,7 +148,9 @@ export function binOrder(p: PackProblem): Int32Array {
   const room = new Float64Array(p.bins)
   for (let b = 0; b < p.bins; b++) {
     let r = 0
-    for (let d = 0; d < p.dims; d++) if (p.scale[d]! > 0) r += p.binFree[b * p.dims + d]! / p.scale[d]!
+    for (let d = 0; d < p.dims; d++) {
+      if (p.scale[d]! > 0) r += p.binFree[b * p.dims + d]! / p.scale[d]!
+    }
     room[b] = r
   }
   return Int32Array.from({ length: p.bins }, (_, b) => b)

@@ -33,7 +33,7 @@ export const packLimits = {
 /** A packing problem over `dims` resource dimensions. */
 export interface VectorPackInput {
   readonly dims: number
-  /** Free amount per host and dimension, `bin * dims + d`. */
+  /** Free amount per host and dimension, `bin * dims + d` (below 0 on an overcommitted host). */
   readonly binFree: Float64Array
   /** 1 for a host already in use (using it costs nothing). */
   readonly binOpen: Uint8Array
@@ -106,7 +106,11 @@ function costsOf(input: VectorPackInput): Float64Array {
   if (binCost !== undefined && binCost.length !== bins) {
     throw new Error(`binCost: one value per host (${bins}), not ${binCost.length}`)
   }
-  for (const [field, values] of [["binFree", binFree], ["itemSize", itemSize],
+  const broken = binFree.findIndex((v) => !Number.isFinite(v))
+  if (broken >= 0) {
+    throw new Error(`binFree[${broken}]: a finite number, not ${binFree[broken]}`)
+  }
+  for (const [field, values] of [["itemSize", itemSize],
     ["binCost", binCost ?? new Float64Array(0)]] as const) {
     const at = values.findIndex((v) => !Number.isFinite(v) || v < 0)
     if (at >= 0) throw new Error(`${field}[${at}]: a finite number >= 0, not ${values[at]}`)
@@ -150,7 +154,7 @@ function prng(seed: number): () => number {
   }
 }
 
-/** Every item in a bin, no bin over its capacity: a broken packing is a bug. */
+/** Every item in a bin, no bin holding items over its capacity: a broken packing is a bug. */
 function assertValid(s: PackState): void {
   const p = s.p
   for (let i = 0; i < p.items; i++) {
@@ -162,7 +166,8 @@ function assertValid(s: PackState): void {
     for (let d = 0; d < p.dims; d++) used[b * p.dims + d] += p.itemSize[i * p.dims + d]!
   }
   for (let k = 0; k < used.length; k++) {
-    if (used[k]! > p.binFree[k]! + 1e-9 * Math.max(1, p.binFree[k]!)) {
+    if (s.members[Math.floor(k / p.dims)]!.length === 0) continue
+    if (used[k]! > p.binFree[k]! + 1e-9 * Math.max(1, Math.abs(p.binFree[k]!))) {
       throw new Error(`packer overfills bin ${Math.floor(k / p.dims)} in dimension ${k % p.dims}`)
     }
   }
