@@ -2,11 +2,11 @@
  * Vector packing for rule-free gangs in `pack` mode: the cheapest set of hosts, where by default
  * a host already in use costs nothing and a new one costs 1 (`binCost` sets other costs).
  *
- * Several constructions run (`pack-construct.ts`: bin-centric dot product, two bin-centric
- * knapsack fills, first fit decreasing by two size measures); the improvement phase
+ * Several constructions run (`pack-construct.ts`: bin-centric dot product, a bin-centric
+ * knapsack fill, first fit decreasing by two size measures); the improvement phase
  * (`pack-search.ts`, emptying paying bins one at a time by swaps with a pool) runs from each,
- * cheapest first, then from knapsack fills with perturbed dimension weights (a seeded generator)
- * while its budget lasts. A lower bound (`pack-bound.ts`) stops the work as soon as it is
+ * cheapest first, then from more knapsack fills (unit, then perturbed dimension weights from a
+ * seeded generator) while its budget lasts. A lower bound (`pack-bound.ts`) stops the work as soon as it is
  * reached. Every step is bounded by a count of fit checks, never by time, so the same input
  * always gives the same answer.
  */
@@ -76,13 +76,15 @@ export function packVectorsDetailed(input: VectorPackInput): VectorPacking | und
     spent += improve(start, lowerBound, budget - spent)
     if (start.cost() < best.cost()) best = start
   }
-  // Budget left (a small problem): more starts from knapsack fills with perturbed weights.
+  // Budget left (a small problem): more starts from knapsack fills, first with all dimensions
+  // weighing the same, then with perturbed demand weights.
   const random = prng(0x5eed)
   const base = demandWeights(p)
   const order = binOrder(p)
   for (let k = 0; k < packLimits.extraStartsMax; k++) {
     if (best.cost() <= lowerBound || spent >= budget) break
-    const weights = base.map((w) => w * (0.6 + 0.8 * random()))
+    const weights = k === 0 ? new Float64Array(p.dims).fill(1)
+      : base.map((w) => w * (0.6 + 0.8 * random()))
     const start = new PackState(p)
     spent += p.items * p.dims * 20 // a fill's fit checks, roughly, so starts alone end too
     if (!knapsackFill(start, order, weights)) continue
@@ -126,7 +128,6 @@ function construct(p: PackProblem, lowerBound: number): PackState[] {
   const order = binOrder(p)
   const builds: ReadonlyArray<(s: PackState) => boolean> = [
     (s) => dotProductFill(s, order),
-    (s) => knapsackFill(s, order, new Float64Array(p.dims).fill(1)),
     (s) => knapsackFill(s, order, demandWeights(p)),
     (s) => firstFitDecreasing(s, order, decreasing(weightedNorms(p))),
     (s) => firstFitDecreasing(s, order, decreasing(p.weight)),
