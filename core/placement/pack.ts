@@ -6,9 +6,9 @@
  * knapsack fill, first fit decreasing by two size measures); the improvement phase
  * (`pack-search.ts`, emptying paying bins one at a time by swaps with a pool) runs from each,
  * cheapest first, then from more knapsack fills (unit, then perturbed dimension weights from a
- * seeded generator) while its budget lasts. A lower bound (`pack-bound.ts`) stops the work as soon as it is
- * reached. Every step is bounded by a count of fit checks, never by time, so the same input
- * always gives the same answer.
+ * seeded generator) while its budget lasts. A lower bound (`pack-bound.ts`) stops the work as
+ * soon as it is reached. Every step is bounded by a count of fit checks, never by time, so the
+ * same input always gives the same answer.
  */
 import { costLowerBound } from "./pack-bound.ts"
 import {
