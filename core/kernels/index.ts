@@ -22,5 +22,7 @@ export {
   type ScanInput, type ScanKernel, type ScanRequest, type ScanResult,
 } from "./scan-types.ts"
 export { referenceScan } from "./scan-reference.ts"
-export { defaultScanKernel, newScanKernel, usePlacementScan } from "./scan-select.ts"
+export {
+  defaultScanKernel, newScanKernel, setPlacementScan, usePlacementScan,
+} from "./scan-select.ts"
 export { scanWasmModule } from "./scan-wasm.ts"

@@ -37,3 +37,8 @@ export function usePlacementScan(
   chosen = newScanKernel(preference)
   return ok(chosen)
 }
+
+/** Makes the library's placement scan use `kernel` (one the caller made with `newScanKernel`). */
+export function setPlacementScan(kernel: ScanKernel): void {
+  chosen = kernel
+}
