@@ -264,7 +264,7 @@ export async function run(): Promise<BenchRecord[]> {
       ? `servers (pids ${quiet.child.pid}, ${logged.child.pid}) and autocannon (pid ` +
         `${process.pid}) not pinned: ${availableParallelism()} CPUs, CORRAL_BENCH_PIN=` +
         `${process.env["CORRAL_BENCH_PIN"] ?? ""}`
-      : `servers (pids ${quiet.child.pid}, ${logged.child.pid}, one at a time under load) on ` +
+      : `servers (pids ${quiet.child.pid}, ${logged.child.pid}; loaded in turn) on ` +
         `CPU ${pinning.serverCpu}, autocannon (this process, pid ${process.pid}) on CPU ` +
         `${pinning.loadCpu}`)
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ` +
