@@ -1,4 +1,5 @@
-// Request logs (adapters/http/log.ts): one JSON line per request, batched, bounded, flushed on close.
+// Request logs (adapters/http/log.ts): one JSON line per request, batched, bounded, flushed
+// on close.
 import { describe, expect, it } from "vitest"
 import { startApp } from "../adapters/http/app.ts"
 import { defaultOffer, fixtureConfig, tokens } from "../adapters/http/fixtures.ts"

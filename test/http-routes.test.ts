@@ -400,7 +400,7 @@ describe("server create through the placement solver (a fresh server)", () => {
     }
     const r = await create({ name: "gpu-8", pci_requests: [{ alias: "a100", count: 2 }] })
     expect(r.status).toBe(409)
-    expect(r.json.conflictingRequest.message).toMatch(
-      /^No valid host was found for [0-9a-f-]{36} \(unschedulable, PciFilter\)\. PciFilter returned 0 of 64 hosts\./)
+    expect(r.json.conflictingRequest.message).toMatch(new RegExp("^No valid host was found " +
+      "for [0-9a-f-]{36} \\(unschedulable, PciFilter\\)\\. PciFilter returned 0 of 64 hosts\\."))
   })
 })
