@@ -231,85 +231,115 @@ class ExactIndex {
  * exactly, or, under the seed, one item and then an exact match.
  */
 function fillBin(fill: Fill, bin: number, seed: number, alive: Uint8Array): number[] {
-  const { s, sorted, value, dimWeight, exact } = fill
-  const p = s.p
-  const dims = p.dims
-  const residual = s.free.slice(bin * dims, bin * dims + dims)
-  const roomOf = (): number => {
+  const search = new BinSearch(fill, bin, fill.sorted[seed]!)
+  const candidates: number[] = []
+  for (let k = seed + 1; k < fill.sorted.length; k++) {
+    if (alive[fill.sorted[k]!] === 1) candidates.push(fill.sorted[k]!)
+  }
+  search.visit(candidates, 0)
+  return search.best
+}
+
+const eps = 1e-9
+
+/** The state of one `fillBin` search. */
+class BinSearch {
+  readonly residual: Float64Array
+  readonly current: number[]
+  best: number[]
+  bestValue: number
+  value: number
+  checks = 0
+  perfect = false
+
+  constructor(readonly fill: Fill, bin: number, seed: number) {
+    const dims = fill.s.p.dims
+    this.residual = fill.s.free.slice(bin * dims, bin * dims + dims)
+    this.current = [seed]
+    this.take(seed, 1)
+    this.best = [seed]
+    this.bestValue = fill.value[seed]!
+    this.value = this.bestValue
+  }
+
+  /** What is left, valued like an item: an upper bound on what more items can add. */
+  room(): number {
+    const p = this.fill.s.p
     let r = 0
-    for (let d = 0; d < dims; d++) {
-      if (p.scale[d]! > 0) r += dimWeight[d]! * residual[d]! / p.scale[d]!
+    for (let d = 0; d < p.dims; d++) {
+      if (p.scale[d]! > 0) r += this.fill.dimWeight[d]! * this.residual[d]! / p.scale[d]!
     }
     return r
   }
-  const take = (i: number, sign: 1 | -1) => {
-    for (let d = 0; d < dims; d++) residual[d] = residual[d]! - sign * p.itemSize[i * dims + d]!
+
+  take(i: number, sign: 1 | -1): void {
+    const p = this.fill.s.p
+    for (let d = 0; d < p.dims; d++) {
+      this.residual[d] = this.residual[d]! - sign * p.itemSize[i * p.dims + d]!
+    }
   }
-  const fitsResidual = (i: number): boolean => {
-    for (let d = 0; d < dims; d++) if (p.itemSize[i * dims + d]! > residual[d]!) return false
+
+  fitsResidual(i: number): boolean {
+    const p = this.fill.s.p
+    for (let d = 0; d < p.dims; d++) {
+      if (p.itemSize[i * p.dims + d]! > this.residual[d]!) return false
+    }
     return true
   }
-  const current: number[] = [sorted[seed]!]
-  take(sorted[seed]!, 1)
-  let best: number[] = current.slice()
-  let bestWeight = value[sorted[seed]!]!
-  let weight = bestWeight
-  let checks = 0
-  let perfect = false
-  const eps = 1e-9
-  const limit = constructLimits.knapsackChecksPerBin
+
+  /** Records `current` plus `extra` as the best set. */
+  record(extra: ReadonlyArray<number>): void {
+    this.best = [...this.current, ...extra]
+    this.bestValue = this.value + extra.reduce((sum, i) => sum + this.fill.value[i]!, 0)
+  }
+
   /** Whether one of `fitting`, then an exact match, fills the bin; records that fill as best. */
-  const completesExactly = (fitting: ReadonlyArray<number>): boolean => {
+  completesExactly(fitting: ReadonlyArray<number>): boolean {
     for (const i of fitting) {
-      take(i, 1)
-      current.push(i)
-      const match = exact.find(residual, current)
-      current.pop()
-      take(i, -1)
+      this.take(i, 1)
+      this.current.push(i)
+      const match = this.fill.exact.find(this.residual, this.current)
+      this.current.pop()
+      this.take(i, -1)
       if (match >= 0) {
-        best = [...current, i, match]
-        bestWeight = weight + value[i]! + value[match]!
+        this.record([i, match])
         return true
       }
     }
     return false
   }
-  const visit = (candidates: ReadonlyArray<number>, from: number): void => {
-    const room = roomOf()
-    if (room <= eps) { perfect = true; return }
-    const match = exact.find(residual, current)
+
+  visit(candidates: ReadonlyArray<number>, from: number): void {
+    const room = this.room()
+    if (room <= eps) { this.perfect = true; return }
+    const match = this.fill.exact.find(this.residual, this.current)
     if (match >= 0) {
-      best = [...current, match]
-      bestWeight = weight + value[match]!
-      perfect = true
+      this.record([match])
+      this.perfect = true
       return
     }
+    const limit = constructLimits.knapsackChecksPerBin
+    const value = this.fill.value
     const fitting: number[] = []
     let total = 0
-    for (let k = from; k < candidates.length && checks < limit; k++) {
-      checks++
+    for (let k = from; k < candidates.length && this.checks < limit; k++) {
+      this.checks++
       const i = candidates[k]!
-      if (fitsResidual(i)) { fitting.push(i); total += value[i]! }
+      if (this.fitsResidual(i)) { fitting.push(i); total += value[i]! }
     }
-    if (current.length === 1 && completesExactly(fitting)) { perfect = true; return }
-    for (let k = 0; k < fitting.length && !perfect && checks < limit; k++) {
-      if (weight + Math.min(room, total) <= bestWeight + eps) return
+    if (this.current.length === 1 && this.completesExactly(fitting)) { this.perfect = true; return }
+    for (let k = 0; k < fitting.length && !this.perfect && this.checks < limit; k++) {
+      if (this.value + Math.min(room, total) <= this.bestValue + eps) return
       const i = fitting[k]!
       total -= value[i]!
-      current.push(i)
-      take(i, 1)
-      weight += value[i]!
-      if (weight > bestWeight + eps) { best = current.slice(); bestWeight = weight }
-      visit(fitting, k + 1)
-      weight -= value[i]!
-      take(i, -1)
-      current.pop()
+      this.current.push(i)
+      this.take(i, 1)
+      this.value += value[i]!
+      if (this.value > this.bestValue + eps) this.record([])
+      this.visit(fitting, k + 1)
+      this.value -= value[i]!
+      this.take(i, -1)
+      this.current.pop()
     }
   }
-  const candidates: number[] = []
-  for (let k = seed + 1; k < sorted.length; k++) {
-    if (alive[sorted[k]!] === 1) candidates.push(sorted[k]!)
-  }
-  visit(candidates, 0)
-  return best
 }
