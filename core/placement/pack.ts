@@ -25,7 +25,7 @@ import { binOrder, type PackProblem, PackState, problemOf } from "./pack-state.t
 /** Bounds of the packer. */
 export const packLimits = {
   /** Moves considered and fit checks the improvement phase may make, over all its starts. */
-  evaluationBudget: 400_000,
+  evaluationBudget: 250_000,
   /** Starts from perturbed knapsack fills after the fixed constructions, budget permitting. */
   extraStartsMax: 16,
 } as const
