@@ -19,6 +19,7 @@ import {
   chmodSync, closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, fsyncSync,
   ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync,
 } from "node:fs"
+import { open, rename } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { MAX_IMAGE_BYTES } from "../../core/kernels/index.ts"
 import { journalAhead } from "./journal.ts"
@@ -62,6 +63,19 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, durable
   } finally { closeSync(fd) }
   renameSync(tmp, path)
   if (durable) fsyncDir(dirname(path))
+}
+
+/** `writeFileAtomic(path, data)` (durable) on the thread pool, so the caller can overlap it. */
+export async function writeFileAtomicAsync(path: string, data: string): Promise<void> {
+  const tmp = `${path}.tmp`
+  const file = await open(tmp, "w", 0o644)
+  try {
+    await file.writeFile(data, "utf8")
+    await file.sync()
+  } finally { await file.close() }
+  await rename(tmp, path)
+  const dir = await open(dirname(path), "r")
+  try { await dir.sync() } finally { await dir.close() }
 }
 
 /**

@@ -16,7 +16,7 @@ import {
   BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
 } from "../../core/kernels/index.ts"
 import { diffImageFiles, readFully } from "../kernels.ts"
-import { imagePaths, readMeta, writeFileAtomic, writeMeta } from "./images.ts"
+import { imagePaths, readMeta, writeFileAtomicAsync, writeMeta } from "./images.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
   writeBlockFrameHeader,
@@ -186,6 +186,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   const peer = await connectPeer(req.port)
   const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r+")
   let baseFlushed: Promise<void> = Promise.resolve()
+  let pendingDurable: Promise<void> = Promise.resolve()
   try {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
@@ -195,17 +196,22 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.
     const attempted = [...new Set([state.generation, req.generation])]
-    // Durable before any block leaves or the base is touched: after a crash of this process or
-    // its host, the next cycle re-ships these blocks from whatever generation the agent holds.
-    writeFileAtomic(p.pending, JSON.stringify({ generations: attempted, indices }))
+    // Durable before END leaves or the base is touched (flushed while the blocks stream): after
+    // a crash of this process or its host, the next cycle re-ships these blocks from whatever
+    // generation the agent holds.
+    pendingDurable = writeFileAtomicAsync(p.pending,
+      JSON.stringify({ generations: attempted, indices }))
+    pendingDurable.catch(() => {}) // awaited by the stream (or in `finally`)
     const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
       req.bwlimitBytesPerS)
     // The base takes the blocks on the thread pool, then flushes, while they travel and the
     // agent commits them: it may run ahead of the slave only at the pending indices, which
     // every later cycle ships until one is acknowledged.
-    baseFlushed = writeBatchesInPlace(baseFd, batches).then(() => fdatasync(baseFd))
+    baseFlushed = pendingDurable.then(() => writeBatchesInPlace(baseFd, batches))
+      .then(() => fdatasync(baseFd))
     baseFlushed.catch(() => {}) // awaited below (or in `finally` when the cycle fails first)
-    const sent = await stream(peer, req, state.generation, batches, indices.length)
+    const sent = await stream(peer, req, state.generation, batches, indices.length,
+      pendingDurable)
     const ack = await expect(peer, FrameType.ack, timeoutMs)
     await baseFlushed
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
@@ -214,6 +220,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
   } finally {
     peer.socket.destroy()
+    await pendingDurable.catch(() => {})
     await baseFlushed.catch(() => {})
     closeSync(imageFd)
     closeSync(baseFd)
@@ -316,9 +323,10 @@ async function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): P
   await Promise.all(writes)
 }
 
+/** Sends BEGIN and the batches at `bwlimit`, and END once `beforeEnd` has settled. */
 async function stream(
   peer: Peer, req: SyncRequest, fromGeneration: number, batches: ReadonlyArray<Batch>,
-  blockCount: number,
+  blockCount: number, beforeEnd: Promise<void>,
 ): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number }> {
   const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
   const bucket = req.bwlimitBytesPerS === null ? null : new TokenBucket(req.bwlimitBytesPerS,
@@ -332,6 +340,7 @@ async function stream(
     payloadBytes += batch.payloadBytes
     wireBytes += batch.bytes.length
   }
+  await beforeEnd
   await peer.write(controlFrame(FrameType.end, { blockCount }))
   return { payloadBytes, wireBytes, throttledMs: bucket?.waitedMs ?? 0 }
 }
