@@ -1,6 +1,6 @@
 // Request logs (adapters/http/log.ts): one JSON line per request, batched, bounded, flushed
 // on close.
-import { describe, expect, it } from "vitest"
+import { describe, expect, it, vi } from "vitest"
 import { startApp } from "../adapters/http/app.ts"
 import { defaultOffer, fixtureConfig, tokens } from "../adapters/http/fixtures.ts"
 import { BatchedLines, type LineOutput } from "../adapters/http/log.ts"
@@ -36,6 +36,24 @@ describe("BatchedLines", () => {
     expect(out.chunks).toEqual(["0123456789\n".repeat(3), "tail\n"])
     lines.flush()
     expect(out.chunks).toHaveLength(2)
+  })
+  it("hands a partial batch over once its delay has passed (fake clock)", () => {
+    vi.useFakeTimers()
+    try {
+      const out = recorder()
+      const lines = new BatchedLines(out, { batchBytes: 1_000, batchDelayMs: 100,
+        backlogBytesMax: 10_000 })
+      lines.write("one\n")
+      vi.advanceTimersByTime(99)
+      lines.write("two\n")
+      expect(out.chunks).toEqual([])
+      vi.advanceTimersByTime(1)
+      expect(out.chunks).toEqual(["one\ntwo\n"])
+      vi.advanceTimersByTime(1_000)
+      expect(out.chunks).toHaveLength(1)
+    } finally {
+      vi.useRealTimers()
+    }
   })
   it("drops lines past the backlog bound and says how many in the next batch", () => {
     const out = recorder()

@@ -51,8 +51,8 @@ export class BatchedLines {
     this.pendingBytes += line.length
     if (this.pendingBytes >= this.batching.batchBytes) this.flush()
     else if (this.timer === undefined) {
+      // Not unref'd: a process that ends naturally writes its last lines first.
       this.timer = setTimeout(() => this.flush(), this.batching.batchDelayMs)
-      this.timer.unref()
     }
   }
 
