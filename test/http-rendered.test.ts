@@ -122,3 +122,35 @@ describe("acceptsGzip", () => {
     expect(acceptsGzip(header)).toBe(expected)
   })
 })
+
+describe("server list renderings (per tenant)", () => {
+  const list = (tenant: "acme" | "globex", headers: Record<string, string> = {}) =>
+    get(`/v2/${tenant}/servers`, headers, tokens[tenant])
+  const names = (r: { body: string }) =>
+    (JSON.parse(r.body) as { servers: Array<{ name: string }> }).servers.map((s) => s.name)
+  const create = (tenant: "acme" | "globex", name: string) => started.app.inject({
+    method: "POST", url: `/v2/${tenant}/servers`, payload: { server: { name,
+      flavorRef: "m1.small" } }, headers: { "x-auth-token": tokens[tenant] } })
+
+  it("each tenant's list is its own; a create changes only what its tenant sees", async () => {
+    expect((await create("acme", "list-a")).statusCode).toBe(202)
+    expect((await create("globex", "list-g")).statusCode).toBe(202)
+    const acme = await list("acme")
+    const globex = await list("globex")
+    expect(names(acme)).toContain("list-a")
+    expect(names(acme)).not.toContain("list-g")
+    expect(names(globex)).toEqual(["list-g"])
+    expect(acme.headers["etag"]).not.toBe(globex.headers["etag"])
+    const acmeTag = String(acme.headers["etag"])
+    expect((await list("acme", { "if-none-match": acmeTag })).statusCode).toBe(304)
+    const created = await create("acme", "list-a2")
+    expect((await list("acme", { "if-none-match": acmeTag })).statusCode).toBe(200)
+    expect(names(await list("acme"))).toContain("list-a2")
+    const id = (JSON.parse(created.body) as { server: { id: string } }).server.id
+    const deleted = await started.app.inject({ method: "DELETE", url: `/v2/acme/servers/${id}`,
+      headers: { "x-auth-token": tokens.acme } })
+    expect(deleted.statusCode).toBe(204)
+    expect(names(await list("acme"))).not.toContain("list-a2")
+    expect(names(await list("globex"))).toEqual(["list-g"])
+  })
+})

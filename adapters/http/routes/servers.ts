@@ -22,6 +22,7 @@ import { releaseServer } from "../../../core/pmem/index.ts"
 import type { Flavor } from "../../../core/scenario/schema.ts"
 import type { Applied, OpError, Operations } from "../engine.ts"
 import type { JournalEntry } from "../journal.ts"
+import { renderedOf, sendRendered } from "../rendered.ts"
 import type { RouteGroup } from "../server.ts"
 import { type ServerMeta, withEntry, withoutEntry, type World } from "../world.ts"
 import { adminScope, paramsOf, sendRead, submit, tenantScope, visibleServer } from "./common.ts"
@@ -185,9 +186,13 @@ export function serverRoutes(
     app.get("/v2/:tenant_id/servers", async (request, reply) => {
       if (tenantScope(request, reply) === null) return reply
       const tenant = paramsOf(request)["tenant_id"]!
-      const servers = [...engine.world().servers.values()].filter((s) => s.tenant === tenant)
-        .slice(0, serverListMax).map((s) => ({ id: s.id, name: s.name }))
-      return sendRead(reply, ok({ servers }))
+      // Rendered once per (servers map, tenant): every create or delete makes a new map.
+      const all = engine.world().servers
+      const listed = renderedOf(all, `servers:${tenant}`, () => ok({ servers: [...all.values()]
+        .filter((s) => s.tenant === tenant).slice(0, serverListMax)
+        .map((s) => ({ id: s.id, name: s.name })) }))
+      if (Result.isFailure(listed)) throw new Error("a server list cannot fail")
+      return sendRendered(request, reply, listed.success)
     })
     app.get("/v2/:tenant_id/servers/:server_id", async (request, reply) => {
       const p = tenantScope(request, reply)
