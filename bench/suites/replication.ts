@@ -27,7 +27,9 @@ import { join } from "node:path"
 import { Result } from "effect"
 import { type BlockKernels, referenceKernels, selectKernels } from "../../core/kernels/index.ts"
 import { diffImageFiles, readFully } from "../../adapters/kernels.ts"
-import { createMasterImage, imagePaths, writeMeta } from "../../adapters/replica/images.ts"
+import {
+  createMasterImage, imagePaths, readMeta, writeMeta,
+} from "../../adapters/replica/images.ts"
 import { diffChunkBytes, syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
@@ -35,7 +37,7 @@ const suite = "replication"
 const imageSizeBytes = 256 * 1024 * 1024
 const blockSizeBytes = 4096
 const changedFraction = 0.01
-const iterationCount = 5
+const iterationCount = 7
 const id = "bench"
 
 function median(values: number[]): number {
@@ -58,6 +60,10 @@ function changeBlocks(path: string, random: () => number): void {
       writeSync(fd, block, 0, blockSizeBytes, index * blockSizeBytes)
     }
   } finally { closeSync(fd) }
+}
+
+function sleepMs(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
 /** Whether two files hold the same bytes (untimed check that a side really did its work). */
@@ -172,6 +178,9 @@ export async function run(): Promise<BenchRecord[]> {
           bwlimitBytesPerS: null, kernels })
         ours.get(kernels.backend)!.push(performance.now() - t0)
         generation = r.generation
+        // Untimed: the agent applies in place after its ACK; let it finish before anyone else
+        // (the check below, rsync's next timed run) touches the disk.
+        while (readMeta(slaveDir, id)?.generation !== generation) await sleepMs(1)
         if (!sameFiles(imagePaths(masterDir, id).image, imagePaths(slaveDir, id).image)) {
           throw new Error("the slave differs from the master after an acknowledged sync")
         }
