@@ -161,6 +161,24 @@ describe("growth search", () => {
   })
 })
 
+describe("the core behind the port", () => {
+  it("a host that is down or in maintenance takes nothing until it is up again", () => {
+    const loaded = load(tiny(2))
+    const cluster = new CoreCluster(loaded.scenario.inventory, "pack", [])
+    const demand = { vcpus: 4, ramMb: 4096, diskMb: 0, pci: [], pmem: [] }
+    const place = (id: string) => cluster.place([{ id, demand }], undefined)
+    expect(place("a")).toEqual({ ok: true, hosts: [0] })
+    cluster.setHostStatus(0, "down")
+    expect(place("b")).toEqual({ ok: true, hosts: [1] })
+    cluster.setHostStatus(1, "maintenance")
+    expect(place("c")).toMatchObject({ ok: false })
+    cluster.setHostStatus(0, "up")
+    expect(place("d")).toEqual({ ok: true, hosts: [0] })
+    expect([cluster.free(0), cluster.free(1), cluster.hostsInUse()])
+      .toEqual([{ vcpus: 8, ramMb: 65536 - 8192 }, { vcpus: 12, ramMb: 65536 - 4096 }, 2])
+  })
+})
+
 describe("invariant checkers", () => {
   it("a cluster that over-reports what a host holds stops the run with the reproduce command", () => {
     const loaded = load(tiny(2), traceOf(3))

@@ -6,15 +6,17 @@
  * so a failed operation changes nothing.
  *
  * Workaround (the core has no API for it yet): host status lives in the immutable inventory; a
- * status change builds a cluster state whose inventory carries the new status (the core rebuilds
- * its scan arrays for it on first use).
+ * status change builds a cluster state whose inventory carries the new status and hands it the
+ * scan arrays with that one host rewritten (`updateScanHost`, as the core's own operations do),
+ * so the core does not rebuild them for every host (~85 ms at 10,000 hosts).
  */
 import { HashMap, Result } from "effect"
 import type { Host, Inventory } from "../../core/inventory/inventory.ts"
 import {
   type ClusterState, createCluster, createGroup, createServer, deleteGroup, deleteServer,
-  findGroup, findServer, type GroupCreate, type ServerRecord,
+  findGroup, findServer, type GroupCreate, scanOf, type ServerRecord,
 } from "../../core/cluster/index.ts"
+import { updateScanHost } from "../../core/cluster/scan.ts"
 import { placeGang } from "../../core/placement/gang.ts"
 import type { NamedInstance } from "../../core/placement/view.ts"
 import { pciFreeByHost, type PciRequest, pciShow } from "../../core/pci/index.ts"
@@ -190,9 +192,14 @@ export class CoreCluster implements SimCluster {
   setHostStatus(host: number, status: "up" | "down" | "maintenance"): void {
     const h = this.hosts[host]!
     if (h.status === status) return
-    this.hosts[host] = { ...h, status }
-    this.state = { ...this.state,
+    const changed = { ...h, status }
+    this.hosts[host] = changed
+    const scan = scanOf(this.state)
+    const next: ClusterState = { ...this.state,
       inventory: { hosts: this.hosts.slice(), hostIndex: this.inventory.hostIndex } }
+    updateScanHost(scan, changed, next.usage[host]!, next.pci)
+    scan.owner = next
+    this.state = next
   }
 
   totals(): ReadonlyMap<string, ResourceTotal> {
