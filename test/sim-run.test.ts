@@ -165,7 +165,7 @@ describe("the core behind the port", () => {
   it("a host that is down or in maintenance takes nothing until it is up again", () => {
     const loaded = load(tiny(2))
     const cluster = new CoreCluster(loaded.scenario.inventory, "pack", [])
-    const demand = { vcpus: 4, ramMb: 4096, diskMb: 0, pci: [], pmem: [] }
+    const demand = { vcpus: 4, ramMb: 4096, diskMb: 0, diskPool: undefined, pci: [], pmem: [] }
     const place = (id: string) => cluster.place([{ id, demand }], undefined)
     expect(place("a")).toEqual({ ok: true, hosts: [0] })
     cluster.setHostStatus(0, "down")
