@@ -183,46 +183,51 @@ function pairs(n: usize): i32 {
   const zoned = rZone != -1
   const pciCount = rPciCount
   const anti = rAnti
+  const up = upP, zoneAt = zoneP, freeVcpus = freeVcpusP, freeRam = freeRamP
+  const vcpuInv = vcpuInvP, ramInv = ramInvP, specialAt = specialP, antiHost = antiHostP
+  const pci0 = rP0, pci1 = rP1, pci2 = rP2, pci3 = rP3
+  const all = i64x2.splat(-1)
+  const last = n & ~(<usize>1)
   for (let i: usize = 0; i < n; i += 2) {
     const off = i << 3
     const off4 = i << 2
-    const valid = i + 1 < n ? i64x2.splat(-1) : i64x2(-1, 0)
-    let alive = v128.and(i64x2.eq(v128.load32x2_s(upP + off4), one), valid)
+    const valid = i < last ? all : i64x2(-1, 0)
+    let alive = v128.and(i64x2.eq(v128.load32x2_s(up + off4), one), valid)
     cStatus = i64x2.sub(cStatus, v128.andnot(valid, alive))
     if (zoned) {
-      const ok = i64x2.eq(v128.load32x2_s(zoneP + off4), zone)
+      const ok = i64x2.eq(v128.load32x2_s(zoneAt + off4), zone)
       cZone = i64x2.sub(cZone, v128.andnot(alive, ok))
       alive = v128.and(alive, ok)
     }
-    const fv = v128.load(freeVcpusP + off)
+    const fv = v128.load(freeVcpus + off)
     let ok = f64x2.ge(fv, vcpus)
     cVcpu = i64x2.sub(cVcpu, v128.andnot(alive, ok))
     alive = v128.and(alive, ok)
-    const fr = v128.load(freeRamP + off)
+    const fr = v128.load(freeRam + off)
     ok = f64x2.ge(fr, ram)
     cRam = i64x2.sub(cRam, v128.andnot(alive, ok))
     alive = v128.and(alive, ok)
     if (pciCount > 0) {
-      ok = i64x2.ge_s(v128.load32x2_s(rP0 + off4), need0)
-      if (pciCount > 1) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(rP1 + off4), need1))
-      if (pciCount > 2) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(rP2 + off4), need2))
-      if (pciCount > 3) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(rP3 + off4), need3))
+      ok = i64x2.ge_s(v128.load32x2_s(pci0 + off4), need0)
+      if (pciCount > 1) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci1 + off4), need1))
+      if (pciCount > 2) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci2 + off4), need2))
+      if (pciCount > 3) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci3 + off4), need3))
       cPci = i64x2.sub(cPci, v128.andnot(alive, ok))
       alive = v128.and(alive, ok)
     }
     if (anti) {
-      ok = i64x2.eq(v128.load32x2_s(antiHostP + off4), zero)
+      ok = i64x2.eq(v128.load32x2_s(antiHost + off4), zero)
       cAnti = i64x2.sub(cAnti, v128.andnot(alive, ok))
       alive = v128.and(alive, ok)
     }
     if (!v128.any_true(alive)) continue
     cCount = i64x2.sub(cCount, alive)
     const score = f64x2.mul(sign, f64x2.sub(
-      f64x2.sub(two, f64x2.mul(f64x2.sub(fv, vcpus), v128.load(vcpuInvP + off))),
-      f64x2.mul(f64x2.sub(fr, ram), v128.load(ramInvP + off))))
+      f64x2.sub(two, f64x2.mul(f64x2.sub(fv, vcpus), v128.load(vcpuInv + off))),
+      f64x2.mul(f64x2.sub(fr, ram), v128.load(ramInv + off))))
     vMin = f64x2.min(vMin, v128.bitselect(score, plusInf, alive))
     vMax = f64x2.max(vMax, v128.bitselect(score, minusInf, alive))
-    const special = v128.load32x2_s(specialP + off4)
+    const special = v128.load32x2_s(specialAt + off4)
     const level = v128.bitselect(f64x2.splat(s0),
       v128.bitselect(f64x2.splat(s1), f64x2.splat(s2), i64x2.eq(special, one)),
       i64x2.eq(special, zero))
