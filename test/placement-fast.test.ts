@@ -6,14 +6,17 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import type { ClusterState, GroupRule, GroupScope, ServerCreate } from "../core/cluster/index.ts"
+import { type ClusterState, deleteServer, type GroupRule, type GroupScope, scanOf,
+  type ServerCreate } from "../core/cluster/index.ts"
+import { pciColumnOf } from "../core/cluster/scan.ts"
+import { pciFreeByHost } from "../core/pci/index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { newScanKernel } from "../core/kernels/scan-select.ts"
 import { placeFast } from "../core/placement/fast.ts"
 import { defaultWeights, type NamedInstance, placeGang, type Policy, schedule, type Weights }
   from "../core/placement/index.ts"
 import { host } from "./builders.ts"
-import { clusterOf, withGroups } from "./placement-builders.ts"
+import { clusterOf, server, withGroups } from "./placement-builders.ts"
 
 const hostArb = fc.record({
   cpus: fc.integer({ min: 2, max: 8 }),
@@ -116,6 +119,28 @@ describe("the fast path chooses what the general path chooses", () => {
         expect(a.success.state.usage).toEqual(b.success.state.usage)
       }
     }), { numRuns: 300 })
+  })
+
+  it("keeps the PCI free-device column equal to pciFreeByHost through creates and deletes", () => {
+    const vf = [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }]
+    let state = clusterOf(host("a").sriov(4, 2), host("b"), host("c").sriov(5, 3))
+    const column = () => pciColumnOf(scanOf(state), state.pci, vf[0]!.spec).free
+    expect([...column()]).toEqual([2, 0, 3])
+    for (const uuid of ["v1", "v2", "v3"]) {
+      const r = schedule(state, { servers: [{ ...server(uuid).build(), pci: vf }] })
+      if (Result.isFailure(r)) throw r.failure
+      state = r.success.state
+      expect([...column()]).toEqual([...pciFreeByHost(state.pci, vf[0]!)])
+    }
+    expect([...column()].reduce((a, b) => a + b, 0)).toBe(2)
+    const d = deleteServer(state, "v2")
+    if (Result.isFailure(d)) throw d.failure
+    const before = state
+    state = d.success.state
+    expect([...column()]).toEqual([...pciFreeByHost(state.pci, vf[0]!)])
+    expect([...column()].reduce((a, b) => a + b, 0)).toBe(3)
+    state = before
+    expect([...column()]).toEqual([...pciFreeByHost(before.pci, vf[0]!)])
   })
 
   it("declines what the scan cannot express", () => {
