@@ -38,8 +38,10 @@ function parseVbp(text: string): Vbp {
   const types = nums[at++]!
   const items: number[][] = []
   for (let t = 0; t < types; t++) {
-    // A few New files hold negative sizes (-1, -2) despite the README; they count as 0 here,
-    // which can only make an instance harder.
+    // Caprara triplet files hold negative sizes (206 items in 77 of the 120 instances, where
+    // c = 100 - a - b falls below 0; none in New or Falkenauer). A demand cannot be negative, so
+    // they count as 0 here: the planted triplet then overflows a dimension, so n/3 bins may be
+    // out of reach on those instances, and their ratio to n/3 is pessimistic.
     const size = nums.slice(at, at + dims).map((v) => Math.max(0, v))
     at += dims
     const demand = nums[at++]!
