@@ -1,31 +1,38 @@
-// Request logs (adapters/http/log.ts): one JSON line per request, batched, bounded, flushed
-// on close.
+// Request logs (adapters/http/log.ts): one JSON line per request, batched, written one batch at
+// a time off the event loop, bounded, flushed on close.
+import { closeSync, mkdtempSync, openSync, readFileSync, rmSync } from "node:fs"
+import { tmpdir } from "node:os"
+import { join } from "node:path"
 import { describe, expect, it, vi } from "vitest"
 import { startApp } from "../adapters/http/app.ts"
 import { defaultOffer, fixtureConfig, tokens } from "../adapters/http/fixtures.ts"
-import { BatchedLines, type LineOutput } from "../adapters/http/log.ts"
+import { BatchedLines, fdOutput, type LineOutput } from "../adapters/http/log.ts"
 
-/** An output that records what it was handed and reports a settable backlog. */
-function recorder(): LineOutput & { chunks: string[]; backlog: number } {
+/** An output that records chunks; writes complete at once, or when `complete` is called. */
+function recorder(manual = false) {
+  const waiting: Array<(error: Error | null) => void> = []
   const out = {
     chunks: [] as string[],
-    backlog: 0,
-    write(chunk: string) {
+    write(chunk: string, done: (error: Error | null) => void) {
       out.chunks.push(chunk)
-      return true
+      if (manual) waiting.push(done)
+      else done(null)
     },
-    get writableLength() {
-      return out.backlog
+    complete(error: Error | null = null) {
+      const done = waiting.shift()
+      if (done === undefined) throw new Error("no write in flight")
+      done(error)
     },
   }
-  return out
+  return out satisfies LineOutput
 }
+
+const noDelay = { batchDelayMs: 60_000 }
 
 describe("BatchedLines", () => {
   it("holds lines until a batch is full, then hands them over in one write", () => {
     const out = recorder()
-    const lines = new BatchedLines(out, { batchBytes: 30, batchDelayMs: 60_000,
-      backlogBytesMax: 1_000 })
+    const lines = new BatchedLines(out, { batchBytes: 30, backlogBytesMax: 1_000, ...noDelay })
     lines.write("0123456789\n")
     lines.write("0123456789\n")
     expect(out.chunks).toEqual([])
@@ -37,6 +44,62 @@ describe("BatchedLines", () => {
     lines.flush()
     expect(out.chunks).toHaveLength(2)
   })
+
+  it("keeps one write in flight; lines meanwhile go out in order when it completes", () => {
+    const out = recorder(true)
+    const lines = new BatchedLines(out, { batchBytes: 4, backlogBytesMax: 1_000, ...noDelay })
+    lines.write("a1\n")
+    lines.write("a2\n")
+    expect(out.chunks).toEqual(["a1\na2\n"])
+    lines.write("b1\n")
+    lines.write("b2\n")
+    lines.write("b3\n")
+    lines.flush()
+    expect(out.chunks).toHaveLength(1)
+    out.complete()
+    expect(out.chunks).toEqual(["a1\na2\n", "b1\nb2\nb3\n"])
+    out.complete()
+  })
+
+  it("drops lines past the backlog bound (in flight included) and says how many", () => {
+    const out = recorder(true)
+    const lines = new BatchedLines(out, { batchBytes: 60, backlogBytesMax: 100, ...noDelay })
+    lines.write("x".repeat(59) + "\n") // 60 bytes in flight
+    lines.write("a\n")
+    lines.write("b".repeat(37) + "\n") // 60 + 2 + 38 = 100: kept
+    lines.write("c\n") // over: dropped
+    lines.write("d\n")
+    out.complete()
+    lines.flush()
+    const written = out.chunks[1]!.split("\n").filter((l) => l !== "")
+    expect(written.slice(0, 2)).toEqual(["a", "b".repeat(37)])
+    expect(JSON.parse(written[2]!)).toMatchObject({ msg: "log lines dropped", dropped: 2 })
+    out.complete()
+  })
+
+  it("counts the lines of a failed write and arms no timer for the count alone", () => {
+    vi.useFakeTimers()
+    try {
+      const out = recorder(true)
+      const lines = new BatchedLines(out, { batchBytes: 1_000, batchDelayMs: 100,
+        backlogBytesMax: 10_000 })
+      lines.write("one\n")
+      lines.write("two\n")
+      lines.flush()
+      out.complete(new Error("EPIPE"))
+      expect(vi.getTimerCount()).toBe(0)
+      lines.write("three\n")
+      vi.advanceTimersByTime(100)
+      expect(out.chunks).toHaveLength(2)
+      const second = out.chunks[1]!.split("\n").filter((l) => l !== "")
+      expect(second[0]).toBe("three")
+      expect(JSON.parse(second[1]!)).toMatchObject({ dropped: 2 })
+      out.complete()
+    } finally {
+      vi.useRealTimers()
+    }
+  })
+
   it("hands a partial batch over once its delay has passed (fake clock)", () => {
     vi.useFakeTimers()
     try {
@@ -55,21 +118,20 @@ describe("BatchedLines", () => {
       vi.useRealTimers()
     }
   })
-  it("drops lines past the backlog bound and says how many in the next batch", () => {
-    const out = recorder()
-    const lines = new BatchedLines(out, { batchBytes: 1_000, batchDelayMs: 60_000,
-      backlogBytesMax: 100 })
-    out.backlog = 95
-    lines.write("a\n")
-    lines.write("b\n")
-    lines.write("c\n") // 95 + 4 pending + 2 > 100
-    lines.write("d\n")
-    out.backlog = 0
-    lines.flush()
-    expect(out.chunks).toHaveLength(1)
-    const written = out.chunks[0]!.split("\n").filter((l) => l !== "")
-    expect(written.slice(0, 2)).toEqual(["a", "b"])
-    expect(JSON.parse(written[2]!)).toMatchObject({ msg: "log lines dropped", dropped: 2 })
+
+  it("fdOutput writes the whole chunk to the descriptor, then calls back", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "corral-log-"))
+    try {
+      const path = join(dir, "log.jsonl")
+      const fd = openSync(path, "w")
+      const chunk = "é".repeat(100_000) + "\n"
+      await new Promise<void>((resolve, reject) =>
+        fdOutput(fd).write(chunk, (e) => (e === null ? resolve() : reject(e))))
+      closeSync(fd)
+      expect(readFileSync(path, "utf8")).toBe(chunk)
+    } finally {
+      rmSync(dir, { recursive: true, force: true })
+    }
   })
 })
 

@@ -51,7 +51,7 @@ export interface AppOptions {
   readonly journalPath: string | null
   readonly sources?: Sources
   readonly logger?: boolean
-  /** Where log lines go (default `process.stdout`). */
+  /** Where log lines go (default: stdout, written on the thread pool). */
   readonly logOutput?: LineOutput
 }
 

@@ -16,7 +16,7 @@ import {
 } from "../../core/errors.ts"
 import { noValidHostFault, noValidHostStatus } from "../../core/placement/errors.ts"
 import { parseBody } from "./body.ts"
-import { BatchedLines, type LineOutput } from "./log.ts"
+import { BatchedLines, fdOutput, type LineOutput } from "./log.ts"
 import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
 import type { Engine, OpError, Reply } from "./engine.ts"
 
@@ -52,14 +52,14 @@ export interface ServerOptions<W> {
    * adapters/http/log.ts); off in tests.
    */
   readonly logger?: boolean
-  /** Where log lines go (default `process.stdout`). */
+  /** Where log lines go (default: stdout, written on the thread pool). */
   readonly logOutput?: LineOutput
 }
 
 /** Builds the Fastify app (not listening). */
 export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   const principals = principalsOf(options.config)
-  const lines = options.logger === true ? new BatchedLines(options.logOutput ?? process.stdout)
+  const lines = options.logger === true ? new BatchedLines(options.logOutput ?? fdOutput(1))
     : null
   const app = Fastify({
     logger: lines === null ? false : { level: "info", stream: lines },
