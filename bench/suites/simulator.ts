@@ -167,6 +167,9 @@ export async function run(): Promise<BenchRecord[]> {
     "lower"))
   records.push(record(suite, `(b) real core, ${m} requests: wall time, projected from ${n}`,
     real.setupSeconds + (fullRequests * eventsPerRequest) / realRate, "s", "lower", 60))
+  records.push(record(suite, `(b) real core, ${m} requests: CPU time, projected from ${n}`,
+    real.setupSeconds + (fullRequests * eventsPerRequest) / (real.events / real.cpuSeconds), "s",
+    "lower", 60))
   const perVm = Math.max(0, real.rssPeak - real.rssSetup) / Math.max(1, real.liveMax)
   records.push(record(suite, `(b) real core, ${m} requests: peak RSS, projected from ${n}`,
     (real.rssSetup + perVm * engine.liveMax) / mib, "MiB", "lower", 2048))
