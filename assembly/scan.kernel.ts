@@ -227,11 +227,16 @@ function pairs(n: usize): i32 {
       f64x2.mul(f64x2.sub(fr, ram), v128.load(ramInv + off))))
     vMin = f64x2.min(vMin, v128.bitselect(score, plusInf, alive))
     vMax = f64x2.max(vMax, v128.bitselect(score, minusInf, alive))
+    // A lane changes its class only above the runner-up level and off the best score (ties with
+    // the best, common among identical hosts, change nothing).
     const special = v128.load32x2_s(specialAt + off4)
+    const isZero = i64x2.eq(special, zero)
+    const isOne = i64x2.eq(special, one)
     const level = v128.bitselect(f64x2.splat(s0),
-      v128.bitselect(f64x2.splat(s1), f64x2.splat(s2), i64x2.eq(special, one)),
-      i64x2.eq(special, zero))
-    const beats = v128.and(alive, f64x2.gt(score, level))
+      v128.bitselect(f64x2.splat(s1), f64x2.splat(s2), isOne), isZero)
+    const top = v128.bitselect(f64x2.splat(m0),
+      v128.bitselect(f64x2.splat(m1), f64x2.splat(m2), isOne), isZero)
+    const beats = v128.and(alive, v128.and(f64x2.gt(score, level), f64x2.ne(score, top)))
     if (!v128.any_true(beats)) continue
     if (i64x2.extract_lane(beats, 0) != 0) {
       track(i64x2.extract_lane(special, 0), f64x2.extract_lane(score, 0), <i32>i)
