@@ -65,6 +65,7 @@ function scanInto(input: ScanInput, req: ScanRequest, s: Scratch, out: ScanResul
   const { affinityHost, affinityRack, affinityZone } = req
   const affinity = affinityHost !== -1 || affinityRack !== -1 || affinityZone !== -1
   const anti = req.antiHosts.length + req.antiRacks.length + req.antiZones.length > 0
+  const antiDomains = req.antiRacks.length + req.antiZones.length > 0
   const { antiHost, antiRack, antiZone, classes } = s
   let count = 0
   let rMin = Infinity
@@ -98,7 +99,8 @@ function scanInto(input: ScanInput, req: ScanRequest, s: Scratch, out: ScanResul
       nAffinity++
       continue
     }
-    if (anti && (antiHost[i]! | antiRack[rackOf[i]!]! | antiZone[zoneOf[i]!]!) !== 0) {
+    if (anti && (antiHost[i] !== 0 ||
+      (antiDomains && (antiRack[rackOf[i]!]! | antiZone[zoneOf[i]!]!) !== 0))) {
       nAnti++
       continue
     }
