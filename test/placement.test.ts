@@ -317,3 +317,28 @@ describe("zone and pmem device constraints", () => {
     expect(Result.isFailure(empty) && empty.failure.message).toContain("server.zone")
   })
 })
+
+describe("group size limit", () => {
+  it("a request that would pass a group's member limit is a BadRequest, not a failed commit", () => {
+    let state = withGroups(clusterOf(host("big").cpus(100_000).ram(100_000_000).ratios(1, 1)),
+      { id: "g", rule: "soft-affinity" })
+    for (let k = 0; k < 9_999; k++) {
+      const r = createServer(state, server(`m${k}`).groups("g").build(), "big")
+      if (Result.isFailure(r)) throw new Error(r.failure.message)
+      state = r.success.state
+    }
+    const two = schedule(state, { servers: [server("x").build(), server("y").groups("g").build(),
+      server("z").groups("g").build()] })
+    expect(Result.isFailure(two) && two.failure._tag).toBe("BadRequest")
+    if (Result.isFailure(two)) {
+      expect(two.failure.message).toContain("instances[1].groups")
+      expect(two.failure.message).toContain("limit of 10000")
+    }
+    const last = schedule(state, { servers: [server("y").groups("g").build()] })
+    expect(Result.isSuccess(last)).toBe(true)
+    if (Result.isSuccess(last)) {
+      const over = schedule(last.success.state, { servers: [server("z").groups("g").build()] })
+      expect(Result.isFailure(over) && over.failure._tag).toBe("BadRequest")
+    }
+  })
+})

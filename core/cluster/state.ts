@@ -242,6 +242,7 @@ export function createServer(
     if (group.members.length >= instanceLimits.groupMembersMax) {
       return err(invalid("server.groups", `groups of at most ${instanceLimits.groupMembersMax}`))
     }
+    if (group.rule.startsWith("soft-")) continue
     const breach = hardRuleBreach(state.topology, group, memberHosts(state, group), hostIndex)
     if (breach !== undefined) return err(new Conflict({ message: `${hostName}: ${breach}` }))
   }

@@ -2,9 +2,10 @@
  * A placement request (one instance or a gang), its validation, and the check for hard rules
  * among its own members that can never hold together.
  */
-import { type BadRequest, type InputIssue, invalidAll, NotFound, type Outcome, err, ok }
+import { type BadRequest, type InputIssue, invalid, invalidAll, NotFound, type Outcome, err, ok }
   from "../errors.ts"
-import { findGroup, type GroupCreate, groupIssues, instanceIssues } from "../cluster/state.ts"
+import { findGroup, type GroupCreate, groupIssues, instanceIssues, instanceLimits }
+  from "../cluster/state.ts"
 import { type ClusterState, type GroupRecord, groupScopes } from "../cluster/types.ts"
 import { filterNames, type FilterName } from "./errors.ts"
 import type { Policy, Weights } from "./plugins.ts"
@@ -74,12 +75,24 @@ export function checkRequest(
     issues.push(...instanceIssues(inst, path))
   })
   if (issues.length > 0) return err(invalidAll(issues))
-  for (const inst of request.instances) {
+  // Per group: how many instances of the request join it, and the first one that does.
+  const joining = new Map<string, { count: number; first: number }>()
+  for (const [k, inst] of request.instances.entries()) {
     for (const id of inst.groups) {
+      const j = joining.get(id)
+      if (j === undefined) joining.set(id, { count: 1, first: k })
+      else j.count++
       if (groups.has(id)) continue
       const existing = findGroup(state, id)
       if (existing === undefined) return err(new NotFound({ resource: "server group", id }))
       groups.set(id, existing)
+    }
+  }
+  for (const [id, { count, first }] of joining) {
+    const members = groups.get(id)!.members.length
+    if (members + count > instanceLimits.groupMembersMax) {
+      return err(invalid(`instances[${first}].groups`, `a group with room: ${id} has ${members} ` +
+        `members and ${count} more would pass its limit of ${instanceLimits.groupMembersMax}`))
     }
   }
   return ok(groups)
