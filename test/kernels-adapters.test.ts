@@ -147,17 +147,22 @@ describe("corral diagnostics", () => {
     expect(code).toBe(0)
     const facts = JSON.parse(text) as {
       kernels: { backend: string; selfTest: string }
+      placementScan: string
       webAssembly: { simdKernelsCompiled: boolean; compilerFlags: string }
       versions: { node: string }
     }
     expect(facts.kernels).toMatchObject({ backend: "wasm", selfTest: "ok" })
+    expect(facts.placementScan).toBe("wasm")
     expect(facts.webAssembly.simdKernelsCompiled).toBe(true)
     expect(facts.webAssembly.compilerFlags).toContain("--enable simd")
     expect(facts.versions.node).toBe(process.versions.node)
   })
 
   it("follows CORRAL_KERNELS, and fails on a value it cannot honour", async () => {
-    expect((await run([], "ts")).text).toMatch(/block kernels: +ts \(CORRAL_KERNELS=ts/)
+    const ts = (await run([], "ts")).text
+    expect(ts).toMatch(/block kernels: +ts \(CORRAL_KERNELS=ts/)
+    expect(ts).toMatch(/placement scan: ts/)
+    expect((await run([], undefined)).text).toMatch(/placement scan: wasm/)
     const bad = await run([], "fast")
     expect(bad.code).toBe(1)
     expect(bad.text).toMatch(/unavailable: CORRAL_KERNELS/)

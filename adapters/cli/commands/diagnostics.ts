@@ -3,13 +3,13 @@ import { join } from "node:path"
 import { Result } from "effect"
 import { KERNELS_ENV, loadKernels } from "../../kernels.ts"
 import {
-  BLOCK_SIZE_BYTES, type BlockKernels, referenceKernels, wasmSupport,
+  BLOCK_SIZE_BYTES, type BlockKernels, defaultScanKernel, referenceKernels, wasmSupport,
 } from "../../../core/kernels/index.ts"
 import type { CliCommand } from "../command.ts"
 
 const usage = `usage: corral diagnostics [--json]
 
-Says which block-kernel backend is active (WebAssembly or the TypeScript reference) and why,
+Says which block-kernel and placement-scan backends are active (WebAssembly or the TypeScript reference) and why,
 whether the SIMD WebAssembly kernels compiled on this host, a self-test of the active backend
 against the reference, and the versions of Corral, Node.js, V8 and the AssemblyScript compiler.
 
@@ -44,7 +44,7 @@ function corralVersion(): string {
 
 /** `corral diagnostics`: the active kernel backend, WebAssembly support and versions. */
 export const command: CliCommand = {
-  summary: "show the active block-kernel backend, WebAssembly/SIMD support and versions",
+  summary: "show the active kernel backends, WebAssembly/SIMD support and versions",
   usage,
   run: async (args) => {
     const unknown = args.filter((a) => a !== "--json")
@@ -62,6 +62,7 @@ export const command: CliCommand = {
           selfTest: selfTest(selection.success.kernels) ? "ok" : "MISMATCH",
         }
         : { error: selection.failure.message },
+      placementScan: defaultScanKernel().backend,
       [KERNELS_ENV]: process.env[KERNELS_ENV] ?? null,
       webAssembly: {
         simdKernelsCompiled: wasm.available,
@@ -82,6 +83,7 @@ export const command: CliCommand = {
 
 function printText(facts: {
   kernels: { backend?: string; preference?: string; selfTest?: string; error?: string }
+  placementScan: string
   webAssembly: { simdKernelsCompiled: boolean; reason?: string; compiler: string;
     compilerFlags: string }
   versions: { corral: string; node: string; v8: string }
@@ -93,6 +95,7 @@ function printText(facts: {
     ? `block kernels:  unavailable: ${k.error}`
     : `block kernels:  ${k.backend} (${KERNELS_ENV}=${env ?? "unset"} -> ${k.preference}), ` +
       `self-test ${k.selfTest}`)
+  console.log(`placement scan: ${facts.placementScan}`)
   const w = facts.webAssembly
   const compiled = w.simdKernelsCompiled ? "compiled" : "unavailable"
   console.log(`WebAssembly:    SIMD kernels ${compiled}` +
