@@ -9,6 +9,9 @@ import { bodyDepthMax, parseBody, syntaxErrorOffset } from "../adapters/http/bod
 import { decodeConfig, parseConfig } from "../adapters/http/config.ts"
 import { type Operations, startEngine } from "../adapters/http/engine.ts"
 import { type JournalEntry, openJournal, parseJournal } from "../adapters/http/journal.ts"
+import { startApp } from "../adapters/http/app.ts"
+import { defaultOffer, fixtureConfig, tokens } from "../adapters/http/fixtures.ts"
+import { findServer } from "../core/cluster/index.ts"
 import { err, invalid, ok } from "../core/errors.ts"
 
 const tmp = () => mkdtempSync(join(tmpdir(), "corral-http-"))
@@ -191,5 +194,31 @@ describe("engine", () => {
     const path = join(tmp(), "j.jsonl")
     writeFileSync(path, JSON.stringify({ ...entry(1), body: { n: "x" } }) + "\n")
     expect(() => startEngine({ total: 0, ids: [] }, ops, openJournal(path))).toThrow(/replay/)
+  })
+})
+
+describe("server create in the journal", () => {
+  it("records the host the solver chose, and a replay puts the server there again", async () => {
+    const path = join(tmp(), "j.jsonl")
+    const options = { config: fixtureConfig(), offer: defaultOffer(), journalPath: path }
+    const first = startApp(options)
+    const created = await first.app.inject({ method: "POST", url: "/v2/acme/servers",
+      headers: { "x-auth-token": tokens.acme, "content-type": "application/json" },
+      payload: { server: { name: "web", flavorRef: "m1.small" } } })
+    expect(created.statusCode).toBe(202)
+    const id = (created.json() as { server: { id: string } }).server.id
+    const chosen = findServer(first.engine.world().cluster, id)!.host
+    await first.app.close()
+    const [entry] = parseJournal(readFileSync(path, "utf8")).entries
+    expect(entry!.decided).toEqual({ host: chosen })
+
+    // A journal written when the solver preferred another host replays to that host.
+    const other = first.engine.world().cluster.inventory.hosts
+      .find((h) => h.name !== chosen && h.pciDevices.length === 0 && h.pmemDevices.length === 0)!
+    writeFileSync(path, JSON.stringify({ ...entry, decided: { host: other.name } }) + "\n")
+    const again = startApp(options)
+    expect(again.replayed).toBe(1)
+    expect(findServer(again.engine.world().cluster, id)!.host).toBe(other.name)
+    await again.app.close()
   })
 })

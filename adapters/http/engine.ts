@@ -33,6 +33,11 @@ export interface Reply {
 export interface Applied<W> {
   readonly world: W
   readonly reply: Reply
+  /**
+   * What the operation chose that a later version might choose differently (a server's host):
+   * recorded in the journal entry, and given back on replay so the world rebuilds the same.
+   */
+  readonly decided?: Readonly<Record<string, string>>
 }
 
 /** A journalled operation: pure over the world and the entry. */
@@ -108,7 +113,8 @@ export function startEngine<W>(
         const entry = entryOf(change, seq + 1, sources)
         const result = run(operations, head, entry)
         if (Result.isFailure(result)) return Promise.resolve(Result.fail(result.failure))
-        commit.write(entry)
+        const decided = result.success.decided
+        commit.write(decided === undefined ? entry : { ...entry, decided })
         head = result.success.world
         seq = entry.seq
         return commit.after(head, result.success.reply)

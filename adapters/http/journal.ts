@@ -26,6 +26,8 @@ export interface JournalEntry {
   readonly params: Readonly<Record<string, string>>
   readonly body: unknown
   readonly ids: ReadonlyArray<string>
+  /** What the operation chose when it was accepted (see `Applied.decided`). */
+  readonly decided?: Readonly<Record<string, string>>
 }
 
 /** An open journal: the entries found on open, and an append that is durable on return. */
@@ -130,7 +132,8 @@ function parseEntry(line: string): JournalEntry | null {
   const e = value as Record<string, unknown>
   const ok = typeof e["seq"] === "number" && typeof e["atMs"] === "number" &&
     typeof e["op"] === "string" && typeof e["tenant"] === "string" &&
-    typeof e["params"] === "object" && e["params"] !== null && Array.isArray(e["ids"])
+    typeof e["params"] === "object" && e["params"] !== null && Array.isArray(e["ids"]) &&
+    (e["decided"] === undefined || (typeof e["decided"] === "object" && e["decided"] !== null))
   return ok ? (value as JournalEntry) : null
 }
 

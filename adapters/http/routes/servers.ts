@@ -8,10 +8,10 @@
  * rejection is its NoValidHost (409). The server's id is the journalled id.
  */
 import { HashMap, Result, Schema } from "effect"
-import { deleteServer } from "../../../core/cluster/state.ts"
+import { createServer, deleteServer } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
 import { schedule } from "../../../core/placement/index.ts"
-import type { ServerCreate } from "../../../core/cluster/types.ts"
+import type { ClusterState, ServerCreate, ServerRecord } from "../../../core/cluster/types.ts"
 import { decode } from "../../../core/decode.ts"
 import {
   type BadRequest, type CorralError, Conflict, err, invalid, NotFound, ok, type Outcome,
@@ -85,13 +85,21 @@ function createOp(world: World, e: JournalEntry): Outcome<Applied<World>, OpErro
     ...(zone === undefined ? {} : { zone }),
     ...(device === undefined ? {} : { pmemDevice: device }),
   }
-  const placed = schedule(world.cluster, { servers: [request] })
+  // A replayed create goes where it went when it was accepted, whatever today's solver prefers.
+  const recorded = e.decided?.["host"]
+  const placed: Outcome<{ state: ClusterState; server: ServerRecord }, OpError> =
+    recorded === undefined
+      ? Result.map(schedule(world.cluster, { servers: [request] }),
+        (r) => ({ state: r.state, server: r.servers[0]! }))
+      : createServer(world.cluster, request, recorded)
   if (Result.isFailure(placed)) return err(placed.failure)
+  const host = placed.success.server.host
   const meta: ServerMeta = { id, name: s.name, tenant: e.tenant, flavor: s.flavorRef,
     createdAtMs: e.atMs }
   return ok({
     world: { ...world, cluster: placed.success.state, servers: withEntry(world.servers, id, meta) },
     reply: { status: 202, body: { server: { id, links: [] } } },
+    decided: { host },
   })
 }
 
