@@ -7,6 +7,7 @@ import {
   findGroup,
   hypervisorViews,
   type ClusterState,
+  usageAt,
 } from "../core/cluster/index.ts"
 import { host } from "./builders.ts"
 import { clusterOf, server, volume, withGroups } from "./placement-builders.ts"
@@ -35,12 +36,12 @@ describe("createServer / deleteServer", () => {
     const view = hypervisorViews(s1)[0]!
     expect(view).toMatchObject({ vcpus: 16, vcpus_used: 4, memory_mb: 16384, memory_mb_used: 4096,
       local_gb: 97, local_gb_used: 20, running_vms: 1 })
-    expect(s1.usage[0]!.cellVcpusUsed).toEqual([2, 2])
-    expect(s1.usage[0]!.diskUsedMb).toEqual([20_000])
-    expect(s0.usage[0]!.vcpusUsed).toBe(0)
+    expect(usageAt(s1, 0).cellVcpusUsed).toEqual([2, 2])
+    expect(usageAt(s1, 0).diskUsedMb).toEqual([20_000])
+    expect(usageAt(s0, 0).vcpusUsed).toBe(0)
     const d = deleteServer(s1, "a")
     if (Result.isFailure(d)) throw d.failure
-    expect(d.success.state.usage[0]).toEqual(s0.usage[0])
+    expect(usageAt(d.success.state, 0)).toEqual(usageAt(s0, 0))
     expect(HashMap.size(d.success.state.servers)).toBe(0)
   })
 
@@ -104,7 +105,7 @@ describe("createServer / deleteServer", () => {
     const s1 = created(s0, server("a").cpus(4), "h1")
     created(s0, server("b").cpus(8), "h1")
     const s2 = created(s1, server("c").cpus(12), "h1")
-    expect(s2.usage[0]!.vcpusUsed).toBe(16)
+    expect(usageAt(s2, 0).vcpusUsed).toBe(16)
     expect(failure(createServer(s2, server("d").build(), "h1"))._tag).toBe("InsufficientCapacity")
     expect(Result.isSuccess(createServer(s0, server("d").cpus(16).build(), "h1"))).toBe(true)
   })

@@ -1,6 +1,7 @@
 import fc from "fast-check"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
+import { usageList } from "../core/cluster/index.ts"
 import { defaultWeights, placeGang } from "../core/placement/index.ts"
 import { packVectors, packVectorsDetailed, type VectorPackInput } from "../core/placement/pack.ts"
 import { host } from "./builders.ts"
@@ -214,7 +215,7 @@ describe("rule-free pack gangs and special hardware", () => {
     let state = clusterOf(host("pm").cpus(32).pmem("ns0", 4096), host("o1").cpus(8),
       host("o2").cpus(8))
     state = placed(state, server("old").cpus(1).ram(512))
-    const used = state.usage.findIndex((u) => u.instanceCount > 0)
+    const used = usageList(state).findIndex((u) => u.instanceCount > 0)
     expect(state.inventory.hosts[used]!.name).toBe("o1")
     const r = placeGang(state, { instances: [server("a").cpus(7).ram(1024),
       server("b").cpus(8).ram(1024)].map((s) => s.instance()) })

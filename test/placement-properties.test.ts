@@ -12,6 +12,8 @@ import {
   type GroupScope,
   findGroup,
   memberHosts,
+  usageAt,
+  usageList,
 } from "../core/cluster/index.ts"
 import { placeGang, type PlacementRequest, schedule } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
@@ -82,7 +84,7 @@ function build(
 /** Whether `hosts[k]` for instance k keeps capacity and every hard rule. */
 function valid(s: Scenario, hosts: ReadonlyArray<number>): boolean {
   const { state, request } = s
-  const used = state.usage.map((u) => ({ cpu: u.vcpusUsed, ram: u.ramMbUsed }))
+  const used = usageList(state).map((u) => ({ cpu: u.vcpusUsed, ram: u.ramMbUsed }))
   for (const [k, inst] of request.instances.entries()) {
     const h = hosts[k]!
     const info = state.inventory.hosts[h]!
@@ -168,12 +170,12 @@ describe("placement properties", () => {
       if (Result.isFailure(r)) return
       const next = r.success.state
       next.inventory.hosts.forEach((h, i) => {
-        const u = next.usage[i]!
+        const u = usageAt(next, i)
         expect(u.vcpusUsed).toBeLessThanOrEqual(h.vcpuCapacity)
         expect(u.ramMbUsed).toBeLessThanOrEqual(h.ramCapacityMb)
         const added = r.success.servers.filter((x) => x.hostIndex === i)
           .reduce((sum, x) => sum + x.vcpus, 0)
-        expect(u.vcpusUsed).toBe(s.state.usage[i]!.vcpusUsed + added)
+        expect(u.vcpusUsed).toBe(usageAt(s.state, i).vcpusUsed + added)
       })
     }))
   })

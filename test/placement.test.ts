@@ -1,6 +1,6 @@
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { type ClusterState, createServer } from "../core/cluster/index.ts"
+import { type ClusterState, createServer, usageAt, usageList } from "../core/cluster/index.ts"
 import {
   filterNames,
   type NoValidHost,
@@ -98,7 +98,7 @@ describe("group filters", () => {
   it("affinity follows the members already placed, at its scope", () => {
     const s = withGroups(racks(), { id: "g", rule: "affinity", scope: "rack" })
     const s1 = placed(s, server("x").groups("g").cpus(16))
-    expect(s1.usage[0]!.vcpusUsed).toBe(16)
+    expect(usageAt(s1, 0).vcpusUsed).toBe(16)
     expect(hostOf(s1, server("y").groups("g"))).toBe("a2")
   })
 
@@ -137,7 +137,7 @@ describe("weighers", () => {
   const two = () => clusterOf(host("h1").cpus(8), host("h2").cpus(8))
   it("pack fills the fuller host; spread the emptier; ties go to the lowest index", () => {
     const s = placed(two(), server("x").cpus(4))
-    expect(s.usage[0]!.vcpusUsed).toBe(4)
+    expect(usageAt(s, 0).vcpusUsed).toBe(4)
     expect(hostOf(s, server("a"), "pack")).toBe("h1")
     expect(hostOf(s, server("a"), "spread")).toBe("h2")
     expect(hostOf(two(), server("a"), "spread")).toBe("h1")
@@ -147,7 +147,7 @@ describe("weighers", () => {
     const s0 = withGroups(two(), { id: "sa", rule: "soft-affinity" },
       { id: "sn", rule: "soft-anti-affinity" })
     const s1 = placed(s0, server("x").groups("sa"), server("y").groups("sn"))
-    expect(s1.usage[0]!.instanceCount).toBe(2)
+    expect(usageAt(s1, 0).instanceCount).toBe(2)
     const spread = placed(two(), server("z").cpus(1))
     const s2 = placed(withGroups(spread, { id: "sa", rule: "soft-affinity" }),
       server("w").groups("sa").cpus(1))
@@ -255,7 +255,7 @@ describe("zone and pmem device constraints", () => {
 
   it("a zone keeps only its hosts, counted by AvailabilityZoneFilter", () => {
     const s1 = placed(zoned(), server("x").zone("az1"))
-    expect(s1.usage.map((u) => u.vcpusUsed)).toEqual([0, 1, 0, 0])
+    expect(usageList(s1).map((u) => u.vcpusUsed)).toEqual([0, 1, 0, 0])
     expect(hostOf(s1, server("a").zone("az1"))).toBe("a2")
     expect(hostOf(s1, server("a").zone("az1"), "spread")).toBe("a1")
     expect(hostOf(zoned(), server("a").cpus(2).zone("az2"))).toBe("b1")

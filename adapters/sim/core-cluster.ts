@@ -14,7 +14,7 @@ import { HashMap, Result } from "effect"
 import type { Host, Inventory } from "../../core/inventory/inventory.ts"
 import {
   type ClusterState, createCluster, createGroup, createServer, deleteGroup, deleteServer,
-  findGroup, findServer, type GroupCreate, scanOf, type ServerRecord,
+  findGroup, findServer, type GroupCreate, scanOf, type ServerRecord, usageAt,
 } from "../../core/cluster/index.ts"
 import { updateScanHost } from "../../core/cluster/scan.ts"
 import { placeGang } from "../../core/placement/gang.ts"
@@ -73,7 +73,7 @@ export class CoreCluster implements SimCluster {
   /** Copies one host's usage from the state into the per-host arrays (O(1)). */
   private mirror(host: number): void {
     const h = this.inventory.hosts[host]!
-    const u = this.state.usage[host]!
+    const u = usageAt(this.state, host)
     this.freeVcpus[host] = h.vcpuCapacity - u.vcpusUsed
     this.freeRamMb[host] = h.ramCapacityMb - u.ramMbUsed
     const before = this.instances[host]!
@@ -197,7 +197,7 @@ export class CoreCluster implements SimCluster {
     const scan = scanOf(this.state)
     const next: ClusterState = { ...this.state,
       inventory: { hosts: this.hosts.slice(), hostIndex: this.inventory.hostIndex } }
-    updateScanHost(scan, changed, next.usage[host]!, next.pci)
+    updateScanHost(scan, changed, usageAt(next, host), next.pci)
     scan.owner = next
     this.state = next
   }

@@ -20,6 +20,7 @@ import {
   hardRuleBreach,
   memberHosts,
   type ServerCreate,
+  usageAt,
 } from "../../core/cluster/index.ts"
 import { loadavg } from "node:os"
 import { newScanKernel, setPlacementScan, usePlacementScan }
@@ -110,7 +111,7 @@ function naivePlace(state: ClusterState, req: ServerCreate): ClusterState {
   let bestScore = -Infinity
   for (const host of state.inventory.hosts) {
     if (host.status !== "up") continue
-    const usage = state.usage[host.index]!
+    const usage = usageAt(state, host.index)
     if (!fitOnHost(host, usage, req).fits) continue
     if (req.pci !== undefined && !pciFits(state.pci, host.name, req.pci)) continue
     const breach = req.groups.some((id) => {

@@ -10,10 +10,10 @@
  * hypervisorViews(state)                                    // vcpus_used, memory_mb_used, …
  * ```
  *
- * - `ClusterState` is an immutable value: inventory, per-host usage (`usage[i]` for
- *   `inventory.hosts[i]`: vCPUs, RAM, disk per pool, NUMA cell shares), servers and volumes by
- *   uuid (`servers`), server groups by id (`groups`). Keep the newest state; a dry run is the
- *   same call with the result discarded.
+ * - `ClusterState` is an immutable value: inventory, per-host usage (`usageAt(state, i)` for
+ *   `inventory.hosts[i]`: vCPUs, RAM, disk per pool, NUMA cell shares; a persistent vector, so a
+ *   commit copies O(log hosts)), servers and volumes by uuid (`servers`), server groups by id
+ *   (`groups`). Keep the newest state; a dry run is the same call with the result discarded.
  * - `createServer(state, request, hostChoice)` reserves everything a server holds, checking the
  *   host's status, its groups' hard rules and the fit; `deleteServer(state, uuid)` releases it.
  *   Both return `Outcome`s; errors are BadRequest, NotFound, AlreadyExists, Conflict (host not up,

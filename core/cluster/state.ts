@@ -18,12 +18,15 @@ import {
   err,
   ok,
 } from "../errors.ts"
-import type { Inventory } from "../inventory/inventory.ts"
+import type { Host, Inventory } from "../inventory/inventory.ts"
 import { applyUsage, emptyUsage, fitOnHost, poolMatches, cellRamCapacityMb,
   cellVcpuCapacity } from "./fit.ts"
 import { hardRuleBreach, topologyOf } from "./rules.ts"
 import { buildScan, type ScanIndex, updateScanHost } from "./scan.ts"
 import { fitDevices } from "./devices.ts"
+import { usageAt, usageList, usageVecOf, withUsageAt } from "./usage.ts"
+
+export { usageAt, usageList, type UsageVec } from "./usage.ts"
 import { free as freePci, pciStateOf } from "../pci/index.ts"
 import { type AddPmemError, pmemStateOf, releaseServer } from "../pmem/index.ts"
 import type { PciClaimError } from "../pci/index.ts"
@@ -35,6 +38,7 @@ import {
   groupRules,
   groupScopes,
   type HostAssignment,
+  type HostUsage,
   type InstanceSpec,
   type ServerCreate,
   type ServerRecord,
@@ -55,7 +59,7 @@ export function createCluster(inventory: Inventory): ClusterState {
   const state: ClusterState = {
     inventory,
     topology: topologyOf(inventory),
-    usage,
+    usage: usageVecOf(usage),
     servers: HashMap.empty(),
     groups: HashMap.empty(),
     pci: pciStateOf(inventory),
@@ -69,7 +73,7 @@ export function createCluster(inventory: Inventory): ClusterState {
 /** The scan arrays of this state: its own if it still owns them, else rebuilt for it. */
 export function scanOf(state: ClusterState): ScanIndex {
   if (state.scan.owner === state) return state.scan
-  const scan = buildScan(state.inventory, state.usage)
+  const scan = buildScan(state.inventory, usageList(state))
   scan.owner = state
   ;(state as { scan: ScanIndex }).scan = scan
   return scan
@@ -246,7 +250,7 @@ export function createServer(
     const breach = hardRuleBreach(state.topology, group, memberHosts(state, group), hostIndex)
     if (breach !== undefined) return err(new Conflict({ message: `${hostName}: ${breach}` }))
   }
-  const usage = state.usage[hostIndex]!
+  const usage = usageAt(state, hostIndex)
   let assignment: HostAssignment
   if (typeof choice === "string") {
     const fit = fitOnHost(host, usage, request)
@@ -265,8 +269,7 @@ export function createServer(
   if ("error" in devices) return err(devices.error)
   const server: ServerRecord = { ...request, host: hostName, hostIndex, assignment,
     pciDevices: devices.pciDevices, pmemVolumes: devices.pmemVolumes }
-  return ok({ state: commitServer(state, server, { pci: devices.pci, pmem: devices.pmem }),
-    server })
+  return ok({ state: commitServer(state, server, devices.pci, devices.pmem), server })
 }
 
 /**
@@ -288,9 +291,9 @@ export function commitPlaced(
   if (host.status !== "up") throw new Error(`fast path chose ${host.name}, which is ${host.status}`)
   const server: ServerRecord = { ...request, host: host.name, hostIndex, assignment,
     pciDevices: devices?.pciDevices ?? [], pmemVolumes: devices?.pmemVolumes ?? [] }
-  const kept = devices === undefined ? { pci: state.pci, pmem: state.pmem }
-    : { pci: devices.pci, pmem: devices.pmem }
-  return { state: commitServer(state, server, kept), server }
+  const next = devices === undefined ? commitServer(state, server, state.pci, state.pmem)
+    : commitServer(state, server, devices.pci, devices.pmem)
+  return { state: next, server }
 }
 
 function assignmentProblem(
@@ -318,11 +321,11 @@ function assignmentProblem(
       c.vcpus * cellCount !== request.vcpus || c.ramMb * cellCount !== request.ramMb)) {
     return invalid("assignment.cells", `${cellCount} distinct cells sharing the request evenly`)
   }
-  const after = applyUsage(state.usage[hostIndex]!, request, assignment, 1)
+  const was = usageAt(state, hostIndex)
+  const after = applyUsage(was, request, assignment, 1)
   const over = (resource: string, used: number, capacity: number, before: number) =>
     new InsufficientCapacity({ resource, requested: used - before, free: capacity - before,
       capacity, host: host.name })
-  const was = state.usage[hostIndex]!
   if (after.vcpusUsed > host.vcpuCapacity) {
     return over("vcpus", after.vcpusUsed, host.vcpuCapacity, was.vcpusUsed)
   }
@@ -365,8 +368,8 @@ export function deleteServer(
   }
   const pmem = server.pmemVolumes.length > 0 ? releaseServer(state.pmem, uuid).state : state.pmem
   const next = withHostUsage(state, server.hostIndex,
-    applyUsage(state.usage[server.hostIndex]!, server, server.assignment, -1),
-    { servers: HashMap.remove(state.servers, uuid), groups, pci, pmem })
+    applyUsage(usageAt(state, server.hostIndex), server, server.assignment, -1),
+    HashMap.remove(state.servers, uuid), groups, pci, pmem)
   return ok({ state: next, server })
 }
 
@@ -374,41 +377,52 @@ export function deleteServer(
 function commitServer(
   state: ClusterState,
   server: ServerRecord,
-  devices: Pick<ClusterState, "pci" | "pmem">,
+  pci: ClusterState["pci"],
+  pmem: ClusterState["pmem"],
 ): ClusterState {
   let groups = state.groups
   for (const id of server.groups) {
     const group = findGroup(state, id)!
     groups = HashMap.set(groups, id, { ...group, members: [...group.members, server.uuid] })
   }
-  const usage = applyUsage(state.usage[server.hostIndex]!, server, server.assignment, 1)
+  const usage = applyUsage(usageAt(state, server.hostIndex), server, server.assignment, 1)
   return withHostUsage(state, server.hostIndex, usage,
-    { servers: HashMap.set(state.servers, server.uuid, server), groups, ...devices })
+    HashMap.set(state.servers, server.uuid, server), groups, pci, pmem)
 }
 
+/**
+ * The state after one host's usage changed, with its servers, groups and device accounting:
+ * copies O(log hosts) of the usage vector, rewrites that host in the scan arrays and hands them
+ * to the new state. One object literal of the state's shape (no spreads on this path).
+ */
 function withHostUsage(
   state: ClusterState,
   hostIndex: number,
-  hostUsage: ClusterState["usage"][number],
-  changes: Partial<ClusterState>,
+  hostUsage: HostUsage,
+  servers: ClusterState["servers"],
+  groups: ClusterState["groups"],
+  pci: ClusterState["pci"],
+  pmem: ClusterState["pmem"],
 ): ClusterState {
   const host = state.inventory.hosts[hostIndex]!
-  assertUsageWithin(state, hostIndex, hostUsage)
-  const usage = state.usage.slice()
-  usage[hostIndex] = hostUsage
+  assertUsageWithin(host, hostUsage)
   const scan = scanOf(state)
-  const next: ClusterState = { ...state, ...changes, usage, scan }
-  updateScanHost(scan, host, hostUsage, next.pci)
+  const next: ClusterState = {
+    inventory: state.inventory,
+    topology: state.topology,
+    usage: withUsageAt(state.usage, hostIndex, hostUsage),
+    servers,
+    groups,
+    pci,
+    pmem,
+    scan,
+  }
+  updateScanHost(scan, host, hostUsage, pci)
   scan.owner = next
   return next
 }
 
-function assertUsageWithin(
-  state: ClusterState,
-  hostIndex: number,
-  u: ClusterState["usage"][number],
-): void {
-  const host = state.inventory.hosts[hostIndex]!
+function assertUsageWithin(host: Host, u: HostUsage): void {
   const bad = u.vcpusUsed < 0 || u.ramMbUsed < 0 || u.instanceCount < 0 ||
     u.vcpusUsed > host.vcpuCapacity || u.ramMbUsed > host.ramCapacityMb ||
     u.diskUsedMb.some((d, p) => d < 0 || d > host.diskPools[p]!.sizeMb)

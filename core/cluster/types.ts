@@ -8,6 +8,7 @@ import type { Inventory } from "../inventory/inventory.ts"
 import type { PciNumaPolicy, PciRequest, PciState } from "../pci/index.ts"
 import type { PmemState, PmemVolumeRequest } from "../pmem/index.ts"
 import type { ScanIndex } from "./scan.ts"
+import type { UsageVec } from "./usage.ts"
 
 /** A group rule. The `soft-` rules are preferences (weighers); the others are hard filters. */
 export type GroupRule = "affinity" | "anti-affinity" | "soft-affinity" | "soft-anti-affinity"
@@ -130,12 +131,13 @@ export interface Topology {
 
 /**
  * The cluster state every capability commits into. Immutable: every operation returns a new
- * state and leaves its argument as it was. `usage` is aligned with `inventory.hosts`.
+ * state and leaves its argument as it was. `usage` is aligned with `inventory.hosts` (a
+ * persistent vector: read one host with `usageAt(state, i)`, all with `usageList(state)`).
  */
 export interface ClusterState {
   readonly inventory: Inventory
   readonly topology: Topology
-  readonly usage: ReadonlyArray<HostUsage>
+  readonly usage: UsageVec
   readonly servers: HashMap.HashMap<string, ServerRecord>
   readonly groups: HashMap.HashMap<string, GroupRecord>
   /** PCI accounting (`corral/pci`); servers' claims are committed here. */

@@ -2,6 +2,7 @@
  * Read-only views of the cluster state in the shapes the APIs print (Nova's hypervisor fields).
  */
 import type { ClusterState } from "./types.ts"
+import { usageAt } from "./usage.ts"
 
 /** One hypervisor as `os-hypervisors/detail` shows it, computed from the cluster state. */
 export interface HypervisorView {
@@ -33,7 +34,7 @@ export function hypervisorViews(state: ClusterState): HypervisorView[] {
 /** The hypervisor view of one host, by its index in the inventory (see `hypervisorViews`). */
 export function hypervisorView(state: ClusterState, hostIndex: number): HypervisorView {
   const host = state.inventory.hosts[hostIndex]!
-  const usage = state.usage[hostIndex]!
+  const usage = usageAt(state, hostIndex)
   const diskMb = host.diskPools.reduce((s, p) => s + p.sizeMb, 0)
   const diskUsedMb = usage.diskUsedMb.reduce((s, d) => s + d, 0)
   return {

@@ -10,7 +10,7 @@ import { fitOnHost } from "../cluster/fit.ts"
 import { type DeviceFit, fitDevices, wantsDevices } from "../cluster/devices.ts"
 import { domainOf } from "../cluster/rules.ts"
 import { pciColumnOf, type PciColumn, poolKindColumn } from "../cluster/scan.ts"
-import { findGroup, instanceIssues, instanceLimits, memberHosts, scanOf }
+import { findGroup, instanceIssues, instanceLimits, memberHosts, scanOf, usageAt }
   from "../cluster/state.ts"
 import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
 import { diskPoolKind } from "../model/inventory.ts"
@@ -56,7 +56,7 @@ export function placeFast(
   kernel.scan(scanInputOf(state), request, result)
   if (result.best < 0) return undefined
   const host = state.inventory.hosts[result.best]!
-  const fit = fitOnHost(host, state.usage[result.best]!, instance)
+  const fit = fitOnHost(host, usageAt(state, result.best), instance)
   if (!fit.fits) throw new Error(`scan chose ${host.name}, where ${instance.name} does not fit`)
   if (!wantsDevices(instance)) {
     return { hostIndex: result.best, assignment: fit.assignment, devices: undefined }

@@ -9,6 +9,7 @@
  * does not fit is a bug).
  */
 import { freeRamMbOf, freeVcpusOf } from "../cluster/scan.ts"
+import { usageAt } from "../cluster/state.ts"
 import type { ClusterState, HostAssignment } from "../cluster/types.ts"
 import type { Placement } from "./gang.ts"
 import { packVectors } from "./pack.ts"
@@ -40,7 +41,7 @@ export function packGang(state: ClusterState, request: PlacementRequest): Placem
   const binFree = new Float64Array(hosts.length * dims)
   const binOpen = new Uint8Array(hosts.length)
   hosts.forEach((h, b) => {
-    const u = state.usage[h.index]!
+    const u = usageAt(state, h.index)
     binOpen[b] = u.instanceCount > 0 ? 1 : 0
     binFree[b * dims] = freeVcpusOf(h, u)
     binFree[b * dims + 1] = freeRamMbOf(h, u)

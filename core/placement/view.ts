@@ -4,7 +4,7 @@
  */
 import { fitOnHost, type Fit } from "../cluster/fit.ts"
 import { applyUsage } from "../cluster/fit.ts"
-import { memberHosts, scanOf } from "../cluster/state.ts"
+import { memberHosts, scanOf, usageAt } from "../cluster/state.ts"
 import type {
   ClusterState,
   GroupRecord,
@@ -97,7 +97,8 @@ export function viewOf(state: ClusterState, groups: ReadonlyMap<string, GroupRec
 
 /** The usage of a host as the view sees it. */
 export function usageIn(view: SearchView, hostIndex: number): HostUsage {
-  return view.touched[hostIndex] === 1 ? view.overlay.get(hostIndex)! : view.state.usage[hostIndex]!
+  return view.touched[hostIndex] === 1 ? view.overlay.get(hostIndex)!
+    : usageAt(view.state, hostIndex)
 }
 
 /** Hosts of a group's members: placed ones, then those placed by the search. */

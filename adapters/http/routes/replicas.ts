@@ -11,7 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { HashMap, Result } from "effect"
-import { createServer, deleteServer } from "../../../core/cluster/state.ts"
+import { createServer, deleteServer, usageAt } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
 import type { ClusterState } from "../../../core/cluster/types.ts"
 import { type CorralError, err, ok, type Outcome } from "../../../core/errors.ts"
@@ -41,7 +41,7 @@ export function replicaWorldOf(world: World): ReplicaWorld {
     }
   })
   const hosts = cluster.inventory.hosts.map((h) => {
-    const usage = cluster.usage[h.index]!
+    const usage = usageAt(cluster, h.index)
     return {
       name: h.name, status: h.status, zpools: h.diskPools.map((p) => p.name),
       freeVcpus: freeVcpusOf(h, usage), freeRamMb: freeRamMbOf(h, usage),

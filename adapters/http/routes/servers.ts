@@ -8,7 +8,7 @@
  * rejection is its NoValidHost (409). The server's id is the journalled id.
  */
 import { HashMap, Result, Schema } from "effect"
-import { createServer, deleteServer } from "../../../core/cluster/state.ts"
+import { createServer, deleteServer, usageAt } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
 import { schedule } from "../../../core/placement/index.ts"
 import type { ClusterState, ServerCreate, ServerRecord } from "../../../core/cluster/types.ts"
@@ -165,7 +165,7 @@ export function serverView(world: World, meta: ServerMeta, extras: ReadonlyArray
 export function hypervisorView(world: World, host: Host,
   extras: ReadonlyArray<(world: World, host: Host) => Record<string, unknown>>)
   : Record<string, unknown> {
-  const usage = world.cluster.usage[host.index]!
+  const usage = usageAt(world.cluster, host.index)
   const view: Record<string, unknown> = {
     id: host.index + 1, hypervisor_hostname: host.name,
     state: host.status === "down" ? "down" : "up",
