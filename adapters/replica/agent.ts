@@ -37,6 +37,7 @@ function finishJournal(dir: string, id: string, generation: number): void {
   if (meta === null || meta.role !== "slave") throw new Error(`${id}: journal without a slave`)
   writeMeta(dir, id, { ...meta, generation })
   rmSync(p.base, { force: true })
+  rmSync(p.hashes, { force: true })
   rmSync(p.pending, { force: true })
 }
 

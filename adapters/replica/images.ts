@@ -7,6 +7,8 @@
  *                    holds; `master`/`fenced` — the generation of `id.base`
  *   id.base          master side: the last acknowledged snapshot (what the slave holds); on a
  *                    degraded old master, the common generation it diverged from
+ *   id.hashes        master side: a cache of one xxHash64 per block of the base at the
+ *                    generation it names (hashlist.ts); any other reads as absent
  *   id.pending.json  master side: the blocks of the cycle in flight (durable before any is
  *                    sent or written to the base), until it is acknowledged
  *   id.journal       slave side: the last received generation, committed before its ACK and
@@ -41,6 +43,7 @@ export function imagePaths(dir: string, id: string) {
   return {
     image: `${base}.img`, meta: `${base}.meta.json`, base: `${base}.base`,
     pending: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
+    hashes: `${base}.hashes`,
   }
 }
 
@@ -120,6 +123,7 @@ export function createSparse(path: string, sizeBytes: number): void {
 /** Creates a master image (sparse) with an all-zero base at generation 0. */
 export function createMasterImage(dir: string, id: string, sizeBytes: number): void {
   const p = imagePaths(dir, id)
+  rmSync(p.hashes, { force: true })
   createSparse(p.image, sizeBytes)
   createSparse(p.base, sizeBytes)
   writeMeta(dir, id, { role: "master", generation: 0, sizeBytes })
@@ -128,7 +132,7 @@ export function createMasterImage(dir: string, id: string, sizeBytes: number): v
 /** Creates an empty slave image (sparse) holding generation 0. */
 export function createSlaveImage(dir: string, id: string, sizeBytes: number): void {
   const p = imagePaths(dir, id)
-  for (const path of [p.journal, p.journalTmp, p.base]) rmSync(path, { force: true })
+  for (const path of [p.journal, p.journalTmp, p.base, p.hashes]) rmSync(path, { force: true })
   createSparse(p.image, sizeBytes)
   writeMeta(dir, id, { role: "slave", generation: 0, sizeBytes })
 }
@@ -175,6 +179,9 @@ export function promoteImage(dir: string, id: string): ImageMeta {
   if (existsSync(p.journalTmp) || journalAhead(p.journal, meta.generation)) {
     throw new Error(`image ${id} in ${dir}: recover the journal before promoting`)
   }
+  // A hash list left from an earlier life as master describes another base (the directory
+  // flush of the copy makes its removal durable).
+  rmSync(p.hashes, { force: true })
   copyFileAtomic(p.image, p.base)
   chmodSync(p.image, 0o644)
   const promoted: ImageMeta = { ...meta, role: "master" }
@@ -204,6 +211,7 @@ export function degradeImage(dir: string, id: string, commonGeneration: number):
     throw new Error(`image ${id}: base holds generation ${meta.generation}, ` +
       `not the common generation ${commonGeneration}`)
   }
+  rmSync(imagePaths(dir, id).hashes, { force: true })
   chmodSync(imagePaths(dir, id).image, 0o644)
   writeMeta(dir, id, { ...meta, role: "slave" })
 }

@@ -15,7 +15,8 @@ import { Result } from "effect"
 import {
   BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
 } from "../../core/kernels/index.ts"
-import { diffImageFiles, readFully } from "../kernels.ts"
+import { diffImageFiles, hashImageFile, readFully } from "../kernels.ts"
+import { readHashList, writeHashList } from "./hashlist.ts"
 import { imagePaths, readMeta, writeFileAtomicAsync, writeMeta } from "./images.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
@@ -170,6 +171,101 @@ export function changedSinceBase(masterDir: string, imageId: string,
   return { changed: changedBlocks(diff.success.bitmap, diff.success.blockCount), captured }
 }
 
+/** The changed blocks, and the base's hash list as it will be once they are shipped. */
+export interface ChangedByHash extends ChangedBlocks {
+  readonly hashes: BigUint64Array
+}
+
+/**
+ * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
+ * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
+ * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
+ * while the chunk is in cache. The returned list holds the new hash at every changed block.
+ */
+export function changedSinceHashes(masterDir: string, imageId: string, kernels: BlockKernels,
+  generation: number, sizeBytes: number): ChangedByHash {
+  const p = imagePaths(masterDir, imageId)
+  const blockCount = blocksOf(sizeBytes)
+  const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
+  if (hashes.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
+  const old32 = new Uint32Array(hashes.buffer, hashes.byteOffset, blockCount * 2)
+  const chunkBlocks = diffChunkBytes / BLOCK_SIZE_BYTES
+  const fresh = new BigUint64Array(chunkBlocks)
+  const fresh32 = new Uint32Array(fresh.buffer)
+  const changed: number[] = []
+  const captured = new Map<number, Uint8Array>()
+  let slab = new Uint8Array(0), slabUsed = 0
+  const fd = openSync(p.image, "r")
+  try {
+    for (let start = 0; start < sizeBytes; start += diffChunkBytes) {
+      const view = expectKernel(kernels.inputView(Math.min(diffChunkBytes, sizeBytes - start)))
+      readAt(fd, view, start)
+      const count = expectKernel(kernels.hashBlocksInto(view, fresh))
+      const firstBlock = start / BLOCK_SIZE_BYTES
+      for (let local = 0; local < count; local++) {
+        const at = (firstBlock + local) * 2
+        if (fresh32[local * 2] === old32[at] && fresh32[local * 2 + 1] === old32[at + 1]) continue
+        hashes[firstBlock + local] = fresh[local]!
+        const from = local * BLOCK_SIZE_BYTES
+        const block = view.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, view.length))
+        if (slabUsed + block.length > slab.length) {
+          slab = new Uint8Array(captureSlabBytes)
+          slabUsed = 0
+        }
+        slab.set(block, slabUsed)
+        captured.set(firstBlock + local, slab.subarray(slabUsed, slabUsed + block.length))
+        slabUsed += block.length
+        changed.push(firstBlock + local)
+      }
+    }
+  } finally { closeSync(fd) }
+  return { changed, captured, hashes }
+}
+
+function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
+  const hashed = hashImageFile(kernels, basePath)
+  if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
+  return hashed.success
+}
+
+function expectKernel<A>(outcome: Result.Result<A, { readonly message: string }>): A {
+  if (Result.isFailure(outcome)) throw new Error(`kernel call rejected: ${outcome.failure.message}`)
+  return outcome.success
+}
+
+/**
+ * How this cycle finds the changed blocks: by the base's hash list where hashing is fast (the
+ * WebAssembly backend: only the image is read), else by diffing image and base; in both cases
+ * with the list to write after the ACK (null when there is no valid one to patch).
+ */
+function findChanges(req: SyncRequest, baseGeneration: number,
+  sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
+  if (req.kernels.backend === "wasm") {
+    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes)
+  }
+  const p = imagePaths(req.masterDir, req.imageId)
+  const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes))
+  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels), hashes }
+}
+
+/**
+ * Patches `hashes` with the hash of every shipped block the diff did not already hash, so the
+ * list equals the base once the batches are in it.
+ */
+function patchHashes(kernels: BlockKernels, hashes: BigUint64Array, batches: ReadonlyArray<Batch>,
+  hashedByDiff: ReadonlySet<number>): void {
+  const one = new BigUint64Array(1)
+  for (const b of batches) {
+    b.indices.forEach((index, i) => {
+      if (hashedByDiff.has(index)) return
+      const at = b.payloadAt[i]!
+      const payload = b.bytes.subarray(at, Math.min(at + BLOCK_SIZE_BYTES, b.bytes.length))
+      expectKernel(kernels.hashBlocksInto(payload, one))
+      hashes[index] = one[0]!
+    })
+  }
+}
+
 /** Runs one cycle; resolves with the acknowledgement, or rejects (nothing acknowledged). */
 export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   const p = imagePaths(req.masterDir, req.imageId)
@@ -191,7 +287,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const { changed, captured } = changedSinceBase(req.masterDir, req.imageId, req.kernels)
+    const { changed, captured, hashes } = findChanges(req, meta.generation, meta.sizeBytes)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.
@@ -212,11 +308,19 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     baseFlushed.catch(() => {}) // awaited below (or in `finally` when the cycle fails first)
     const sent = await stream(peer, req, state.generation, batches, indices.length,
       pendingDurable)
+    // While the agent commits: the hash list as the base will be (the diff's changed blocks
+    // are hashed already; a TypeScript diff only patches a list that is valid).
+    if (hashes !== null) {
+      patchHashes(req.kernels, hashes, batches, req.kernels.backend === "wasm" ? new Set(changed)
+        : new Set())
+    }
     const ack = await expect(peer, FrameType.ack, timeoutMs)
     await baseFlushed
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
     writeMeta(req.masterDir, req.imageId, { ...meta, generation: req.generation })
     rmSync(p.pending, { force: true })
+    // A cache, written only once the metadata claims its generation (hashlist.ts).
+    if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
   } finally {
     peer.socket.destroy()
@@ -224,6 +328,15 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     await baseFlushed.catch(() => {})
     closeSync(imageFd)
     closeSync(baseFd)
+  }
+}
+
+/** Writes the hash list; a list that cannot be written is removed (the cycle stands). */
+function saveHashList(path: string, generation: number, hashes: BigUint64Array): void {
+  try {
+    writeHashList(path, generation, hashes)
+  } catch {
+    rmSync(path, { force: true })
   }
 }
 

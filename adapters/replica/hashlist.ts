@@ -1,0 +1,81 @@
+/**
+ * The master's block-hash list, `id.hashes`: one xxHash64 per 4 KiB block of `id.base` as of the
+ * generation the metadata claims, so that a cycle reads and hashes only the image instead of
+ * reading and comparing both the image and the base.
+ *
+ * It is a cache, never a record: written after the metadata claims its generation, without a
+ * flush, through a temporary file and a rename. A list that is missing, torn (short, bad magic,
+ * bad CRC-32), of another generation or of another block count reads as absent, and the cycle
+ * then rebuilds it from the base. Blocks where the base may run ahead of the generation (those
+ * of an unacknowledged cycle, `id.pending.json`) are shipped by every cycle until one is
+ * acknowledged, whatever the list says; the list is patched with the hash of every block a cycle
+ * ships, so after an ACK it equals the base block for block.
+ *
+ *   header (20 bytes): magic "CRH1", generation, block count, body CRC-32, 0 — big-endian u32
+ *   body: block count × u64 hash, little-endian
+ */
+import { closeSync, existsSync, openSync, readSync, renameSync, writeSync } from "node:fs"
+import { crc32 } from "node:zlib"
+
+const hashListMagic = 0x43524831 // "CRH1"
+const headerBytes = 20
+const hashBytes = 8
+
+function hashBodyBytes(hashes: BigUint64Array): Buffer {
+  const body = Buffer.allocUnsafe(hashes.length * hashBytes)
+  for (let i = 0; i < hashes.length; i++) body.writeBigUInt64LE(hashes[i]!, i * hashBytes)
+  return body
+}
+
+/**
+ * The hash list at `path` if it is whole and describes `blockCount` blocks at `generation`;
+ * null otherwise (the caller rebuilds it).
+ */
+export function readHashList(path: string, generation: number,
+  blockCount: number): BigUint64Array | null {
+  if (!existsSync(path)) return null
+  const expectedBytes = headerBytes + blockCount * hashBytes
+  const bytes = Buffer.allocUnsafe(expectedBytes + 1)
+  const fd = openSync(path, "r")
+  let length = 0
+  try {
+    for (;;) {
+      const n = readSync(fd, bytes, length, bytes.length - length, length)
+      if (n === 0) break
+      length += n
+      if (length === bytes.length) return null // longer than this list can be: not ours
+    }
+  } finally { closeSync(fd) }
+  if (length !== expectedBytes || bytes.readUInt32BE(0) !== hashListMagic) return null
+  if (bytes.readUInt32BE(4) !== generation || bytes.readUInt32BE(8) !== blockCount ||
+    bytes.readUInt32BE(16) !== 0) return null
+  const body = bytes.subarray(headerBytes, expectedBytes)
+  if (crc32(body) !== bytes.readUInt32BE(12)) return null
+  const hashes = new BigUint64Array(blockCount)
+  for (let i = 0; i < blockCount; i++) hashes[i] = body.readBigUInt64LE(i * hashBytes)
+  return hashes
+}
+
+/**
+ * Replaces the hash list at `path` with `hashes` at `generation` (temporary file and rename, no
+ * flush: after a crash the old list, the new one, or a torn one that reads as absent).
+ */
+export function writeHashList(path: string, generation: number, hashes: BigUint64Array): void {
+  if (!Number.isSafeInteger(generation) || generation < 0 || generation > 0xffffffff) {
+    throw new Error(`hash list generation ${generation} outside 0..2^32-1`)
+  }
+  const body = hashBodyBytes(hashes)
+  const head = Buffer.alloc(headerBytes)
+  head.writeUInt32BE(hashListMagic, 0)
+  head.writeUInt32BE(generation, 4)
+  head.writeUInt32BE(hashes.length, 8)
+  head.writeUInt32BE(crc32(body), 12)
+  const tmp = `${path}.tmp`
+  const fd = openSync(tmp, "w", 0o644)
+  try {
+    for (const part of [head, body]) {
+      if (writeSync(fd, part) !== part.length) throw new Error(`${tmp}: short write`)
+    }
+  } finally { closeSync(fd) }
+  renameSync(tmp, path)
+}
