@@ -21,10 +21,23 @@ const hashListMagic = 0x43524831 // "CRH1"
 const headerBytes = 20
 const hashBytes = 8
 
-function hashBodyBytes(hashes: BigUint64Array): Buffer {
+/** Whether this host stores a BigUint64Array little-endian (then its bytes are the body). */
+const littleEndianHost = new Uint8Array(new BigUint64Array([1n]).buffer)[0] === 1
+
+/** The little-endian bytes of `hashes` (a view of them on a little-endian host: no copy). */
+function hashBodyBytes(hashes: BigUint64Array): Uint8Array {
+  if (littleEndianHost) return new Uint8Array(hashes.buffer, hashes.byteOffset, hashes.byteLength)
   const body = Buffer.allocUnsafe(hashes.length * hashBytes)
   for (let i = 0; i < hashes.length; i++) body.writeBigUInt64LE(hashes[i]!, i * hashBytes)
   return body
+}
+
+/** The hashes in little-endian `body`. */
+function hashesOf(body: Buffer): BigUint64Array {
+  const hashes = new BigUint64Array(body.length / hashBytes)
+  if (littleEndianHost) new Uint8Array(hashes.buffer).set(body)
+  else for (let i = 0; i < hashes.length; i++) hashes[i] = body.readBigUInt64LE(i * hashBytes)
+  return hashes
 }
 
 /**
@@ -51,9 +64,7 @@ export function readHashList(path: string, generation: number,
     bytes.readUInt32BE(16) !== 0) return null
   const body = bytes.subarray(headerBytes, expectedBytes)
   if (crc32(body) !== bytes.readUInt32BE(12)) return null
-  const hashes = new BigUint64Array(blockCount)
-  for (let i = 0; i < blockCount; i++) hashes[i] = body.readBigUInt64LE(i * hashBytes)
-  return hashes
+  return hashesOf(body)
 }
 
 /**
