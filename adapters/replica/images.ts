@@ -43,7 +43,7 @@ export function imagePaths(dir: string, id: string) {
   return {
     image: `${base}.img`, meta: `${base}.meta.json`, base: `${base}.base`,
     pending: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
-    hashes: `${base}.hashes`,
+    hashes: `${base}.hashes`, hashesTmp: `${base}.hashes.tmp`,
   }
 }
 
