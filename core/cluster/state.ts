@@ -158,20 +158,25 @@ export function deleteGroup(
   return ok(derive(state, { groups: HashMap.remove(state.groups, id) }))
 }
 
-/** Checks an instance request's numbers; returns every issue under `path`. */
+const nonNegative = (v: number): boolean => Number.isInteger(v) && v >= 0
+
+/**
+ * Checks an instance request's numbers; returns every issue under `path`. Runs for every
+ * placement, so it makes no closures and allocates only the issue list.
+ */
 export function instanceIssues(spec: InstanceSpec, path: string): InputIssue[] {
   const issues: InputIssue[] = []
-  const nonNegative = (v: number) => Number.isInteger(v) && v >= 0
   if (!nonNegative(spec.vcpus)) issues.push({ path: `${path}.vcpus`, message: "an integer ≥ 0" })
   if (!nonNegative(spec.ramMb)) issues.push({ path: `${path}.ramMb`, message: "an integer ≥ 0" })
   if (spec.disks.length > instanceLimits.disksMax) {
     issues.push({ path: `${path}.disks`, message: `at most ${instanceLimits.disksMax} disks` })
   }
-  spec.disks.forEach((d, k) => {
-    if (!Number.isInteger(d.sizeMb) || d.sizeMb < 1) {
+  for (let k = 0; k < spec.disks.length; k++) {
+    const sizeMb = spec.disks[k]!.sizeMb
+    if (!Number.isInteger(sizeMb) || sizeMb < 1) {
       issues.push({ path: `${path}.disks[${k}].sizeMb`, message: "an integer ≥ 1" })
     }
-  })
+  }
   if (spec.kind === "volume" && (spec.vcpus !== 0 || spec.ramMb !== 0 || spec.disks.length !== 1)) {
     issues.push({ path, message: "a volume: one disk, no vCPUs and no RAM" })
   }
@@ -194,7 +199,7 @@ export function instanceIssues(spec: InstanceSpec, path: string): InputIssue[] {
   if (spec.groups.length > instanceLimits.groupsMax) {
     issues.push({ path: `${path}.groups`, message: `at most ${instanceLimits.groupsMax} groups` })
   }
-  if (new Set(spec.groups).size !== spec.groups.length) {
+  if (spec.groups.length > 1 && new Set(spec.groups).size !== spec.groups.length) {
     issues.push({ path: `${path}.groups`, message: "each group once" })
   }
   return issues
