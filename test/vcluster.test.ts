@@ -1,6 +1,6 @@
 import { HashMap, Result } from "effect"
 import { describe, expect, it } from "vitest"
-import { findGroup, hypervisorViews } from "../core/cluster/index.ts"
+import { findGroup, hypervisorViews, usageList } from "../core/cluster/index.ts"
 import {
   createVcluster,
   deleteVcluster,
@@ -63,7 +63,7 @@ describe("vcluster create / show / delete", () => {
     expect(used).toBe(4)
     const d = deleteVcluster(r.success.state, "vc1")
     if (Result.isFailure(d)) throw d.failure
-    expect(d.success.cluster.usage).toEqual(s0.cluster.usage)
+    expect(usageList(d.success.cluster)).toEqual(usageList(s0.cluster))
     expect(findGroup(d.success.cluster, "vc1/group-1")).toBeUndefined()
     expect(HashMap.size(d.success.vclusters)).toBe(0)
     expect(Result.isFailure(showVcluster(d.success, "vc1"))).toBe(true)
