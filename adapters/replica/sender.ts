@@ -149,26 +149,41 @@ export interface ChangedBlocks {
 export function changedSinceBase(masterDir: string, imageId: string,
   kernels: BlockKernels): ChangedBlocks {
   const p = imagePaths(masterDir, imageId)
-  const captured = new Map<number, Uint8Array>()
-  let slab = new Uint8Array(0), slabUsed = 0
+  const capture = blockCapture()
   const diff = diffImageFiles(kernels, p.image, p.base, diffChunkBytes,
     (startBytes, chunk, bits, changedCount) => {
       if (changedCount === 0) return
       const firstBlock = startBytes / BLOCK_SIZE_BYTES
       for (const local of changedBlocks(bits, blocksOf(chunk.length))) {
-        const from = local * BLOCK_SIZE_BYTES
-        const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
-        if (slabUsed + block.length > slab.length) {
-          slab = new Uint8Array(captureSlabBytes)
-          slabUsed = 0
-        }
-        slab.set(block, slabUsed)
-        captured.set(firstBlock + local, slab.subarray(slabUsed, slabUsed + block.length))
-        slabUsed += block.length
+        capture.keep(firstBlock + local, chunk, local)
       }
     })
   if (Result.isFailure(diff)) throw new Error(diff.failure.message)
-  return { changed: changedBlocks(diff.success.bitmap, diff.success.blockCount), captured }
+  return { changed: changedBlocks(diff.success.bitmap, diff.success.blockCount),
+    captured: capture.captured }
+}
+
+/**
+ * Copies changed blocks out of a chunk while it is in cache, into shared slabs of
+ * `captureSlabBytes` (one allocation per slab, not per block), keyed by block index.
+ */
+function blockCapture() {
+  const captured = new Map<number, Uint8Array>()
+  let slab = new Uint8Array(0), slabUsed = 0
+  return {
+    captured,
+    keep: (blockIndex: number, chunk: Uint8Array, local: number): void => {
+      const from = local * BLOCK_SIZE_BYTES
+      const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
+      if (slabUsed + block.length > slab.length) {
+        slab = new Uint8Array(captureSlabBytes)
+        slabUsed = 0
+      }
+      slab.set(block, slabUsed)
+      captured.set(blockIndex, slab.subarray(slabUsed, slabUsed + block.length))
+      slabUsed += block.length
+    },
+  }
 }
 
 /** The changed blocks, and the base's hash list as it will be once they are shipped. */
@@ -193,8 +208,7 @@ export function changedSinceHashes(masterDir: string, imageId: string, kernels: 
   const fresh = new BigUint64Array(chunkBlocks)
   const fresh32 = new Uint32Array(fresh.buffer)
   const changed: number[] = []
-  const captured = new Map<number, Uint8Array>()
-  let slab = new Uint8Array(0), slabUsed = 0
+  const capture = blockCapture()
   const fd = openSync(p.image, "r")
   try {
     for (let start = 0; start < sizeBytes; start += diffChunkBytes) {
@@ -206,20 +220,12 @@ export function changedSinceHashes(masterDir: string, imageId: string, kernels: 
         const at = (firstBlock + local) * 2
         if (fresh32[local * 2] === old32[at] && fresh32[local * 2 + 1] === old32[at + 1]) continue
         hashes[firstBlock + local] = fresh[local]!
-        const from = local * BLOCK_SIZE_BYTES
-        const block = view.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, view.length))
-        if (slabUsed + block.length > slab.length) {
-          slab = new Uint8Array(captureSlabBytes)
-          slabUsed = 0
-        }
-        slab.set(block, slabUsed)
-        captured.set(firstBlock + local, slab.subarray(slabUsed, slabUsed + block.length))
-        slabUsed += block.length
+        capture.keep(firstBlock + local, view, local)
         changed.push(firstBlock + local)
       }
     }
   } finally { closeSync(fd) }
-  return { changed, captured, hashes }
+  return { changed, captured: capture.captured, hashes }
 }
 
 function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {

@@ -77,7 +77,7 @@ export function packGang(state: ClusterState, request: PlacementRequest): Placem
 /**
  * Host costs that keep ordinary instances off special hardware: 0 in use or 1 new, plus, per kind
  * of special hardware (PCI devices, pmem devices), one more than the number of hosts. Undefined
- * when no host has any or the request's `specialHardware` weight is 0 (the default costs apply).
+ * when no host has such hardware or the request's `specialHardware` weight is 0 (the default costs apply).
  */
 function specialCosts(
   state: ClusterState,

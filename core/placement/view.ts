@@ -35,7 +35,7 @@ export interface Item {
   /** Whether a member asks for PCI devices or pmem volumes. */
   readonly devices: boolean
   readonly groupCounts: ReadonlyMap<string, number>
-  /** Distinct availability zones the members ask for (empty: any zone). */
+  /** Distinct availability zones the members ask for (empty: every zone will do). */
   readonly zones: ReadonlyArray<string>
   /** Distinct pmem device names the members ask their host to have. */
   readonly pmemDevices: ReadonlyArray<string>
