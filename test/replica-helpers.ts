@@ -5,6 +5,7 @@
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
 import { closeSync, openSync, readFileSync, writeSync } from "node:fs"
+import { mulberry32 } from "../core/random.ts"
 import { join } from "node:path"
 import { Result } from "effect"
 import {
@@ -56,16 +57,7 @@ export async function killAll(): Promise<void> {
 }
 
 /** A small seeded PRNG (mulberry32) so random writes are reproducible. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
+export const prng = mulberry32
 
 /** Writes `count` random runs (1 byte to 10 KiB, may cross blocks) into the file. */
 export function randomWrites(path: string, sizeBytes: number, count: number,

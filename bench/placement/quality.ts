@@ -14,6 +14,7 @@ import { Result } from "effect"
 import { createCluster } from "../../core/cluster/index.ts"
 import { decodeInventory } from "../../core/inventory/index.ts"
 import { type NamedInstance, placeGang } from "../../core/placement/index.ts"
+import { mulberry32 } from "../../core/random.ts"
 import { type BenchRecord, record } from "../lib.ts"
 
 const suite = "placement"
@@ -51,13 +52,7 @@ function parseVbp(text: string): Vbp {
 }
 
 function shuffled<T>(items: T[], seed: number): T[] {
-  let a = seed >>> 0
-  const random = () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
+  const random = mulberry32(seed)
   const out = items.slice()
   for (let i = out.length - 1; i > 0; i--) {
     const j = Math.floor(random() * (i + 1))

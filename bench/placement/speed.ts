@@ -27,6 +27,7 @@ import { newScanKernel, setPlacementScan, usePlacementScan }
   from "../../core/kernels/scan-select.ts"
 import { schedule } from "../../core/placement/index.ts"
 import { pciFits } from "../../core/pci/index.ts"
+import { mulberry32 } from "../../core/random.ts"
 import { type BenchRecord, record } from "../lib.ts"
 
 const suite = "placement"
@@ -37,18 +38,6 @@ const placementsTotal = Number(process.env["CORRAL_BENCH_PLACEMENTS"] ?? 50_000)
 const groupsTotal = 2_000
 const groupSize = 5
 const baselinePlacements = Math.min(Number(process.env["CORRAL_BENCH_BASELINE"] ?? 3_000), placementsTotal)
-
-/** A small deterministic generator (mulberry32), so every run places the same sequence. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 /** The speed benchmark's inventory (every fifth host has an SR-IOV PF with 8 VFs). */
 export function inventory() {
@@ -74,7 +63,7 @@ export function inventory() {
 
 /** The placement sequence (deterministic). */
 export function requests(): ServerCreate[] {
-  const random = rng(20261123)
+  const random = mulberry32(20261123)
   const out: ServerCreate[] = []
   let nextGroupMember = 0
   for (let k = 0; k < placementsTotal; k++) {

@@ -20,6 +20,7 @@ import {
   weightedNorms,
 } from "./pack-construct.ts"
 import { improve } from "./pack-search.ts"
+import { mulberry32 } from "../random.ts"
 import { binOrder, type PackProblem, PackState, problemOf } from "./pack-state.ts"
 
 /** Bounds of the packer. */
@@ -78,7 +79,7 @@ export function packVectorsDetailed(input: VectorPackInput): VectorPacking | und
   }
   // Budget left (a small problem): more starts from knapsack fills, first with all dimensions
   // weighing the same, then with perturbed demand weights.
-  const random = prng(0x5eed)
+  const random = mulberry32(0x5eed)
   const base = demandWeights(p)
   const order = binOrder(p)
   for (let k = 0; k < packLimits.extraStartsMax; k++) {
@@ -142,17 +143,6 @@ function construct(p: PackProblem, lowerBound: number): PackState[] {
   const costs = states.map((s) => s.cost())
   return states.map((s, k) => ({ s, k })).sort((a, b) => costs[a.k]! - costs[b.k]! || a.k - b.k)
     .map(({ s }) => s)
-}
-
-/** A small seeded generator (mulberry32): the same sequence for the same seed, in [0, 1). */
-function prng(seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = Math.imul(a ^ (a >>> 15), a | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
 }
 
 /** Every item in a bin, no bin holding items over its capacity: a broken packing is a bug. */

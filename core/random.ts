@@ -1,0 +1,13 @@
+/**
+ * A small seeded generator (mulberry32): the same sequence for the same seed, in [0, 1). Pure:
+ * the seed is a value, so the core, the benchmarks and the tests can all replay a run from it.
+ */
+export function mulberry32(seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0
+    let t = Math.imul(a ^ (a >>> 15), a | 1)
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
+  }
+}
