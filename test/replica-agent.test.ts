@@ -1,9 +1,7 @@
 // Integration on the real path: a spawned agent on 127.0.0.1, file-backed 64 MiB images.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
+import { readFileSync, writeFileSync } from "node:fs"
 import { createServer, connect, type Server } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { afterAll, describe, expect, it } from "vitest"
 import { referenceKernels } from "../core/kernels/index.ts"
 import { recoverImage, startAgent } from "../adapters/replica/agent.ts"
 import {
@@ -12,64 +10,52 @@ import {
 import { FrameReader } from "../adapters/replica/protocol.ts"
 import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import {
-  killAgent, killAll, prng, randomWrites, sha256, sha256File, spawnAgent,
+  killAgent, killAll, perTestDirs, prng, randomWrites, sha256, sha256File, spawnAgent,
 } from "./replica-helpers.ts"
 
 const imageSizeBytes = 64 * 1024 * 1024
 const id = "vm1"
-const root = mkdtempSync(join(tmpdir(), "corral-replica-"))
-let caseIndex = 0
-let masterDir = "", slaveDir = ""
+const dirs = perTestDirs("corral-replica-")
 
-afterAll(async () => {
-  await killAll()
-  rmSync(root, { recursive: true, force: true })
-})
-
-beforeEach(() => {
-  caseIndex++
-  masterDir = join(root, `m${caseIndex}`)
-  slaveDir = join(root, `s${caseIndex}`)
-  mkdirSync(masterDir)
-  mkdirSync(slaveDir)
-})
+afterAll(killAll)
 
 /** The brief's 64 MiB for the convergence tests; the failure-path tests use a smaller image. */
 const smallImageSizeBytes = 8 * 1024 * 1024
 
 function req(port: number, generation: number, fromGeneration: number,
   over: Partial<SyncRequest> = {}): SyncRequest {
-  return { masterDir, imageId: id, port, generation, fromGeneration, includeSlaveChanges: false,
-    bwlimitBytesPerS: null, kernels: referenceKernels(), replyTimeoutMs: 20_000, ...over }
+  return { masterDir: dirs.master, imageId: id, port, generation, fromGeneration,
+    includeSlaveChanges: false, bwlimitBytesPerS: null, kernels: referenceKernels(),
+    replyTimeoutMs: 20_000, ...over }
 }
 
 describe("replica agent over loopback", () => {
   it("N cycles of random writes: the slave equals each acknowledged snapshot", async () => {
-    createMasterImage(masterDir, id, imageSizeBytes)
-    const agent = await spawnAgent(slaveDir)
+    createMasterImage(dirs.master, id, imageSizeBytes)
+    const agent = await spawnAgent(dirs.slave)
     const random = prng(1)
-    const master = imagePaths(masterDir, id).image
+    const master = imagePaths(dirs.master, id).image
     for (let g = 1; g <= 3; g++) {
       randomWrites(master, imageSizeBytes, 200, random)
       const snapshot = sha256File(master)
       const r = await syncOnce(req(agent.port, g, g - 1))
       expect(r.generation).toBe(g)
       expect(r.changedBlockCount).toBeLessThan(imageSizeBytes / 4096 / 10)
-      expect(sha256File(imagePaths(slaveDir, id).image)).toBe(snapshot)
-      expect(sha256File(imagePaths(masterDir, id).base)).toBe(snapshot)
-      expect(readMeta(slaveDir, id)!.generation).toBe(g)
+      expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(snapshot)
+      expect(sha256File(imagePaths(dirs.master, id).base)).toBe(snapshot)
+      expect(readMeta(dirs.slave, id)!.generation).toBe(g)
     }
     await killAgent(agent.child)
   })
 
   it("an agent SIGKILLed mid-transfer claims nothing; the next cycle converges", async () => {
-    createMasterImage(masterDir, id, imageSizeBytes)
-    let agent = await spawnAgent(slaveDir)
-    const master = imagePaths(masterDir, id).image
+    createMasterImage(dirs.master, id, imageSizeBytes)
+    let agent = await spawnAgent(dirs.slave)
+    const master = imagePaths(dirs.master, id).image
     const random = prng(2)
     randomWrites(master, imageSizeBytes, 100, random)
     await syncOnce(req(agent.port, 1, 0))
-    const held = sha256File(imagePaths(slaveDir, id).image)
+    const held = sha256File(imagePaths(dirs.slave, id).image)
     randomWrites(master, imageSizeBytes, 500, random)
     const victim = agent.child
     let killed = false
@@ -83,22 +69,22 @@ describe("replica agent over loopback", () => {
     await expect(syncOnce(req(agent.port, 2, 1, { bwlimitBytesPerS: 4 * 1024 * 1024, clock })))
       .rejects.toThrow()
     expect(killed).toBe(true)
-    expect(readMeta(slaveDir, id)!.generation).toBe(1)
-    recoverImage(slaveDir, id)
-    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(held)
-    expect(readMeta(masterDir, id)!.generation).toBe(1)
-    agent = await spawnAgent(slaveDir)
+    expect(readMeta(dirs.slave, id)!.generation).toBe(1)
+    recoverImage(dirs.slave, id)
+    expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(held)
+    expect(readMeta(dirs.master, id)!.generation).toBe(1)
+    agent = await spawnAgent(dirs.slave)
     const r = await syncOnce(req(agent.port, 3, 1))
     expect(r.generation).toBe(3)
-    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(sha256File(master))
+    expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(master))
     await killAgent(agent.child)
   })
 
   // The remaining cases run the same agent code in-process (spawning costs seconds per agent).
   it("a lost ACK (connection cut after apply) is healed by the next cycle", async () => {
-    createMasterImage(masterDir, id, smallImageSizeBytes)
-    const agent = await startAgent(slaveDir, referenceKernels())
-    const master = imagePaths(masterDir, id).image
+    createMasterImage(dirs.master, id, smallImageSizeBytes)
+    const agent = await startAgent(dirs.slave, referenceKernels())
+    const master = imagePaths(dirs.master, id).image
     await syncOnce(req(agent.port, 1, 0))
     // Change block 7, ship it through a proxy that drops the ACK, then revert block 7.
     const original = Buffer.from(readFileSync(master).subarray(7 * 4096, 8 * 4096))
@@ -106,48 +92,48 @@ describe("replica agent over loopback", () => {
     const proxy = await ackDroppingProxy(agent.port)
     await expect(syncOnce(req(proxy.port, 2, 1))).rejects.toThrow(/closed/)
     proxy.server.close()
-    expect(readMeta(masterDir, id)!.generation).toBe(1)
+    expect(readMeta(dirs.master, id)!.generation).toBe(1)
     patch(master, 7 * 4096, original)
     // The agent holds generation 2 (its ACK was lost): the master also re-ships block 7.
     const r = await syncOnce(req(agent.port, 3, 1))
     expect(r.changedBlockCount).toBe(1)
-    expect(readMeta(slaveDir, id)!.generation).toBe(3)
-    expect(sha256File(imagePaths(slaveDir, id).image)).toBe(sha256File(master))
+    expect(readMeta(dirs.slave, id)!.generation).toBe(3)
+    expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(master))
     await agent.close()
   })
 
   it("failover fences the master; reinit ships only the blocks changed on either side",
     async () => {
-    createMasterImage(masterDir, id, smallImageSizeBytes)
-    const slaveAgent = await startAgent(slaveDir, referenceKernels())
-    const master = imagePaths(masterDir, id).image
+    createMasterImage(dirs.master, id, smallImageSizeBytes)
+    const slaveAgent = await startAgent(dirs.slave, referenceKernels())
+    const master = imagePaths(dirs.master, id).image
     const random = prng(3)
     randomWrites(master, smallImageSizeBytes, 300, random)
     await syncOnce(req(slaveAgent.port, 1, 0))
     patch(master, 10 * 4096, Buffer.alloc(100, 1)) // never synced: lost by the failover
     await slaveAgent.close()
-    recoverImage(slaveDir, id)
-    promoteImage(slaveDir, id)
-    fenceImage(masterDir, id)
+    recoverImage(dirs.slave, id)
+    promoteImage(dirs.slave, id)
+    fenceImage(dirs.master, id)
     await expect(syncOnce(req(1, 2, 1))).rejects.toThrow(/fenced/)
-    const newMaster = imagePaths(slaveDir, id).image
+    const newMaster = imagePaths(dirs.slave, id).image
     patch(newMaster, 20 * 4096, Buffer.alloc(5000, 2)) // blocks 20 and 21
-    degradeImage(masterDir, id, 1)
-    const agent = await startAgent(masterDir, referenceKernels())
-    const r = await syncOnce({ ...req(agent.port, 2, 1), masterDir: slaveDir,
+    degradeImage(dirs.master, id, 1)
+    const agent = await startAgent(dirs.master, referenceKernels())
+    const r = await syncOnce({ ...req(agent.port, 2, 1), masterDir: dirs.slave,
       includeSlaveChanges: true })
     expect(r.changedBlockCount).toBe(3)
     expect(sha256File(master)).toBe(sha256File(newMaster))
-    expect(readMeta(masterDir, id)).toMatchObject({ role: "slave", generation: 2 })
+    expect(readMeta(dirs.master, id)).toMatchObject({ role: "slave", generation: 2 })
     await agent.close()
   })
 
   it("the agent refuses to overwrite a master image (in-process agent)", async () => {
-    createMasterImage(masterDir, id, smallImageSizeBytes)
-    const agent = await startAgent(masterDir, referenceKernels())
+    createMasterImage(dirs.master, id, smallImageSizeBytes)
+    const agent = await startAgent(dirs.master, referenceKernels())
     await expect(syncOnce(req(agent.port, 1, 0)))
       .rejects.toThrow(/master here/)
-    expect(sha256(readFileSync(imagePaths(masterDir, id).image)))
+    expect(sha256(readFileSync(imagePaths(dirs.master, id).image)))
       .toBe(sha256(new Uint8Array(smallImageSizeBytes)))
     await agent.close()
   })

@@ -1,10 +1,9 @@
 // The master's block-hash list (adapters/replica/hashlist.ts): torn or stale lists read as
 // absent, and cycles that find changes by hash keep the slave equal to the master's snapshot.
-import { mkdirSync, mkdtempSync, readFileSync, rmSync, truncateSync, writeFileSync } from "node:fs"
-import { tmpdir } from "node:os"
+import { readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
-import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { referenceKernels, selectKernels, type BlockKernels } from "../core/kernels/index.ts"
 import { hashImageFile } from "../adapters/kernels.ts"
@@ -12,53 +11,41 @@ import { startAgent } from "../adapters/replica/agent.ts"
 import { readHashList, writeHashList } from "../adapters/replica/hashlist.ts"
 import { createMasterImage, imagePaths, readMeta } from "../adapters/replica/images.ts"
 import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
-import { prng, randomWrites, sha256File } from "./replica-helpers.ts"
+import { perTestDirs, prng, randomWrites, sha256File } from "./replica-helpers.ts"
 
-const root = mkdtempSync(join(tmpdir(), "corral-hashlist-"))
+const dirs = perTestDirs("corral-hashlist-")
 const id = "vm1"
 const imageSizeBytes = 8 * 1024 * 1024 + 1000 // a partial final block
-let caseIndex = 0
-let masterDir = "", slaveDir = ""
-
-afterAll(() => rmSync(root, { recursive: true, force: true }))
-
-beforeEach(() => {
-  caseIndex++
-  masterDir = join(root, `m${caseIndex}`)
-  slaveDir = join(root, `s${caseIndex}`)
-  mkdirSync(masterDir)
-  mkdirSync(slaveDir)
-})
 
 const wasm = selectKernels("wasm")
 const wasmKernels: BlockKernels | null = Result.isSuccess(wasm) ? wasm.success.kernels : null
 
 function req(port: number, generation: number, kernels: BlockKernels,
   over: Partial<SyncRequest> = {}): SyncRequest {
-  return { masterDir, imageId: id, port, generation, fromGeneration: generation - 1,
+  return { masterDir: dirs.master, imageId: id, port, generation, fromGeneration: generation - 1,
     includeSlaveChanges: false, bwlimitBytesPerS: null, kernels, replyTimeoutMs: 20_000, ...over }
 }
 
 function baseHashes(): BigUint64Array {
-  const hashed = hashImageFile(referenceKernels(), imagePaths(masterDir, id).base)
+  const hashed = hashImageFile(referenceKernels(), imagePaths(dirs.master, id).base)
   if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
   return hashed.success
 }
 
 describe("hash list file", () => {
   it("reads back what was written, and only at its generation and block count", () => {
-    const path = join(root, "list.hashes")
+    const path = join(dirs.root, "list.hashes")
     const hashes = new BigUint64Array([0n, 1n, 2n ** 64n - 1n, 0x0123456789abcdefn])
     writeHashList(path, 7, hashes)
     expect(readHashList(path, 7, 4)).toEqual(hashes)
     expect(readHashList(path, 6, 4)).toBeNull()
     expect(readHashList(path, 7, 5)).toBeNull()
     expect(readHashList(path, 7, 3)).toBeNull()
-    expect(readHashList(join(root, "absent.hashes"), 7, 4)).toBeNull()
+    expect(readHashList(join(dirs.root, "absent.hashes"), 7, 4)).toBeNull()
   })
 
   it("a torn list (cut short, or any byte changed) reads as absent", () => {
-    const path = join(root, "torn.hashes")
+    const path = join(dirs.root, "torn.hashes")
     fc.assert(fc.property(
       fc.array(fc.bigInt({ min: 0n, max: 2n ** 64n - 1n }), { minLength: 1, maxLength: 40 }),
       fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(),
@@ -82,13 +69,13 @@ describe("hash list file", () => {
 describe.skipIf(wasmKernels === null)("cycles that find changes by hash (wasm backend)", () => {
   it("alternating backends, a torn list and an agent cut mid-stream all converge", async () => {
     const kernels = wasmKernels!
-    createMasterImage(masterDir, id, imageSizeBytes)
-    const agent = await startAgent(slaveDir, referenceKernels())
-    const p = imagePaths(masterDir, id)
+    createMasterImage(dirs.master, id, imageSizeBytes)
+    const agent = await startAgent(dirs.slave, referenceKernels())
+    const p = imagePaths(dirs.master, id)
     const random = prng(11)
     const check = (generation: number) => {
-      expect(readMeta(masterDir, id)!.generation).toBe(generation)
-      expect(sha256File(imagePaths(slaveDir, id).image)).toBe(sha256File(p.image))
+      expect(readMeta(dirs.master, id)!.generation).toBe(generation)
+      expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(p.image))
       expect(readHashList(p.hashes, generation, baseHashes().length)).toEqual(baseHashes())
     }
     try {
@@ -117,7 +104,7 @@ describe.skipIf(wasmKernels === null)("cycles that find changes by hash (wasm ba
         { bwlimitBytesPerS: 256 * 1024, clock }))).rejects.toThrow()
       expect(cut).toBe(true)
       expect(readHashList(p.hashes, g, baseHashes().length)).not.toBeNull()
-      const again = await startAgent(slaveDir, referenceKernels())
+      const again = await startAgent(dirs.slave, referenceKernels())
       try {
         // The blocks the cut cycle wrote into the base ahead of generation g ship again.
         const r = await syncOnce(req(again.port, g + 2, kernels, { fromGeneration: g }))

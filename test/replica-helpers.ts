@@ -4,7 +4,11 @@
  */
 import { type ChildProcess, spawn } from "node:child_process"
 import { createHash } from "node:crypto"
-import { closeSync, openSync, readFileSync, writeSync } from "node:fs"
+import {
+  closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync,
+} from "node:fs"
+import { tmpdir } from "node:os"
+import { afterAll, beforeEach } from "vitest"
 import { mulberry32 } from "../core/random.ts"
 import { join } from "node:path"
 import { Result } from "effect"
@@ -144,4 +148,23 @@ export function replicaFleet(dir: string, nowS: number, replicas: Record<string,
     }
     return { state: s, value: undefined }
   })
+}
+
+/**
+ * A fresh master and slave directory for every test of a file, under one temporary root that is
+ * removed after the file. Read `master` and `slave` inside a test (they change per test).
+ */
+export function perTestDirs(prefix: string): { readonly root: string; readonly master: string;
+  readonly slave: string } {
+  const root = mkdtempSync(join(tmpdir(), prefix))
+  let index = 0, master = "", slave = ""
+  afterAll(() => rmSync(root, { recursive: true, force: true }))
+  beforeEach(() => {
+    index++
+    master = join(root, `m${index}`)
+    slave = join(root, `s${index}`)
+    mkdirSync(master)
+    mkdirSync(slave)
+  })
+  return { root, get master() { return master }, get slave() { return slave } }
 }

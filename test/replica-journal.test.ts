@@ -1,12 +1,9 @@
 // The slave's redo journal (one flush commits a generation) and the pending record a fenced
 // master keeps: torn journals are ignored, committed ones replayed, stale ones left alone; and a
 // cycle cut before the agent committed, followed by a failover, still reinits to identical images.
-import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, truncateSync,
-  writeSync } from "node:fs"
+import { closeSync, openSync, readFileSync, truncateSync, writeSync } from "node:fs"
 import { connect, createServer, type Server } from "node:net"
-import { tmpdir } from "node:os"
-import { join } from "node:path"
-import { afterAll, beforeEach, describe, expect, it } from "vitest"
+import { describe, expect, it } from "vitest"
 import { recoverImage, startAgent } from "../adapters/replica/agent.ts"
 import {
   createMasterImage, createSlaveImage, degradeImage, fenceImage, imagePaths, promoteImage,
@@ -16,20 +13,11 @@ import { commitJournal, readJournal } from "../adapters/replica/journal.ts"
 import { FrameReader, FrameType } from "../adapters/replica/protocol.ts"
 import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import { referenceKernels } from "../core/kernels/index.ts"
-import { sha256File } from "./replica-helpers.ts"
+import { perTestDirs, sha256File } from "./replica-helpers.ts"
 
 const sizeBytes = 1024 * 1024
 const id = "vm1"
-const root = mkdtempSync(join(tmpdir(), "corral-replica-journal-"))
-let caseIndex = 0, masterDir = "", slaveDir = ""
-afterAll(() => rmSync(root, { recursive: true, force: true }))
-beforeEach(() => {
-  caseIndex++
-  masterDir = join(root, `m${caseIndex}`)
-  slaveDir = join(root, `s${caseIndex}`)
-  mkdirSync(masterDir)
-  mkdirSync(slaveDir)
-})
+const dirs = perTestDirs("corral-replica-journal-")
 
 function blocks(...pairs: Array<[number, number]>): Map<number, Uint8Array> {
   return new Map(pairs.map(([index, byte]) => [index, new Uint8Array(4096).fill(byte)]))
@@ -46,16 +34,16 @@ function patch(path: string, offset: number, byte: number, length = 4096): void 
 
 describe("slave journal", () => {
   it("a committed journal is replayed once; a torn or corrupt one reads as absent", () => {
-    createSlaveImage(slaveDir, id, sizeBytes)
-    const p = imagePaths(slaveDir, id)
+    createSlaveImage(dirs.slave, id, sizeBytes)
+    const p = imagePaths(dirs.slave, id)
     commitJournal(p.journal, 1, 4096, blocks([3, 0xaa], [9, 0xbb]))
     expect(readJournal(p.journal)!.blocks.map(([i]) => i)).toEqual([3, 9])
-    recoverImage(slaveDir, id)
-    expect(readMeta(slaveDir, id)!.generation).toBe(1)
+    recoverImage(dirs.slave, id)
+    expect(readMeta(dirs.slave, id)!.generation).toBe(1)
     expect([byteAt(p.image, 3 * 4096), byteAt(p.image, 9 * 4096 + 4095)]).toEqual([0xaa, 0xbb])
     // Stale (the metadata claims it): recovery leaves the image alone.
     patch(p.image, 3 * 4096, 0x11)
-    recoverImage(slaveDir, id)
+    recoverImage(dirs.slave, id)
     expect(byteAt(p.image, 3 * 4096)).toBe(0x11)
     // Torn: a shorter file, or a flipped payload byte, is no journal at all.
     commitJournal(p.journal, 2, 4096, blocks([5, 0xcc]))
@@ -64,17 +52,17 @@ describe("slave journal", () => {
     commitJournal(p.journal, 2, 4096, blocks([5, 0xcc]))
     patch(p.journal, 28 + 8 + 100, 0xcd, 1)
     expect(readJournal(p.journal)).toBeNull()
-    recoverImage(slaveDir, id)
-    expect(readMeta(slaveDir, id)!.generation).toBe(1)
+    recoverImage(dirs.slave, id)
+    expect(readMeta(dirs.slave, id)!.generation).toBe(1)
     expect(byteAt(p.image, 5 * 4096)).toBe(0)
   })
 
   it("promote refuses an image with a committed journal not yet applied", () => {
-    createSlaveImage(slaveDir, id, sizeBytes)
-    commitJournal(imagePaths(slaveDir, id).journal, 1, 4096, blocks([0, 1]))
-    expect(() => promoteImage(slaveDir, id)).toThrow(/recover the journal/)
-    recoverImage(slaveDir, id)
-    expect(promoteImage(slaveDir, id)).toMatchObject({ role: "master", generation: 1 })
+    createSlaveImage(dirs.slave, id, sizeBytes)
+    commitJournal(imagePaths(dirs.slave, id).journal, 1, 4096, blocks([0, 1]))
+    expect(() => promoteImage(dirs.slave, id)).toThrow(/recover the journal/)
+    recoverImage(dirs.slave, id)
+    expect(promoteImage(dirs.slave, id)).toMatchObject({ role: "master", generation: 1 })
   })
 })
 
@@ -98,12 +86,13 @@ async function endDroppingProxy(port: number): Promise<Server> {
 
 describe("a fenced master's unacknowledged cycle", () => {
   it("its blocks, ahead in the base, are shipped back by the first reverse sync", async () => {
-    createMasterImage(masterDir, id, sizeBytes)
-    const agent = await startAgent(slaveDir, referenceKernels())
-    const req = (port: number, generation: number, from: number): SyncRequest => ({ masterDir,
+    createMasterImage(dirs.master, id, sizeBytes)
+    const agent = await startAgent(dirs.slave, referenceKernels())
+    const req = (port: number, generation: number, from: number): SyncRequest => ({
+      masterDir: dirs.master,
       imageId: id, port, generation, fromGeneration: from, includeSlaveChanges: false,
       bwlimitBytesPerS: null, kernels: referenceKernels(), replyTimeoutMs: 5000 })
-    const m = imagePaths(masterDir, id)
+    const m = imagePaths(dirs.master, id)
     patch(m.image, 0, 1)
     await syncOnce(req(agent.port, 1, 0))
     patch(m.image, 4 * 4096, 7) // block 4: reaches the base, never the slave
@@ -114,17 +103,17 @@ describe("a fenced master's unacknowledged cycle", () => {
     proxy.close()
     await agent.close()
     expect(byteAt(m.base, 4 * 4096)).toBe(7)
-    expect(readMeta(slaveDir, id)!.generation).toBe(1)
+    expect(readMeta(dirs.slave, id)!.generation).toBe(1)
     // Failover: the slave becomes master (generation 1, block 4 still zero); reinit the old one.
-    recoverImage(slaveDir, id)
-    promoteImage(slaveDir, id)
-    fenceImage(masterDir, id)
-    degradeImage(masterDir, id, 1)
-    const back = await startAgent(masterDir, referenceKernels())
-    const r = await syncOnce({ ...req(back.port, 3, 1), masterDir: slaveDir,
+    recoverImage(dirs.slave, id)
+    promoteImage(dirs.slave, id)
+    fenceImage(dirs.master, id)
+    degradeImage(dirs.master, id, 1)
+    const back = await startAgent(dirs.master, referenceKernels())
+    const r = await syncOnce({ ...req(back.port, 3, 1), masterDir: dirs.slave,
       includeSlaveChanges: true })
     expect(r.changedBlockCount).toBe(1)
-    expect(sha256File(m.image)).toBe(sha256File(imagePaths(slaveDir, id).image))
+    expect(sha256File(m.image)).toBe(sha256File(imagePaths(dirs.slave, id).image))
     expect(byteAt(m.image, 4 * 4096)).toBe(0)
     await back.close()
   })
