@@ -13,14 +13,13 @@
 import { HashMap, Result } from "effect"
 import type { Host, Inventory } from "../../core/inventory/inventory.ts"
 import {
-  type ClusterState, createCluster, createGroup, createServer, deleteGroup, deleteServer,
-  findGroup, findServer, type GroupCreate, scanOf, type ServerRecord, usageAt,
+  type ClusterState, createCluster, deleteGroup, deleteServer, type DiskRequest, findGroup,
+  findServer, type GroupCreate, scanOf, type ServerCreate, usageAt,
 } from "../../core/cluster/index.ts"
 import { updateScanHost } from "../../core/cluster/scan.ts"
-import { placeGang } from "../../core/placement/gang.ts"
-import type { NamedInstance } from "../../core/placement/view.ts"
+import { schedule } from "../../core/placement/schedule.ts"
 import { pciFreeByHost, type PciRequest, pciShow } from "../../core/pci/index.ts"
-import { serverPmemOf } from "../../core/pmem/index.ts"
+import { type PmemVolumeRequest, serverPmemOf } from "../../core/pmem/index.ts"
 import type {
   GroupDemand, Holding, Member, PciDemand, Placement, ResourceTotal, SimCluster, VmDemand,
 } from "./port.ts"
@@ -28,15 +27,31 @@ import type {
 /** Weigher policy of the solver. */
 export type Weigher = "pack" | "spread"
 
+/** What every VM of one demand asks the core for (built once per demand, shared by its VMs). */
+interface Template {
+  readonly vcpus: number
+  readonly ramMb: number
+  readonly disks: ReadonlyArray<DiskRequest>
+  readonly pci: ReadonlyArray<PciRequest> | undefined
+  readonly pmem: ReadonlyArray<PmemVolumeRequest> | undefined
+}
+
+const noGroups: ReadonlyArray<string> = []
+
 /** The real core behind the simulator's cluster port. */
 export class CoreCluster implements SimCluster {
   readonly hostCount: number
   private state: ClusterState
   private readonly hosts: Host[]
-  private readonly used = new Map<string, number>()
+  /** Fleet totals in use: vCPUs, RAM and disk here, PCI aliases and pmem devices by name. */
+  private vcpusUsed = 0
+  private ramMbUsed = 0
+  private diskMbUsed = 0
+  private readonly devicesUsed = new Map<string, number>()
   private readonly capacity = new Map<string, number>()
-  private readonly demandOf = new Map<string, VmDemand>()
   private readonly pciRequests = new Map<string, PciRequest>()
+  /** Per demand (the engine passes one object per mix entry): what its VMs ask the core for. */
+  private readonly templates = new WeakMap<VmDemand, Template>()
   /** Per host, mirrored from the state after each change: free vCPUs, free RAM, instances. */
   private readonly freeVcpus: Float64Array
   private readonly freeRamMb: Float64Array
@@ -64,7 +79,7 @@ export class CoreCluster implements SimCluster {
       const column = pciFreeByHost(this.state.pci, request)
       this.capacity.set(`pci:${a.alias}`, column.reduce((s, n) => s + n, 0))
     }
-    for (const k of this.capacity.keys()) this.used.set(k, 0)
+    for (const k of this.capacity.keys()) if (k.includes(":")) this.devicesUsed.set(k, 0)
     this.freeVcpus = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
     this.freeRamMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
     this.instances = new Int32Array(this.hostCount)
@@ -85,108 +100,105 @@ export class CoreCluster implements SimCluster {
     m.set(key, (m.get(key) ?? 0) + n)
   }
 
-  private instanceOf(m: Member, groups: ReadonlyArray<string>): NamedInstance {
-    const d = m.demand
-    return {
-      kind: "server", name: m.id, vcpus: d.vcpus, ramMb: d.ramMb, groups,
-      disks: d.diskMb === 0 ? [] : [{ sizeMb: d.diskMb, ...(d.diskPool === undefined ? {}
-        : { pool: d.diskPool }) }],
-      ...(d.pci.length === 0 ? {} : { pci: d.pci.map((p) => ({ ...this.pciRequests.get(p.alias)!,
-        count: p.count })) }),
-      ...(d.pmem.length === 0 ? {} : { pmem: d.pmem.map((v, i) => ({ name: `v${i}`,
-        sizeMb: v.sizeMb, affinity: false, device: v.device })) }),
+  private templateOf(d: VmDemand): Template {
+    const known = this.templates.get(d)
+    if (known !== undefined) return known
+    const t: Template = {
+      vcpus: d.vcpus, ramMb: d.ramMb,
+      disks: d.diskMb === 0 ? [] : [d.diskPool === undefined ? { sizeMb: d.diskMb }
+        : { sizeMb: d.diskMb, pool: d.diskPool }],
+      pci: d.pci.length === 0 ? undefined
+        : d.pci.map((p) => ({ ...this.pciRequests.get(p.alias)!, count: p.count })),
+      pmem: d.pmem.length === 0 ? undefined
+        : d.pmem.map((v, i) => ({ name: `v${i}`, sizeMb: v.sizeMb, affinity: false,
+          device: v.device })),
     }
+    this.templates.set(d, t)
+    return t
+  }
+
+  /** The core's request for one VM: one object shape for every VM. */
+  private serverOf(uuid: string, t: Template, groups: ReadonlyArray<string>): ServerCreate {
+    return { kind: "server", uuid, vcpus: t.vcpus, ramMb: t.ramMb, disks: t.disks, groups,
+      pci: t.pci, pmem: t.pmem }
   }
 
   place(members: ReadonlyArray<Member>, group: GroupDemand | undefined): Placement {
-    const groups: GroupCreate[] = (group?.rules ?? []).map((r, k) => ({
-      id: `${group!.id}/${k}`,
-      rule: r.hard ? r.kind : r.kind === "affinity" ? "soft-affinity" : "soft-anti-affinity",
-      scope: r.scope,
-      ...(r.maxPerHost === undefined || r.kind === "affinity" ? {}
-        : { maxPerDomain: r.maxPerHost }),
-    }))
-    const instances = members.map((m) => this.instanceOf(m, groups.map((g) => g.id)))
-    return this.commit(members, instances, groups)
-  }
-
-  private commit(members: ReadonlyArray<Member>, instances: ReadonlyArray<NamedInstance>,
-    groups: ReadonlyArray<GroupCreate>): Placement {
-    let cluster = this.state
-    const found = placeGang(cluster, { instances, groups, policy: this.weigher })
-    if (Result.isFailure(found)) {
-      const f = found.failure
+    let groups: GroupCreate[] | undefined
+    let ids = noGroups
+    if (group !== undefined && group.rules.length > 0) {
+      groups = group.rules.map((r, k) => ({
+        id: `${group.id}/${k}`,
+        rule: r.hard ? r.kind : r.kind === "affinity" ? "soft-affinity" : "soft-anti-affinity",
+        scope: r.scope,
+        ...(r.maxPerHost === undefined || r.kind === "affinity" ? {}
+          : { maxPerDomain: r.maxPerHost }),
+      }))
+      ids = groups.map((g) => g.id)
+    }
+    const servers: ServerCreate[] = []
+    for (const m of members) servers.push(this.serverOf(m.id, this.templateOf(m.demand), ids))
+    const placed = schedule(this.state, groups === undefined
+      ? { servers, policy: this.weigher } : { servers, groups, policy: this.weigher })
+    if (Result.isFailure(placed)) {
+      const f = placed.failure
       return { ok: false, reason: f._tag === "NoValidHost" ? f.reason : f._tag }
     }
-    for (const g of groups) cluster = expect(createGroup(cluster, g), "createGroup")
+    this.state = placed.success.state
     const hosts: number[] = []
-    for (const [k, p] of found.success.placements.entries()) {
-      const created = createServer(cluster, { ...instances[k]!, uuid: members[k]!.id },
-        { host: p.host, assignment: p.assignment })
-      cluster = expect(created, "createServer").state
-      hosts.push(p.hostIndex)
-    }
-    this.state = cluster
-    for (const h of hosts) this.mirror(h)
-    for (const m of members) {
-      this.demandOf.set(m.id, m.demand)
-      this.account(m.demand, 1)
+    for (const s of placed.success.servers) {
+      hosts.push(s.hostIndex)
+      this.mirror(s.hostIndex)
+      this.account(s, 1)
     }
     return { ok: true, hosts }
   }
 
-  private account(d: VmDemand, sign: 1 | -1): void {
-    this.add(this.used, "vcpus", sign * d.vcpus)
-    this.add(this.used, "ramMb", sign * d.ramMb)
-    this.add(this.used, "diskMb", sign * d.diskMb)
-    for (const p of d.pci) this.add(this.used, `pci:${p.alias}`, sign * p.count)
-    for (const v of d.pmem) this.add(this.used, `pmem:${v.device}`, sign * v.sizeMb)
+  /** Adds (or with -1 takes off) what a server holds to the fleet totals. */
+  private account(s: ServerCreate, sign: 1 | -1): void {
+    this.vcpusUsed += sign * s.vcpus
+    this.ramMbUsed += sign * s.ramMb
+    for (const d of s.disks) this.diskMbUsed += sign * d.sizeMb
+    if (s.pci !== undefined) {
+      for (const p of s.pci) this.add(this.devicesUsed, `pci:${p.alias}`, sign * p.count)
+    }
+    if (s.pmem !== undefined) {
+      for (const v of s.pmem) this.add(this.devicesUsed, `pmem:${v.device}`, sign * v.sizeMb)
+    }
   }
 
   release(id: string): void {
-    const server = findServer(this.state, id)
-    const demand = this.demandOf.get(id)
-    if (server === undefined || demand === undefined) {
-      throw new Error(`release of ${id}, which holds nothing`)
-    }
-    this.state = this.without(this.state, server)
-    this.mirror(server.hostIndex)
-    this.account(demand, -1)
-    this.demandOf.delete(id)
-  }
-
-  private without(state: ClusterState, server: ServerRecord): ClusterState {
-    let cluster = expect(deleteServer(state, server.uuid), "deleteServer").state
+    const deleted = deleteServer(this.state, id)
+    if (Result.isFailure(deleted)) throw new Error(`release of ${id}, which holds nothing`)
+    const server = deleted.success.server
+    let cluster = deleted.success.state
     for (const g of server.groups) {
       if (findGroup(cluster, g)?.members.length === 0) {
         cluster = expect(deleteGroup(cluster, g), "deleteGroup")
       }
     }
-    return cluster
+    this.state = cluster
+    this.mirror(server.hostIndex)
+    this.account(server, -1)
   }
 
   migrate(id: string): Placement {
     const server = findServer(this.state, id)
-    const demand = this.demandOf.get(id)
-    if (server === undefined || demand === undefined) {
-      throw new Error(`migrate of ${id}, which holds nothing`)
-    }
-    const before = this.state
-    const member = { id, demand }
-    let cluster = expect(deleteServer(before, id), "deleteServer").state
-    const instance = this.instanceOf(member, server.groups)
-    const found = placeGang(cluster, { instances: [instance], policy: this.weigher })
-    if (Result.isFailure(found)) {
-      const f = found.failure
+    if (server === undefined) throw new Error(`migrate of ${id}, which holds nothing`)
+    const cluster = expect(deleteServer(this.state, id), "deleteServer").state
+    const request: ServerCreate = { kind: "server", uuid: id, vcpus: server.vcpus,
+      ramMb: server.ramMb, disks: server.disks, groups: server.groups, pci: server.pci,
+      pmem: server.pmem }
+    const placed = schedule(cluster, { servers: [request], policy: this.weigher })
+    if (Result.isFailure(placed)) {
+      const f = placed.failure
       return { ok: false, reason: f._tag === "NoValidHost" ? f.reason : f._tag }
     }
-    const p = found.success.placements[0]!
-    cluster = expect(createServer(cluster, { ...instance, uuid: id },
-      { host: p.host, assignment: p.assignment }), "createServer").state
-    this.state = cluster
+    const to = placed.success.servers[0]!.hostIndex
+    this.state = placed.success.state
     this.mirror(server.hostIndex)
-    this.mirror(p.hostIndex)
-    return { ok: true, hosts: [p.hostIndex] }
+    this.mirror(to)
+    return { ok: true, hosts: [to] }
   }
 
   setHostStatus(host: number, status: "up" | "down" | "maintenance"): void {
@@ -204,7 +216,11 @@ export class CoreCluster implements SimCluster {
 
   totals(): ReadonlyMap<string, ResourceTotal> {
     const out = new Map<string, ResourceTotal>()
-    for (const [k, capacity] of this.capacity) out.set(k, { used: this.used.get(k) ?? 0, capacity })
+    for (const [k, capacity] of this.capacity) {
+      const used = k === "vcpus" ? this.vcpusUsed : k === "ramMb" ? this.ramMbUsed
+        : k === "diskMb" ? this.diskMbUsed : this.devicesUsed.get(k) ?? 0
+      out.set(k, { used, capacity })
+    }
     return out
   }
 
