@@ -54,6 +54,8 @@ export class Simulation {
   readonly recorder: Recorder
   readonly replicas: ReplicaSet
   readonly demands: ReadonlyArray<VmDemand>
+  /** Per mix entry: what a replica's slave holds (the VM's resources without its devices). */
+  private readonly slaveDemands: ReadonlyArray<VmDemand>
   private readonly streams: Record<StreamName, Random>
   private readonly arrivals: Random
   private readonly mixRandom: Random
@@ -90,6 +92,7 @@ export class Simulation {
     let total = 0
     this.cumulativeWeights = spec.workload.mix.map((m) => (total += m.weight))
     this.demands = spec.workload.mix.map((m, i) => demandOf(scenario, i, m))
+    this.slaveDemands = this.demands.map((d) => ({ ...d, pci: [], pmem: [] }))
     this.recorder = new Recorder(scenario, cluster)
     this.replicas = new ReplicaSet(this)
   }
@@ -219,7 +222,7 @@ export class Simulation {
       members.push({ id: size === 1 ? `vm-${index}` : `vm-${index}-${k}`, demand })
     }
     if (replicated) {
-      members.push({ id: `vm-${index}.${repname}`, demand: { ...demand, pci: [], pmem: [] } })
+      members.push({ id: `vm-${index}.${repname}`, demand: this.slaveDemands[mixIndex]! })
       group = { id: `rep-${index}`, rules: [{ kind: "anti-affinity", scope: "host", hard: true }] }
     }
     const placed = this.cluster.place(members, group)
