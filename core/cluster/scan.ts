@@ -14,6 +14,7 @@ import type { PciSpec, PciState } from "../pci/index.ts"
 import { pvecGet } from "../pci/pvec.ts"
 import { matchingPools } from "../pci/select.ts"
 import { poolFreeAt } from "../pci/state.ts"
+import { type HostIndex, refreshHostIndex } from "./host-index.ts"
 import type { HostUsage } from "./types.ts"
 
 /** Disk pool classes with a column in the scan, in column order. */
@@ -67,6 +68,11 @@ export interface ScanIndex {
   version: number
   /** The state that may read these arrays; any other state rebuilds its own. */
   owner: object | undefined
+  /**
+   * Block summaries over these columns for the placement search (`host-index.ts`), built on
+   * first use and kept current by `updateScanHost`; a rebuilt index starts without them.
+   */
+  hostIndex?: HostIndex | undefined
 }
 
 /** Free vCPUs of a host under a usage. */
@@ -103,6 +109,7 @@ export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>)
     changeLog: new Int32Array(changeLogCapacity),
     version: 0,
     owner: undefined,
+    hostIndex: undefined,
   }
   for (let i = 0; i < count; i++) writeHost(scan, inventory.hosts[i]!, usage[i]!)
   return scan
@@ -120,6 +127,7 @@ export function updateScanHost(
 ): void {
   writeHost(scan, host, usage)
   for (const column of scan.pci.values()) writePciHost(column, pci, host.index)
+  if (scan.hostIndex !== undefined) refreshHostIndex(scan.hostIndex, scan, host.index)
   scan.changeLog[scan.version % changeLogCapacity] = host.index
   scan.version++
 }

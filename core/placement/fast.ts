@@ -9,6 +9,7 @@
 import { fitOnHost } from "../cluster/fit.ts"
 import { type DeviceFit, fitDevices, wantsDevices } from "../cluster/devices.ts"
 import { domainOf } from "../cluster/rules.ts"
+import { buildHostIndex } from "../cluster/host-index.ts"
 import { pciColumnOf, type PciColumn, poolKindColumn } from "../cluster/scan.ts"
 import { findGroup, instanceIssues, instanceLimits, memberHosts, scanOf, usageAt }
   from "../cluster/state.ts"
@@ -21,6 +22,7 @@ import {
 import { defaultScanKernel } from "../kernels/scan-select.ts"
 import { filterOrder } from "./cycle.ts"
 import { filterNames } from "./errors.ts"
+import { indexedBest } from "./host-search.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 import type { NamedInstance } from "./view.ts"
 
@@ -41,7 +43,9 @@ const result = newScanResult()
 /**
  * Places one instance through the fused scan, or returns undefined when the general path must
  * decide (a request the scan cannot express, invalid input, no host, or a device claim that the
- * best host refuses). Reads the state only.
+ * best host refuses). Reads the state only. With `hostIndex` (the default) a successful
+ * placement is found through the host index (`host-search.ts`), which gives the full scan's
+ * answer without visiting every host; the full scan runs when the index cannot decide.
  */
 export function placeFast(
   state: ClusterState,
@@ -49,21 +53,32 @@ export function placeFast(
   policy: Policy,
   weights: Weights,
   kernel: ScanKernel = defaultScanKernel(),
+  hostIndex = true,
 ): FastPlacement | undefined {
   if (instance.name === "" || instanceIssues(instance, "instance").length > 0) return undefined
   const request = scanRequestOf(state, instance, policy, weights)
   if (request === undefined) return undefined
-  kernel.scan(scanInputOf(state), request, result)
-  if (result.best < 0) return undefined
-  const host = state.inventory.hosts[result.best]!
-  const fit = fitOnHost(host, usageAt(state, result.best), instance)
+  const input = scanInputOf(state)
+  let best = -1
+  if (hostIndex) {
+    const scan = input.index
+    scan.hostIndex ??= buildHostIndex(scan, input.zoneOf, input.zoneCount, state.inventory)
+    best = indexedBest(input, request, scan.hostIndex)
+  }
+  if (best < 0) {
+    kernel.scan(input, request, result)
+    best = result.best
+  }
+  if (best < 0) return undefined
+  const host = state.inventory.hosts[best]!
+  const fit = fitOnHost(host, usageAt(state, best), instance)
   if (!fit.fits) throw new Error(`scan chose ${host.name}, where ${instance.name} does not fit`)
   if (!wantsDevices(instance)) {
-    return { hostIndex: result.best, assignment: fit.assignment, devices: undefined }
+    return { hostIndex: best, assignment: fit.assignment, devices: undefined }
   }
   const devices = fitDevices(state.pci, state.pmem, host, instance.name, instance, fit.assignment)
   if ("error" in devices) return undefined
-  return { hostIndex: result.best, assignment: fit.assignment, devices }
+  return { hostIndex: best, assignment: fit.assignment, devices }
 }
 
 /** The scan's view of a state: its columns and its topology. */

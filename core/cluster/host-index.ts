@@ -1,0 +1,164 @@
+/**
+ * The host index: per class of special hardware (0, 1 or 2 kinds, `ScanIndex.special`), the
+ * hosts in index order cut into blocks of `hostBlockSize`, each block keeping summaries of its
+ * hosts' `ScanIndex` columns (largest free vCPUs, RAM and disk per pool kind, hosts up, and the
+ * extremes of the utilisation terms the weighers add up). The placement fast path searches these
+ * blocks best bound first (`core/placement/host-search.ts`) so a successful placement evaluates
+ * the hosts that could win, not every host.
+ *
+ * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` recomputes the
+ * changed host's block (O(block)) and a rebuilt `ScanIndex` starts without one, so the index
+ * always describes the columns of the state that reads them.
+ */
+import type { Inventory } from "../inventory/inventory.ts"
+import type { ScanIndex } from "./scan.ts"
+
+/** Hosts per block. */
+export const hostBlockSize = 32
+/** Zones a block's zone mask can tell apart; with more zones, no block is skipped by zone. */
+export const blockZonesMax = 30
+
+/** Per-block summary slots in `HostIndex.stats` (stride `blockStatCount`). */
+export const blockStat = {
+  /** min and max over the block of `2 - freeVcpus/vcpuCapacity - freeRamMb/ramCapacityMb`. */
+  minUsed: 0, maxUsed: 1,
+  /** max of `|freeVcpus|/vcpuCapacity + |freeRamMb|/ramCapacityMb` (for the rounding margin). */
+  maxMagnitude: 2,
+  minVcpuInv: 3, maxVcpuInv: 4, minRamInv: 5, maxRamInv: 6,
+  maxFreeVcpus: 7, maxFreeRamMb: 8,
+  /** Largest free disk per pool kind column (3 slots), then of any kind. */
+  maxFreeDisk: 9, maxFreeDiskAny: 12,
+  upCount: 13,
+  /** 1 when every host of the block has the same free vCPUs, RAM and capacities. */
+  uniform: 14,
+} as const
+/** Slots per block in `HostIndex.stats`. */
+export const blockStatCount = 15
+
+/** Blocks of hosts per special-hardware class, with their summaries. */
+export interface HostIndex {
+  /** Hosts per block (the last block of a class may hold fewer). */
+  readonly blockSize: number
+  /** Host indexes by class (0, 1, 2), ascending within a class. */
+  readonly order: Int32Array
+  /** Blocks of class c are `classBlocks[c]` up to (excluding) `classBlocks[c + 1]`. */
+  readonly classBlocks: Int32Array
+  /** A block's hosts are `order[blockStart[b]]` up to (excluding) `order[blockStart[b + 1]]`. */
+  readonly blockStart: Int32Array
+  /** The block of each host. */
+  readonly blockOf: Int32Array
+  /** Per block, bit z set when it holds a host of zone z; -1 when zones exceed `blockZonesMax`. */
+  readonly zoneMask: Int32Array
+  /** Per block, 1 when one of its hosts has PCI devices. */
+  readonly pciBlock: Uint8Array
+  /** Per block, `blockStatCount` summaries (`blockStat`). */
+  readonly stats: Float64Array
+}
+
+/** Builds the index over a scan's columns (O(hosts)); tests pass small blocks. */
+export function buildHostIndex(
+  scan: ScanIndex,
+  zoneOf: Int32Array,
+  zoneCount: number,
+  inventory: Inventory,
+  blockSize: number = hostBlockSize,
+): HostIndex {
+  if (!Number.isInteger(blockSize) || blockSize < 1) {
+    throw new RangeError(`host index: blockSize ${blockSize}, expected an integer ≥ 1`)
+  }
+  const n = scan.up.length
+  const order = new Int32Array(n)
+  const classBlocks = new Int32Array(4)
+  const starts: number[] = []
+  let at = 0
+  for (let c = 0; c < 3; c++) {
+    classBlocks[c] = starts.length
+    let inClass = 0
+    for (let i = 0; i < n; i++) {
+      if (scan.special[i] !== c) continue
+      if (inClass % blockSize === 0) starts.push(at)
+      order[at++] = i
+      inClass++
+    }
+  }
+  if (at !== n) throw new Error(`host index: ${at} of ${n} hosts have a class from 0 to 2`)
+  classBlocks[3] = starts.length
+  starts.push(n)
+  const blocks = starts.length - 1
+  const index: HostIndex = {
+    blockSize, order, classBlocks, blockStart: Int32Array.from(starts), blockOf: new Int32Array(n),
+    zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks),
+    stats: new Float64Array(blocks * blockStatCount),
+  }
+  for (let b = 0; b < blocks; b++) {
+    let mask = 0
+    for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+      const i = order[p]!
+      index.blockOf[i] = b
+      mask |= 1 << zoneOf[i]!
+      if (inventory.hosts[i]!.pciDevices.length > 0) index.pciBlock[b] = 1
+    }
+    index.zoneMask[b] = zoneCount > blockZonesMax ? -1 : mask
+    summarise(index, scan, b)
+  }
+  return index
+}
+
+/** Recomputes the summaries of the block holding `hostIndex` (O(block)). */
+export function refreshHostIndex(index: HostIndex, scan: ScanIndex, hostIndex: number): void {
+  summarise(index, scan, index.blockOf[hostIndex]!)
+}
+
+function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
+  const { up, freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv, maxFreeDiskMb } = scan
+  const n = up.length
+  const lo = index.blockStart[b]!
+  const hi = index.blockStart[b + 1]!
+  const first = index.order[lo]!
+  let minUsed = Infinity, maxUsed = -Infinity, maxMagnitude = 0
+  let minVi = Infinity, maxVi = -Infinity, minRi = Infinity, maxRi = -Infinity
+  let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
+  let upCount = 0
+  let uniform = 1
+  for (let p = lo; p < hi; p++) {
+    const i = index.order[p]!
+    const fv = freeVcpus[i]!
+    const fr = freeRamMb[i]!
+    const vi = vcpuCapacityInv[i]!
+    const ri = ramCapacityInv[i]!
+    const used = 2 - fv * vi - fr * ri
+    if (used < minUsed) minUsed = used
+    if (used > maxUsed) maxUsed = used
+    const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
+    if (magnitude > maxMagnitude) maxMagnitude = magnitude
+    if (vi < minVi) minVi = vi
+    if (vi > maxVi) maxVi = vi
+    if (ri < minRi) minRi = ri
+    if (ri > maxRi) maxRi = ri
+    if (fv > maxFv) maxFv = fv
+    if (fr > maxFr) maxFr = fr
+    if (maxFreeDiskMb[i]! > d0) d0 = maxFreeDiskMb[i]!
+    if (maxFreeDiskMb[n + i]! > d1) d1 = maxFreeDiskMb[n + i]!
+    if (maxFreeDiskMb[2 * n + i]! > d2) d2 = maxFreeDiskMb[2 * n + i]!
+    upCount += up[i]!
+    if (fv !== freeVcpus[first] || fr !== freeRamMb[first] || vi !== vcpuCapacityInv[first] ||
+      ri !== ramCapacityInv[first]) uniform = 0
+  }
+  const s = index.stats
+  const at = b * blockStatCount
+  s[at + blockStat.minUsed] = minUsed
+  s[at + blockStat.maxUsed] = maxUsed
+  s[at + blockStat.maxMagnitude] = maxMagnitude
+  s[at + blockStat.minVcpuInv] = minVi
+  s[at + blockStat.maxVcpuInv] = maxVi
+  s[at + blockStat.minRamInv] = minRi
+  s[at + blockStat.maxRamInv] = maxRi
+  s[at + blockStat.maxFreeVcpus] = maxFv
+  s[at + blockStat.maxFreeRamMb] = maxFr
+  s[at + blockStat.maxFreeDisk] = d0
+  s[at + blockStat.maxFreeDisk + 1] = d1
+  s[at + blockStat.maxFreeDisk + 2] = d2
+  s[at + blockStat.maxFreeDiskAny] = Math.max(d0, d1, d2)
+  s[at + blockStat.upCount] = upCount
+  s[at + blockStat.uniform] = uniform
+}

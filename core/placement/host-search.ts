@@ -1,0 +1,268 @@
+/**
+ * The placement scan's winner from the host index (`core/cluster/host-index.ts`) by branch and
+ * bound, without visiting every host. Per special-hardware class it finds the best resource
+ * score and its lowest host (blocks best bound first, then every block whose bound could still
+ * beat or tie it), and, where the special-hardware term is normalised (2+ classes among the
+ * candidates), the lowest score over all candidates and an upper bound of each class's runner-up.
+ * Hosts are scored with the reference scan's formula in its operation order, so the floats are
+ * the same; bounds carry a rounding margin except for blocks whose hosts are all alike, whose
+ * score is computed exactly. The result equals the full scan's `best`, or is -1 when the index
+ * cannot decide exactly (no candidate, a rounding tie the reference settles with a second pass,
+ * a request outside the index): then the caller runs the full scan.
+ */
+import {
+  blockStat as st, blockStatCount, type HostIndex,
+} from "../cluster/host-index.ts"
+import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
+
+/** Relative rounding margin of a block bound (far above the few ulps a score can be off by). */
+const boundMargin = 1e-12
+
+/** Scratch a search reuses (grown to the index, never per call). */
+interface Search {
+  upper: Float64Array
+  lower: Float64Array
+  antiHost: Uint8Array
+  antiRack: Uint8Array
+  antiZone: Uint8Array
+  /** Per class: best score, its host, an upper bound of the runner-up score. */
+  readonly best: Float64Array
+  readonly bestHost: Int32Array
+  readonly runnerUp: Float64Array
+}
+
+const search: Search = {
+  upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
+  antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
+  bestHost: new Int32Array(3), runnerUp: new Float64Array(3),
+}
+
+/** What one search reads, set once per call (module scratch: the search is synchronous). */
+let input: ScanInput
+let req: ScanRequest
+let index: HostIndex
+
+/**
+ * The full scan's `best` for `request`, found through `hostIndex`, or -1 when the caller must
+ * run the full scan (see the module comment). `hostIndex` must describe `scanInput.index`.
+ */
+export function indexedBest(scanInput: ScanInput, request: ScanRequest, hostIndex: HostIndex)
+  : number {
+  if (request.vcpus < 0 || request.ramMb < 0 || request.affinityHost === -2 ||
+    request.affinityRack === -2 || request.affinityZone === -2 ||
+    scanInput.index.anyZeroCapacity) return -1
+  input = scanInput
+  req = request
+  index = hostIndex
+  const blocks = hostIndex.blockStart.length - 1
+  const s = search
+  if (s.upper.length < blocks) { s.upper = new Float64Array(blocks); s.lower = new Float64Array(blocks) }
+  if (s.antiHost.length < scanInput.index.up.length) {
+    s.antiHost = new Uint8Array(scanInput.index.up.length)
+  }
+  if (s.antiRack.length < scanInput.rackCount) s.antiRack = new Uint8Array(scanInput.rackCount)
+  if (s.antiZone.length < scanInput.zoneCount) s.antiZone = new Uint8Array(scanInput.zoneCount)
+  for (const h of request.antiHosts) s.antiHost[h] = 1
+  for (const r of request.antiRacks) s.antiRack[r] = 1
+  for (const z of request.antiZones) s.antiZone[z] = 1
+  try {
+    return decide()
+  } finally {
+    for (const h of request.antiHosts) s.antiHost[h] = 0
+    for (const r of request.antiRacks) s.antiRack[r] = 0
+    for (const z of request.antiZones) s.antiZone[z] = 0
+  }
+}
+
+/** The reference's `bestOf` over the searched class maxima. */
+function decide(): number {
+  const s = search
+  boundBlocks()
+  let sMin = Infinity
+  let sMax = -Infinity
+  let rMax = -Infinity
+  for (let c = 0; c < 3; c++) {
+    classMax(c)
+    if (s.bestHost[c] === -1) continue
+    if (-c < sMin) sMin = -c
+    if (-c > sMax) sMax = -c
+    if (s.best[c]! > rMax) rMax = s.best[c]!
+  }
+  if (sMin === Infinity) return -1
+  const special = req.specialWeight !== 0 && sMax !== sMin
+  const rMin = special ? globalMin() : 0
+  const rScale = !special || rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
+  const sScale = special ? req.specialWeight / (sMax - sMin) : 0
+  let best = -1
+  let bestScore = -Infinity
+  for (let c = 0; c < 3; c++) {
+    const host = s.bestHost[c]!
+    if (host === -1) continue
+    let v = s.best[c]!
+    if (special) {
+      const second = s.runnerUp[c]!
+      v = (v - rMin) * rScale + (-c - sMin) * sScale
+      if (second !== -Infinity && (second - rMin) * rScale + (-c - sMin) * sScale === v) return -1
+    }
+    if (best === -1 || v > bestScore || (v === bestScore && host < best)) {
+      bestScore = v
+      best = host
+    }
+  }
+  return best
+}
+
+/**
+ * Every block's upper and lower bound of the resource score for the request, NaN where no host
+ * of the block can pass the filters the summaries decide (status, zone, vCPUs, RAM, disk, PCI,
+ * host affinity). Exact (no margin) where the block's hosts are alike or the score is 0.
+ */
+function boundBlocks(): void {
+  const { upper, lower } = search
+  const x = index.stats
+  const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
+  const diskSlot = diskColumn < 0 ? -1
+    : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
+  const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
+  const pci = req.pci.length > 0
+  const blocks = index.blockStart.length - 1
+  for (let b = 0; b < blocks; b++) {
+    const at = b * blockStatCount
+    const mask = index.zoneMask[b]!
+    if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v || x[at + st.maxFreeRamMb]! < m ||
+      (zone !== -1 && mask !== -1 && (mask & (1 << zone)) === 0) ||
+      (affinityZone !== -1 && mask !== -1 && (mask & (1 << affinityZone)) === 0) ||
+      (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && index.pciBlock[b] === 0) ||
+      (hostBlock >= 0 && hostBlock !== b)) {
+      upper[b] = NaN
+      lower[b] = NaN
+      continue
+    }
+    if (sign === 0 || x[at + st.uniform] === 1) {
+      const i = index.order[index.blockStart[b]!]!
+      const r = scoreOf(i)
+      upper[b] = r
+      lower[b] = r
+      continue
+    }
+    const high = x[at + st.maxUsed]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+    const low = x[at + st.minUsed]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+    const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
+    if (sign > 0) {
+      upper[b] = high + margin
+      lower[b] = low - margin
+    } else {
+      upper[b] = -low + margin
+      lower[b] = -high - margin
+    }
+  }
+}
+
+/** The reference scan's resource score of host i, in its operation order. */
+function scoreOf(i: number): number {
+  const x = input.index
+  return req.sign * (2 - (x.freeVcpus[i]! - req.vcpus) * x.vcpuCapacityInv[i]! -
+    (x.freeRamMb[i]! - req.ramMb) * x.ramCapacityInv[i]!)
+}
+
+/** Whether host i passes every filter of the scan (the reference's `passes`). */
+function passes(i: number): boolean {
+  const x = input.index
+  const n = x.up.length
+  if (x.up[i] === 0 || (req.zone !== -1 && input.zoneOf[i] !== req.zone)) return false
+  if (x.freeVcpus[i]! < req.vcpus || x.freeRamMb[i]! < req.ramMb) return false
+  if (req.diskColumn >= 0) {
+    const d = x.maxFreeDiskMb
+    const free = req.diskColumn < anyDiskKind ? d[req.diskColumn * n + i]!
+      : Math.max(d[i]!, d[n + i]!, d[2 * n + i]!)
+    if (free < req.diskMb) return false
+  }
+  for (let k = 0; k < req.pci.length; k++) {
+    if (req.pci[k]!.free[i]! < req.pciCounts[k]!) return false
+  }
+  const rack = input.rackOf[i]!
+  const zone = input.zoneOf[i]!
+  if ((req.affinityHost !== -1 && req.affinityHost !== i) ||
+    (req.affinityRack !== -1 && req.affinityRack !== rack) ||
+    (req.affinityZone !== -1 && req.affinityZone !== zone)) return false
+  const s = search
+  return (s.antiHost[i]! | s.antiRack[rack]! | s.antiZone[zone]!) === 0
+}
+
+const exactBlock = (b: number): boolean =>
+  req.sign === 0 || index.stats[b * blockStatCount + st.uniform] === 1
+
+/**
+ * Class c's best score and lowest host with it (`search.best`, `bestHost`, -1 when the class has
+ * no candidate) and an upper bound of its best score below that (`runnerUp`, -Infinity if none).
+ */
+function classMax(c: number): void {
+  const upper = search.upper
+  const order = index.order
+  const blockStart = index.blockStart
+  const b0 = index.classBlocks[c]!
+  const b1 = index.classBlocks[c + 1]!
+  let top = -1
+  for (let b = b0; b < b1; b++) {
+    if (!Number.isNaN(upper[b]!) && (top === -1 || upper[b]! > upper[top]!)) top = b
+  }
+  let best = -Infinity
+  let host = -1
+  let runner = -Infinity
+  // Bounds of blocks left out: of uneven blocks (any score up to it), and of even blocks (their
+  // exact score; the largest two, as the largest may turn out to be the best itself).
+  let skipped = -Infinity
+  let even1 = -Infinity
+  let even2 = -Infinity
+  for (let k = -1; k < b1 - b0; k++) {
+    const b = k === -1 ? top : b0 + k
+    if (b === -1 || (k >= 0 && b === top) || Number.isNaN(upper[b]!)) continue
+    const bound = upper[b]!
+    const exact = exactBlock(b)
+    const firstHost = order[blockStart[b]!]!
+    if (k >= 0 && (bound < best || (bound === best && firstHost > host))) {
+      if (!exact) { if (bound > skipped) skipped = bound } else if (bound > even1) {
+        if (even1 !== -Infinity) even2 = even1
+        even1 = bound
+      } else if (bound < even1 && bound > even2) even2 = bound
+      continue
+    }
+    for (let p = blockStart[b]!; p < blockStart[b + 1]!; p++) {
+      const i = order[p]!
+      if (!passes(i)) continue
+      const r = scoreOf(i)
+      if (r > best) { runner = best; best = r; host = i } else if (r === best) {
+        if (i < host) host = i
+      } else if (r > runner) runner = r
+      if (exact) break
+    }
+  }
+  search.best[c] = best
+  search.bestHost[c] = host
+  const even = even1 < best ? even1 : even2
+  search.runnerUp[c] = Math.max(runner, skipped, even)
+}
+
+/** The lowest resource score over every candidate (all classes). */
+function globalMin(): number {
+  const lower = search.lower
+  const blocks = index.blockStart.length - 1
+  let top = -1
+  for (let b = 0; b < blocks; b++) {
+    if (!Number.isNaN(lower[b]!) && (top === -1 || lower[b]! < lower[top]!)) top = b
+  }
+  let low = Infinity
+  for (let k = -1; k < blocks; k++) {
+    const b = k === -1 ? top : k
+    if (b === -1 || (k >= 0 && b === top) || Number.isNaN(lower[b]!) || lower[b]! >= low) continue
+    const exact = exactBlock(b)
+    for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+      const i = index.order[p]!
+      if (!passes(i)) continue
+      const r = scoreOf(i)
+      if (r < low) low = r
+      if (exact) break
+    }
+  }
+  return low
+}
