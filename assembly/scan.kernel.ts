@@ -1,12 +1,20 @@
 // Placement scan kernel: every host's free resources as structure-of-arrays columns in linear
-// memory -> in one pass, each filter's rejection count and the best host under pack or spread,
-// with the special-hardware term normalised over the candidates as the general path does (from
-// per-class maxima; a second pass only when rounding could tie a class's runner-up with its
-// best). Requests without a disk, affinity or rack/zone anti-affinity run two hosts per step in
-// SIMD (f64x2 lanes; the rejection counts are lane masks summed); the others run one host per
-// step. The TypeScript wrapper (core/kernels/scan-wasm.ts) owns the memory: it places the columns
-// (setLayout), keeps them current per changed host, writes the forbidden-domain flags, and checks
-// every length and index before calling. Nothing here allocates. Arithmetic follows
+// memory -> each filter's rejection count and the best host under pack or spread, with the
+// special-hardware term normalised over the candidates as the general path does (from per-class
+// maxima; a second pass only when rounding could tie a class's runner-up with its best).
+//
+// The wrapper (core/kernels/scan-wasm.ts) lays the hosts out grouped by special-hardware class:
+// three segments (class 0, 1, 2), each in increasing host index and padded to a multiple of 4
+// with hosts that are down. `orig` maps a position back to its host index, `posOf` a host index
+// to its position. A segment has one class, so the per-class best/runner-up/first-host tracking
+// needs no per-host class test.
+//
+// Requests without a disk, affinity or rack/zone anti-affinity, over free vCPUs and RAM that are
+// all integers below 2^30 (the wrapper says so), run four hosts per step: the filters as i32x4
+// masks (a mask lane is -1, so subtracting it counts), the score in f64x2 halves exactly as the
+// reference computes it, and per lane a best, runner-up and first position, merged at the end of
+// each segment. The others run one host per step in f64. Nothing here allocates; the wrapper
+// checks every length and index before calling. Arithmetic follows
 // core/kernels/scan-reference.ts term by term, so both backends choose the same host.
 
 // Rejection slots (core/kernels/scan-types.ts scanSlots).
@@ -20,43 +28,62 @@ const AFFINITY: usize = 8
 const ANTI_AFFINITY: usize = 9
 const SLOTS: usize = 10
 const ANY_DISK_KIND: i32 = 3
+/** Free vCPUs and RAM are compared as i32 when every host's value is an integer below this. */
+const EXACT_BOUND: f64 = 1073741824
 
-// Columns: up (i32: 1 or 0), zone id (i32), rack id (i32), free vCPUs, free RAM, 1/vCPU
-// capacity, 1/RAM capacity (f64), largest free disk per kind (f64, three columns of `capacity`),
-// special hardware (i32: 0 to 2), host anti-affinity flag (i32); rack and zone flags (u8 per
-// domain); the PCI columns (i32 per host) are placed by the wrapper. The i32 columns are read
-// two hosts at a time widened to i64 lanes.
+// Columns, per position: up (i32: -1 up, 0 down or padding), zone, rack, host anti-affinity flag,
+// free vCPUs and RAM as i32 (meaningful when exact), host index (all i32); free vCPUs, free RAM,
+// 1/vCPU capacity, 1/RAM capacity (f64); largest free disk per kind (f64, three columns of
+// `capacity`). Per host index: its position (i32). Per domain: rack and zone flags (u8). PCI
+// columns (i32 per position) are placed by the wrapper and passed per scan.
 let upP: usize = 0
 let zoneP: usize = 0
 let rackP: usize = 0
+let antiHostP: usize = 0
+let freeVcpusIP: usize = 0
+let freeRamIP: usize = 0
+let origP: usize = 0
+let posOfP: usize = 0
 let freeVcpusP: usize = 0
 let freeRamP: usize = 0
 let vcpuInvP: usize = 0
 let ramInvP: usize = 0
 let diskP: usize = 0
-let specialP: usize = 0
-let antiHostP: usize = 0
 let antiRackP: usize = 0
 let antiZoneP: usize = 0
 let removedP: usize = 0 // i32 per slot, then the candidate count
 let capacity: usize = 0
+// Segments: first position and host count per class.
+let start0: usize = 0
+let count0: usize = 0
+let start1: usize = 0
+let count1: usize = 0
+let start2: usize = 0
+let count2: usize = 0
 
 /** The first byte the wrapper may use (everything below holds this module's static data). */
 export function heapBase(): usize {
   return __heap_base
 }
 
-/** Where the wrapper placed each column (for `hostCapacity` hosts, a multiple of 2). */
+/** Where the wrapper placed each column (for `positions` positions, a multiple of 4). */
 export function setLayout(
-  hostCapacity: usize, up: usize, zone: usize, rack: usize, freeVcpus: usize, freeRam: usize,
-  vcpuInv: usize, ramInv: usize, disk: usize, special: usize, antiHost: usize, antiRack: usize,
-  antiZone: usize, removed: usize,
+  positions: usize, up: usize, zone: usize, rack: usize, antiHost: usize, freeVcpusI: usize,
+  freeRamI: usize, orig: usize, posOf: usize, freeVcpus: usize, freeRam: usize, vcpuInv: usize,
+  ramInv: usize, disk: usize, antiRack: usize, antiZone: usize, removed: usize,
 ): void {
-  capacity = hostCapacity
-  upP = up; zoneP = zone; rackP = rack; freeVcpusP = freeVcpus; freeRamP = freeRam
-  vcpuInvP = vcpuInv; ramInvP = ramInv; diskP = disk; specialP = special
-  antiHostP = antiHost; antiRackP = antiRack; antiZoneP = antiZone
+  capacity = positions
+  upP = up; zoneP = zone; rackP = rack; antiHostP = antiHost; freeVcpusIP = freeVcpusI
+  freeRamIP = freeRamI; origP = orig; posOfP = posOf; freeVcpusP = freeVcpus; freeRamP = freeRam
+  vcpuInvP = vcpuInv; ramInvP = ramInv; diskP = disk; antiRackP = antiRack; antiZoneP = antiZone
   removedP = removed
+}
+
+/** The class segments: each starts at a multiple of 4 and holds `count` hosts. */
+export function setSegments(
+  s0: usize, c0: usize, s1: usize, c1: usize, s2: usize, c2: usize,
+): void {
+  start0 = s0; count0 = c0; start1 = s1; count1 = c1; start2 = s2; count2 = c2
 }
 
 // @ts-ignore: decorator
@@ -84,7 +111,7 @@ let rMin: f64 = Infinity
 let rMax: f64 = -Infinity
 
 // @ts-ignore: decorator
-@inline function track(c: i64, r: f64, i: i32): void {
+@inline function track(c: i32, r: f64, i: i32): void {
   if (c == 0) {
     if (r > m0) { s0 = m0; m0 = r; h0 = i } else if (r < m0 && r > s0) s0 = r
   } else if (c == 1) {
@@ -100,30 +127,38 @@ let rDiskMb: f64 = 0
 let rDiskColumn: i32 = -1
 let rPciCount: i32 = 0
 let rP0: usize = 0
-let rC0: i32 = 0
+let rC0: f64 = 0
 let rP1: usize = 0
-let rC1: i32 = 0
+let rC1: f64 = 0
 let rP2: usize = 0
-let rC2: i32 = 0
+let rC2: f64 = 0
 let rP3: usize = 0
-let rC3: i32 = 0
+let rC3: f64 = 0
 let rAffHost: i32 = -1
 let rAffRack: i32 = -1
 let rAffZone: i32 = -1
 let rAnti: bool = false
 let rSign: f64 = 0
+// Rejections counted so far (status, zone, vCPU, RAM, PCI, anti-affinity).
+let nStatus: i32 = 0
+let nZone: i32 = 0
+let nVcpu: i32 = 0
+let nRam: i32 = 0
+let nPci: i32 = 0
+let nAnti: i32 = 0
 
 /**
- * Scans hosts [0, n). `pciCount` PCI columns (f64 per host) at p0..p3 need c0..c3 free devices.
- * Domain arguments: -1 any, -2 none matches; `anti` says whether any anti-affinity flag is set,
- * `antiDomains` whether a rack or zone one is. Returns the best host, or -1; the candidate count
- * is written after the rejection counts.
+ * Scans hosts [0, n). `pciCount` PCI columns (i32 per position) at p0..p3 need c0..c3 free
+ * devices. Domain arguments: -1 any, -2 none matches; `anti` says whether any anti-affinity flag
+ * is set, `antiDomains` whether a rack or zone one is; `exact` whether every position's free
+ * vCPUs and RAM are integers below 2^30 in magnitude (the i32 columns then hold them). Returns the
+ * best host, or -1; the candidate count is written after the rejection counts.
  */
 export function scan(
   n: usize, vcpus: f64, ramMb: f64, zone: i32, diskMb: f64, diskColumn: i32,
-  pciCount: i32, p0: usize, c0: i32, p1: usize, c1: i32, p2: usize, c2: i32, p3: usize, c3: i32,
+  pciCount: i32, p0: usize, c0: f64, p1: usize, c1: f64, p2: usize, c2: f64, p3: usize, c3: f64,
   affinityHost: i32, affinityRack: i32, affinityZone: i32, anti: bool, antiDomains: bool,
-  sign: f64, policyWeight: f64, specialWeight: f64,
+  sign: f64, policyWeight: f64, specialWeight: f64, exact: bool,
 ): i32 {
   memory.fill(removedP, 0, (SLOTS + 1) << 2)
   rVcpus = vcpus; rRam = ramMb; rZone = zone; rDiskMb = diskMb; rDiskColumn = diskColumn
@@ -135,12 +170,32 @@ export function scan(
   m1 = -Infinity; s1 = -Infinity; h1 = -1
   m2 = -Infinity; s2 = -Infinity; h2 = -1
   rMin = Infinity; rMax = -Infinity
+  nStatus = 0; nZone = 0; nVcpu = 0; nRam = 0; nPci = 0; nAnti = 0
   const affinity = affinityHost != -1 || affinityRack != -1 || affinityZone != -1
-  const count = diskColumn < 0 && !affinity && !antiDomains ? pairs(n) : singles(n)
+  let count: i32
+  if (exact && diskColumn < 0 && !affinity && !antiDomains && pciThresholdsFit()) {
+    count = quads(start0, count0, 0) + quads(start1, count1, 1) + quads(start2, count2, 2)
+    // Padding positions are down: not hosts, so not rejections.
+    nStatus -= <i32>(padded(count0) - count0 + padded(count1) - count1 + padded(count2) - count2)
+    rMax = max(m0, max(m1, m2))
+  } else {
+    count = singles(start0, count0, 0) + singles(start1, count1, 1) + singles(start2, count2, 2)
+  }
+  bump(HOST_STATUS, nStatus)
+  bump(ZONE, nZone)
+  bump(VCPU, nVcpu)
+  bump(RAM, nRam)
+  bump(PCI, nPci)
+  bump(ANTI_AFFINITY, nAnti)
   store<i32>(removedP + (SLOTS << 2), count)
   if (count == 0) return -1
   const best = bestOf(policyWeight, specialWeight)
   return best != -2 ? best : exactBest(n, policyWeight, specialWeight)
+}
+
+// @ts-ignore: decorator
+@inline function padded(count: usize): usize {
+  return (count + 3) & ~(<usize>3)
 }
 
 // @ts-ignore: decorator
@@ -150,118 +205,180 @@ export function scan(
 }
 
 // @ts-ignore: decorator
-@inline function lanes(counter: v128): i32 {
-  return <i32>(i64x2.extract_lane(counter, 0) + i64x2.extract_lane(counter, 1))
+@inline function sum4(counter: v128): i32 {
+  return i32x4.extract_lane(counter, 0) + i32x4.extract_lane(counter, 1) +
+    i32x4.extract_lane(counter, 2) + i32x4.extract_lane(counter, 3)
 }
 
-// Two hosts per step: every filter's pass mask per lane; a lane's first failing filter takes
-// its count (a mask is -1 per true lane, so subtracting it counts). Only lanes whose score beats
-// their class's runner-up level go through `track`. Returns the candidate count.
-function pairs(n: usize): i32 {
-  const zero = i64x2.splat(0)
-  const one = i64x2.splat(1)
+/**
+ * For every integer `free` in (lo, hi), `free < x` is `free < t` with t this (x NaN compares
+ * false, so it rejects nothing: t = lo; x at or above hi rejects all: t = hi).
+ */
+// @ts-ignore: decorator
+@inline function threshold(x: f64, lo: f64, hi: f64): i32 {
+  if (x != x || x <= lo) return <i32>lo
+  const t = Math.ceil(x)
+  return t >= hi ? <i32>hi : <i32>t
+}
+
+// Whether every PCI count has an i32 threshold (a count above 2^31 - 1 goes one host at a time).
+function pciThresholdsFit(): bool {
+  const top: f64 = 2147483647
+  return !(rPciCount > 0 && Math.ceil(rC0) > top) && !(rPciCount > 1 && Math.ceil(rC1) > top) &&
+    !(rPciCount > 2 && Math.ceil(rC2) > top) && !(rPciCount > 3 && Math.ceil(rC3) > top)
+}
+
+// Four positions per step over one class segment (see the module comment). Adds the segment's
+// rejections to the counters, sets its class's best, runner-up and first host, lowers rMin.
+// Returns the candidate count.
+function quads(start: usize, hosts: usize, c: i32): i32 {
+  if (hosts == 0) return 0
+  const end = start + padded(hosts)
   const two = f64x2.splat(2)
   const vcpus = f64x2.splat(rVcpus)
   const ram = f64x2.splat(rRam)
   const sign = f64x2.splat(rSign)
-  const zone = i64x2.splat(<i64>rZone)
-  const need0 = i64x2.splat(<i64>rC0)
-  const need1 = i64x2.splat(<i64>rC1)
-  const need2 = i64x2.splat(<i64>rC2)
-  const need3 = i64x2.splat(<i64>rC3)
+  const needV = i32x4.splat(threshold(rVcpus, -EXACT_BOUND, EXACT_BOUND))
+  const needR = i32x4.splat(threshold(rRam, -EXACT_BOUND, EXACT_BOUND))
+  // PCI columns hold any i32; a count whose ceiling is above 2^31 - 1 never comes here.
+  const pciLo: f64 = -2147483648
+  const pciHi: f64 = 2147483647
+  const need0 = i32x4.splat(threshold(rC0, pciLo, pciHi))
+  const need1 = i32x4.splat(threshold(rC1, pciLo, pciHi))
+  const need2 = i32x4.splat(threshold(rC2, pciLo, pciHi))
+  const need3 = i32x4.splat(threshold(rC3, pciLo, pciHi))
+  const zone = i32x4.splat(rZone)
+  const zero = i32x4.splat(0)
   const plusInf = f64x2.splat(Infinity)
   const minusInf = f64x2.splat(-Infinity)
-  let cStatus = i64x2.splat(0)
-  let cZone = i64x2.splat(0)
-  let cVcpu = i64x2.splat(0)
-  let cRam = i64x2.splat(0)
-  let cPci = i64x2.splat(0)
-  let cAnti = i64x2.splat(0)
-  let cCount = i64x2.splat(0)
-  let vMin = plusInf
-  let vMax = minusInf
+  // A score lane of a host that did not pass is made NaN (all exponent bits and the quiet bit
+  // ORed in), which every comparison below ignores, as the reference ignores a NaN score.
+  const nanBits = i64x2.splat(0x7ff8000000000000)
+  // Hosts still passing after each filter, per lane (a lane's mask is -1: subtracting counts).
+  let cUp = zero, cZone = zero, cVcpu = zero, cRam = zero, cPci = zero, cAnti = zero
+  // Per lane (positions p, p+1 in lo; p+2, p+3 in hi): best, runner-up, step of the best, min.
+  let mLo = minusInf, mHi = minusInf, sLo = minusInf, sHi = minusInf
+  let iLo = i64x2.splat(-1), iHi = i64x2.splat(-1)
+  let nLo = plusInf, nHi = plusInf
   const zoned = rZone != -1
   const pciCount = rPciCount
   const anti = rAnti
-  const up = upP, zoneAt = zoneP, freeVcpus = freeVcpusP, freeRam = freeRamP
-  const vcpuInv = vcpuInvP, ramInv = ramInvP, specialAt = specialP, antiHost = antiHostP
+  const up = upP, zoneAt = zoneP, fvI = freeVcpusIP, frI = freeRamIP, antiHost = antiHostP
+  const fvF = freeVcpusP, frF = freeRamP, vcpuInv = vcpuInvP, ramInv = ramInvP
   const pci0 = rP0, pci1 = rP1, pci2 = rP2, pci3 = rP3
-  const all = i64x2.splat(-1)
-  const last = n & ~(<usize>1)
-  for (let i: usize = 0; i < n; i += 2) {
-    const off = i << 3
-    const off4 = i << 2
-    const valid = i < last ? all : i64x2(-1, 0)
-    let alive = v128.and(i64x2.eq(v128.load32x2_s(up + off4), one), valid)
-    cStatus = i64x2.sub(cStatus, v128.andnot(valid, alive))
+  for (let p = start; p < end; p += 4) {
+    const o4 = p << 2
+    const o8 = p << 3
+    let alive = v128.load(up + o4)
+    cUp = i32x4.sub(cUp, alive)
     if (zoned) {
-      const ok = i64x2.eq(v128.load32x2_s(zoneAt + off4), zone)
-      cZone = i64x2.sub(cZone, v128.andnot(alive, ok))
-      alive = v128.and(alive, ok)
+      alive = v128.and(alive, i32x4.eq(v128.load(zoneAt + o4), zone))
+      cZone = i32x4.sub(cZone, alive)
     }
-    const fv = v128.load(freeVcpus + off)
-    let ok = f64x2.ge(fv, vcpus)
-    cVcpu = i64x2.sub(cVcpu, v128.andnot(alive, ok))
-    alive = v128.and(alive, ok)
-    const fr = v128.load(freeRam + off)
-    ok = f64x2.ge(fr, ram)
-    cRam = i64x2.sub(cRam, v128.andnot(alive, ok))
-    alive = v128.and(alive, ok)
+    alive = v128.and(alive, i32x4.ge_s(v128.load(fvI + o4), needV))
+    cVcpu = i32x4.sub(cVcpu, alive)
+    alive = v128.and(alive, i32x4.ge_s(v128.load(frI + o4), needR))
+    cRam = i32x4.sub(cRam, alive)
     if (pciCount > 0) {
-      ok = i64x2.ge_s(v128.load32x2_s(pci0 + off4), need0)
-      if (pciCount > 1) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci1 + off4), need1))
-      if (pciCount > 2) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci2 + off4), need2))
-      if (pciCount > 3) ok = v128.and(ok, i64x2.ge_s(v128.load32x2_s(pci3 + off4), need3))
-      cPci = i64x2.sub(cPci, v128.andnot(alive, ok))
+      let ok = i32x4.ge_s(v128.load(pci0 + o4), need0)
+      if (pciCount > 1) ok = v128.and(ok, i32x4.ge_s(v128.load(pci1 + o4), need1))
+      if (pciCount > 2) ok = v128.and(ok, i32x4.ge_s(v128.load(pci2 + o4), need2))
+      if (pciCount > 3) ok = v128.and(ok, i32x4.ge_s(v128.load(pci3 + o4), need3))
       alive = v128.and(alive, ok)
+      cPci = i32x4.sub(cPci, alive)
     }
     if (anti) {
-      ok = i64x2.eq(v128.load32x2_s(antiHost + off4), zero)
-      cAnti = i64x2.sub(cAnti, v128.andnot(alive, ok))
-      alive = v128.and(alive, ok)
+      alive = v128.and(alive, i32x4.eq(v128.load(antiHost + o4), zero))
+      cAnti = i32x4.sub(cAnti, alive)
     }
-    if (!v128.any_true(alive)) continue
-    cCount = i64x2.sub(cCount, alive)
-    const score = f64x2.mul(sign, f64x2.sub(
-      f64x2.sub(two, f64x2.mul(f64x2.sub(fv, vcpus), v128.load(vcpuInv + off))),
-      f64x2.mul(f64x2.sub(fr, ram), v128.load(ramInv + off))))
-    vMin = f64x2.min(vMin, v128.bitselect(score, plusInf, alive))
-    vMax = f64x2.max(vMax, v128.bitselect(score, minusInf, alive))
-    // A lane changes its class only above the runner-up level and off the best score (ties with
-    // the best, common among identical hosts, change nothing).
-    const special = v128.load32x2_s(specialAt + off4)
-    const isZero = i64x2.eq(special, zero)
-    const isOne = i64x2.eq(special, one)
-    const level = v128.bitselect(f64x2.splat(s0),
-      v128.bitselect(f64x2.splat(s1), f64x2.splat(s2), isOne), isZero)
-    const top = v128.bitselect(f64x2.splat(m0),
-      v128.bitselect(f64x2.splat(m1), f64x2.splat(m2), isOne), isZero)
-    const beats = v128.and(alive, v128.and(f64x2.gt(score, level), f64x2.ne(score, top)))
-    if (!v128.any_true(beats)) continue
-    if (i64x2.extract_lane(beats, 0) != 0) {
-      track(i64x2.extract_lane(special, 0), f64x2.extract_lane(score, 0), <i32>i)
-    }
-    if (i64x2.extract_lane(beats, 1) != 0) {
-      track(i64x2.extract_lane(special, 1), f64x2.extract_lane(score, 1), <i32>i + 1)
-    }
+    const scLo = v128.or(f64x2.mul(sign, f64x2.sub(
+      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(fvF + o8), vcpus), v128.load(vcpuInv + o8))),
+      f64x2.mul(f64x2.sub(v128.load(frF + o8), ram), v128.load(ramInv + o8)))),
+      v128.andnot(nanBits, i64x2.extend_low_i32x4_s(alive)))
+    const scHi = v128.or(f64x2.mul(sign, f64x2.sub(
+      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(fvF + o8, 16), vcpus),
+        v128.load(vcpuInv + o8, 16))),
+      f64x2.mul(f64x2.sub(v128.load(frF + o8, 16), ram), v128.load(ramInv + o8, 16)))),
+      v128.andnot(nanBits, i64x2.extend_high_i32x4_s(alive)))
+    // pmin(a, b) is b < a ? b : a: it keeps the accumulator against NaN, as `r < rMin` does.
+    nLo = f64x2.pmin(nLo, scLo)
+    nHi = f64x2.pmin(nHi, scHi)
+    // A lane changes only above its runner-up and off its best (ties with the best, common
+    // among identical hosts, change nothing; neither does NaN).
+    const bLo = v128.and(f64x2.gt(scLo, sLo), f64x2.ne(scLo, mLo))
+    const bHi = v128.and(f64x2.gt(scHi, sHi), f64x2.ne(scHi, mHi))
+    if (!v128.any_true(v128.or(bLo, bHi))) continue
+    const step = i64x2.splat(<i64>p)
+    let gt = f64x2.gt(scLo, mLo)
+    sLo = v128.bitselect(mLo,
+      v128.bitselect(f64x2.pmax(sLo, scLo), sLo, f64x2.lt(scLo, mLo)), gt)
+    mLo = v128.bitselect(scLo, mLo, gt)
+    iLo = v128.bitselect(step, iLo, gt)
+    gt = f64x2.gt(scHi, mHi)
+    sHi = v128.bitselect(mHi,
+      v128.bitselect(f64x2.pmax(sHi, scHi), sHi, f64x2.lt(scHi, mHi)), gt)
+    mHi = v128.bitselect(scHi, mHi, gt)
+    iHi = v128.bitselect(step, iHi, gt)
   }
-  bump(HOST_STATUS, lanes(cStatus))
-  bump(ZONE, lanes(cZone))
-  bump(VCPU, lanes(cVcpu))
-  bump(RAM, lanes(cRam))
-  bump(PCI, lanes(cPci))
-  bump(ANTI_AFFINITY, lanes(cAnti))
-  const lo = min(f64x2.extract_lane(vMin, 0), f64x2.extract_lane(vMin, 1))
-  const hi = max(f64x2.extract_lane(vMax, 0), f64x2.extract_lane(vMax, 1))
-  rMin = lo
-  rMax = hi
-  return lanes(cCount)
+  // Rejections per filter: hosts passing before it minus hosts passing after it.
+  const positions = <i32>(end - start)
+  const nUp = sum4(cUp)
+  const nZ = zoned ? sum4(cZone) : nUp
+  const nV = sum4(cVcpu)
+  const nR = sum4(cRam)
+  const nP = pciCount > 0 ? sum4(cPci) : nR
+  const passed = anti ? sum4(cAnti) : nP
+  nStatus += positions - nUp
+  nZone += nUp - nZ
+  nVcpu += nZ - nV
+  nRam += nV - nR
+  nPci += nR - nP
+  nAnti += nP - passed
+  lower(f64x2.extract_lane(nLo, 0))
+  lower(f64x2.extract_lane(nLo, 1))
+  lower(f64x2.extract_lane(nHi, 0))
+  lower(f64x2.extract_lane(nHi, 1))
+  merge(c, mLo, mHi, sLo, sHi, iLo, iHi)
+  return passed
 }
 
-// Whether host i passes the disk, PCI, affinity and anti-affinity filters; counts the first
-// that fails.
 // @ts-ignore: decorator
-@inline function passesRest(i: usize, z: i32, count: bool): bool {
+@inline function lower(r: f64): void {
+  if (r < rMin) rMin = r
+}
+
+// The class's best over its four lanes (lane k holds positions p + k of the steps it saw), the
+// first position with it (the smallest host index: a segment is in host order), and the
+// runner-up level (each lane's best below the class best, else its runner-up).
+function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iHi: v128): void {
+  const m0l = f64x2.extract_lane(mLo, 0), m1l = f64x2.extract_lane(mLo, 1)
+  const m2l = f64x2.extract_lane(mHi, 0), m3l = f64x2.extract_lane(mHi, 1)
+  const best = max(max(m0l, m1l), max(m2l, m3l))
+  let first: i64 = -1
+  let second: f64 = -Infinity
+  for (let k = 0; k < 4; k++) {
+    const m = k == 0 ? m0l : k == 1 ? m1l : k == 2 ? m2l : m3l
+    const s = k == 0 ? f64x2.extract_lane(sLo, 0) : k == 1 ? f64x2.extract_lane(sLo, 1)
+      : k == 2 ? f64x2.extract_lane(sHi, 0) : f64x2.extract_lane(sHi, 1)
+    const step = k == 0 ? i64x2.extract_lane(iLo, 0) : k == 1 ? i64x2.extract_lane(iLo, 1)
+      : k == 2 ? i64x2.extract_lane(iHi, 0) : i64x2.extract_lane(iHi, 1)
+    const below = m < best ? m : s
+    if (below > second) second = below
+    if (best != -Infinity && m == best && step != -1) {
+      const at = step + <i64>k
+      if (first == -1 || at < first) first = at
+    }
+  }
+  const host = first == -1 ? -1 : i32At(origP, <usize>first)
+  if (c == 0) { m0 = best; s0 = second; h0 = host } else if (c == 1) {
+    m1 = best; s1 = second; h1 = host
+  } else { m2 = best; s2 = second; h2 = host }
+}
+
+// Whether the host at position i (host index `host`, zone z) passes the disk, PCI, affinity and
+// anti-affinity filters; counts the first that fails.
+// @ts-ignore: decorator
+@inline function passesRest(i: usize, host: i32, z: i32, count: bool): bool {
   if (rDiskColumn >= 0) {
     let free: f64
     if (rDiskColumn < ANY_DISK_KIND) free = f64At(diskP + ((<usize>rDiskColumn * capacity) << 3), i)
@@ -272,50 +389,47 @@ function pairs(n: usize): i32 {
     if (free < rDiskMb) { if (count) bump(DISK, 1); return false }
   }
   if (rPciCount > 0) {
-    if (i32At(rP0, i) < rC0 || (rPciCount > 1 && i32At(rP1, i) < rC1) ||
-      (rPciCount > 2 && i32At(rP2, i) < rC2) || (rPciCount > 3 && i32At(rP3, i) < rC3)) {
-      if (count) bump(PCI, 1)
+    if (<f64>i32At(rP0, i) < rC0 || (rPciCount > 1 && <f64>i32At(rP1, i) < rC1) ||
+      (rPciCount > 2 && <f64>i32At(rP2, i) < rC2) ||
+      (rPciCount > 3 && <f64>i32At(rP3, i) < rC3)) {
+      if (count) nPci++
       return false
     }
   }
   const r = i32At(rackP, i)
-  if ((rAffHost != -1 && rAffHost != <i32>i) || (rAffRack != -1 && rAffRack != r) ||
+  if ((rAffHost != -1 && rAffHost != host) || (rAffRack != -1 && rAffRack != r) ||
     (rAffZone != -1 && rAffZone != z)) {
     if (count) bump(AFFINITY, 1)
     return false
   }
   if (rAnti && (i32At(antiHostP, i) != 0 || load<u8>(antiRackP + <usize>r) != 0 ||
     load<u8>(antiZoneP + <usize>z) != 0)) {
-    if (count) bump(ANTI_AFFINITY, 1)
+    if (count) nAnti++
     return false
   }
   return true
 }
 
-// One host per step (every filter). Returns the candidate count.
-function singles(n: usize): i32 {
+// One host per step over one class segment (every filter, in f64). Returns the candidate count.
+function singles(start: usize, hosts: usize, c: i32): i32 {
   let count: i32 = 0
-  let nStatus: i32 = 0, nZone: i32 = 0, nVcpu: i32 = 0, nRam: i32 = 0
-  for (let i: usize = 0; i < n; i++) {
-    if (i32At(upP, i) != 1) { nStatus++; continue }
+  for (let i = start; i < start + hosts; i++) {
+    if (i32At(upP, i) == 0) { nStatus++; continue }
     const z = i32At(zoneP, i)
     if (rZone != -1 && z != rZone) { nZone++; continue }
     const fv = f64At(freeVcpusP, i)
     if (fv < rVcpus) { nVcpu++; continue }
     const fr = f64At(freeRamP, i)
     if (fr < rRam) { nRam++; continue }
-    if (!passesRest(i, z, true)) continue
+    const host = i32At(origP, i)
+    if (!passesRest(i, host, z, true)) continue
     const score = rSign *
       (2 - (fv - rVcpus) * f64At(vcpuInvP, i) - (fr - rRam) * f64At(ramInvP, i))
     count++
     if (score < rMin) rMin = score
     if (score > rMax) rMax = score
-    track(<i64>i32At(specialP, i), score, <i32>i)
+    track(c, score, host)
   }
-  bump(HOST_STATUS, nStatus)
-  bump(ZONE, nZone)
-  bump(VCPU, nVcpu)
-  bump(RAM, nRam)
   return count
 }
 
@@ -350,7 +464,8 @@ function bestOf(policyWeight: f64, specialWeight: f64): i32 {
   return best
 }
 
-// Every candidate scored with the special-hardware term (the general path's sums).
+// Every candidate scored with the special-hardware term (the general path's sums), in host
+// order (through `posOf`), so the first maximum is the reference's.
 function exactBest(n: usize, policyWeight: f64, specialWeight: f64): i32 {
   let sMin: f64 = Infinity
   let sMax: f64 = -Infinity
@@ -361,17 +476,18 @@ function exactBest(n: usize, policyWeight: f64, specialWeight: f64): i32 {
   const sScale: f64 = specialWeight / (sMax - sMin)
   let best: i32 = -1
   let bestScore: f64 = -Infinity
-  for (let i: usize = 0; i < n; i++) {
-    if (i32At(upP, i) != 1) continue
+  for (let h: usize = 0; h < n; h++) {
+    const i = <usize>i32At(posOfP, h)
+    if (i32At(upP, i) == 0) continue
     const z = i32At(zoneP, i)
     if (rZone != -1 && z != rZone) continue
     const fv = f64At(freeVcpusP, i)
     const fr = f64At(freeRamP, i)
-    if (fv < rVcpus || fr < rRam || !passesRest(i, z, false)) continue
+    if (fv < rVcpus || fr < rRam || !passesRest(i, <i32>h, z, false)) continue
     const r = rSign * (2 - (fv - rVcpus) * f64At(vcpuInvP, i) - (fr - rRam) * f64At(ramInvP, i))
-    const s = -<f64>i32At(specialP, i)
-    const v = (r - rMin) * rScale + (s - sMin) * sScale
-    if (best == -1 || v > bestScore) { bestScore = v; best = <i32>i }
+    const c = i >= start2 ? 2 : i >= start1 ? 1 : 0
+    const v = (r - rMin) * rScale + (-<f64>c - sMin) * sScale
+    if (best == -1 || v > bestScore) { bestScore = v; best = <i32>h }
   }
   return best
 }

@@ -1,9 +1,12 @@
 /**
  * The WebAssembly backend of the placement scan. The wrapper owns the instance's linear memory:
  * every column the kernel reads lives there (preallocated for the inventory's hosts, racks and
- * zones; views remade only after `memory.grow`). It mirrors one `ScanIndex` at a time: a new
- * index is copied whole, after that only the hosts in the index's change log since the last scan
- * are rewritten. PCI columns go to `pciSlots` slots, copied whole when first used. Nothing is
+ * zones; views remade only after `memory.grow`). It mirrors one `ScanIndex` at a time, in the
+ * kernel's layout: hosts grouped by special-hardware class (each group in host order, padded to a
+ * multiple of 4 with down hosts), free vCPUs and RAM both as f64 and, when every value is an
+ * integer below 2^30, as i32 (the kernel's four-hosts-per-step path needs that). A new index is
+ * laid out and copied whole, after that only the hosts in the index's change log since the last
+ * scan are rewritten. PCI columns go to `pciSlots` slots, copied whole when first used. Nothing is
  * allocated per call; lengths and indexes are checked here (the release kernel has no asserts).
  */
 import type { PciColumn, ScanIndex } from "../cluster/scan.ts"
@@ -42,45 +45,60 @@ type ScanFunction = (n: number, vcpus: number, ramMb: number, zone: number, disk
   diskColumn: number, pciCount: number, p0: number, c0: number, p1: number, c1: number,
   p2: number, c2: number, p3: number, c3: number, affinityHost: number, affinityRack: number,
   affinityZone: number, anti: number, antiDomains: number, sign: number, policyWeight: number,
-  specialWeight: number) => number
+  specialWeight: number, exact: number) => number
 type LayoutFunction = (...offsets: number[]) => void
 
+/** Free vCPUs and RAM go to the kernel's i32 columns when integers below this in magnitude. */
+const exactBound = 2 ** 30
+
+/**
+ * Where each column lives. Columns are per position: hosts grouped by special-hardware class
+ * (the reference's classes: 0, 1, anything else), each group in host order, starting at a
+ * multiple of 4 and padded with down hosts; `posOf` maps a host index to its position.
+ */
 interface Layout {
   readonly hosts: number
+  /** Positions: hosts plus up to 3 padding per class, a multiple of 4. */
+  readonly positions: number
   readonly racks: number
   readonly zones: number
   readonly up: number
   readonly zone: number
   readonly rack: number
+  readonly antiHost: number
+  readonly freeVcpusI: number
+  readonly freeRamI: number
+  readonly orig: number
+  readonly posOf: number
   readonly freeVcpus: number
   readonly freeRam: number
   readonly vcpuInv: number
   readonly ramInv: number
   readonly disk: number
-  readonly special: number
   readonly pci: number
-  readonly antiHost: number
   readonly antiRack: number
   readonly antiZone: number
   readonly removed: number
   readonly end: number
 }
 
-function layoutOf(base: number, hostsWanted: number, racks: number, zones: number): Layout {
-  const hosts = hostsWanted + (hostsWanted % 2)
+function layoutOf(base: number, hosts: number, racks: number, zones: number): Layout {
+  const positions = Math.ceil(hosts / 4) * 4 + 12
   let at = base
   const region = (bytes: number) => {
     const start = at
     at += alignUp(Math.max(bytes, 8))
     return start
   }
+  const p4 = positions * 4
+  const p8 = positions * 8
   return {
-    hosts, racks, zones,
-    up: region(hosts * 4), zone: region(hosts * 4), rack: region(hosts * 4),
-    freeVcpus: region(hosts * 8), freeRam: region(hosts * 8), vcpuInv: region(hosts * 8),
-    ramInv: region(hosts * 8), disk: region(hosts * 8 * poolKinds.length),
-    special: region(hosts * 4), pci: region(hosts * 4 * pciSlots), antiHost: region(hosts * 4),
-    antiRack: region(racks), antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
+    hosts, positions, racks, zones,
+    up: region(p4), zone: region(p4), rack: region(p4), antiHost: region(p4),
+    freeVcpusI: region(p4), freeRamI: region(p4), orig: region(p4), posOf: region(hosts * 4),
+    freeVcpus: region(p8), freeRam: region(p8), vcpuInv: region(p8), ramInv: region(p8),
+    disk: region(p8 * poolKinds.length), pci: region(p4 * pciSlots), antiRack: region(racks),
+    antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
 }
@@ -90,35 +108,39 @@ interface Views {
   up: Int32Array
   zone: Int32Array
   rack: Int32Array
+  antiHost: Int32Array
+  freeVcpusI: Int32Array
+  freeRamI: Int32Array
+  orig: Int32Array
+  posOf: Int32Array
   freeVcpus: Float64Array
   freeRam: Float64Array
   vcpuInv: Float64Array
   ramInv: Float64Array
   disk: Float64Array
-  special: Int32Array
   pci: Int32Array
-  antiHost: Int32Array
   antiRack: Uint8Array
   antiZone: Uint8Array
   removed: Int32Array
 }
 
 function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
-  const n = l.hosts
+  const p = l.positions
+  const i32 = (at: number, length: number) => new Int32Array(buffer, at, length)
+  const f64 = (at: number, length: number) => new Float64Array(buffer, at, length)
   return {
-    up: new Int32Array(buffer, l.up, n), zone: new Int32Array(buffer, l.zone, n),
-    rack: new Int32Array(buffer, l.rack, n), freeVcpus: new Float64Array(buffer, l.freeVcpus, n),
-    freeRam: new Float64Array(buffer, l.freeRam, n),
-    vcpuInv: new Float64Array(buffer, l.vcpuInv, n),
-    ramInv: new Float64Array(buffer, l.ramInv, n),
-    disk: new Float64Array(buffer, l.disk, n * poolKinds.length),
-    special: new Int32Array(buffer, l.special, n),
-    pci: new Int32Array(buffer, l.pci, n * pciSlots),
-    antiHost: new Int32Array(buffer, l.antiHost, n), antiRack: new Uint8Array(buffer, l.antiRack,
-      l.racks), antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
-    removed: new Int32Array(buffer, l.removed, scanSlotCount + 1),
+    up: i32(l.up, p), zone: i32(l.zone, p), rack: i32(l.rack, p), antiHost: i32(l.antiHost, p),
+    freeVcpusI: i32(l.freeVcpusI, p), freeRamI: i32(l.freeRamI, p), orig: i32(l.orig, p),
+    posOf: i32(l.posOf, l.hosts), freeVcpus: f64(l.freeVcpus, p), freeRam: f64(l.freeRam, p),
+    vcpuInv: f64(l.vcpuInv, p), ramInv: f64(l.ramInv, p),
+    disk: f64(l.disk, p * poolKinds.length), pci: i32(l.pci, p * pciSlots),
+    antiRack: new Uint8Array(buffer, l.antiRack, l.racks),
+    antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
+    removed: i32(l.removed, scanSlotCount + 1),
   }
 }
+
+const isExact = (x: number) => Number.isInteger(x) && Math.abs(x) < exactBound
 
 /** The WebAssembly scan: its instance, its memory and the index it mirrors. */
 class WasmScan implements ScanKernel {
@@ -126,6 +148,7 @@ class WasmScan implements ScanKernel {
   private readonly memory: LinearMemory
   private readonly scanFn: ScanFunction
   private readonly setLayout: LayoutFunction
+  private readonly setSegments: LayoutFunction
   private layout: Layout | undefined
   private views: Views | undefined
   private source: ScanIndex | undefined
@@ -134,12 +157,16 @@ class WasmScan implements ScanKernel {
   private readonly slotUsed = new Float64Array(pciSlots)
   private calls = 0
   private readonly slotOf = new Int32Array(scanPciMax)
+  /** Per position, 1 when its free vCPUs or RAM are not exact i32 values; and how many are. */
+  private inexact = new Uint8Array(0)
+  private inexactCount = 0
 
   constructor(module: object) {
     const exports = instantiate(module)
     this.memory = new LinearMemory(memoryOf(exports), regionBase(exports))
     this.scanFn = exportedFunction<ScanFunction>(exports, "scan")
     this.setLayout = exportedFunction<LayoutFunction>(exports, "setLayout")
+    this.setSegments = exportedFunction<LayoutFunction>(exports, "setSegments")
   }
 
   scan(input: ScanInput, request: ScanRequest, out: ScanResult): void {
@@ -150,11 +177,12 @@ class WasmScan implements ScanKernel {
     const l = this.layout!
     this.calls++
     for (let k = 0; k < request.pci.length; k++) this.slotOf[k] = this.slotFor(request.pci[k]!, v)
-    for (const h of request.antiHosts) v.antiHost[h] = 1
+    const posOf = v.posOf
+    for (const h of request.antiHosts) v.antiHost[posOf[h]!] = -1
     for (const r of request.antiRacks) v.antiRack[r] = 1
     for (const z of request.antiZones) v.antiZone[z] = 1
     const pciCount = request.pci.length
-    const columnBytes = l.hosts * 4
+    const columnBytes = l.positions * 4
     const counts = request.pciCounts
     let best: number
     try {
@@ -167,9 +195,10 @@ class WasmScan implements ScanKernel {
         request.affinityHost, request.affinityRack, request.affinityZone,
         request.antiHosts.length + request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
         request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
-        request.sign, request.policyWeight, request.specialWeight)
+        request.sign, request.policyWeight, request.specialWeight,
+        this.inexactCount === 0 ? 1 : 0)
     } finally {
-      for (const h of request.antiHosts) v.antiHost[h] = 0
+      for (const h of request.antiHosts) v.antiHost[posOf[h]!] = 0
       for (const r of request.antiRacks) v.antiRack[r] = 0
       for (const z of request.antiZones) v.antiZone[z] = 0
     }
@@ -184,18 +213,19 @@ class WasmScan implements ScanKernel {
   /** The views for at least `hosts` hosts, `racks` racks and `zones` zones (growing if needed). */
   private ready(hosts: number, racks: number, zones: number): Views {
     const l = this.layout
-    if (l !== undefined && l.hosts >= hosts && l.racks >= racks && l.zones >= zones &&
+    if (l !== undefined && l.hosts === hosts && l.racks >= racks && l.zones >= zones &&
       this.views!.up.buffer === this.memory.buffer) return this.views!
-    if (l === undefined || l.hosts < hosts || l.racks < racks || l.zones < zones) {
-      const next = layoutOf(this.memory.base, Math.max(hosts, l?.hosts ?? 0),
-        Math.max(racks, l?.racks ?? 0), Math.max(zones, l?.zones ?? 0))
+    if (l === undefined || l.hosts !== hosts || l.racks < racks || l.zones < zones) {
+      const next = layoutOf(this.memory.base, hosts, Math.max(racks, l?.racks ?? 0),
+        Math.max(zones, l?.zones ?? 0))
       this.memory.reserve(next.end)
-      this.setLayout(next.hosts, next.up, next.zone, next.rack, next.freeVcpus, next.freeRam,
-        next.vcpuInv, next.ramInv, next.disk, next.special, next.antiHost, next.antiRack,
-        next.antiZone, next.removed)
+      this.setLayout(next.positions, next.up, next.zone, next.rack, next.antiHost,
+        next.freeVcpusI, next.freeRamI, next.orig, next.posOf, next.freeVcpus, next.freeRam,
+        next.vcpuInv, next.ramInv, next.disk, next.antiRack, next.antiZone, next.removed)
       this.layout = next
       this.source = undefined
       this.slots.fill(undefined)
+      this.inexact = new Uint8Array(next.positions)
     }
     this.views = viewsOf(this.memory.buffer, this.layout!)
     this.views.antiHost.fill(0)
@@ -212,41 +242,66 @@ class WasmScan implements ScanKernel {
       return
     }
     for (let s = this.synced; s < index.version; s++) {
-      this.copyHost(index, v, index.changeLog[s % changeLogCapacity]!)
+      const i = index.changeLog[s % changeLogCapacity]!
+      this.copyHost(index, v, i, v.posOf[i]!)
     }
     this.synced = index.version
   }
 
+  /** Lays every host out again (class groups, padding) and copies all of its columns. */
   private copyAll(input: ScanInput, v: Views): void {
     const index = input.index
     const n = index.up.length
-    const cap = this.layout!.hosts
-    v.up.set(index.up)
-    v.zone.set(input.zoneOf)
-    v.rack.set(input.rackOf)
-    v.freeVcpus.set(index.freeVcpus)
-    v.freeRam.set(index.freeRamMb)
-    v.vcpuInv.set(index.vcpuCapacityInv)
-    v.ramInv.set(index.ramCapacityInv)
-    for (let k = 0; k < poolKinds.length; k++) {
-      v.disk.set(index.maxFreeDiskMb.subarray(k * n, (k + 1) * n), k * cap)
+    const classOf = (i: number) => {
+      const c = index.special[i]!
+      return c === 0 ? 0 : c === 1 ? 1 : 2
     }
-    v.special.set(index.special)
+    const sizes = [0, 0, 0]
+    for (let i = 0; i < n; i++) sizes[classOf(i)]!++
+    const pad = (k: number) => Math.ceil(k / 4) * 4
+    const starts = [0, pad(sizes[0]!), pad(sizes[0]!) + pad(sizes[1]!)]
+    this.setSegments(starts[0]!, sizes[0]!, starts[1]!, sizes[1]!, starts[2]!, sizes[2]!)
+    // Padding: down, no host, no devices.
+    v.up.fill(0)
+    v.orig.fill(-1)
+    v.antiHost.fill(0)
+    v.pci.fill(0)
+    this.inexact.fill(0)
+    this.inexactCount = 0
+    const next = starts.slice()
+    for (let i = 0; i < n; i++) {
+      const p = next[classOf(i)]!++
+      v.orig[p] = i
+      v.posOf[i] = p
+      v.zone[p] = input.zoneOf[i]!
+      v.rack[p] = input.rackOf[i]!
+      v.vcpuInv[p] = index.vcpuCapacityInv[i]!
+      v.ramInv[p] = index.ramCapacityInv[i]!
+      this.copyHost(index, v, i, p)
+    }
     this.slots.fill(undefined)
     this.source = index
     this.synced = index.version
   }
 
-  private copyHost(index: ScanIndex, v: Views, i: number): void {
+  /** Copies the changing columns of host `i` to its position `p`. */
+  private copyHost(index: ScanIndex, v: Views, i: number, p: number): void {
     const n = index.up.length
-    const cap = this.layout!.hosts
-    v.up[i] = index.up[i]!
-    v.freeVcpus[i] = index.freeVcpus[i]!
-    v.freeRam[i] = index.freeRamMb[i]!
-    for (let k = 0; k < poolKinds.length; k++) v.disk[k * cap + i] = index.maxFreeDiskMb[k * n + i]!
+    const cap = this.layout!.positions
+    const fv = index.freeVcpus[i]!
+    const fr = index.freeRamMb[i]!
+    v.up[p] = index.up[i] === 0 ? 0 : -1
+    v.freeVcpus[p] = fv
+    v.freeRam[p] = fr
+    const inexact = isExact(fv) && isExact(fr) ? 0 : 1
+    this.inexactCount += inexact - this.inexact[p]!
+    this.inexact[p] = inexact
+    v.freeVcpusI[p] = inexact === 0 ? fv : 0
+    v.freeRamI[p] = inexact === 0 ? fr : 0
+    for (let k = 0; k < poolKinds.length; k++) v.disk[k * cap + p] = index.maxFreeDiskMb[k * n + i]!
     for (let s = 0; s < pciSlots; s++) {
       const column = this.slots[s]
-      if (column !== undefined) v.pci[s * cap + i] = column.free[i]!
+      if (column !== undefined) v.pci[s * cap + p] = column.free[i]!
     }
   }
 
@@ -262,7 +317,10 @@ class WasmScan implements ScanKernel {
     }
     this.slots[oldest] = column
     this.slotUsed[oldest] = this.calls
-    v.pci.set(column.free, oldest * this.layout!.hosts)
+    const at = oldest * this.layout!.positions
+    const free = column.free
+    const posOf = v.posOf
+    for (let i = 0; i < free.length; i++) v.pci[at + posOf[i]!] = free[i]!
     return oldest
   }
 }
