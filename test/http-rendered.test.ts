@@ -107,6 +107,33 @@ describe("os-pci renderings", () => {
         .toBe(304)
     })
 
+  it("the prebuilt header sets: lengths of what is sent, HEAD alike, 304 with its variant's tag",
+    async () => {
+      for (const headers of [{}, { "accept-encoding": "gzip, deflate" }] as Array<Record<string,
+        string>>) {
+        const r = await get(detail, headers)
+        expect(Number(r.headers["content-length"])).toBe(r.rawPayload.length)
+        expect(r.headers["content-type"]).toBe("application/json; charset=utf-8")
+        const head = await started.app.inject({ method: "HEAD", url: detail,
+          headers: { "x-auth-token": tokens.admin, ...headers } })
+        expect(head.statusCode).toBe(200)
+        expect(head.rawPayload.length).toBe(0)
+        for (const h of ["content-length", "etag", "content-encoding", "vary"]) {
+          expect(head.headers[h], h).toBe(r.headers[h])
+        }
+        const tag = String(r.headers["etag"])
+        const again = await get(detail, { ...headers, "if-none-match": tag })
+        expect(again.statusCode).toBe(304)
+        expect(again.headers["etag"]).toBe(tag)
+        expect(again.headers["vary"]).toBe("Accept-Encoding")
+        expect(again.headers["content-encoding"]).toBeUndefined()
+      }
+      // The other variant's tag does not match.
+      const plainTag = String((await get(detail)).headers["etag"])
+      expect((await get(detail, { "accept-encoding": "gzip", "if-none-match": plainTag }))
+        .statusCode).toBe(200)
+    })
+
   it("an unknown host filter is 404 and is not cached", async () => {
     expect((await get(`${detail}?host=nope`)).statusCode).toBe(404)
     expect((await get(`${detail}?host=nope`)).statusCode).toBe(404)
@@ -120,6 +147,17 @@ describe("acceptsGzip", () => {
     ["*;q=0", false], ["br, *", true], ["identity", false], ["gzip;q=abc", false],
   ] as const)("%s → %s", (header, expected) => {
     expect(acceptsGzip(header)).toBe(expected)
+  })
+
+  it("answers by the value alone when values repeat and alternate (it remembers the last)", () => {
+    const values = ["gzip", "gzip;q=0", "gzip;q=0", "*", "identity", "identity", "gzip, deflate"]
+    expect(values.map((v) => acceptsGzip(v))).toEqual([true, false, false, true, false, false,
+      true])
+    const expected = new Map([["gzip", true], ["gzip;q=0", false], ["*", true],
+      ["identity", false], ["gzip, deflate", true]])
+    for (const v of [...values, ...[...values].reverse(), "gzip", "gzip"]) {
+      expect(acceptsGzip(v), v).toBe(expected.get(v))
+    }
   })
 })
 

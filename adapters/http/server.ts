@@ -30,8 +30,14 @@ declare module "fastify" {
 const internalErrorMessage =
   "The server has either erred or is incapable of performing the requested operation."
 
-/** Paths served without a token. */
-const publicPaths: ReadonlySet<string> = new Set(["/healthz"])
+/** The path served without a token. */
+const publicPath = "/healthz"
+
+/** Whether a request URL's path (before any `?`) is the public one, without splitting it. */
+function isPublic(url: string): boolean {
+  return url.startsWith(publicPath) &&
+    (url.length === publicPath.length || url.charCodeAt(publicPath.length) === 63 /* ? */)
+}
 
 /** What a route group is given to register its routes. */
 export interface RouteContext<W> {
@@ -80,7 +86,7 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   app.addContentTypeParser("application/json", { parseAs: "string" }, parser)
   app.addContentTypeParser("*", { parseAs: "string" }, parser)
   app.addHook("onRequest", (request, reply, done) => {
-    if (publicPaths.has(request.url.split("?")[0]!)) return done()
+    if (isPublic(request.url)) return done()
     const token = request.headers["x-auth-token"]
     const principal = typeof token === "string" ? principals.get(token) : undefined
     if (principal === undefined) {

@@ -191,8 +191,8 @@ export function serverRoutes(
       return submit(engine, reply, { op: "server.create", tenant, params: {}, body: request.body,
         idsCount: 1 })
     })
-    app.get("/v2/:tenant_id/servers", async (request, reply) => {
-      if (tenantScope(request, reply) === null) return reply
+    app.get("/v2/:tenant_id/servers", (request, reply) => {
+      if (tenantScope(request, reply) === null) return
       const tenant = paramsOf(request)["tenant_id"]!
       // Rendered once per (servers map, tenant): every create or delete makes a new map.
       const all = engine.world().servers
@@ -200,7 +200,7 @@ export function serverRoutes(
         .filter((s) => s.tenant === tenant).slice(0, serverListMax)
         .map((s) => ({ id: s.id, name: s.name })) }))
       if (Result.isFailure(listed)) throw new Error("a server list cannot fail")
-      return sendRendered(request, reply, listed.success)
+      sendRendered(request, reply, listed.success)
     })
     app.get("/v2/:tenant_id/servers/:server_id", async (request, reply) => {
       const p = tenantScope(request, reply)
