@@ -8,7 +8,7 @@ import {
   createMasterImage, degradeImage, fenceImage, imagePaths, promoteImage, readMeta,
 } from "../adapters/replica/images.ts"
 import { FrameReader } from "../adapters/replica/protocol.ts"
-import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
+import { settleCycle, type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import {
   killAgent, killAll, perTestDirs, prng, randomWrites, sha256, sha256File, spawnAgent,
 } from "./replica-helpers.ts"
@@ -110,6 +110,7 @@ describe("replica agent over loopback", () => {
     const random = prng(3)
     randomWrites(master, smallImageSizeBytes, 300, random)
     await syncOnce(req(slaveAgent.port, 1, 0))
+    await settleCycle(dirs.master, id) // the master's commit runs after the ACK
     patch(master, 10 * 4096, Buffer.alloc(100, 1)) // never synced: lost by the failover
     await slaveAgent.close()
     recoverImage(dirs.slave, id)

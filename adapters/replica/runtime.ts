@@ -19,7 +19,7 @@ import {
   createMasterImage, createSlaveImage, degradeImage, destroyImage, fenceImage, promoteImage,
   readMeta, writeFileAtomic,
 } from "./images.ts"
-import { type SyncResult, syncOnce } from "./sender.ts"
+import { settleCycle, type SyncResult, syncOnce } from "./sender.ts"
 import type { ThrottleClock } from "./throttle.ts"
 
 /** The process running a replica's cycle in flight (a cycle whose owner is gone is stale). */
@@ -273,11 +273,16 @@ export async function syncNow(
   try {
     const agent = await opts.agentFor(hostDir(dir, cycle.slaveHost))
     try {
-      shipped = ok(await syncOnce({ masterDir: hostDir(dir, cycle.masterHost), imageId: uuid,
+      const masterDir = hostDir(dir, cycle.masterHost)
+      const result = await syncOnce({ masterDir, imageId: uuid,
         port: agent.port, generation: cycle.generation, fromGeneration: cycle.fromGeneration,
         includeSlaveChanges: cycle.includeSlaveChanges,
         bwlimitBytesPerS: cycle.bwlimitBytesPerS, kernels: opts.kernels,
-        ...opts.throttleClock === undefined ? {} : { clock: opts.throttleClock } }))
+        ...opts.throttleClock === undefined ? {} : { clock: opts.throttleClock } })
+      // The master's files at the acknowledged generation before the state says so (failover,
+      // reinit and delete change those files).
+      await settleCycle(masterDir, uuid)
+      shipped = ok(result)
     } finally {
       await agent.stop()
     }

@@ -7,8 +7,7 @@
  * from the returned acknowledgement, never before it.
  */
 import {
-  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync,
-  write as writeCb,
+  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync, writeSync,
 } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { Result } from "effect"
@@ -17,7 +16,9 @@ import {
 } from "../../core/kernels/index.ts"
 import { diffImageFiles, hashImageFile, readFully } from "../kernels.ts"
 import { readHashList, writeHashList } from "./hashlist.ts"
-import { imagePaths, readMeta, writeFileAtomicAsync, writeMeta } from "./images.ts"
+import {
+  type ImageMeta, imagePaths, readMeta, writeFileAtomicAsync, writeMeta,
+} from "./images.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
   writeBlockFrameHeader,
@@ -272,8 +273,36 @@ function patchHashes(kernels: BlockKernels, hashes: BigUint64Array, batches: Rea
   }
 }
 
-/** Runs one cycle; resolves with the acknowledgement, or rejects (nothing acknowledged). */
+/**
+ * The master's commit of each acknowledged cycle still running, by image (its metadata path):
+ * the base's flush, then the metadata, the pending record's removal and the hash list. It
+ * resolves with the error it met, if any (never rejects).
+ */
+const commits = new Map<string, Promise<Error | null>>()
+
+/**
+ * Waits until the master has committed the last acknowledged cycle of `imageId` (base flushed,
+ * metadata at the acknowledged generation, pending record gone); throws what that commit met.
+ * `syncOnce` resolves at the ACK and commits in the background: call this before reading the
+ * master's metadata or changing its image. A commit that failed leaves the pending record, so
+ * the next cycle re-ships its blocks (as after a lost ACK).
+ */
+export async function settleCycle(masterDir: string, imageId: string): Promise<void> {
+  const key = imagePaths(masterDir, imageId).meta
+  const commit = commits.get(key)
+  if (commit === undefined) return
+  const failure = await commit
+  if (commits.get(key) === commit) commits.delete(key)
+  if (failure !== null) throw new Error(`commit of the acknowledged cycle: ${failure.message}`)
+}
+
+/**
+ * Runs one cycle; resolves with the acknowledgement (the slave holds the generation durably),
+ * or rejects (nothing acknowledged). The master's own commit continues after it resolves; see
+ * `settleCycle`.
+ */
 export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
+  await settleCycle(req.masterDir, req.imageId)
   const p = imagePaths(req.masterDir, req.imageId)
   const meta = readMeta(req.masterDir, req.imageId)
   if (meta === null || meta.role !== "master") {
@@ -287,8 +316,8 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   const timeoutMs = req.replyTimeoutMs ?? replyTimeoutMsDefault
   const peer = await connectPeer(req.port)
   const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r+")
-  let baseFlushed: Promise<void> = Promise.resolve()
   let pendingDurable: Promise<void> = Promise.resolve()
+  let acknowledged = false
   try {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
@@ -306,32 +335,54 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     pendingDurable.catch(() => {}) // awaited by the stream (or in `finally`)
     const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
       req.bwlimitBytesPerS)
-    // The base takes the blocks on the thread pool, then flushes, while they travel and the
-    // agent commits them: it may run ahead of the slave only at the pending indices, which
-    // every later cycle ships until one is acknowledged.
-    baseFlushed = pendingDurable.then(() => writeBatchesInPlace(baseFd, batches))
-      .then(() => fdatasync(baseFd))
-    baseFlushed.catch(() => {}) // awaited below (or in `finally` when the cycle fails first)
     const sent = await stream(peer, req, state.generation, batches, indices.length,
       pendingDurable)
-    // While the agent commits: the hash list as the base will be (the diff's changed blocks
-    // are hashed already; a TypeScript diff only patches a list that is valid).
+    // While the agent commits (its journal flush): the blocks into the base, which may run
+    // ahead of the slave only at the pending indices (every later cycle ships them until one
+    // is acknowledged), and the hash list as the base will be (the diff's changed blocks are
+    // hashed already; a TypeScript diff only patches a list that is valid).
+    writeBatchesInPlace(baseFd, batches)
     if (hashes !== null) {
       patchHashes(req.kernels, hashes, batches, req.kernels.backend === "wasm" ? new Set(changed)
         : new Set())
     }
     const ack = await expect(peer, FrameType.ack, timeoutMs)
-    await baseFlushed
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
-    writeMeta(req.masterDir, req.imageId, { ...meta, generation: req.generation })
-    rmSync(p.pending, { force: true })
-    // A cache, written only once the metadata claims its generation (hashlist.ts).
-    if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
+    acknowledged = true
+    commits.set(p.meta, commitCycle(req, meta, imageFd, baseFd, hashes))
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
   } finally {
     peer.socket.destroy()
-    await pendingDurable.catch(() => {})
-    await baseFlushed.catch(() => {})
+    if (!acknowledged) {
+      await pendingDurable.catch(() => {})
+      closeSync(imageFd)
+      closeSync(baseFd)
+    }
+  }
+}
+
+/**
+ * The master's side of an acknowledged cycle, after the ACK: the base is flushed before the
+ * metadata claims the generation (so a claimed base survives a host crash), then the pending
+ * record goes and the hash list (a cache) is written. Until it is done, a crash leaves the
+ * pending record, and the next cycle handles it like a lost ACK.
+ */
+async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, baseFd: number,
+  hashes: BigUint64Array | null): Promise<Error | null> {
+  const p = imagePaths(req.masterDir, req.imageId)
+  try {
+    await fdatasync(baseFd)
+    // Read again: an image fenced or destroyed meanwhile keeps its record (and pending blocks).
+    const now = readMeta(req.masterDir, req.imageId)
+    if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
+    writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
+    rmSync(p.pending, { force: true })
+    // A cache, written only once the metadata claims its generation (hashlist.ts).
+    if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
+    return null
+  } catch (e) {
+    return e instanceof Error ? e : new Error(String(e))
+  } finally {
     closeSync(imageFd)
     closeSync(baseFd)
   }
@@ -427,19 +478,20 @@ function readAt(fd: number, into: Uint8Array, position: number): void {
   if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
 }
 
-/** Writes each batch's payloads at their blocks' offsets in `fd` (no flush), off the loop. */
-async function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): Promise<void> {
-  const writes: Array<Promise<void>> = []
+/**
+ * Writes each batch's payloads at their blocks' offsets in `fd` (no flush): one pwrite per
+ * block, on this thread while the agent flushes its journal (the page cache takes them in
+ * microseconds; a thread-pool round trip per block costs more than the write).
+ */
+function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): void {
   for (const b of batches) {
-    b.indices.forEach((index, i) => {
+    for (let i = 0; i < b.indices.length; i++) {
       const at = b.payloadAt[i]!
       const length = Math.min(BLOCK_SIZE_BYTES, b.bytes.length - at)
-      writes.push(new Promise((resolve, reject) => writeCb(fd, b.bytes, at, length,
-        index * BLOCK_SIZE_BYTES, (e, written) => e !== null ? reject(e)
-          : written !== length ? reject(new Error("short write to the base")) : resolve())))
-    })
+      const written = writeSync(fd, b.bytes, at, length, b.indices[i]! * BLOCK_SIZE_BYTES)
+      if (written !== length) throw new Error("short write to the base")
+    }
   }
-  await Promise.all(writes)
 }
 
 /** Sends BEGIN and the batches at `bwlimit`, and END once `beforeEnd` has settled. */
