@@ -204,7 +204,8 @@ class WasmScan implements ScanKernel {
     }
     for (let k = 0; k < scanSlotCount; k++) out.removed[k] = v.removed[k]!
     out.count = v.removed[scanSlotCount]!
-    if (best < -1 || best >= n || (best === -1) !== (out.count === 0)) {
+    // Candidates whose scores are all NaN (a zero capacity) leave no best, as in the reference.
+    if (best < -1 || best >= n || (out.count === 0 && best !== -1)) {
       throw new Error(`scan kernel returned host ${best} with ${out.count} candidates`)
     }
     out.best = best
