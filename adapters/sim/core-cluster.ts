@@ -232,23 +232,33 @@ export class CoreCluster implements SimCluster {
     return { vcpus: this.freeVcpus[host]!, ramMb: this.freeRamMb[host]! }
   }
 
-  *holdings(): Iterable<Holding> {
+  holdings(): Iterable<Holding> {
     const { pci, pmem } = this.state
+    const out: Holding[] = []
     for (const s of HashMap.values(this.state.servers)) {
-      const pciAddresses = s.pciDevices.map((id) => {
-        const shown = pciShow(pci, id)
-        if (Result.isFailure(shown)) throw new Error(`server ${s.uuid} holds unknown device ${id}`)
-        return shown.success.pci_device.address
-      })
-      const volumes = serverPmemOf(pmem, s.uuid)?.volumes ?? []
-      yield { id: s.uuid, host: s.hostIndex, vcpus: s.vcpus, ramMb: s.ramMb,
-        diskMb: s.disks.reduce((t, d) => t + d.sizeMb, 0), pciAddresses,
-        pmemExtents: volumes.map((v) =>
-          ({ device: v.device, offsetMb: v.offsetMb, sizeMb: v.extentMb })),
-        groups: s.groups }
+      let pciAddresses: ReadonlyArray<string> = none
+      if (s.pciDevices.length > 0) {
+        pciAddresses = s.pciDevices.map((id) => {
+          const shown = pciShow(pci, id)
+          if (Result.isFailure(shown)) throw new Error(`server ${s.uuid} holds unknown device ${id}`)
+          return shown.success.pci_device.address
+        })
+      }
+      let pmemExtents: Holding["pmemExtents"] = none
+      if (s.pmemVolumes.length > 0) {
+        pmemExtents = (serverPmemOf(pmem, s.uuid)?.volumes ?? []).map((v) =>
+          ({ device: v.device, offsetMb: v.offsetMb, sizeMb: v.extentMb }))
+      }
+      let diskMb = 0
+      for (const d of s.disks) diskMb += d.sizeMb
+      out.push({ id: s.uuid, host: s.hostIndex, vcpus: s.vcpus, ramMb: s.ramMb, diskMb,
+        pciAddresses, pmemExtents, groups: s.groups })
     }
+    return out
   }
 }
+
+const none: ReadonlyArray<never> = []
 
 /** The core's PCI request for an alias: one alternative with vendor, product, type and tags. */
 export function pciRequestOf(a: PciDemand): PciRequest {
