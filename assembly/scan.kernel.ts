@@ -31,23 +31,28 @@ const ANY_DISK_KIND: i32 = 3
 /** Free vCPUs and RAM are compared as i32 when every host's value is an integer below this. */
 const EXACT_BOUND: f64 = 1073741824
 
-// Columns, per position: up (i32: -1 up, 0 down or padding), zone, rack, host anti-affinity flag,
-// free vCPUs and RAM as i32 (meaningful when exact), host index (all i32); free vCPUs, free RAM,
-// 1/vCPU capacity, 1/RAM capacity (f64); largest free disk per kind (f64, three columns of
-// `capacity`). Per host index: its position (i32). Per domain: rack and zone flags (u8). PCI
-// columns (i32 per position) are placed by the wrapper and passed per scan.
-let upP: usize = 0
+// What the four-hosts step reads is interleaved: one 192-byte row per 4 positions, so a step
+// reads one row at fixed offsets (one pointer, no per-column address arithmetic):
+// up (i32 x4: -1 up, 0 down or padding), free vCPUs and RAM as i32 (meaningful when exact), host
+// anti-affinity flag (i32: -1 set), then free vCPUs, free RAM, 1/vCPU capacity, 1/RAM capacity
+// (f64 x4 each).
+const ROW: usize = 192
+const UP: usize = 0
+const FREE_VCPUS_I: usize = 16
+const FREE_RAM_I: usize = 32
+const ANTI_HOST: usize = 48
+const FREE_VCPUS: usize = 64
+const FREE_RAM: usize = 96
+const VCPU_INV: usize = 128
+const RAM_INV: usize = 160
+// Columns, per position: zone, rack, host index (i32); largest free disk per kind (f64, three
+// columns of `capacity`). Per host index: its position (i32). Per domain: rack and zone flags
+// (u8). PCI columns (i32 per position) are placed by the wrapper and passed per scan.
+let rowsP: usize = 0
 let zoneP: usize = 0
 let rackP: usize = 0
-let antiHostP: usize = 0
-let freeVcpusIP: usize = 0
-let freeRamIP: usize = 0
 let origP: usize = 0
 let posOfP: usize = 0
-let freeVcpusP: usize = 0
-let freeRamP: usize = 0
-let vcpuInvP: usize = 0
-let ramInvP: usize = 0
 let diskP: usize = 0
 let antiRackP: usize = 0
 let antiZoneP: usize = 0
@@ -68,15 +73,12 @@ export function heapBase(): usize {
 
 /** Where the wrapper placed each column (for `positions` positions, a multiple of 4). */
 export function setLayout(
-  positions: usize, up: usize, zone: usize, rack: usize, antiHost: usize, freeVcpusI: usize,
-  freeRamI: usize, orig: usize, posOf: usize, freeVcpus: usize, freeRam: usize, vcpuInv: usize,
-  ramInv: usize, disk: usize, antiRack: usize, antiZone: usize, removed: usize,
+  positions: usize, rows: usize, zone: usize, rack: usize, orig: usize, posOf: usize,
+  disk: usize, antiRack: usize, antiZone: usize, removed: usize,
 ): void {
   capacity = positions
-  upP = up; zoneP = zone; rackP = rack; antiHostP = antiHost; freeVcpusIP = freeVcpusI
-  freeRamIP = freeRamI; origP = orig; posOfP = posOf; freeVcpusP = freeVcpus; freeRamP = freeRam
-  vcpuInvP = vcpuInv; ramInvP = ramInv; diskP = disk; antiRackP = antiRack; antiZoneP = antiZone
-  removedP = removed
+  rowsP = rows; zoneP = zone; rackP = rack; origP = orig; posOfP = posOf; diskP = disk
+  antiRackP = antiRack; antiZoneP = antiZone; removedP = removed
 }
 
 /** The class segments: each starts at a multiple of 4 and holds `count` hosts. */
@@ -94,6 +96,17 @@ export function setSegments(
 // @ts-ignore: decorator
 @inline function i32At(base: usize, i: usize): i32 {
   return load<i32>(base + (i << 2))
+}
+
+// Field `field` of position i in the rows (i32 and f64 fields).
+// @ts-ignore: decorator
+@inline function rowI32(field: usize, i: usize): i32 {
+  return load<i32>(rowsP + (i >> 2) * ROW + field + ((i & 3) << 2))
+}
+
+// @ts-ignore: decorator
+@inline function rowF64(field: usize, i: usize): f64 {
+  return load<f64>(rowsP + (i >> 2) * ROW + field + ((i & 3) << 3))
 }
 
 // Per special-hardware class: best score, runner-up level (largest score below the best), and
@@ -263,21 +276,20 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
   const zoned = rZone != -1
   const pciCount = rPciCount
   const anti = rAnti
-  const up = upP, zoneAt = zoneP, fvI = freeVcpusIP, frI = freeRamIP, antiHost = antiHostP
-  const fvF = freeVcpusP, frF = freeRamP, vcpuInv = vcpuInvP, ramInv = ramInvP
+  const zoneAt = zoneP
   const pci0 = rP0, pci1 = rP1, pci2 = rP2, pci3 = rP3
-  for (let p = start; p < end; p += 4) {
+  let row = rowsP + (start >> 2) * ROW
+  for (let p = start; p < end; p += 4, row += ROW) {
     const o4 = p << 2
-    const o8 = p << 3
-    let alive = v128.load(up + o4)
+    let alive = v128.load(row, UP)
     cUp = i32x4.sub(cUp, alive)
     if (zoned) {
       alive = v128.and(alive, i32x4.eq(v128.load(zoneAt + o4), zone))
       cZone = i32x4.sub(cZone, alive)
     }
-    alive = v128.and(alive, i32x4.ge_s(v128.load(fvI + o4), needV))
+    alive = v128.and(alive, i32x4.ge_s(v128.load(row, FREE_VCPUS_I), needV))
     cVcpu = i32x4.sub(cVcpu, alive)
-    alive = v128.and(alive, i32x4.ge_s(v128.load(frI + o4), needR))
+    alive = v128.and(alive, i32x4.ge_s(v128.load(row, FREE_RAM_I), needR))
     cRam = i32x4.sub(cRam, alive)
     if (pciCount > 0) {
       let ok = i32x4.ge_s(v128.load(pci0 + o4), need0)
@@ -288,17 +300,18 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
       cPci = i32x4.sub(cPci, alive)
     }
     if (anti) {
-      alive = v128.and(alive, i32x4.eq(v128.load(antiHost + o4), zero))
+      alive = v128.and(alive, i32x4.eq(v128.load(row, ANTI_HOST), zero))
       cAnti = i32x4.sub(cAnti, alive)
     }
     const scLo = v128.or(f64x2.mul(sign, f64x2.sub(
-      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(fvF + o8), vcpus), v128.load(vcpuInv + o8))),
-      f64x2.mul(f64x2.sub(v128.load(frF + o8), ram), v128.load(ramInv + o8)))),
+      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(row, FREE_VCPUS), vcpus),
+        v128.load(row, VCPU_INV))),
+      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM), ram), v128.load(row, RAM_INV)))),
       v128.andnot(nanBits, i64x2.extend_low_i32x4_s(alive)))
     const scHi = v128.or(f64x2.mul(sign, f64x2.sub(
-      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(fvF + o8, 16), vcpus),
-        v128.load(vcpuInv + o8, 16))),
-      f64x2.mul(f64x2.sub(v128.load(frF + o8, 16), ram), v128.load(ramInv + o8, 16)))),
+      f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(row, FREE_VCPUS + 16), vcpus),
+        v128.load(row, VCPU_INV + 16))),
+      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM + 16), ram), v128.load(row, RAM_INV + 16)))),
       v128.andnot(nanBits, i64x2.extend_high_i32x4_s(alive)))
     // pmin(a, b) is b < a ? b : a: it keeps the accumulator against NaN, as `r < rMin` does.
     nLo = f64x2.pmin(nLo, scLo)
@@ -402,7 +415,7 @@ function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iH
     if (count) bump(AFFINITY, 1)
     return false
   }
-  if (rAnti && (i32At(antiHostP, i) != 0 || load<u8>(antiRackP + <usize>r) != 0 ||
+  if (rAnti && (rowI32(ANTI_HOST, i) != 0 || load<u8>(antiRackP + <usize>r) != 0 ||
     load<u8>(antiZoneP + <usize>z) != 0)) {
     if (count) nAnti++
     return false
@@ -414,17 +427,17 @@ function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iH
 function singles(start: usize, hosts: usize, c: i32): i32 {
   let count: i32 = 0
   for (let i = start; i < start + hosts; i++) {
-    if (i32At(upP, i) == 0) { nStatus++; continue }
+    if (rowI32(UP, i) == 0) { nStatus++; continue }
     const z = i32At(zoneP, i)
     if (rZone != -1 && z != rZone) { nZone++; continue }
-    const fv = f64At(freeVcpusP, i)
+    const fv = rowF64(FREE_VCPUS, i)
     if (fv < rVcpus) { nVcpu++; continue }
-    const fr = f64At(freeRamP, i)
+    const fr = rowF64(FREE_RAM, i)
     if (fr < rRam) { nRam++; continue }
     const host = i32At(origP, i)
     if (!passesRest(i, host, z, true)) continue
     const score = rSign *
-      (2 - (fv - rVcpus) * f64At(vcpuInvP, i) - (fr - rRam) * f64At(ramInvP, i))
+      (2 - (fv - rVcpus) * rowF64(VCPU_INV, i) - (fr - rRam) * rowF64(RAM_INV, i))
     count++
     if (score < rMin) rMin = score
     if (score > rMax) rMax = score
@@ -478,13 +491,13 @@ function exactBest(n: usize, policyWeight: f64, specialWeight: f64): i32 {
   let bestScore: f64 = -Infinity
   for (let h: usize = 0; h < n; h++) {
     const i = <usize>i32At(posOfP, h)
-    if (i32At(upP, i) == 0) continue
+    if (rowI32(UP, i) == 0) continue
     const z = i32At(zoneP, i)
     if (rZone != -1 && z != rZone) continue
-    const fv = f64At(freeVcpusP, i)
-    const fr = f64At(freeRamP, i)
+    const fv = rowF64(FREE_VCPUS, i)
+    const fr = rowF64(FREE_RAM, i)
     if (fv < rVcpus || fr < rRam || !passesRest(i, <i32>h, z, false)) continue
-    const r = rSign * (2 - (fv - rVcpus) * f64At(vcpuInvP, i) - (fr - rRam) * f64At(ramInvP, i))
+    const r = rSign * (2 - (fv - rVcpus) * rowF64(VCPU_INV, i) - (fr - rRam) * rowF64(RAM_INV, i))
     const c = i >= start2 ? 2 : i >= start1 ? 1 : 0
     const v = (r - rMin) * rScale + (-<f64>c - sMin) * sScale
     if (best == -1 || v > bestScore) { bestScore = v; best = <i32>h }

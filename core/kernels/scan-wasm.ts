@@ -52,9 +52,23 @@ type LayoutFunction = (...offsets: number[]) => void
 const exactBound = 2 ** 30
 
 /**
- * Where each column lives. Columns are per position: hosts grouped by special-hardware class
- * (the reference's classes: 0, 1, anything else), each group in host order, starting at a
- * multiple of 4 and padded with down hosts; `posOf` maps a host index to its position.
+ * The kernel's rows (assembly/scan.kernel.ts): per 4 positions, 192 bytes: up, free vCPUs and
+ * RAM as i32, host anti-affinity flag (i32 x4 each), then free vCPUs, free RAM, 1/vCPU capacity,
+ * 1/RAM capacity (f64 x4 each). Field offsets in 4-byte words (i32) and 8-byte words (f64).
+ */
+const rowWords32 = 48
+const rowWords64 = 24
+const field = { up: 0, freeVcpusI: 4, freeRamI: 8, antiHost: 12, freeVcpus: 8, freeRam: 12,
+  vcpuInv: 16, ramInv: 20 } as const
+/** Index of position p's i32 field (word offset `f`) in the rows as an Int32Array. */
+const i32Of = (f: number, p: number) => (p >> 2) * rowWords32 + f + (p & 3)
+/** Index of position p's f64 field (word offset `f`) in the rows as a Float64Array. */
+const f64Of = (f: number, p: number) => (p >> 2) * rowWords64 + f + (p & 3)
+
+/**
+ * Where each column lives. Positions: hosts grouped by special-hardware class (the reference's
+ * classes: 0, 1, anything else), each group in host order, starting at a multiple of 4 and padded
+ * with down hosts; `posOf` maps a host index to its position.
  */
 interface Layout {
   readonly hosts: number
@@ -62,18 +76,11 @@ interface Layout {
   readonly positions: number
   readonly racks: number
   readonly zones: number
-  readonly up: number
+  readonly rows: number
   readonly zone: number
   readonly rack: number
-  readonly antiHost: number
-  readonly freeVcpusI: number
-  readonly freeRamI: number
   readonly orig: number
   readonly posOf: number
-  readonly freeVcpus: number
-  readonly freeRam: number
-  readonly vcpuInv: number
-  readonly ramInv: number
   readonly disk: number
   readonly pci: number
   readonly antiRack: number
@@ -94,10 +101,9 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
   const p8 = positions * 8
   return {
     hosts, positions, racks, zones,
-    up: region(p4), zone: region(p4), rack: region(p4), antiHost: region(p4),
-    freeVcpusI: region(p4), freeRamI: region(p4), orig: region(p4), posOf: region(hosts * 4),
-    freeVcpus: region(p8), freeRam: region(p8), vcpuInv: region(p8), ramInv: region(p8),
-    disk: region(p8 * poolKinds.length), pci: region(p4 * pciSlots), antiRack: region(racks),
+    rows: region(positions * 48), zone: region(p4), rack: region(p4), orig: region(p4),
+    posOf: region(hosts * 4), disk: region(p8 * poolKinds.length), pci: region(p4 * pciSlots),
+    antiRack: region(racks),
     antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
@@ -105,18 +111,12 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
 
 /** Typed views over the layout (remade after growth). */
 interface Views {
-  up: Int32Array
+  rows32: Int32Array
+  rows64: Float64Array
   zone: Int32Array
   rack: Int32Array
-  antiHost: Int32Array
-  freeVcpusI: Int32Array
-  freeRamI: Int32Array
   orig: Int32Array
   posOf: Int32Array
-  freeVcpus: Float64Array
-  freeRam: Float64Array
-  vcpuInv: Float64Array
-  ramInv: Float64Array
   disk: Float64Array
   pci: Int32Array
   antiRack: Uint8Array
@@ -129,11 +129,8 @@ function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
   const i32 = (at: number, length: number) => new Int32Array(buffer, at, length)
   const f64 = (at: number, length: number) => new Float64Array(buffer, at, length)
   return {
-    up: i32(l.up, p), zone: i32(l.zone, p), rack: i32(l.rack, p), antiHost: i32(l.antiHost, p),
-    freeVcpusI: i32(l.freeVcpusI, p), freeRamI: i32(l.freeRamI, p), orig: i32(l.orig, p),
-    posOf: i32(l.posOf, l.hosts), freeVcpus: f64(l.freeVcpus, p), freeRam: f64(l.freeRam, p),
-    vcpuInv: f64(l.vcpuInv, p), ramInv: f64(l.ramInv, p),
-    disk: f64(l.disk, p * poolKinds.length), pci: i32(l.pci, p * pciSlots),
+    rows32: i32(l.rows, p * 12), rows64: f64(l.rows, p * 6), zone: i32(l.zone, p),
+    rack: i32(l.rack, p), orig: i32(l.orig, p), posOf: i32(l.posOf, l.hosts), disk: f64(l.disk, p * poolKinds.length), pci: i32(l.pci, p * pciSlots),
     antiRack: new Uint8Array(buffer, l.antiRack, l.racks),
     antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
     removed: i32(l.removed, scanSlotCount + 1),
@@ -178,7 +175,7 @@ class WasmScan implements ScanKernel {
     this.calls++
     for (let k = 0; k < request.pci.length; k++) this.slotOf[k] = this.slotFor(request.pci[k]!, v)
     const posOf = v.posOf
-    for (const h of request.antiHosts) v.antiHost[posOf[h]!] = -1
+    for (const h of request.antiHosts) v.rows32[i32Of(field.antiHost, posOf[h]!)] = -1
     for (const r of request.antiRacks) v.antiRack[r] = 1
     for (const z of request.antiZones) v.antiZone[z] = 1
     const pciCount = request.pci.length
@@ -198,7 +195,7 @@ class WasmScan implements ScanKernel {
         request.sign, request.policyWeight, request.specialWeight,
         this.inexactCount === 0 ? 1 : 0)
     } finally {
-      for (const h of request.antiHosts) v.antiHost[posOf[h]!] = 0
+      for (const h of request.antiHosts) v.rows32[i32Of(field.antiHost, posOf[h]!)] = 0
       for (const r of request.antiRacks) v.antiRack[r] = 0
       for (const z of request.antiZones) v.antiZone[z] = 0
     }
@@ -215,21 +212,20 @@ class WasmScan implements ScanKernel {
   private ready(hosts: number, racks: number, zones: number): Views {
     const l = this.layout
     if (l !== undefined && l.hosts === hosts && l.racks >= racks && l.zones >= zones &&
-      this.views!.up.buffer === this.memory.buffer) return this.views!
+      this.views!.rows32.buffer === this.memory.buffer) return this.views!
     if (l === undefined || l.hosts !== hosts || l.racks < racks || l.zones < zones) {
       const next = layoutOf(this.memory.base, hosts, Math.max(racks, l?.racks ?? 0),
         Math.max(zones, l?.zones ?? 0))
       this.memory.reserve(next.end)
-      this.setLayout(next.positions, next.up, next.zone, next.rack, next.antiHost,
-        next.freeVcpusI, next.freeRamI, next.orig, next.posOf, next.freeVcpus, next.freeRam,
-        next.vcpuInv, next.ramInv, next.disk, next.antiRack, next.antiZone, next.removed)
+      this.setLayout(next.positions, next.rows, next.zone, next.rack, next.orig, next.posOf,
+        next.disk, next.antiRack, next.antiZone, next.removed)
       this.layout = next
       this.source = undefined
       this.slots.fill(undefined)
       this.inexact = new Uint8Array(next.positions)
     }
     this.views = viewsOf(this.memory.buffer, this.layout!)
-    this.views.antiHost.fill(0)
+    for (let p = 0; p < this.layout!.positions; p++) this.views.rows32[i32Of(field.antiHost, p)] = 0
     this.views.antiRack.fill(0)
     this.views.antiZone.fill(0)
     return this.views
@@ -263,9 +259,9 @@ class WasmScan implements ScanKernel {
     const starts = [0, pad(sizes[0]!), pad(sizes[0]!) + pad(sizes[1]!)]
     this.setSegments(starts[0]!, sizes[0]!, starts[1]!, sizes[1]!, starts[2]!, sizes[2]!)
     // Padding: down, no host, no devices.
-    v.up.fill(0)
+    v.rows32.fill(0)
+    v.rows64.fill(0)
     v.orig.fill(-1)
-    v.antiHost.fill(0)
     v.pci.fill(0)
     this.inexact.fill(0)
     this.inexactCount = 0
@@ -276,8 +272,8 @@ class WasmScan implements ScanKernel {
       v.posOf[i] = p
       v.zone[p] = input.zoneOf[i]!
       v.rack[p] = input.rackOf[i]!
-      v.vcpuInv[p] = index.vcpuCapacityInv[i]!
-      v.ramInv[p] = index.ramCapacityInv[i]!
+      v.rows64[f64Of(field.vcpuInv, p)] = index.vcpuCapacityInv[i]!
+      v.rows64[f64Of(field.ramInv, p)] = index.ramCapacityInv[i]!
       this.copyHost(index, v, i, p)
     }
     this.slots.fill(undefined)
@@ -291,14 +287,16 @@ class WasmScan implements ScanKernel {
     const cap = this.layout!.positions
     const fv = index.freeVcpus[i]!
     const fr = index.freeRamMb[i]!
-    v.up[p] = index.up[i] === 0 ? 0 : -1
-    v.freeVcpus[p] = fv
-    v.freeRam[p] = fr
+    const rows32 = v.rows32
+    const rows64 = v.rows64
+    rows32[i32Of(field.up, p)] = index.up[i] === 0 ? 0 : -1
+    rows64[f64Of(field.freeVcpus, p)] = fv
+    rows64[f64Of(field.freeRam, p)] = fr
     const inexact = isExact(fv) && isExact(fr) ? 0 : 1
     this.inexactCount += inexact - this.inexact[p]!
     this.inexact[p] = inexact
-    v.freeVcpusI[p] = inexact === 0 ? fv : 0
-    v.freeRamI[p] = inexact === 0 ? fr : 0
+    rows32[i32Of(field.freeVcpusI, p)] = inexact === 0 ? fv : 0
+    rows32[i32Of(field.freeRamI, p)] = inexact === 0 ? fr : 0
     for (let k = 0; k < poolKinds.length; k++) v.disk[k * cap + p] = index.maxFreeDiskMb[k * n + i]!
     for (let s = 0; s < pciSlots; s++) {
       const column = this.slots[s]
