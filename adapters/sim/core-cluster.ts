@@ -240,7 +240,7 @@ export class CoreCluster implements SimCluster {
       if (s.pciDevices.length > 0) {
         pciAddresses = s.pciDevices.map((id) => {
           const shown = pciShow(pci, id)
-          if (Result.isFailure(shown)) throw new Error(`server ${s.uuid} holds unknown device ${id}`)
+          if (Result.isFailure(shown)) throw new Error(`${s.uuid} holds unknown device ${id}`)
           return shown.success.pci_device.address
         })
       }

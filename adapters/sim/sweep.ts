@@ -61,8 +61,8 @@ export async function sweep(
   if (total > sweepCasesMax) throw new Error(`${total} cases; at most ${sweepCasesMax}`)
   const execArgv = process.execArgv.some((a) => a.includes("tsx")) ? process.execArgv
     : ["--import", "tsx"]
-  const pool = new Piscina({ filename: join(import.meta.dirname, "sweep-worker-entry.mjs"), execArgv,
-    maxThreads: Math.max(1, Math.min(availableParallelism(), total)) })
+  const pool = new Piscina({ filename: join(import.meta.dirname, "sweep-worker-entry.mjs"),
+    execArgv, maxThreads: Math.max(1, Math.min(availableParallelism(), total)) })
   let done = 0
   try {
     const results = await Promise.all(points.map((point) => Promise.all(
