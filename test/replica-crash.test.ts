@@ -3,12 +3,13 @@
 // from the last acknowledged generation and the slave converges to the master byte for byte.
 // Also `corral replica run` as a long-lived process stopped by SIGINT.
 import { execFileSync } from "node:child_process"
-import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs"
+import { mkdtempSync, readFileSync, rmSync } from "node:fs"
 import { connect, createServer, type Server } from "node:net"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
 import { afterAll, beforeEach, describe, expect, it } from "vitest"
 import { imagePaths, readMeta } from "../adapters/replica/images.ts"
+import { readPending } from "../adapters/replica/pending.ts"
 import { FrameReader, FrameType } from "../adapters/replica/protocol.ts"
 import { hostDir, loadState } from "../adapters/replica/runtime.ts"
 import { replicaKey } from "../core/replication/index.ts"
@@ -24,6 +25,10 @@ afterAll(async () => {
   await killAll()
   for (const r of roots) rmSync(r, { recursive: true, force: true })
 })
+/** The master's record of the cycle in flight (null when none). */
+function pendingOf(p: ReturnType<typeof imagePaths>) {
+  return readPending(p.pending, p.pendingLegacy, sizeBytes / 4096)
+}
 beforeEach(() => {
   dir = mkdtempSync(join(tmpdir(), "corral-replica-crash-"))
   roots.push(dir)
@@ -88,7 +93,7 @@ describe("master crash", () => {
     randomWrites(master().image, sizeBytes, 300, random)
     const first = spawnCorral(["replica", "run", "--dir", dir, "--agent-port",
       String(agent.port)])
-    await until(() => existsSync(master().pending))
+    await until(() => pendingOf(master()) !== null)
     first.child.kill("SIGKILL")
     expect((await first.exited).signal).toBe("SIGKILL")
     expect(replica().inFlight).toMatchObject({ generation: 2, fromGeneration: 1 })
@@ -115,7 +120,7 @@ describe("master crash", () => {
     expect(sha256File(slave().image)).toBe(sha256File(master().image))
     expect(sha256File(master().base)).toBe(sha256File(master().image))
     expect(replica()).toMatchObject({ ackedGeneration: 4, inFlight: null })
-    expect(existsSync(master().pending)).toBe(false)
+    expect(pendingOf(master())).toBeNull()
     expect(JSON.parse(readFileSync(join(dir, "replicas.json"), "utf8")).cycles).toEqual({})
     await killAgent(agent.child)
   })

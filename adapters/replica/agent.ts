@@ -9,7 +9,7 @@
  * does not claim yet and ignores a torn one, so once recovered the image is exactly the
  * generation its metadata claims, and an acknowledged generation is never lost.
  */
-import { existsSync, readdirSync, readFileSync, rmSync } from "node:fs"
+import { existsSync, readdirSync, rmSync } from "node:fs"
 import { createServer, type Server, type Socket } from "node:net"
 import { Result } from "effect"
 import { type BlockKernels, changedBlocks, blocksOf } from "../../core/kernels/index.ts"
@@ -18,6 +18,7 @@ import {
   createSlaveImage, imagePaths, readMeta, writePayloadsInPlace, writeMeta,
 } from "./images.ts"
 import { commitJournal, type Journal, readJournal } from "./journal.ts"
+import { readPending } from "./pending.ts"
 import {
   type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello,
 } from "./protocol.ts"
@@ -39,6 +40,7 @@ function finishJournal(dir: string, id: string, generation: number): void {
   rmSync(p.base, { force: true })
   rmSync(p.hashes, { force: true })
   rmSync(p.pending, { force: true })
+  rmSync(p.pendingLegacy, { force: true })
 }
 
 /** Applies a committed journal to the image (in place, fdatasync), then finishes it. */
@@ -65,15 +67,6 @@ export function recoverAll(dir: string): void {
   for (const name of readdirSync(dir)) {
     if (name.endsWith(".meta.json")) recoverImage(dir, name.slice(0, -".meta.json".length))
   }
-}
-
-/** The block indices of a degraded old master's last unacknowledged cycle, if any. */
-function pendingIndices(path: string): ReadonlyArray<number> {
-  if (!existsSync(path)) return []
-  const pending = JSON.parse(readFileSync(path, "utf8")) as { indices?: unknown }
-  const indices = pending.indices
-  if (!Array.isArray(indices) || !indices.every(isCount)) throw new Error(`${path}: corrupt`)
-  return indices
 }
 
 function isCount(v: unknown): v is number {
@@ -128,7 +121,7 @@ class Session {
     const diff = diffImageFiles(this.kernels, p.image, p.base)
     if (Result.isFailure(diff)) throw new Error(diff.failure.message)
     const changed = changedBlocks(diff.success.bitmap, diff.success.blockCount)
-    const pending = pendingIndices(p.pending)
+    const pending = readPending(p.pending, p.pendingLegacy, blocksOf(h.sizeBytes))?.indices ?? []
     if (pending.length === 0) return changed
     return [...new Set([...changed, ...pending])].sort((a, b) => a - b)
   }

@@ -7,7 +7,7 @@
  * flush, through a temporary file and a rename. A list that is missing, torn (short, bad magic,
  * bad CRC-32), of another generation or of another block count reads as absent, and the cycle
  * then rebuilds it from the base. Blocks where the base may run ahead of the generation (those
- * of an unacknowledged cycle, `id.pending.json`) are shipped by every cycle until one is
+ * of an unacknowledged cycle, `id.pending`) are shipped by every cycle until one is
  * acknowledged, whatever the list says; the list is patched with the hash of every block a cycle
  * ships, so after an ACK it equals the base block for block.
  *

@@ -9,7 +9,7 @@
  *                    degraded old master, the common generation it diverged from
  *   id.hashes        master side: a cache of one xxHash64 per block of the base at the
  *                    generation it names (hashlist.ts); any other reads as absent
- *   id.pending.json  master side: the blocks of the cycle in flight (durable before any is
+ *   id.pending       master side: the blocks of the cycle in flight (durable before any is
  *                    sent or written to the base), until it is acknowledged
  *   id.journal       slave side: the last received generation, committed before its ACK and
  *                    applied in place after (redo log; see journal.ts)
@@ -21,7 +21,6 @@ import {
   chmodSync, closeSync, copyFileSync, existsSync, fdatasyncSync, fstatSync, fsyncSync,
   ftruncateSync, openSync, readFileSync, renameSync, rmSync, writeSync,
 } from "node:fs"
-import { open, rename } from "node:fs/promises"
 import { dirname, join } from "node:path"
 import { MAX_IMAGE_BYTES } from "../../core/kernels/index.ts"
 import { journalAhead } from "./journal.ts"
@@ -42,7 +41,7 @@ export function imagePaths(dir: string, id: string) {
   const base = join(dir, id)
   return {
     image: `${base}.img`, meta: `${base}.meta.json`, base: `${base}.base`,
-    pending: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
+    pending: `${base}.pending`, pendingLegacy: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
     hashes: `${base}.hashes`, hashesTmp: `${base}.hashes.tmp`,
   }
 }
@@ -66,19 +65,6 @@ export function writeFileAtomic(path: string, data: string | Uint8Array, durable
   } finally { closeSync(fd) }
   renameSync(tmp, path)
   if (durable) fsyncDir(dirname(path))
-}
-
-/** `writeFileAtomic(path, data)` (durable) on the thread pool, so the caller can overlap it. */
-export async function writeFileAtomicAsync(path: string, data: string): Promise<void> {
-  const tmp = `${path}.tmp`
-  const file = await open(tmp, "w", 0o644)
-  try {
-    await file.writeFile(data, "utf8")
-    await file.sync()
-  } finally { await file.close() }
-  await rename(tmp, path)
-  const dir = await open(dirname(path), "r")
-  try { await dir.sync() } finally { await dir.close() }
 }
 
 /**

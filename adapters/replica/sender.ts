@@ -7,7 +7,7 @@
  * from the returned acknowledgement, never before it.
  */
 import {
-  closeSync, existsSync, fdatasync as fdatasyncCb, openSync, readFileSync, rmSync, writeSync,
+  closeSync, fdatasync as fdatasyncCb, openSync, rmSync, writeSync,
 } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { Result } from "effect"
@@ -17,8 +17,9 @@ import {
 import { diffImageFiles, hashImageFile, readFully } from "../kernels.ts"
 import { readHashList, writeHashList } from "./hashlist.ts"
 import {
-  type ImageMeta, imagePaths, readMeta, writeFileAtomicAsync, writeMeta,
+  type ImageMeta, imagePaths, readMeta, writeMeta,
 } from "./images.ts"
+import { clearPending, type Pending, readPending, writePending } from "./pending.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
   writeBlockFrameHeader,
@@ -49,11 +50,6 @@ export interface SyncResult {
   readonly payloadBytes: number
   readonly wireBytes: number
   readonly throttledMs: number
-}
-
-interface Pending {
-  readonly generations: ReadonlyArray<number>
-  readonly indices: ReadonlyArray<number>
 }
 
 /** A connection that yields frames in order. */
@@ -121,11 +117,6 @@ async function expect<T extends Frame["type"]>(
   if (f.type === FrameType.error) throw new Error(`agent refused: ${f.body.message}`)
   if (f.type !== type) throw new Error(`expected frame ${type} from the agent, got ${f.type}`)
   return f as Extract<Frame, { type: T }>
-}
-
-function readPending(path: string): Pending | null {
-  if (!existsSync(path)) return null
-  return JSON.parse(readFileSync(path, "utf8")) as Pending
 }
 
 /** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
@@ -312,7 +303,8 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   if (req.generation <= meta.generation) {
     throw new Error(`base holds generation ${meta.generation}, cycle ships ${req.generation}`)
   }
-  const pending = readPending(p.pending)
+  const blockCount = blocksOf(meta.sizeBytes)
+  const pending = readPending(p.pending, p.pendingLegacy, blockCount)
   const timeoutMs = req.replyTimeoutMs ?? replyTimeoutMsDefault
   const peer = await connectPeer(req.port)
   const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r+")
@@ -330,8 +322,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // Durable before END leaves or the base is touched (flushed while the blocks stream): after
     // a crash of this process or its host, the next cycle re-ships these blocks from whatever
     // generation the agent holds.
-    pendingDurable = writeFileAtomicAsync(p.pending,
-      JSON.stringify({ generations: attempted, indices }))
+    pendingDurable = writePending(p.pending, { generations: attempted, indices }, blockCount)
     pendingDurable.catch(() => {}) // awaited by the stream (or in `finally`)
     const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
       req.bwlimitBytesPerS)
@@ -376,7 +367,7 @@ async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, b
     const now = readMeta(req.masterDir, req.imageId)
     if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
     writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
-    rmSync(p.pending, { force: true })
+    clearPending(p.pending, p.pendingLegacy, blocksOf(meta.sizeBytes))
     // A cache, written only once the metadata claims its generation (hashlist.ts).
     if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
     return null
