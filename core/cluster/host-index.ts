@@ -1,6 +1,6 @@
 /**
  * The host index: per class of special hardware (0, 1 or 2 kinds, `ScanIndex.special`), the
- * hosts in index order cut into blocks of `hostBlockSize`, each block keeping summaries of its
+ * hosts in index order cut into blocks of `hostBlockSize` (64), each block keeping summaries of its
  * hosts' `ScanIndex` columns (largest free vCPUs, RAM and disk per pool kind, hosts up, and the
  * extremes of the utilisation terms the weighers add up). The placement fast path searches these
  * blocks best bound first (`core/placement/host-search.ts`) so a successful placement evaluates
@@ -14,7 +14,7 @@ import type { Inventory } from "../inventory/inventory.ts"
 import type { ScanIndex } from "./scan.ts"
 
 /** Hosts per block. */
-export const hostBlockSize = 32
+export const hostBlockSize = 64
 /** Zones a block's zone mask can tell apart; with more zones, no block is skipped by zone. */
 export const blockZonesMax = 30
 

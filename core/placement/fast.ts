@@ -81,12 +81,27 @@ export function placeFast(
   return { hostIndex: best, assignment: fit.assignment, devices }
 }
 
-/** The scan's view of a state: its columns and its topology. */
+let lastInput: ScanInput | undefined
+let lastTopology: ClusterState["topology"] | undefined
+
+/**
+ * The scan's view of a state: its columns and its topology (the last one is reused while the
+ * columns and the topology are the same objects, as they are from one commit to the next).
+ */
 export function scanInputOf(state: ClusterState): ScanInput {
   const t = state.topology
-  return { index: scanOf(state), rackOf: t.rackOf, zoneOf: t.zoneOf,
-    rackCount: t.rackNames.length, zoneCount: t.zoneNames.length }
+  const index = scanOf(state)
+  if (lastInput !== undefined && lastInput.index === index && lastTopology === t) return lastInput
+  lastTopology = t
+  lastInput = { index, rackOf: t.rackOf, zoneOf: t.zoneOf, rackCount: t.rackNames.length,
+    zoneCount: t.zoneNames.length }
+  return lastInput
 }
+
+const noDomains: ReadonlyArray<number> = []
+const noPci: ReadonlyArray<PciColumn> = []
+const noRules: Rules = { affinityHost: -1, affinityRack: -1, affinityZone: -1,
+  antiHosts: noDomains, antiRacks: noDomains, antiZones: noDomains }
 
 /**
  * The scan request for one instance, or undefined when the scan cannot express it (see the
@@ -113,7 +128,8 @@ export function scanRequestOf(
   if (rules === undefined) return undefined
   const scan = scanOf(state)
   if (scan.anyZeroCapacity && (instance.vcpus === 0 || instance.ramMb === 0)) return undefined
-  const pci: PciColumn[] = pciRequests.map((r) => pciColumnOf(scan, state.pci, r.spec))
+  const pci = pciRequests.length === 0 ? noPci
+    : pciRequests.map((r) => pciColumnOf(scan, state.pci, r.spec))
   const special = weights.specialHardware ?? defaultWeights.specialHardware ?? 0
   return {
     vcpus: instance.vcpus,
@@ -123,7 +139,7 @@ export function scanRequestOf(
     diskColumn: disk === undefined ? -1
       : disk.kind === undefined ? anyDiskKind : poolKindColumn(disk.kind),
     pci,
-    pciCounts: pciRequests.map((r) => r.count),
+    pciCounts: pciRequests.length === 0 ? noDomains : pciRequests.map((r) => r.count),
     affinityHost: rules.affinityHost,
     affinityRack: rules.affinityRack,
     affinityZone: rules.affinityZone,
@@ -145,6 +161,7 @@ function rulesOf(
   ids: ReadonlyArray<string>,
   weights: Weights,
 ): Rules | undefined {
+  if (ids.length === 0) return noRules
   const required = [-1, -1, -1]
   const forbidden: [number[], number[], number[]] = [[], [], []]
   for (const id of ids) {

@@ -23,6 +23,7 @@ import {
 } from "./cycle.ts"
 import { NoValidHost, rejectionReasons } from "./errors.ts"
 import { type CycleInput, defaultWeights, type Policy, type Weights } from "./plugins.ts"
+import { defaultScanKernel } from "../kernels/scan-select.ts"
 import { placeFast } from "./fast.ts"
 import { packable, packGang } from "./gang-pack.ts"
 import { checkRequest, contradiction, type PlacementRequest, requestLimits, unmetTarget }
@@ -106,7 +107,7 @@ function fastSingle(state: ClusterState, request: PlacementRequest): Placement |
   }
   const instance = request.instances[0]!
   const fast = placeFast(state, instance, request.policy ?? "pack",
-    request.weights ?? defaultWeights)
+    request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
   if (fast === undefined) return undefined
   return { name: instance.name, host: state.inventory.hosts[fast.hostIndex]!.name,
     hostIndex: fast.hostIndex, assignment: fast.assignment }

@@ -29,12 +29,17 @@ interface Search {
   readonly best: Float64Array
   readonly bestHost: Int32Array
   readonly runnerUp: Float64Array
+  /** Per class, the block of the largest upper bound (-1 when none is feasible). */
+  readonly topUpper: Int32Array
+  /** The block of the smallest lower bound (all classes), -1 when none is feasible. */
+  topLower: number
 }
 
 const search: Search = {
   upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
   antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
-  bestHost: new Int32Array(3), runnerUp: new Float64Array(3),
+  bestHost: new Int32Array(3), runnerUp: new Float64Array(3), topUpper: new Int32Array(3),
+  topLower: -1,
 }
 
 /** What one search reads, set once per call (module scratch: the search is synchronous). */
@@ -119,42 +124,56 @@ function decide(): number {
  */
 function boundBlocks(): void {
   const { upper, lower } = search
+  let topLower = -1
+  for (let c = 0; c < 3; c++) {
+    let top = -1
+    for (let b = index.classBlocks[c]!; b < index.classBlocks[c + 1]!; b++) {
+      boundBlock(b)
+      if (Number.isNaN(upper[b]!)) continue
+      if (top === -1 || upper[b]! > upper[top]!) top = b
+      if (topLower === -1 || lower[b]! < lower[topLower]!) topLower = b
+    }
+    search.topUpper[c] = top
+  }
+  search.topLower = topLower
+}
+
+/** Block b's bounds (see `boundBlocks`). */
+function boundBlock(b: number): void {
+  const { upper, lower } = search
   const x = index.stats
   const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
   const diskSlot = diskColumn < 0 ? -1
     : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
   const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
   const pci = req.pci.length > 0
-  const blocks = index.blockStart.length - 1
-  for (let b = 0; b < blocks; b++) {
-    const at = b * blockStatCount
-    const mask = index.zoneMask[b]!
-    if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v || x[at + st.maxFreeRamMb]! < m ||
-      (zone !== -1 && mask !== -1 && (mask & (1 << zone)) === 0) ||
-      (affinityZone !== -1 && mask !== -1 && (mask & (1 << affinityZone)) === 0) ||
-      (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && index.pciBlock[b] === 0) ||
-      (hostBlock >= 0 && hostBlock !== b)) {
-      upper[b] = NaN
-      lower[b] = NaN
-      continue
-    }
-    if (sign === 0 || x[at + st.uniform] === 1) {
-      const i = index.order[index.blockStart[b]!]!
-      const r = scoreOf(i)
-      upper[b] = r
-      lower[b] = r
-      continue
-    }
-    const high = x[at + st.maxUsed]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
-    const low = x[at + st.minUsed]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
-    const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
-    if (sign > 0) {
-      upper[b] = high + margin
-      lower[b] = low - margin
-    } else {
-      upper[b] = -low + margin
-      lower[b] = -high - margin
-    }
+  const at = b * blockStatCount
+  const mask = index.zoneMask[b]!
+  if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v || x[at + st.maxFreeRamMb]! < m ||
+    (zone !== -1 && mask !== -1 && (mask & (1 << zone)) === 0) ||
+    (affinityZone !== -1 && mask !== -1 && (mask & (1 << affinityZone)) === 0) ||
+    (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && index.pciBlock[b] === 0) ||
+    (hostBlock >= 0 && hostBlock !== b)) {
+    upper[b] = NaN
+    lower[b] = NaN
+    return
+  }
+  if (sign === 0 || x[at + st.uniform] === 1) {
+    const i = index.order[index.blockStart[b]!]!
+    const r = scoreOf(i)
+    upper[b] = r
+    lower[b] = r
+    return
+  }
+  const high = x[at + st.maxUsed]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+  const low = x[at + st.minUsed]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+  const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
+  if (sign > 0) {
+    upper[b] = high + margin
+    lower[b] = low - margin
+  } else {
+    upper[b] = -low + margin
+    lower[b] = -high - margin
   }
 }
 
@@ -197,15 +216,15 @@ const exactBlock = (b: number): boolean =>
  * no candidate) and an upper bound of its best score below that (`runnerUp`, -Infinity if none).
  */
 function classMax(c: number): void {
+  const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
+  const { sign, vcpus: v, ramMb: m } = req
+  const needRunner = req.specialWeight !== 0
   const upper = search.upper
   const order = index.order
   const blockStart = index.blockStart
   const b0 = index.classBlocks[c]!
   const b1 = index.classBlocks[c + 1]!
-  let top = -1
-  for (let b = b0; b < b1; b++) {
-    if (!Number.isNaN(upper[b]!) && (top === -1 || upper[b]! > upper[top]!)) top = b
-  }
+  const top = search.topUpper[c]!
   let best = -Infinity
   let host = -1
   let runner = -Infinity
@@ -227,14 +246,30 @@ function classMax(c: number): void {
       } else if (bound < even1 && bound > even2) even2 = bound
       continue
     }
-    for (let p = blockStart[b]!; p < blockStart[b + 1]!; p++) {
+    const hi = blockStart[b + 1]!
+    if (exact) {
+      // Every host of the block scores `bound`: only its first candidate can matter.
+      if (!(bound > best || (bound === best && firstHost < host) || (needRunner && bound > runner))) {
+        continue
+      }
+      for (let p = blockStart[b]!; p < hi; p++) {
+        const i = order[p]!
+        if (!passes(i)) continue
+        if (bound > best) { runner = best; best = bound; host = i } else if (bound === best) {
+          if (i < host) host = i
+        } else if (bound > runner) runner = bound
+        break
+      }
+      continue
+    }
+    for (let p = blockStart[b]!; p < hi; p++) {
       const i = order[p]!
+      const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
+      // The score first (cheap), the filters only for a host that would change something.
+      if (r < best ? !needRunner || r <= runner : r === best && i > host) continue
       if (!passes(i)) continue
-      const r = scoreOf(i)
-      if (r > best) { runner = best; best = r; host = i } else if (r === best) {
-        if (i < host) host = i
-      } else if (r > runner) runner = r
-      if (exact) break
+      if (r > best) { runner = best; best = r; host = i } else if (r === best) host = i
+      else if (r > runner) runner = r
     }
   }
   search.best[c] = best
@@ -245,23 +280,26 @@ function classMax(c: number): void {
 
 /** The lowest resource score over every candidate (all classes). */
 function globalMin(): number {
+  const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
+  const { sign, vcpus: v, ramMb: m } = req
   const lower = search.lower
   const blocks = index.blockStart.length - 1
-  let top = -1
-  for (let b = 0; b < blocks; b++) {
-    if (!Number.isNaN(lower[b]!) && (top === -1 || lower[b]! < lower[top]!)) top = b
-  }
+  const top = search.topLower
   let low = Infinity
   for (let k = -1; k < blocks; k++) {
     const b = k === -1 ? top : k
     if (b === -1 || (k >= 0 && b === top) || Number.isNaN(lower[b]!) || lower[b]! >= low) continue
-    const exact = exactBlock(b)
-    for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+    const hi = index.blockStart[b + 1]!
+    if (exactBlock(b)) {
+      for (let p = index.blockStart[b]!; p < hi; p++) {
+        if (passes(index.order[p]!)) { low = lower[b]!; break }
+      }
+      continue
+    }
+    for (let p = index.blockStart[b]!; p < hi; p++) {
       const i = index.order[p]!
-      if (!passes(i)) continue
-      const r = scoreOf(i)
-      if (r < low) low = r
-      if (exact) break
+      const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
+      if (r < low && passes(i)) low = r
     }
   }
   return low

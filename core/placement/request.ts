@@ -38,6 +38,11 @@ export interface PlacementRequest {
    * same host as the general path; false forces the general path (for tests and baselines).
    */
   readonly fastPath?: boolean
+  /**
+   * Whether the fast path may find its host through the host index (default true) instead of
+   * scanning every host; the answer is the same. false scans every host (for baselines).
+   */
+  readonly hostIndex?: boolean
 }
 
 /** Checks a request against the state; returns every group the request names, by id. */

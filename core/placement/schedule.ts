@@ -7,6 +7,7 @@ import { commitPlaced, createGroup, createServer, findServer, type GroupCreate }
 import type { ClusterState, ServerCreate, ServerRecord } from "../cluster/types.ts"
 import type { NoValidHost } from "./errors.ts"
 import { placeGang } from "./gang.ts"
+import { defaultScanKernel } from "../kernels/scan-select.ts"
 import { placeFast } from "./fast.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 
@@ -19,6 +20,8 @@ export interface ScheduleRequest {
   readonly weights?: Weights
   /** See `PlacementRequest.fastPath`. */
   readonly fastPath?: boolean
+  /** See `PlacementRequest.hostIndex`. */
+  readonly hostIndex?: boolean
 }
 
 /** Errors `schedule` returns. */
@@ -47,6 +50,7 @@ export function schedule(
     ...(request.nodeBudget === undefined ? {} : { nodeBudget: request.nodeBudget }),
     ...(request.weights === undefined ? {} : { weights: request.weights }),
     ...(request.fastPath === undefined ? {} : { fastPath: request.fastPath }),
+    ...(request.hostIndex === undefined ? {} : { hostIndex: request.hostIndex }),
   })
   if (placed._tag === "Failure") return err(placed.failure)
   let next = state
@@ -83,7 +87,7 @@ function scheduleFast(
   const server = request.servers[0]!
   if (server.uuid === "" || findServer(state, server.uuid) !== undefined) return undefined
   const fast = placeFast(state, { ...server, name: server.uuid }, request.policy ?? "pack",
-    request.weights ?? defaultWeights)
+    request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
   if (fast === undefined) return undefined
   const r = commitPlaced(state, server, fast.hostIndex, fast.assignment, fast.devices)
   return { state: r.state, servers: [r.server], nodes: 1 }
