@@ -243,9 +243,15 @@ function pciThresholdsFit(): bool {
 
 // Four positions per step over one class segment (see the module comment). Adds the segment's
 // rejections to the counters, sets its class's best, runner-up and first host, lowers rMin.
-// Returns the candidate count.
+// Returns the candidate count. Under pack (sign 1) the step leaves out the multiplication by the
+// sign (1 * x is x, NaN and -0 included).
 function quads(start: usize, hosts: usize, c: i32): i32 {
   if (hosts == 0) return 0
+  return rSign == 1 ? quadsOf(start, hosts, c, false) : quadsOf(start, hosts, c, true)
+}
+
+// @ts-ignore: decorator
+@inline function quadsOf(start: usize, hosts: usize, c: i32, signed: bool): i32 {
   const end = start + padded(hosts)
   const two = f64x2.splat(2)
   const vcpus = f64x2.splat(rVcpus)
@@ -303,15 +309,17 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
       alive = v128.and(alive, i32x4.eq(v128.load(row, ANTI_HOST), zero))
       cAnti = i32x4.sub(cAnti, alive)
     }
-    const scLo = v128.or(f64x2.mul(sign, f64x2.sub(
+    const tLo = f64x2.sub(
       f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(row, FREE_VCPUS), vcpus),
         v128.load(row, VCPU_INV))),
-      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM), ram), v128.load(row, RAM_INV)))),
+      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM), ram), v128.load(row, RAM_INV)))
+    const scLo = v128.or(signed ? f64x2.mul(sign, tLo) : tLo,
       v128.andnot(nanBits, i64x2.extend_low_i32x4_s(alive)))
-    const scHi = v128.or(f64x2.mul(sign, f64x2.sub(
+    const tHi = f64x2.sub(
       f64x2.sub(two, f64x2.mul(f64x2.sub(v128.load(row, FREE_VCPUS + 16), vcpus),
         v128.load(row, VCPU_INV + 16))),
-      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM + 16), ram), v128.load(row, RAM_INV + 16)))),
+      f64x2.mul(f64x2.sub(v128.load(row, FREE_RAM + 16), ram), v128.load(row, RAM_INV + 16)))
+    const scHi = v128.or(signed ? f64x2.mul(sign, tHi) : tHi,
       v128.andnot(nanBits, i64x2.extend_high_i32x4_s(alive)))
     // pmin(a, b) is b < a ? b : a: it keeps the accumulator against NaN, as `r < rMin` does.
     nLo = f64x2.pmin(nLo, scLo)
