@@ -13,6 +13,7 @@ import { emptyMap, mapEntries, mapGet, mapRemove, mapSet } from "../core/pmem/ha
 import { sequenceOfUuid, volumeUuid } from "../core/pmem/ids.ts"
 import {
   ceilingKey,
+  changedKeys,
   chunkKeysMax,
   emptyKeys,
   floorKey,
@@ -72,6 +73,34 @@ describe("sorted keys (copy-on-write chunks)", () => {
     for (let k = 0; k < 990; k++) set = removeKey(set, (k * 7919) % 1000)
     expect(set.chunks.length).toBeLessThanOrEqual(2)
     expect(set.size).toBe(10)
+  })
+
+  it("change several keys at once like the same changes one by one", () => {
+    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 2000 }), { maxLength: 500 }),
+      fc.nat(), fc.nat(), fc.integer({ min: 0, max: 2000 }), fc.boolean(),
+      (keys, a, b, add, twoRemovals) => {
+        const sorted = [...keys].sort((x, y) => x - y)
+        const set = keysOf(sorted)
+        const removeA = sorted.length > 0 ? sorted[a % sorted.length] : undefined
+        const rest = sorted.filter((k) => k !== removeA)
+        const removeB = twoRemovals && rest.length > 0 ? rest[b % rest.length] : undefined
+        const left = rest.filter((k) => k !== removeB)
+        const insert = left.includes(add) ? undefined : add
+        let oneByOne = set
+        if (removeA !== undefined) oneByOne = removeKey(oneByOne, removeA)
+        if (removeB !== undefined) oneByOne = removeKey(oneByOne, removeB)
+        if (insert !== undefined) oneByOne = insertKey(oneByOne, insert)
+        const batched = changedKeys(set, removeA, removeB, insert)
+        expect(keysToArray(batched)).toEqual(keysToArray(oneByOne))
+        expect(batched.size).toBe(oneByOne.size)
+        for (const chunk of batched.chunks) {
+          expect(chunk.length).toBeGreaterThan(0)
+          expect(chunk.length).toBeLessThanOrEqual(chunkKeysMax)
+        }
+        expect(keysToArray(set)).toEqual(sorted)
+      }))
+    expect(() => changedKeys(keysOf([1, 2]), 3, undefined, undefined)).toThrow(/not present/)
+    expect(() => changedKeys(keysOf([1, 2]), 1, undefined, 2)).toThrow(/already present/)
   })
 
   it("refuse a duplicate insert, a missing remove and an out-of-place replace", () => {

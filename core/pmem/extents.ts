@@ -13,6 +13,7 @@
  */
 import {
   ceilingKey,
+  changedKeys,
   emptyKeys,
   floorKey,
   insertKey,
@@ -89,14 +90,17 @@ export function allocateExtent(
   const lengthMb = Math.floor(key / scale)
   const offsetMb = key - lengthMb * scale
   const restMb = lengthMb - extentMb
-  let bySize = removeKey(device.bySize, key)
+  let bySize: SortedKeys
   let byOffset: SortedKeys
   if (restMb > 0) {
     const restOffsetMb = offsetMb + extentMb
-    bySize = insertKey(bySize, restMb * scale + restOffsetMb)
+    bySize = changedKeys(device.bySize, key, undefined, restMb * scale + restOffsetMb)
     byOffset = replaceKey(device.byOffset, offsetMb * scale + lengthMb,
       restOffsetMb * scale + restMb)
-  } else byOffset = removeKey(device.byOffset, offsetMb * scale + lengthMb)
+  } else {
+    bySize = removeKey(device.bySize, key)
+    byOffset = removeKey(device.byOffset, offsetMb * scale + lengthMb)
+  }
   return {
     device: {
       sizeMb: device.sizeMb,
@@ -136,25 +140,28 @@ export function freeExtent(
   }
   let startMb = offsetMb
   let lengthMb = extentMb
-  let bySize = device.bySize
+  let beforeSizeKey: number | undefined
+  let afterSizeKey: number | undefined
   if (before !== undefined) {
     startMb = Math.floor(before / scale)
     lengthMb += before - startMb * scale
-    bySize = removeKey(bySize, (before - startMb * scale) * scale + startMb)
+    beforeSizeKey = (before - startMb * scale) * scale + startMb
   }
   if (after !== undefined) {
     const afterLengthMb = after - endMb * scale
     lengthMb += afterLengthMb
-    bySize = removeKey(bySize, afterLengthMb * scale + endMb)
+    afterSizeKey = afterLengthMb * scale + endMb
   }
-  bySize = insertKey(bySize, lengthMb * scale + startMb)
+  // The two or three changes of each index in one copy of its root.
+  const bySize = changedKeys(device.bySize, beforeSizeKey, afterSizeKey,
+    lengthMb * scale + startMb)
   const merged = startMb * scale + lengthMb
-  let byOffset = device.byOffset
+  let byOffset: SortedKeys
   if (before !== undefined) {
-    if (after !== undefined) byOffset = removeKey(byOffset, after)
-    byOffset = replaceKey(byOffset, before, merged)
-  } else if (after !== undefined) byOffset = replaceKey(byOffset, after, merged)
-  else byOffset = insertKey(byOffset, merged)
+    byOffset = after !== undefined ? changedKeys(device.byOffset, before, after, merged)
+      : replaceKey(device.byOffset, before, merged)
+  } else if (after !== undefined) byOffset = replaceKey(device.byOffset, after, merged)
+  else byOffset = insertKey(device.byOffset, merged)
   return {
     sizeMb: device.sizeMb,
     alignMb: device.alignMb,

@@ -61,20 +61,52 @@ export function keysOf(keys: ReadonlyArray<number>): SortedKeys {
 
 /** A new set with `key` added. Adding a key already present is a defect (throws). */
 export function insertKey(set: SortedKeys, key: number): SortedKeys {
-  if (set.size === 0) return { chunks: [[key]], size: 1 }
-  let c = chunkFor(set.chunks, key)
-  if (c === set.chunks.length) c--
-  const chunk = set.chunks[c]!
+  const chunks = set.chunks.slice()
+  insertInto(chunks, key)
+  return { chunks, size: set.size + 1 }
+}
+
+/**
+ * A new set with `removeA` and `removeB` (each unless undefined) taken out, then `add` (unless
+ * undefined) put in: one change of the allocator, with the root copied once instead of once per
+ * key. The same defects as `removeKey` and `insertKey` throw.
+ */
+export function changedKeys(set: SortedKeys, removeA: number | undefined,
+  removeB: number | undefined, add: number | undefined): SortedKeys {
+  const chunks = set.chunks.slice()
+  let size = set.size
+  if (removeA !== undefined) {
+    removeFrom(chunks, removeA)
+    size--
+  }
+  if (removeB !== undefined) {
+    removeFrom(chunks, removeB)
+    size--
+  }
+  if (add !== undefined) {
+    insertInto(chunks, add)
+    size++
+  }
+  return { chunks, size }
+}
+
+/** Inserts `key` into `chunks` (a fresh root this caller owns); chunks themselves are copied. */
+function insertInto(chunks: Array<ReadonlyArray<number>>, key: number): void {
+  if (chunks.length === 0) {
+    chunks.push([key])
+    return
+  }
+  let c = chunkFor(chunks, key)
+  if (c === chunks.length) c--
+  const chunk = chunks[c]!
   const pos = lowerBound(chunk, key)
   if (chunk[pos] === key) throw new Error(`insertKey: ${key} is already present`)
-  const chunks = set.chunks.slice()
   const grown = insertedAt(chunk, pos, key)
   if (grown.length <= chunkKeysMax) chunks[c] = grown
   else {
     const mid = grown.length >>> 1
     chunks.splice(c, 1, grown.slice(0, mid), grown.slice(mid))
   }
-  return { chunks, size: set.size + 1 }
 }
 
 /** A copy of `chunk` with `key` inserted at `pos`, in one pass. */
@@ -90,17 +122,23 @@ function insertedAt(chunk: ReadonlyArray<number>, pos: number, key: number): num
 
 /** A new set without `key`. Removing a key that is absent is a defect (throws). */
 export function removeKey(set: SortedKeys, key: number): SortedKeys {
-  const c = chunkFor(set.chunks, key)
-  const chunk = c < set.chunks.length ? set.chunks[c]! : undefined
+  const chunks = set.chunks.slice()
+  removeFrom(chunks, key)
+  return { chunks, size: set.size - 1 }
+}
+
+/** Removes `key` from `chunks` (a fresh root this caller owns); chunks themselves are copied. */
+function removeFrom(chunks: Array<ReadonlyArray<number>>, key: number): void {
+  const c = chunkFor(chunks, key)
+  const chunk = c < chunks.length ? chunks[c]! : undefined
   const pos = chunk === undefined ? -1 : lowerBound(chunk, key)
   if (chunk === undefined || chunk[pos] !== key) {
     throw new Error(`removeKey: ${key} is not present`)
   }
   const n = chunk.length
-  const chunks = set.chunks.slice()
   if (n === 1) {
     chunks.splice(c, 1)
-    return { chunks, size: set.size - 1 }
+    return
   }
   const shrunk = chunk.slice(0, n - 1)
   for (let i = pos; i < n - 1; i++) shrunk[i] = chunk[i + 1]!
@@ -109,11 +147,10 @@ export function removeKey(set: SortedKeys, key: number): SortedKeys {
     const neighbour = k >= 0 ? chunks[k]! : undefined
     if (neighbour !== undefined && neighbour.length + shrunk.length <= chunkKeysMax / 2) {
       chunks.splice(Math.min(c, k), 2, k > c ? shrunk.concat(neighbour) : neighbour.concat(shrunk))
-      return { chunks, size: set.size - 1 }
+      return
     }
   }
   chunks[c] = shrunk
-  return { chunks, size: set.size - 1 }
 }
 
 /**
