@@ -49,6 +49,8 @@ function hostOf(state: PciState, name: string): PciHostLayout | NotFound {
   return state.layout.hosts[index]!
 }
 
+const noCells: ReadonlyArray<number> = []
+
 /** Checks a claim's input against the host: uuid, requests, NUMA cells. */
 function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | undefined {
   const uuid = input.instanceUuid
@@ -68,7 +70,7 @@ function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | und
       return invalid(`requests[${i}].spec`, `1 to ${pciRequestLimits.alternativesMax} alternatives`)
     }
   }
-  const cells = input.instanceNumaCells ?? []
+  const cells = input.instanceNumaCells ?? noCells
   if (cells.length > pciRequestLimits.instanceNumaCellsMax) {
     return invalid("instanceNumaCells", `at most ${pciRequestLimits.instanceNumaCellsMax} cells`)
   }
@@ -104,8 +106,15 @@ export function claim(state: PciState, input: PciClaimInput):
       hosts: setHost(state, host.index, decided.success.usage),
       instances: hmapSet(state.instances, input.instanceUuid, holdings),
     },
-    devices: taken.map((d) => host.firstId + d),
+    devices: globalIds(host, taken),
   })
+}
+
+/** The global ids of host-local devices `local` (a loop: no per-call closure). */
+function globalIds(host: PciHostLayout, local: ReadonlyArray<number>): number[] {
+  const out = new Array<number>(local.length)
+  for (let i = 0; i < local.length; i++) out[i] = host.firstId + local[i]!
+  return out
 }
 
 /** `holdings` with `taken` added on host `hostIndex` (hosts ascending, devices ascending). */
@@ -211,11 +220,25 @@ export function allocate(state: PciState, input: { readonly host: string;
  */
 export function free(state: PciState, input: { readonly instanceUuid: string;
   readonly host?: string }): Result.Result<PciChange, NotFound | Conflict> {
-  const held = holdingsOf(state, input.instanceUuid, input.host)
-  if (Result.isFailure(held)) return Result.fail(held.failure)
+  let all: ReadonlyArray<Holding>
+  let chosen: ReadonlyArray<Holding>
+  if (input.host === undefined) {
+    // The common case (an instance deleted) reads its holdings once, with no wrapper.
+    const held = hmapGet(state.instances, input.instanceUuid)
+    if (held === undefined) {
+      return Result.fail(new NotFound({ resource: "Instance", id: input.instanceUuid }))
+    }
+    all = held
+    chosen = held
+  } else {
+    const held = holdingsOf(state, input.instanceUuid, input.host)
+    if (Result.isFailure(held)) return Result.fail(held.failure)
+    all = held.success.all
+    chosen = held.success.chosen
+  }
   const edit = editOf(state.hosts)
   const changed: number[] = []
-  for (const holding of held.success.chosen) {
+  for (const holding of chosen) {
     const host = state.layout.hosts[holding.host]!
     const work = new HostWork(host, edit.get(holding.host))
     for (const d of holding.devices) {
@@ -224,11 +247,11 @@ export function free(state: PciState, input: { readonly instanceUuid: string;
     }
     edit.set(holding.host, work.done())
   }
-  const rest: Holding[] = []
-  if (input.host !== undefined) {
-    for (const h of held.success.all) if (!held.success.chosen.includes(h)) rest.push(h)
+  let rest: Holding[] | undefined
+  if (chosen !== all) {
+    for (const h of all) if (!chosen.includes(h)) (rest ??= []).push(h)
   }
-  const instances = rest.length === 0 ? hmapRemove(state.instances, input.instanceUuid)
+  const instances = rest === undefined ? hmapRemove(state.instances, input.instanceUuid)
     : hmapSet(state.instances, input.instanceUuid, rest)
   return Result.succeed({ state: { layout: state.layout, hosts: edit.done(), instances },
     devices: changed })

@@ -21,6 +21,8 @@ export interface PciNuma {
   readonly instanceNumaCells?: ReadonlyArray<number>
 }
 
+const noCells: ReadonlyArray<number> = []
+
 /** What one host decided: its new usage and the devices taken, in request order. */
 export interface HostDecision {
   readonly usage: HostUsage
@@ -38,7 +40,10 @@ function matchesAlternative(pool: PciPoolInfo, alt: PciSpec): boolean {
 
 /** Whether any alternative asks for PFs (otherwise PF pools are not candidates). */
 function asksForPf(spec: ReadonlyArray<PciSpec>): boolean {
-  return spec.some((alt) => alt["dev_type"]?.toLowerCase() === "type-pf")
+  for (let i = 0; i < spec.length; i++) {
+    if (spec[i]!["dev_type"]?.toLowerCase() === "type-pf") return true
+  }
+  return false
 }
 
 /** Pools of `layout` a request's spec may draw from, NUMA aside, in pool order. */
@@ -144,7 +149,7 @@ export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: str
   requests: ReadonlyArray<PciRequest>, numa: PciNuma):
   Result.Result<HostDecision, InsufficientCapacity> {
   const work = new HostWork(layout, usage)
-  const cells = numa.instanceNumaCells ?? []
+  const cells = numa.instanceNumaCells ?? noCells
   const taken: number[] = []
   for (const request of requests) {
     const matching = matchingPools(layout, request.spec)

@@ -49,9 +49,30 @@ export function emptyMap<V>(): PersistentMap<V> {
   return emptyValue
 }
 
-/** FNV-1a over the key's UTF-16 code units. */
+/**
+ * The last two keys hashed and their hashes: an operation usually reads a key and then sets or
+ * removes it (and touches a second map between), so most hashes are found here. A cache of a
+ * pure function: it changes no result.
+ */
+let recentKeyA = ""
+let recentHashA = fnv1a("")
+let recentKeyB = ""
+let recentHashB = recentHashA
+
+/** FNV-1a over the key's UTF-16 code units (remembered for the last two keys). */
 function hashOf(key: string): number {
+  if (key === recentKeyA) return recentHashA
+  if (key === recentKeyB) return recentHashB
   if (key.length > hamtKeyLengthMax) throw new Error(`map key longer than ${hamtKeyLengthMax}`)
+  const hash = fnv1a(key)
+  recentKeyB = recentKeyA
+  recentHashB = recentHashA
+  recentKeyA = key
+  recentHashA = hash
+  return hash
+}
+
+function fnv1a(key: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < key.length; i++) {
     h = Math.imul(h ^ key.charCodeAt(i), 0x01000193)
