@@ -161,7 +161,28 @@ describe("request logs through the server", () => {
       for (const l of requests) {
         expect(typeof l["ms"]).toBe("number")
         expect(l["reqId"]).toBeDefined()
+        // The keys and their order as the framework's logger writes them.
+        expect(Object.keys(l)).toEqual(["level", "time", "pid", "hostname", "reqId", "method",
+          "url", "status", "ms", ...(l["tenant"] === undefined ? [] : ["tenant"]), "msg"])
+        expect(l["level"]).toBe(30)
+        expect(l["pid"]).toBe(process.pid)
+        expect(Math.abs(Number(l["time"]) - Date.now())).toBeLessThan(600_000)
       }
       expect(lines.filter((l) => l["msg"] === "incoming request")).toEqual([])
     })
+
+  it("a URL with a backslash is escaped into valid JSON", async () => {
+    const out = recorder()
+    const { app } = startApp({ config: fixtureConfig(), offer: defaultOffer(),
+      journalPath: null, logger: true, logOutput: out })
+    const url = "/v2/acme/servers?name=\"a\\b\u00e9\u2028"
+    const r = await app.inject({ method: "GET", url, headers: { "x-auth-token": tokens.acme } })
+    expect(r.statusCode).toBe(200)
+    await app.close()
+    const requests = out.chunks.join("").split("\n").filter((l) => l !== "")
+      .map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l["msg"] === "request")
+    // The injector percent-encodes the quote and the non-ASCII; the backslash stays raw.
+    expect(requests.map((l) => l["url"]))
+      .toEqual(["/v2/acme/servers?name=%22a\\b%C3%A9%E2%80%A8"])
+  })
 })

@@ -306,7 +306,8 @@ async function interleaved(cases: ReadonlyArray<LoadCase>): Promise<BenchRecord[
       median(rs.map((r) => r.latency.p99))),
     ...(Number.isNaN(serverUs) ? [] : [record(suite, `${c.name} server CPU`,
       serverUs / requests, "µs/req", "lower")]),
-    record(suite, `${c.name} ${c.client ?? "autocannon"} client CPU`, loadUs / requests, "µs/req", "lower")]
+    record(suite, `${c.name} ${c.client ?? "autocannon"} client CPU`, loadUs / requests,
+      "µs/req", "lower")]
   })
 }
 
