@@ -45,13 +45,15 @@ const FREE_VCPUS: usize = 64
 const FREE_RAM: usize = 96
 const VCPU_INV: usize = 128
 const RAM_INV: usize = 160
-// Columns, per position: zone, rack, host index (i32); largest free disk per kind (f64, three
+// Columns, per position: zone, rack, host index, special-hardware kinds as the index holds them
+// (i32; the second pass scores with this value); largest free disk per kind (f64, three
 // columns of `capacity`). Per host index: its position (i32). Per domain: rack and zone flags
 // (u8). PCI columns (i32 per position) are placed by the wrapper and passed per scan.
 let rowsP: usize = 0
 let zoneP: usize = 0
 let rackP: usize = 0
 let origP: usize = 0
+let specialP: usize = 0
 let posOfP: usize = 0
 let diskP: usize = 0
 let antiRackP: usize = 0
@@ -73,11 +75,12 @@ export function heapBase(): usize {
 
 /** Where the wrapper placed each column (for `positions` positions, a multiple of 4). */
 export function setLayout(
-  positions: usize, rows: usize, zone: usize, rack: usize, orig: usize, posOf: usize,
-  disk: usize, antiRack: usize, antiZone: usize, removed: usize,
+  positions: usize, rows: usize, zone: usize, rack: usize, orig: usize, special: usize,
+  posOf: usize, disk: usize, antiRack: usize, antiZone: usize, removed: usize,
 ): void {
   capacity = positions
-  rowsP = rows; zoneP = zone; rackP = rack; origP = orig; posOfP = posOf; diskP = disk
+  rowsP = rows; zoneP = zone; rackP = rack; origP = orig; specialP = special; posOfP = posOf
+  diskP = disk
   antiRackP = antiRack; antiZoneP = antiZone; removedP = removed
 }
 
@@ -506,8 +509,7 @@ function exactBest(n: usize, policyWeight: f64, specialWeight: f64): i32 {
     const fr = rowF64(FREE_RAM, i)
     if (fv < rVcpus || fr < rRam || !passesRest(i, <i32>h, z, false)) continue
     const r = rSign * (2 - (fv - rVcpus) * rowF64(VCPU_INV, i) - (fr - rRam) * rowF64(RAM_INV, i))
-    const c = i >= start2 ? 2 : i >= start1 ? 1 : 0
-    const v = (r - rMin) * rScale + (-<f64>c - sMin) * sScale
+    const v = (r - rMin) * rScale + (-<f64>i32At(specialP, i) - sMin) * sScale
     if (best == -1 || v > bestScore) { bestScore = v; best = <i32>h }
   }
   return best

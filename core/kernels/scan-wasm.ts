@@ -80,6 +80,7 @@ interface Layout {
   readonly zone: number
   readonly rack: number
   readonly orig: number
+  readonly special: number
   readonly posOf: number
   readonly disk: number
   readonly pci: number
@@ -102,9 +103,9 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
   return {
     hosts, positions, racks, zones,
     rows: region(positions * 48), zone: region(p4), rack: region(p4), orig: region(p4),
-    posOf: region(hosts * 4), disk: region(p8 * poolKinds.length), pci: region(p4 * pciSlots),
-    antiRack: region(racks),
-    antiZone: region(zones), removed: region((scanSlotCount + 1) * 4),
+    special: region(p4), posOf: region(hosts * 4), disk: region(p8 * poolKinds.length),
+    pci: region(p4 * pciSlots), antiRack: region(racks), antiZone: region(zones),
+    removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
 }
@@ -116,6 +117,7 @@ interface Views {
   zone: Int32Array
   rack: Int32Array
   orig: Int32Array
+  special: Int32Array
   posOf: Int32Array
   disk: Float64Array
   pci: Int32Array
@@ -130,7 +132,9 @@ function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
   const f64 = (at: number, length: number) => new Float64Array(buffer, at, length)
   return {
     rows32: i32(l.rows, p * 12), rows64: f64(l.rows, p * 6), zone: i32(l.zone, p),
-    rack: i32(l.rack, p), orig: i32(l.orig, p), posOf: i32(l.posOf, l.hosts), disk: f64(l.disk, p * poolKinds.length), pci: i32(l.pci, p * pciSlots),
+    rack: i32(l.rack, p), orig: i32(l.orig, p), special: i32(l.special, p),
+    posOf: i32(l.posOf, l.hosts), disk: f64(l.disk, p * poolKinds.length),
+    pci: i32(l.pci, p * pciSlots),
     antiRack: new Uint8Array(buffer, l.antiRack, l.racks),
     antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
     removed: i32(l.removed, scanSlotCount + 1),
@@ -217,8 +221,8 @@ class WasmScan implements ScanKernel {
       const next = layoutOf(this.memory.base, hosts, Math.max(racks, l?.racks ?? 0),
         Math.max(zones, l?.zones ?? 0))
       this.memory.reserve(next.end)
-      this.setLayout(next.positions, next.rows, next.zone, next.rack, next.orig, next.posOf,
-        next.disk, next.antiRack, next.antiZone, next.removed)
+      this.setLayout(next.positions, next.rows, next.zone, next.rack, next.orig, next.special,
+        next.posOf, next.disk, next.antiRack, next.antiZone, next.removed)
       this.layout = next
       this.source = undefined
       this.slots.fill(undefined)
@@ -265,10 +269,12 @@ class WasmScan implements ScanKernel {
     v.pci.fill(0)
     this.inexact.fill(0)
     this.inexactCount = 0
+    this.slots.fill(undefined)
     const next = starts.slice()
     for (let i = 0; i < n; i++) {
       const p = next[classOf(i)]!++
       v.orig[p] = i
+      v.special[p] = index.special[i]!
       v.posOf[i] = p
       v.zone[p] = input.zoneOf[i]!
       v.rack[p] = input.rackOf[i]!
@@ -276,7 +282,6 @@ class WasmScan implements ScanKernel {
       v.rows64[f64Of(field.ramInv, p)] = index.ramCapacityInv[i]!
       this.copyHost(index, v, i, p)
     }
-    this.slots.fill(undefined)
     this.source = index
     this.synced = index.version
   }
