@@ -43,7 +43,10 @@ export class CoreCluster implements SimCluster {
   readonly hostCount: number
   private state: ClusterState
   private readonly hosts: Host[]
-  /** Fleet totals in use: vCPUs, RAM and disk here, PCI aliases and pmem devices by name. */
+  /**
+   * Fleet totals in use: vCPUs, RAM and disk summed from the per-host mirror (so a VM costs no
+   * bookkeeping of its own), PCI aliases and pmem devices by name from the VMs that hold them.
+   */
   private vcpusUsed = 0
   private ramMbUsed = 0
   private diskMbUsed = 0
@@ -52,9 +55,10 @@ export class CoreCluster implements SimCluster {
   private readonly pciRequests = new Map<string, PciRequest>()
   /** Per demand (the engine passes one object per mix entry): what its VMs ask the core for. */
   private readonly templates = new WeakMap<VmDemand, Template>()
-  /** Per host, mirrored from the state after each change: free vCPUs, free RAM, instances. */
+  /** Per host, mirrored from the state after each change: free vCPUs and RAM, disk used, VMs. */
   private readonly freeVcpus: Float64Array
   private readonly freeRamMb: Float64Array
+  private readonly diskUsedMb: Float64Array
   private readonly instances: Int32Array
   private hostsUsed = 0
 
@@ -82,15 +86,24 @@ export class CoreCluster implements SimCluster {
     for (const k of this.capacity.keys()) if (k.includes(":")) this.devicesUsed.set(k, 0)
     this.freeVcpus = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
     this.freeRamMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
+    this.diskUsedMb = new Float64Array(this.hostCount)
     this.instances = new Int32Array(this.hostCount)
   }
 
-  /** Copies one host's usage from the state into the per-host arrays (O(1)). */
+  /** Copies one host's usage from the state into the per-host arrays and the totals (O(1)). */
   private mirror(host: number): void {
     const h = this.inventory.hosts[host]!
     const u = usageAt(this.state, host)
-    this.freeVcpus[host] = h.vcpuCapacity - u.vcpusUsed
-    this.freeRamMb[host] = h.ramCapacityMb - u.ramMbUsed
+    const freeVcpus = h.vcpuCapacity - u.vcpusUsed
+    const freeRamMb = h.ramCapacityMb - u.ramMbUsed
+    let diskMb = 0
+    for (const d of u.diskUsedMb) diskMb += d
+    this.vcpusUsed += this.freeVcpus[host]! - freeVcpus
+    this.ramMbUsed += this.freeRamMb[host]! - freeRamMb
+    this.diskMbUsed += diskMb - this.diskUsedMb[host]!
+    this.freeVcpus[host] = freeVcpus
+    this.freeRamMb[host] = freeRamMb
+    this.diskUsedMb[host] = diskMb
     const before = this.instances[host]!
     this.instances[host] = u.instanceCount
     this.hostsUsed += (u.instanceCount > 0 ? 1 : 0) - (before > 0 ? 1 : 0)
@@ -149,21 +162,19 @@ export class CoreCluster implements SimCluster {
     for (const s of placed.success.servers) {
       hosts.push(s.hostIndex)
       this.mirror(s.hostIndex)
-      this.account(s, 1)
     }
+    for (const s of servers) this.accountDevices(s.pci, s.pmem, 1)
     return { ok: true, hosts }
   }
 
-  /** Adds (or with -1 takes off) what a server holds to the fleet totals. */
-  private account(s: ServerCreate, sign: 1 | -1): void {
-    this.vcpusUsed += sign * s.vcpus
-    this.ramMbUsed += sign * s.ramMb
-    for (const d of s.disks) this.diskMbUsed += sign * d.sizeMb
-    if (s.pci !== undefined) {
-      for (const p of s.pci) this.add(this.devicesUsed, `pci:${p.alias}`, sign * p.count)
+  /** Adds (or with -1 takes off) a VM's PCI devices and pmem volumes to the fleet totals. */
+  private accountDevices(pci: ReadonlyArray<PciRequest> | undefined,
+    pmem: ReadonlyArray<PmemVolumeRequest> | undefined, sign: 1 | -1): void {
+    if (pci !== undefined) {
+      for (const p of pci) this.add(this.devicesUsed, `pci:${p.alias}`, sign * p.count)
     }
-    if (s.pmem !== undefined) {
-      for (const v of s.pmem) this.add(this.devicesUsed, `pmem:${v.device}`, sign * v.sizeMb)
+    if (pmem !== undefined) {
+      for (const v of pmem) this.add(this.devicesUsed, `pmem:${v.device}`, sign * v.sizeMb)
     }
   }
 
@@ -179,7 +190,7 @@ export class CoreCluster implements SimCluster {
     }
     this.state = cluster
     this.mirror(server.hostIndex)
-    this.account(server, -1)
+    this.accountDevices(server.pci, server.pmem, -1)
   }
 
   migrate(id: string): Placement {
