@@ -2,8 +2,8 @@ import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   allocate, checkPciInvariants, claim, decodePciAliases, decodePciClaim, decodePciRequests, free,
-  hypervisorPciStats, type PciRequest, type PciState, pciDetail, pciFits, pciFreeByHost, pciList,
-  pciPools, pciShow, pciStateOf, removeDevice, serverPciDevices,
+  hypervisorPciStats, type PciRequest, type PciState, pciDetail, pciFits, pciFreeByHost,
+  pciHostFreeCount, pciHostPools, pciList, pciPools, pciShow, pciStateOf, removeDevice, serverPciDevices,
 } from "../core/pci/index.ts"
 import { host, inventoryOf } from "./builders.ts"
 
@@ -389,6 +389,34 @@ describe("scheduler queries", () => {
     expect([...pciFreeByHost(s, vf)]).toEqual([4, 0])
     expect(must(pciPools(s, "h1")).map((p) => [p.devType, p.size, p.free])).toEqual([
       ["type-PF", 1, 1], ["type-VF", 4, 4], ["type-PCI", 1, 1]])
+  })
+})
+
+describe("one host's free count", () => {
+  it("is that host's entry of pciFreeByHost, before and after claims and frees", () => {
+    let s = cluster()
+    const specs = [vf, pf, gpu, { count: 1, spec: [vf.spec[0]!, gpu.spec[0]!] }]
+    const pools = specs.map((r) => [0, 1].map((h) => pciHostPools(s, h, r.spec)))
+    const check = () => specs.forEach((r, k) => {
+      const column = [...pciFreeByHost(s, r)]
+      expect([0, 1].map((h) => pciHostFreeCount(s, h, pools[k]![h]!))).toEqual(column)
+    })
+    check()
+    s = must(claim(s, { host: "h1", instanceUuid: "a", requests: [{ ...vf, count: 2 }, gpu] }))
+      .state
+    check()
+    expect(pciHostFreeCount(s, 0, pools[0]![0]!)).toBe(2)
+    expect(pciHostFreeCount(s, 0, pools[1]![0]!)).toBe(0)
+    s = must(free(s, { instanceUuid: "a" })).state
+    check()
+    expect(pciHostFreeCount(s, 0, pools[1]![0]!)).toBe(1)
+  })
+
+  it("refuses a host or pool index the layout does not have", () => {
+    const s = cluster()
+    expect(() => pciHostPools(s, 2, vf.spec)).toThrow(RangeError)
+    expect(() => pciHostFreeCount(s, -1, [])).toThrow(/host index -1/)
+    expect(() => pciHostFreeCount(s, 0, [3])).toThrow(/pools\[0\] is 3/)
   })
 })
 

@@ -10,7 +10,9 @@
  *   `removeDevice(state, {id})`. A dry run is the same call with the result dropped.
  * - Scheduler queries: `pciFits(state, host, requests, {numaPolicy?, instanceNumaCells?})` is
  *   `claim`'s own decision as a boolean; `pciFreeByHost(state, request, out?)` fills a column of
- *   free matching devices per host; `pciPools(state, host)` lists pools with free counts.
+ *   free matching devices per host; `pciHostPools(state, hostIndex, spec)` and
+ *   `pciHostFreeCount(state, hostIndex, pools)` give one host's entry of it (the pools kept by
+ *   the caller, the count read in O(pools)); `pciPools(state, host)` lists pools with free counts.
  * - Input: `decodePciRequests(input, aliases?)`, `decodePciAliases(input)`,
  *   `decodePciClaim(input, aliases?)` (Effect Schema, every
  *   issue with its path).
@@ -32,7 +34,9 @@ export { checkPciInvariants, pciStatusTotals } from "./invariants.ts"
 export {
   type PciDeviceInfo, type PciHostLayout, type PciLayout, type PciPoolInfo,
 } from "./layout.ts"
-export { pciFreeByHost, type PciPoolFree, pciPools } from "./queries.ts"
+export {
+  pciFreeByHost, pciHostFreeCount, pciHostPools, type PciPoolFree, pciPools,
+} from "./queries.ts"
 export {
   decodePciAliases,
   decodePciClaim,

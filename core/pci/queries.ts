@@ -6,7 +6,8 @@ import { Result } from "effect"
 import { NotFound } from "../errors.ts"
 import type { PciDevType } from "../model/index.ts"
 import { pvecGet } from "./pvec.ts"
-import type { PciRequest } from "./request.ts"
+import type { PciHostLayout } from "./layout.ts"
+import type { PciRequest, PciSpec } from "./request.ts"
 import { matchingPools } from "./select.ts"
 import { type PciState, poolFreeAt } from "./state.ts"
 
@@ -36,6 +37,47 @@ export function pciPools(state: PciState, host: string):
     devType: p.devType, tags: p.tags, size: p.members.length,
     free: poolFreeAt(layout, usage, p.index),
   })))
+}
+
+/**
+ * The pools of host `hostIndex` (its inventory index) that `spec` may draw from, NUMA aside (PF
+ * pools only when an alternative asks for `type-PF`), ascending. They depend on the layout only,
+ * never on usage: a caller may keep them for every later state of the same inventory and pass
+ * them to `pciHostFreeCount`. RangeError for an index outside the inventory.
+ */
+export function pciHostPools(state: PciState, hostIndex: number,
+  spec: ReadonlyArray<PciSpec>): ReadonlyArray<number> {
+  return matchingPools(hostLayoutAt(state, hostIndex), spec)
+}
+
+/**
+ * How many devices of `pools` (pool indices of host `hostIndex`, as `pciHostPools` gives them)
+ * are `available` now on that host: one host's entry of `pciFreeByHost`, in O(pools). RangeError
+ * for a host index or a pool index the layout does not have.
+ */
+export function pciHostFreeCount(state: PciState, hostIndex: number,
+  pools: ReadonlyArray<number>): number {
+  const layout = hostLayoutAt(state, hostIndex)
+  if (layout.pools.length === 0) return 0
+  const usage = pvecGet(state.hosts, hostIndex)
+  let total = 0
+  for (let i = 0; i < pools.length; i++) {
+    const p = pools[i]!
+    if (!(Number.isInteger(p) && p >= 0 && p < layout.pools.length)) {
+      throw new RangeError(`pciHostFreeCount: pools[${i}] is ${p}; host ${layout.name} has ` +
+        `pools 0..${layout.pools.length - 1}`)
+    }
+    total += poolFreeAt(layout, usage, p)
+  }
+  return total
+}
+
+function hostLayoutAt(state: PciState, hostIndex: number): PciHostLayout {
+  const layout = Number.isInteger(hostIndex) ? state.layout.hosts[hostIndex] : undefined
+  if (layout === undefined) {
+    throw new RangeError(`host index ${hostIndex} outside 0..${state.layout.hosts.length - 1}`)
+  }
+  return layout
 }
 
 /**
