@@ -15,6 +15,8 @@ const mask = width - 1
 const depthMax = 6
 
 type Node = unknown[]
+/** Copied nodes an edit makes room for at once: a root and a few leaves (it grows past that). */
+const freshRoom = 6
 
 /** An immutable vector of `size` values. */
 export interface PVec<T> {
@@ -73,8 +75,12 @@ function collect<T>(node: Node, shift: number, out: T[]): void {
 /** A batch of writes producing one new version; the source vector is never modified. */
 export class PVecEdit<T> {
   private root: Node
-  /** Nodes this edit copied (and so may write); few per edit, so a list beats a Set. */
+  /**
+   * Nodes this edit copied (and so may write), in `fresh[0, freshCount)`: few per edit, so a
+   * short list beats a Set; made at the first copy with room for a few paths.
+   */
   private fresh: Node[] | null = null
+  private freshCount = 0
   private open = true
   private changed = false
 
@@ -120,10 +126,12 @@ export class PVecEdit<T> {
   }
 
   private own(node: Node): Node {
-    const fresh = this.fresh ?? (this.fresh = [])
-    for (let i = fresh.length - 1; i >= 0; i--) if (fresh[i] === node) return node
+    const fresh = this.fresh ?? (this.fresh = new Array<Node>(freshRoom))
+    for (let i = this.freshCount - 1; i >= 0; i--) if (fresh[i] === node) return node
     const copy = node.slice()
-    fresh.push(copy)
+    if (this.freshCount < fresh.length) fresh[this.freshCount] = copy
+    else fresh.push(copy)
+    this.freshCount++
     return copy
   }
 }

@@ -309,12 +309,19 @@ function removeVolumes(
   indexes: ReadonlyArray<number>,
 ): PmemChange {
   const volumes = server.volumes
-  const gone = new Array<boolean>(volumes.length).fill(false)
-  for (const k of indexes) {
-    if (!(k >= 0 && k < volumes.length) || gone[k]) {
-      throw new Error("removeVolumes: a volume is not the server's, or listed twice")
+  // One volume (the usual delete) is compared by index; more are marked in a list.
+  const only = indexes.length === 1 ? indexes[0]! : -1
+  let gone: boolean[] | undefined
+  if (only < 0) {
+    gone = new Array<boolean>(volumes.length).fill(false)
+    for (const k of indexes) {
+      if (!(k >= 0 && k < volumes.length) || gone[k]) {
+        throw new Error("removeVolumes: a volume is not the server's, or listed twice")
+      }
+      gone[k] = true
     }
-    gone[k] = true
+  } else if (!(only < volumes.length)) {
+    throw new Error("removeVolumes: a volume is not the server's")
   }
   const keptCount = volumes.length - indexes.length
   const removed = new Array<PmemVolume>(indexes.length)
@@ -325,7 +332,7 @@ function removeVolumes(
   let w = 0
   let affinityCount = server.affinityCount
   for (let k = 0; k < volumes.length; k++) {
-    if (gone[k]) {
+    if (gone === undefined ? k === only : gone[k]) {
       const v = volumes[k]!
       removed[r++] = v
       if (v.affinity) affinityCount--
