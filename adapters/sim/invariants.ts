@@ -6,9 +6,11 @@
  * command that reproduces the run.
  */
 import type { Inventory } from "../../core/inventory/inventory.ts"
+import { replicaKey } from "../../core/replication/index.ts"
 import type { Rule } from "../../core/scenario/schema.ts"
 import type { Simulation } from "./engine.ts"
 import type { Holding } from "./port.ts"
+import { repname } from "./replicas.ts"
 
 /** A broken invariant, with the command that replays the run up to it. */
 export class InvariantViolation extends Error {
@@ -174,14 +176,20 @@ export function checkMasters(sim: Simulation, holdings: ReadonlyArray<Holding>):
   const where = new Map<string, number>()
   for (const h of holdings) where.set(h.id, h.host)
   const problems: string[] = []
+  const hosts = sim.scenario.inventory.hosts
+  const hostName = (i: number) => hosts[i]!.name
   for (const [index, r] of sim.replicas.byVm) {
     const vm = sim.vmAt(index)
     if (vm === undefined) {
       problems.push(`replica of a VM that is gone (#${index})`)
       continue
     }
-    const replica = sim.replicas.replicaOf(vm)
-    const hostName = (i: number) => sim.scenario.inventory.hosts[i]!.name
+    const replica = r.state.replicas[replicaKey(vm.uuid, repname)]
+    if (replica === undefined || Object.keys(r.state.replicas).length !== 1) {
+      problems.push(`${vm.uuid}: its replication state does not hold exactly its replica`)
+      continue
+    }
+    if (replica !== r.replica) problems.push(`${vm.uuid}: tracked replica is not the core's`)
     if (replica.masterHost !== hostName(vm.host)) {
       problems.push(`${vm.uuid}: core says master on ${replica.masterHost}, ` +
         `it runs on ${hostName(vm.host)}`)

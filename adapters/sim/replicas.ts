@@ -12,8 +12,8 @@ import { Result } from "effect"
 import type { Outcome } from "../../core/errors.ts"
 import {
   acknowledgeSync, abortSync, createReplica, deleteReplica, emptyReplicationState,
-  failoverReplica, type HostFacts, nextSyncDueS, reinitReplica, type Replica, replicaKey,
-  type ReplicaWorld, type ReplicationState, rpoS, startSync, transferTimeS,
+  failoverReplica, type HostFacts, nextSyncDueS, reinitReplica, type Replica,
+  type ReplicaWorld, type ReplicationState, rpoS, startSync, type Transition, transferTimeS,
 } from "../../core/replication/index.ts"
 import { sample } from "./distribution.ts"
 import { Ev, type SimVm, type Simulation } from "./engine.ts"
@@ -24,6 +24,8 @@ export const repname = "r1"
 /** One replicated VM's replication, as the simulator tracks it. */
 export interface SimReplica {
   state: ReplicationState
+  /** The one replica `state` holds, as the core's last transition returned it. */
+  replica: Replica
   /** The cluster record of the slave copy and the host it is on. */
   slaveRecord: string
   slaveHost: number
@@ -38,38 +40,43 @@ export class ReplicaSet {
   readonly byVm = new Map<number, SimReplica>()
   /** Replicated VMs whose slave (or, after a failover, old master) record is on each host. */
   private readonly slavesOn: Array<Set<number>>
+  /** Per host, its pool names (built on first use: the facts never change). */
+  private readonly zpools: Array<ReadonlyArray<string> | undefined>
 
   constructor(private readonly sim: Simulation) {
     this.slavesOn = Array.from({ length: sim.hostStatus.length }, () => new Set<number>())
+    this.zpools = new Array<ReadonlyArray<string> | undefined>(sim.hostStatus.length)
   }
 
   private hostName(host: number): string {
     return this.sim.scenario.inventory.hosts[host]!.name
   }
 
-  private world(vm: SimVm, hosts: ReadonlyArray<number>): ReplicaWorld {
+  private facts(h: number): HostFacts {
+    const host = this.sim.scenario.inventory.hosts[h]!
+    const free = this.sim.cluster.free(h)
+    const zpools = this.zpools[h] ?? (this.zpools[h] = host.diskPools.map((p) => p.name))
+    return { name: host.name, status: this.sim.hostStatus[h]!, zpools,
+      freeVcpus: free.vcpus, freeRamMb: free.ramMb, vcpuCapacity: host.vcpuCapacity,
+      ramCapacityMb: host.ramCapacityMb }
+  }
+
+  /** What the core knows of the VM and of its master's and slave's hosts. */
+  private world(vm: SimVm, masterHost: number, slaveHost: number): ReplicaWorld {
     const d = this.sim.demands[vm.mix]!
-    const facts = hosts.map((h): HostFacts => {
-      const host = this.sim.scenario.inventory.hosts[h]!
-      const free = this.sim.cluster.free(h)
-      return { name: host.name, status: this.sim.hostStatus[h]!,
-        zpools: host.diskPools.map((p) => p.name),
-        freeVcpus: free.vcpus, freeRamMb: free.ramMb, vcpuCapacity: host.vcpuCapacity,
-        ramCapacityMb: host.ramCapacityMb }
-    })
+    const uuid = vm.uuid
     return {
-      vms: [{ uuid: vm.uuid, hostname: vm.uuid, host: this.hostName(vm.host), status: "running",
+      vms: [{ uuid, hostname: uuid, host: this.hostName(masterHost), status: "running",
         vcpus: d.vcpus, ramMb: d.ramMb, pendingTaskCount: 0, diskIds: [] }],
-      hosts: facts,
+      hosts: [this.facts(masterHost), this.facts(slaveHost)],
     }
   }
 
   /** The replica of a VM in the core's state. */
   replicaOf(vm: SimVm): Replica {
     const r = this.byVm.get(vm.index)
-    const replica = r?.state.replicas[replicaKey(vm.uuid, repname)]
-    if (replica === undefined) throw new Error(`VM ${vm.uuid} has no replica`)
-    return replica
+    if (r === undefined) throw new Error(`VM ${vm.uuid} has no replica`)
+    return r.replica
   }
 
   /**
@@ -85,8 +92,8 @@ export class ReplicaSet {
     }, this.sim.nowS)
     const t = expect(created, "createReplica")
     vm.replicated = true
-    this.byVm.set(vm.index, { state: t.state, slaveRecord, slaveHost, cycle: null,
-      lastSnapshotS: this.sim.nowS, crashAtS: 0 })
+    this.byVm.set(vm.index, { state: t.state, replica: replicaIn(t, "createReplica"), slaveRecord,
+      slaveHost, cycle: null, lastSnapshotS: this.sim.nowS, crashAtS: 0 })
     this.slavesOn[slaveHost]!.add(vm.index)
     this.sim.recorder.count("replicasCreated")
     this.sim.at(0, Ev.syncStart, vm.index)
@@ -95,7 +102,7 @@ export class ReplicaSet {
   /** The world as it was before the slave's placement reserved its share. */
   private worldWithout(vm: SimVm, slaveHost: number, d: { vcpus: number; ramMb: number }):
     ReplicaWorld {
-    const w = this.world(vm, [vm.host, slaveHost])
+    const w = this.world(vm, vm.host, slaveHost)
     const hosts = w.hosts.map((h, i) => i === 1
       ? { ...h, freeVcpus: h.freeVcpus + d.vcpus, freeRamMb: h.freeRamMb + d.ramMb } : h)
     return { vms: w.vms, hosts }
@@ -105,7 +112,7 @@ export class ReplicaSet {
   unprotect(vm: SimVm): void {
     const r = this.byVm.get(vm.index)
     if (r === undefined) return
-    const t = deleteReplica(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname)
+    const t = deleteReplica(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid, repname)
     expect(t, "deleteReplica")
     this.sim.cluster.release(r.slaveRecord)
     this.slavesOn[r.slaveHost]!.delete(vm.index)
@@ -126,7 +133,7 @@ export class ReplicaSet {
     const due = nextSyncDueS(replica)
     if (due === null || due > this.sim.nowS) return
     if (!this.usable(vm.host) || !this.usable(r.slaveHost)) return
-    const started = startSync(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname,
+    const started = startSync(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid, repname,
       this.sim.nowS)
     const s = expect(started, "startSync")
     const rep = this.sim.scenario.spec.replication
@@ -137,6 +144,7 @@ export class ReplicaSet {
     const seconds = rep.bwlimitBytesPerS === null ? bytes / rep.linkBytesPerS
       : transferTimeS(bytes, rep.bwlimitBytesPerS)
     r.state = s.state
+    r.replica = s.replica
     r.lastSnapshotS = this.sim.nowS
     r.cycle = { generation: s.cycle.generation, bytes, doneAtS: this.sim.nowS + seconds }
     this.sim.queue.push(r.cycle.doneAtS, Ev.syncDone, index)
@@ -149,10 +157,11 @@ export class ReplicaSet {
     if (vm === undefined || r === undefined || r.cycle === null) return
     if (r.cycle.doneAtS !== this.sim.nowS) return
     const before = rpoS(this.replicaOf(vm), this.sim.nowS)
-    const acked = acknowledgeSync(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid,
+    const acked = acknowledgeSync(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid,
       repname, { generation: r.cycle.generation, bytesSent: r.cycle.bytes, atS: this.sim.nowS })
     const a = expect(acked, "acknowledgeSync")
     r.state = a.state
+    r.replica = a.replica
     if (before !== null) this.sim.recorder.rpo(before)
     this.sim.recorder.syncBytes(r.cycle.bytes)
     r.cycle = null
@@ -170,8 +179,10 @@ export class ReplicaSet {
       const vm = this.sim.vmAt(index)
       const r = this.byVm.get(index)
       if (vm === undefined || r === undefined || r.cycle === null) continue
-      const aborted = abortSync(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname)
-      r.state = expect(aborted, "abortSync").state
+      const aborted = abortSync(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid, repname)
+      const a = expect(aborted, "abortSync")
+      r.state = a.state
+      r.replica = a.replica
       r.cycle = null
       this.sim.recorder.count("syncsAborted")
     }
@@ -186,9 +197,11 @@ export class ReplicaSet {
       const replica = this.replicaOf(vm)
       if (replica.reinitRequired) {
         if (vm.phase === "failingOver" || this.sim.hostStatus[r.slaveHost] !== "up") continue
-        const t = reinitReplica(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname,
+        const t = reinitReplica(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid, repname,
           this.sim.nowS)
-        r.state = expect(t, "reinitReplica").state
+        const reinit = expect(t, "reinitReplica")
+        r.state = reinit.state
+        r.replica = replicaIn(reinit, "reinitReplica")
         this.sim.recorder.count("reinits")
       }
       if (r.cycle === null) this.scheduleNext(vm)
@@ -205,7 +218,7 @@ export class ReplicaSet {
     if (r === undefined || vm.phase === "stopping" || vm.phase === "failingOver") return false
     const replica = this.replicaOf(vm)
     const lossS = rpoS(replica, this.sim.nowS)
-    const t = failoverReplica(r.state, this.world(vm, [vm.host, r.slaveHost]), vm.uuid, repname,
+    const t = failoverReplica(r.state, this.world(vm, vm.host, r.slaveHost), vm.uuid, repname,
       { force: true })
     if (Result.isFailure(t)) {
       this.sim.recorder.count(planned ? "plannedFailoversRefused" : "failoversRefused")
@@ -213,6 +226,7 @@ export class ReplicaSet {
       return false
     }
     r.state = t.success.state
+    r.replica = replicaIn(t.success, "failoverReplica")
     r.cycle = null
     const oldHost = vm.host
     const oldRecord = vm.record
@@ -245,6 +259,12 @@ export class ReplicaSet {
     this.sim.onReady(index)
     if (this.sim.hostStatus[r.slaveHost] === "up") this.onHostUp(r.slaveHost)
   }
+}
+
+/** The replica a transition left (a defect when it left none). */
+function replicaIn(t: Transition, what: string): Replica {
+  if (t.replica === null) throw new Error(`simulator defect: ${what} left no replica`)
+  return t.replica
 }
 
 function expect<A>(outcome: Outcome<A>, what: string): A {
