@@ -13,6 +13,7 @@ import { type ClusterState, createServer, deleteServer, type GroupRule, type Gro
 import { buildHostIndex, type HostIndex } from "../core/cluster/host-index.ts"
 import { updateScanHost } from "../core/cluster/scan.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
+import { setPlacementScan } from "../core/kernels/scan-select.ts"
 import { newScanResult } from "../core/kernels/scan-types.ts"
 import { scanInputOf, scanRequestOf } from "../core/placement/fast.ts"
 import { indexedBest } from "../core/placement/host-search.ts"
@@ -104,6 +105,9 @@ const indexOf = (state: ClusterState, blockSize: number): HostIndex => {
 describe("the host index", () => {
   const reference = referenceScan()
   const out = newScanResult()
+  // Placements on the way (and the full scan where the index declines) use the reference scan,
+  // so these properties hold the index to the reference alone.
+  setPlacementScan(reference)
 
   it("names the full scan's best host whenever it decides, through churn and older states", () => {
     let decided = 0

@@ -31,9 +31,17 @@ export const blockStat = {
   upCount: 13,
   /** 1 when every host of the block has the same free vCPUs, RAM and capacities. */
   uniform: 14,
+  /**
+   * min and max of the `minUsed` term over the hosts with at least `usedThresholds[k]` free
+   * vCPUs, at `usedByThreshold + 2k` and `+ 2k + 1` (a request for v vCPUs can only land on
+   * those, so its bound takes the largest threshold ≤ v).
+   */
+  usedByThreshold: 15,
 } as const
+/** Free-vCPU thresholds of the `usedByThreshold` slots (0: every host, as minUsed/maxUsed). */
+export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
 /** Slots per block in `HostIndex.stats`. */
-export const blockStatCount = 15
+export const blockStatCount = 15 + 2 * usedThresholds.length
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
 export interface HostIndex {
@@ -120,6 +128,12 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
   let upCount = 0
   let uniform = 1
+  const s = index.stats
+  const at = b * blockStatCount
+  for (let k = 0; k < usedThresholds.length; k++) {
+    s[at + blockStat.usedByThreshold + 2 * k] = Infinity
+    s[at + blockStat.usedByThreshold + 2 * k + 1] = -Infinity
+  }
   for (let p = lo; p < hi; p++) {
     const i = index.order[p]!
     const fv = freeVcpus[i]!
@@ -129,6 +143,11 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     const used = 2 - fv * vi - fr * ri
     if (used < minUsed) minUsed = used
     if (used > maxUsed) maxUsed = used
+    for (let k = 0; k < usedThresholds.length && fv >= usedThresholds[k]!; k++) {
+      const slot = at + blockStat.usedByThreshold + 2 * k
+      if (used < s[slot]!) s[slot] = used
+      if (used > s[slot + 1]!) s[slot + 1] = used
+    }
     const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
     if (magnitude > maxMagnitude) maxMagnitude = magnitude
     if (vi < minVi) minVi = vi
@@ -144,8 +163,6 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     if (fv !== freeVcpus[first] || fr !== freeRamMb[first] || vi !== vcpuCapacityInv[first] ||
       ri !== ramCapacityInv[first]) uniform = 0
   }
-  const s = index.stats
-  const at = b * blockStatCount
   s[at + blockStat.minUsed] = minUsed
   s[at + blockStat.maxUsed] = maxUsed
   s[at + blockStat.maxMagnitude] = maxMagnitude

@@ -11,7 +11,7 @@
  * a request outside the index): then the caller runs the full scan.
  */
 import {
-  blockStat as st, blockStatCount, type HostIndex,
+  blockStat as st, blockStatCount, type HostIndex, usedThresholds,
 } from "../cluster/host-index.ts"
 import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
 
@@ -33,13 +33,15 @@ interface Search {
   readonly topUpper: Int32Array
   /** The block of the smallest lower bound (all classes), -1 when none is feasible. */
   topLower: number
+  /** The request's slot among `usedThresholds` (the largest threshold ≤ its vCPUs). */
+  threshold: number
 }
 
 const search: Search = {
   upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
   antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
   bestHost: new Int32Array(3), runnerUp: new Float64Array(3), topUpper: new Int32Array(3),
-  topLower: -1,
+  topLower: -1, threshold: 0,
 }
 
 /** What one search reads, set once per call (module scratch: the search is synchronous). */
@@ -124,6 +126,11 @@ function decide(): number {
  */
 function boundBlocks(): void {
   const { upper, lower } = search
+  let threshold = 0
+  while (threshold + 1 < usedThresholds.length && usedThresholds[threshold + 1]! <= req.vcpus) {
+    threshold++
+  }
+  search.threshold = threshold
   let topLower = -1
   for (let c = 0; c < 3; c++) {
     let top = -1
@@ -165,8 +172,11 @@ function boundBlock(b: number): void {
     lower[b] = r
     return
   }
-  const high = x[at + st.maxUsed]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
-  const low = x[at + st.minUsed]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+  // Only hosts with at least v free vCPUs can take the request: the utilisation extremes over
+  // those with at least the largest threshold ≤ v bound it (some exist: maxFreeVcpus ≥ v).
+  const used = at + st.usedByThreshold + 2 * search.threshold
+  const high = x[used + 1]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+  const low = x[used]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
   const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
   if (sign > 0) {
     upper[b] = high + margin
@@ -213,7 +223,8 @@ const exactBlock = (b: number): boolean =>
 
 /**
  * Class c's best score and lowest host with it (`search.best`, `bestHost`, -1 when the class has
- * no candidate) and an upper bound of its best score below that (`runnerUp`, -Infinity if none).
+ * no candidate) and an upper bound of its best candidate score below that (`runnerUp`, -Infinity
+ * if none; the scores of visited hosts below the best count whether or not they pass).
  */
 function classMax(c: number): void {
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
@@ -265,11 +276,14 @@ function classMax(c: number): void {
     for (let p = blockStart[b]!; p < hi; p++) {
       const i = order[p]!
       const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
-      // The score first (cheap), the filters only for a host that would change something.
-      if (r < best ? !needRunner || r <= runner : r === best && i > host) continue
-      if (!passes(i)) continue
-      if (r > best) { runner = best; best = r; host = i } else if (r === best) host = i
-      else if (r > runner) runner = r
+      // The score first (cheap), the filters only for a host that could become the best. A
+      // score below the best raises the runner-up bound unfiltered (an upper bound is enough).
+      if (r < best) {
+        if (needRunner && r > runner) runner = r
+        continue
+      }
+      if ((r === best && i > host) || !passes(i)) continue
+      if (r > best) { runner = best; best = r; host = i } else host = i
     }
   }
   search.best[c] = best
