@@ -160,6 +160,7 @@ let nStatus: i32 = 0
 let nZone: i32 = 0
 let nVcpu: i32 = 0
 let nRam: i32 = 0
+let nDisk: i32 = 0
 let nPci: i32 = 0
 let nAnti: i32 = 0
 
@@ -186,10 +187,10 @@ export function scan(
   m1 = -Infinity; s1 = -Infinity; h1 = -1
   m2 = -Infinity; s2 = -Infinity; h2 = -1
   rMin = Infinity; rMax = -Infinity
-  nStatus = 0; nZone = 0; nVcpu = 0; nRam = 0; nPci = 0; nAnti = 0
+  nStatus = 0; nZone = 0; nVcpu = 0; nRam = 0; nDisk = 0; nPci = 0; nAnti = 0
   const affinity = affinityHost != -1 || affinityRack != -1 || affinityZone != -1
   let count: i32
-  if (exact && diskColumn < 0 && !affinity && !antiDomains && pciThresholdsFit()) {
+  if (exact && !affinity && !antiDomains && pciThresholdsFit()) {
     count = quads(start0, count0, 0) + quads(start1, count1, 1) + quads(start2, count2, 2)
     // Padding positions are down: not hosts, so not rejections.
     nStatus -= <i32>(padded(count0) - count0 + padded(count1) - count1 + padded(count2) - count2)
@@ -201,6 +202,7 @@ export function scan(
   bump(ZONE, nZone)
   bump(VCPU, nVcpu)
   bump(RAM, nRam)
+  bump(DISK, nDisk)
   bump(PCI, nPci)
   bump(ANTI_AFFINITY, nAnti)
   store<i32>(removedP + (SLOTS << 2), count)
@@ -277,7 +279,8 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
   // ORed in), which every comparison below ignores, as the reference ignores a NaN score.
   const nanBits = i64x2.splat(0x7ff8000000000000)
   // Hosts still passing after each filter, per lane (a lane's mask is -1: subtracting counts).
-  let cUp = zero, cZone = zero, cVcpu = zero, cRam = zero, cPci = zero, cAnti = zero
+  let cUp = zero, cZone = zero, cVcpu = zero, cRam = zero, cDisk = zero, cPci = zero
+  let cAnti = zero
   // Per lane (positions p, p+1 in lo; p+2, p+3 in hi): best, runner-up, step of the best, min.
   let mLo = minusInf, mHi = minusInf, sLo = minusInf, sHi = minusInf
   let iLo = i64x2.splat(-1), iHi = i64x2.splat(-1)
@@ -286,6 +289,13 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
   const pciCount = rPciCount
   const anti = rAnti
   const zoneAt = zoneP
+  // Disk: one column (kind 0 to 2) or the largest of the three (any kind), in f64.
+  const diskColumn = rDiskColumn
+  const diskMb = f64x2.splat(rDiskMb)
+  const disk0 = diskP + ((diskColumn >= 0 && diskColumn < ANY_DISK_KIND ? <usize>diskColumn : 0) *
+    capacity << 3)
+  const disk1 = diskP + (capacity << 3)
+  const disk2 = diskP + (capacity << 4)
   const pci0 = rP0, pci1 = rP1, pci2 = rP2, pci3 = rP3
   let row = rowsP + (start >> 2) * ROW
   for (let p = start; p < end; p += 4, row += ROW) {
@@ -300,6 +310,21 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
     cVcpu = i32x4.sub(cVcpu, alive)
     alive = v128.and(alive, i32x4.ge_s(v128.load(row, FREE_RAM_I), needR))
     cRam = i32x4.sub(cRam, alive)
+    if (diskColumn >= 0) {
+      const o8 = p << 3
+      let lo = v128.load(disk0 + o8)
+      let hi = v128.load(disk0 + o8, 16)
+      if (diskColumn == ANY_DISK_KIND) {
+        // f64x2.max is Math.max here: NaN if any is NaN, +0 above -0.
+        lo = f64x2.max(f64x2.max(lo, v128.load(disk1 + o8)), v128.load(disk2 + o8))
+        hi = f64x2.max(f64x2.max(hi, v128.load(disk1 + o8, 16)), v128.load(disk2 + o8, 16))
+      }
+      // Rejected when free < size (NaN is not), each 64-bit mask narrowed to its host's lane.
+      const rejected = i8x16.shuffle(f64x2.lt(lo, diskMb), f64x2.lt(hi, diskMb),
+        0, 1, 2, 3, 8, 9, 10, 11, 16, 17, 18, 19, 24, 25, 26, 27)
+      alive = v128.andnot(alive, rejected)
+      cDisk = i32x4.sub(cDisk, alive)
+    }
     if (pciCount > 0) {
       let ok = i32x4.ge_s(v128.load(pci0 + o4), need0)
       if (pciCount > 1) ok = v128.and(ok, i32x4.ge_s(v128.load(pci1 + o4), need1))
@@ -350,13 +375,15 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
   const nZ = zoned ? sum4(cZone) : nUp
   const nV = sum4(cVcpu)
   const nR = sum4(cRam)
-  const nP = pciCount > 0 ? sum4(cPci) : nR
+  const nD = diskColumn >= 0 ? sum4(cDisk) : nR
+  const nP = pciCount > 0 ? sum4(cPci) : nD
   const passed = anti ? sum4(cAnti) : nP
   nStatus += positions - nUp
   nZone += nUp - nZ
   nVcpu += nZ - nV
   nRam += nV - nR
-  nPci += nR - nP
+  nDisk += nR - nD
+  nPci += nD - nP
   nAnti += nP - passed
   lower(f64x2.extract_lane(nLo, 0))
   lower(f64x2.extract_lane(nLo, 1))
@@ -410,7 +437,7 @@ function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iH
       free = max(max(f64At(diskP, i), f64At(diskP + (capacity << 3), i)),
         f64At(diskP + (capacity << 4), i))
     }
-    if (free < rDiskMb) { if (count) bump(DISK, 1); return false }
+    if (free < rDiskMb) { if (count) nDisk++; return false }
   }
   if (rPciCount > 0) {
     if (<f64>i32At(rP0, i) < rC0 || (rPciCount > 1 && <f64>i32At(rP1, i) < rC1) ||

@@ -3,6 +3,7 @@
 // than 0 and 1 (the reference's "anything else" class), free vCPUs or RAM that are not exact i32
 // values (the kernel's f64 path, also when a change log edit switches a host back and forth),
 // requests whose vCPUs, RAM or PCI counts are fractional, negative, NaN or beyond 2^30 or 2^31,
+// disks of every kind against NaN or fractional free space and sizes,
 // hosts whose score is NaN or infinite (zero capacity), and weights of 0.
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
@@ -32,7 +33,8 @@ const hostRow = fc.record({
   vcpuInv: fc.oneof({ weight: 40, arbitrary: fc.constantFrom(1, 0.5, 0.25, 0.125) },
     { weight: 1, arbitrary: fc.constant(Infinity) }),
   ramInv: fc.constantFrom(1 / 64, 1 / 32, 1 / 48),
-  disk: fc.integer({ min: 0, max: 4 }),
+  disk: fc.oneof({ weight: 8, arbitrary: fc.integer({ min: 0, max: 4 }) },
+    { weight: 1, arbitrary: fc.constantFrom(Number.NaN, 2.5, -1) }),
   special: fc.oneof({ weight: 6, arbitrary: fc.integer({ min: 0, max: 2 }) },
     { weight: 1, arbitrary: fc.constant(3) }),
   pci: fc.tuple(fc.integer({ min: 0, max: 3 }), fc.integer({ min: 0, max: 3 })),
@@ -78,7 +80,8 @@ const requestShape = fc.record({
   vcpus: asked(6),
   ramMb: asked(48),
   zone: fc.constantFrom(-1, -1, 0, 1, -2),
-  diskColumn: fc.constantFrom(-1, -1, -1, 0, 3),
+  diskColumn: fc.constantFrom(-1, -1, 0, 1, 3),
+  diskMb: fc.constantFrom(3, 3, 0, 2.5, Number.NaN),
   pciUse: fc.integer({ min: 0, max: 2 }),
   pciCounts: fc.tuple(asked(3), asked(3)),
   affinityHost: fc.constantFrom(-1, -1, -1, 0, 5),
@@ -93,7 +96,7 @@ type RequestShape = typeof requestShape extends fc.Arbitrary<infer T> ? T : neve
 
 function requestOf(shape: RequestShape, pci: PciColumn[], hosts: number): ScanRequest {
   const { pciUse, pciCounts, antiHosts, diskColumn, ...rest } = shape
-  return { ...rest, diskMb: 3, diskColumn, affinityZone: -1, antiZones: [],
+  return { ...rest, diskColumn, affinityZone: -1, antiZones: [],
     pci: pci.slice(0, pciUse), pciCounts: pciCounts.slice(0, pciUse),
     antiHosts: hosts === 0 ? [] : antiHosts.map((h) => h % hosts),
     affinityHost: rest.affinityHost >= hosts ? -2 : rest.affinityHost }
