@@ -1,8 +1,11 @@
 /**
  * Speed: 5,000 hosts in 4 zones × 50 racks; 50,000 sequential single placements, 20% of them
  * members of 2,000 host-scope anti-affinity groups of 5, 5% asking for one SR-IOV VF.
- * The whole sequence runs once per placement scan backend (TypeScript reference, WebAssembly),
- * in lockstep so both see the same heap and load, and both must choose the same hosts. Rates
+ * The whole sequence runs once per configuration, in lockstep so all see the same heap and load,
+ * and all must choose the same hosts: the host index (a successful placement found by branch and
+ * bound over blocks of hosts; the scan runs only for rejections and rounding ties) with each
+ * scan backend (TypeScript reference, WebAssembly), and the full scan of every host per placement
+ * with each backend (`hostIndex: false`, the previous code path) as the baseline. Rates
  * are placements over the time spent in `schedule` (the lockstep bookkeeping excluded). Baselines, side by side on the first
  * placements of the same sequence: a naive scheduler over host objects (every host's fit
  * recomputed from its usage record, no scan arrays), and the general path (filter plugins,
@@ -130,35 +133,49 @@ interface Run {
   readonly hosts: Int32Array
 }
 
+/** A way to place: the scan backend, and whether the host index finds successful placements. */
+interface Config {
+  readonly name: string
+  readonly backend: "ts" | "wasm"
+  readonly hostIndex: boolean
+}
+
+const configs: ReadonlyArray<Config> = [
+  { name: "ts scan + index", backend: "ts", hostIndex: true },
+  { name: "wasm scan + index", backend: "wasm", hostIndex: true },
+  { name: "ts full scan", backend: "ts", hostIndex: false },
+  { name: "wasm full scan", backend: "wasm", hostIndex: false },
+]
+
 /**
- * Places the whole sequence with both scan backends in lockstep (each backend its own state; for
- * each request one placement with each scan), so both see the
- * same heap, garbage collections and machine load; which goes first alternates per request.
+ * Places the whole sequence in every configuration in lockstep (each its own state; for each
+ * request one placement per configuration, the order rotating per request), so all see the same
+ * heap, garbage collections and machine load.
  */
-function runBoth(start: ClusterState, reqs: ServerCreate[]): { ts: Run; wasm: Run } {
+function runAll(start: ClusterState, reqs: ServerCreate[]): Run[] {
   const kernels = { ts: newScanKernel("ts"), wasm: newScanKernel("wasm") }
   if (kernels.wasm.backend !== "wasm") throw new Error("the WebAssembly scan is not available")
-  const runs = { ts: emptyRun(reqs.length), wasm: emptyRun(reqs.length) }
-  const states = { ts: start, wasm: start }
-  const totalMs = { ts: 0, wasm: 0 }
-  const orders = [["ts", "wasm"], ["wasm", "ts"]] as const
+  const runs = configs.map(() => emptyRun(reqs.length))
+  const states = configs.map(() => start)
+  const totalMs = configs.map(() => 0)
   for (let k = 0; k < reqs.length; k++) {
-    for (const name of orders[k % 2]!) {
-      setPlacementScan(kernels[name])
-      const run = runs[name]
+    for (let j = 0; j < configs.length; j++) {
+      const c = (j + k) % configs.length
+      const config = configs[c]!
+      setPlacementScan(kernels[config.backend])
+      const run = runs[c]!
       const a = performance.now()
-      const r = schedule(states[name], { servers: [reqs[k]!] })
+      const r = schedule(states[c]!, { servers: [reqs[k]!], hostIndex: config.hostIndex })
       const ms = performance.now() - a
       run.latencyMs[k] = ms
-      totalMs[name] += ms
+      totalMs[c]! += ms
       if (Result.isSuccess(r)) {
-        states[name] = r.success.state
+        states[c] = r.success.state
         run.hosts[k] = r.success.servers[0]!.hostIndex
       } else run.rejected++
     }
   }
-  runs.ts.rate = reqs.length / (totalMs.ts / 1000)
-  runs.wasm.rate = reqs.length / (totalMs.wasm / 1000)
+  runs.forEach((run, c) => { run.rate = reqs.length / (totalMs[c]! / 1000) })
   return runs
 }
 
@@ -178,11 +195,17 @@ export async function run(): Promise<BenchRecord[]> {
   const inv = inventory()
   const reqs = requests()
   const start = withGroups(createCluster(inv))
-  runBoth(start, reqs.slice(0, 2_000))
-  const { ts, wasm } = runBoth(start, reqs)
+  runAll(start, reqs.slice(0, 2_000))
+  const runs = runAll(start, reqs)
   usePlacementScan("auto")
-  const differ = ts.hosts.findIndex((h, k) => h !== wasm.hosts[k])
-  if (differ >= 0) throw new Error(`the backends chose different hosts for ${reqs[differ]!.uuid}`)
+  for (let c = 1; c < runs.length; c++) {
+    const differ = runs[0]!.hosts.findIndex((h, k) => h !== runs[c]!.hosts[k])
+    if (differ >= 0) {
+      throw new Error(`${configs[0]!.name} and ${configs[c]!.name} chose different hosts for ` +
+        `${reqs[differ]!.uuid}`)
+    }
+  }
+  const [ts, wasm, tsFull, wasmFull] = runs as [Run, Run, Run, Run]
 
   let general = start
   const g0 = performance.now()
@@ -196,26 +219,33 @@ export async function run(): Promise<BenchRecord[]> {
   for (let k = 0; k < baselinePlacements; k++) naive = naivePlace(naive, reqs[k]!)
   const naiveMs = performance.now() - n0
   const first = `first ${baselinePlacements}`
-  const figures = (name: string, r: Run, rateTarget: number, p99Target?: number) => {
+  const figures = (name: string, r: Run, rateTarget?: number, p99Target?: number) => {
     const firstMs = sum(r.latencyMs, baselinePlacements)
     return [
-      record(suite, `speed (${name} scan): placements/s (5,000 hosts, ${reqs.length} placements)`,
+      record(suite, `speed (${name}): placements/s (5,000 hosts, ${reqs.length} placements)`,
         r.rate, "placements/s", "higher", rateTarget),
-      record(suite, `speed (${name} scan): p99 latency per placement`,
+      record(suite, `speed (${name}): p99 latency per placement`,
         percentile(r.latencyMs, 0.99), "ms", "lower", p99Target),
-      record(suite, `speed (${name} scan): p50 latency per placement`,
+      record(suite, `speed (${name}): p50 latency per placement`,
         percentile(r.latencyMs, 0.5), "ms", "lower"),
-      record(suite, `speed (${name} scan): vs naive object scan (${first}), ratio`,
+      record(suite, `speed (${name}): vs naive object scan (${first}), ratio`,
         naiveMs / firstMs, "x", "higher"),
-      record(suite, `speed (${name} scan): vs general path (${first}), ratio`,
+      record(suite, `speed (${name}): vs general path (${first}), ratio`,
         generalMs / firstMs, "x", "higher"),
     ]
   }
   return [
     record(suite, "speed: machine load average (1 min) at start", load, "load", "lower"),
-    ...figures("ts", ts, 20_000),
-    ...figures("wasm", wasm, 100_000, 0.05),
-    record(suite, "speed: wasm / ts placements/s", wasm.rate / ts.rate, "x", "higher"),
+    ...figures(configs[0]!.name, ts, 20_000),
+    ...figures(configs[1]!.name, wasm, 100_000, 0.05),
+    ...figures(configs[2]!.name, tsFull),
+    ...figures(configs[3]!.name, wasmFull),
+    record(suite, "speed: ts scan + index / ts full scan, placements/s", ts.rate / tsFull.rate,
+      "x", "higher"),
+    record(suite, "speed: wasm scan + index / wasm full scan, placements/s",
+      wasm.rate / wasmFull.rate, "x", "higher"),
+    record(suite, "speed: wasm full scan / ts full scan, placements/s",
+      wasmFull.rate / tsFull.rate, "x", "higher"),
     record(suite, "speed: rejected placements", ts.rejected, "count", "lower"),
   ]
 }
