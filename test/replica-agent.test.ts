@@ -10,7 +10,7 @@ import {
 import { FrameReader } from "../adapters/replica/protocol.ts"
 import { settleCycle, type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import {
-  killAgent, killAll, perTestDirs, prng, randomWrites, sha256, sha256File, spawnAgent,
+  killAgent, killAll, perTestDirs, prng, randomWrites, sha256, sha256File, spawnAgent, until,
 } from "./replica-helpers.ts"
 
 const imageSizeBytes = 64 * 1024 * 1024
@@ -41,6 +41,8 @@ describe("replica agent over loopback", () => {
       const r = await syncOnce(req(agent.port, g, g - 1))
       expect(r.generation).toBe(g)
       expect(r.changedBlockCount).toBeLessThan(imageSizeBytes / 4096 / 10)
+      // The agent process writes in place after its ACK (a reader of the slave recovers first).
+      await until(() => readMeta(dirs.slave, id)!.generation === g)
       expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(snapshot)
       expect(sha256File(imagePaths(dirs.master, id).base)).toBe(snapshot)
       expect(readMeta(dirs.slave, id)!.generation).toBe(g)
@@ -76,6 +78,7 @@ describe("replica agent over loopback", () => {
     agent = await spawnAgent(dirs.slave)
     const r = await syncOnce(req(agent.port, 3, 1))
     expect(r.generation).toBe(3)
+    await until(() => readMeta(dirs.slave, id)!.generation === 3)
     expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(master))
     await killAgent(agent.child)
   })

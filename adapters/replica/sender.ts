@@ -7,12 +7,12 @@
  * from the returned acknowledgement, never before it.
  */
 import {
-  closeSync, fdatasync as fdatasyncCb, openSync, rmSync, writeSync,
+  closeSync, fdatasync as fdatasyncCb, openSync, read as readCb, rmSync, writeSync,
 } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { Result } from "effect"
 import {
-  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
+  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks, selectKernels,
 } from "../../core/kernels/index.ts"
 import { diffImageFiles, hashImageFile, readFully } from "../kernels.ts"
 import { readHashList, writeHashList } from "./hashlist.ts"
@@ -184,13 +184,33 @@ export interface ChangedByHash extends ChangedBlocks {
 }
 
 /**
+ * A second WebAssembly instance beside `kernels` (its own linear memory), so one chunk can be
+ * read into one instance's view on the thread pool while the other instance hashes the chunk
+ * before it; null on the TypeScript backend or where it cannot be made.
+ */
+const twins = new WeakMap<BlockKernels, BlockKernels | null>()
+function twinOf(kernels: BlockKernels): BlockKernels | null {
+  if (kernels.backend !== "wasm") return null
+  let twin = twins.get(kernels)
+  if (twin === undefined) {
+    const made = selectKernels("wasm")
+    twin = Result.isSuccess(made) && made.success.kernels.backend === "wasm"
+      ? made.success.kernels : null
+    twins.set(kernels, twin)
+  }
+  return twin
+}
+
+/**
  * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
  * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
  * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
- * while the chunk is in cache. The returned list holds the new hash at every changed block.
+ * while the chunk is in cache. With two WebAssembly instances the next chunk is read on the
+ * thread pool (the other core) while this one is hashed. The returned list holds the new hash
+ * at every changed block.
  */
-export function changedSinceHashes(masterDir: string, imageId: string, kernels: BlockKernels,
-  generation: number, sizeBytes: number): ChangedByHash {
+export async function changedSinceHashes(masterDir: string, imageId: string,
+  kernels: BlockKernels, generation: number, sizeBytes: number): Promise<ChangedByHash> {
   const p = imagePaths(masterDir, imageId)
   const blockCount = blocksOf(sizeBytes)
   const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
@@ -201,12 +221,27 @@ export function changedSinceHashes(masterDir: string, imageId: string, kernels: 
   const fresh32 = new Uint32Array(fresh.buffer)
   const changed: number[] = []
   const capture = blockCapture()
+  const twin = twinOf(kernels)
+  const instance = (chunk: number) => twin !== null && chunk % 2 === 1 ? twin : kernels
+  const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
+  const viewOf = (chunk: number) => expectKernel(instance(chunk).inputView(
+    Math.min(diffChunkBytes, sizeBytes - chunk * diffChunkBytes)))
   const fd = openSync(p.image, "r")
+  let ahead: Promise<Uint8Array> | null = null
   try {
-    for (let start = 0; start < sizeBytes; start += diffChunkBytes) {
-      const view = expectKernel(kernels.inputView(Math.min(diffChunkBytes, sizeBytes - start)))
-      readAt(fd, view, start)
-      const count = expectKernel(kernels.hashBlocksInto(view, fresh))
+    if (twin !== null) ahead = readAtAsync(fd, viewOf(0), 0)
+    for (let chunk = 0; chunk < chunkCount; chunk++) {
+      const start = chunk * diffChunkBytes
+      let view: Uint8Array
+      if (ahead === null) {
+        view = viewOf(chunk)
+        readAt(fd, view, start)
+      } else {
+        view = await ahead
+        ahead = chunk + 1 < chunkCount
+          ? readAtAsync(fd, viewOf(chunk + 1), start + diffChunkBytes) : null
+      }
+      const count = expectKernel(instance(chunk).hashBlocksInto(view, fresh))
       const firstBlock = start / BLOCK_SIZE_BYTES
       for (let local = 0; local < count; local++) {
         const at = (firstBlock + local) * 2
@@ -216,8 +251,26 @@ export function changedSinceHashes(masterDir: string, imageId: string, kernels: 
         changed.push(firstBlock + local)
       }
     }
-  } finally { closeSync(fd) }
+  } finally {
+    await ahead?.catch(() => {}) // never close the descriptor under a read in flight
+    closeSync(fd)
+  }
   return { changed, captured: capture.captured, hashes }
+}
+
+/** Reads `into.length` bytes at `position` on the thread pool; rejects on a short file. */
+function readAtAsync(fd: number, into: Uint8Array, position: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done === into.length) { resolve(into); return }
+      readCb(fd, into, done, into.length - done, position + done, (e, n) => {
+        if (e !== null) reject(e)
+        else if (n === 0) reject(new Error("image shrank: short read"))
+        else step(done + n)
+      })
+    }
+    step(0)
+  })
 }
 
 function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
@@ -236,8 +289,8 @@ function expectKernel<A>(outcome: Result.Result<A, { readonly message: string }>
  * WebAssembly backend: only the image is read), else by diffing image and base; in both cases
  * with the list to write after the ACK (null when there is no valid one to patch).
  */
-function findChanges(req: SyncRequest, baseGeneration: number,
-  sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
+async function findChanges(req: SyncRequest, baseGeneration: number,
+  sizeBytes: number): Promise<ChangedBlocks & { readonly hashes: BigUint64Array | null }> {
   if (req.kernels.backend === "wasm") {
     return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes)
   }
@@ -314,7 +367,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const { changed, captured, hashes } = findChanges(req, meta.generation, meta.sizeBytes)
+    const { changed, captured, hashes } = await findChanges(req, meta.generation, meta.sizeBytes)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.

@@ -131,8 +131,8 @@ async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise
     diffChunkBytes) })
   const meta = readMeta(masterDir, id)!
   if (kernels.backend === "wasm") {
-    bench.add("hash scan", () => { changedSinceHashes(masterDir, id, kernels, meta.generation,
-      meta.sizeBytes) })
+    bench.add("hash scan", async () => { await changedSinceHashes(masterDir, id, kernels,
+      meta.generation, meta.sizeBytes) })
   }
   const [inMemory, files, hashScan] = await runBench(bench)
   const scan = hashScan === undefined ? [] : [record(suite, "changed-block scan by the base's " +
@@ -172,7 +172,7 @@ export async function run(): Promise<BenchRecord[]> {
     const haveRsync = spawnSync("rsync", ["--version"]).status === 0
     const rsyncFsync = haveRsync && spawnSync("rsync", ["--fsync", "--version"]).status === 0
     let seed = 42
-    const random = () => ((seed = (seed * 1103515245 + 12345) >>> 0) / 2 ** 32)
+    const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
     const kernelsList = backends()
     const ours = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
     const committed = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
