@@ -136,7 +136,8 @@ function child(mode: "engine" | "real", requests: number): ChildResult {
 function inChild(mode: "engine" | "real", requests: number, timeoutS = 0): ChildResult {
   const self = fileURLToPath(import.meta.url)
   const out = spawnSync(process.execPath, ["--import", "tsx", self, "--child", mode,
-    String(requests)], { encoding: "utf8", maxBuffer: 1 << 24, timeout: Math.round(timeoutS * 1000) })
+    String(requests)], { encoding: "utf8", maxBuffer: 1 << 24,
+    timeout: Math.round(timeoutS * 1000) })
   if (out.status !== 0) {
     throw new Error(`bench child ${mode} failed (${out.signal ?? out.status}): ${out.stderr}`)
   }
