@@ -9,7 +9,7 @@
 // to its position. A segment has one class, so the per-class best/runner-up/first-host tracking
 // needs no per-host class test.
 //
-// Requests without a disk, affinity or rack/zone anti-affinity, over free vCPUs and RAM that are
+// Requests without affinity, over free vCPUs and RAM that are
 // all integers below 2^30 (the wrapper says so), run four hosts per step: the filters as i32x4
 // masks (a mask lane is -1, so subtracting it counts), the score in f64x2 halves exactly as the
 // reference computes it, and per lane a best, runner-up and first position, merged at the end of
@@ -33,9 +33,10 @@ const EXACT_BOUND: f64 = 1073741824
 
 // What the four-hosts step reads is interleaved: one 192-byte row per 4 positions, so a step
 // reads one row at fixed offsets (one pointer, no per-column address arithmetic):
-// up (i32 x4: -1 up, 0 down or padding), free vCPUs and RAM as i32 (meaningful when exact), host
-// anti-affinity flag (i32: -1 set), then free vCPUs, free RAM, 1/vCPU capacity, 1/RAM capacity
-// (f64 x4 each).
+// up (i32 x4: -1 up, 0 down or padding), free vCPUs and RAM as i32 (meaningful when exact),
+// anti-affinity flag (i32: -1 when the request forbids the host, its rack or its zone: the
+// wrapper marks every position of a forbidden rack or zone), then free vCPUs, free RAM, 1/vCPU
+// capacity, 1/RAM capacity (f64 x4 each).
 const ROW: usize = 192
 const UP: usize = 0
 const FREE_VCPUS_I: usize = 16
@@ -47,8 +48,8 @@ const VCPU_INV: usize = 128
 const RAM_INV: usize = 160
 // Columns, per position: zone, rack, host index, special-hardware kinds as the index holds them
 // (i32; the second pass scores with this value); largest free disk per kind (f64, three
-// columns of `capacity`). Per host index: its position (i32). Per domain: rack and zone flags
-// (u8). PCI columns (i32 per position) are placed by the wrapper and passed per scan.
+// columns of `capacity`). Per host index: its position (i32). PCI columns (i32 per position) are
+// placed by the wrapper and passed per scan.
 let rowsP: usize = 0
 let zoneP: usize = 0
 let rackP: usize = 0
@@ -56,8 +57,6 @@ let origP: usize = 0
 let specialP: usize = 0
 let posOfP: usize = 0
 let diskP: usize = 0
-let antiRackP: usize = 0
-let antiZoneP: usize = 0
 let removedP: usize = 0 // i32 per slot, then the candidate count
 let capacity: usize = 0
 // Segments: first position and host count per class.
@@ -76,12 +75,12 @@ export function heapBase(): usize {
 /** Where the wrapper placed each column (for `positions` positions, a multiple of 4). */
 export function setLayout(
   positions: usize, rows: usize, zone: usize, rack: usize, orig: usize, special: usize,
-  posOf: usize, disk: usize, antiRack: usize, antiZone: usize, removed: usize,
+  posOf: usize, disk: usize, removed: usize,
 ): void {
   capacity = positions
   rowsP = rows; zoneP = zone; rackP = rack; origP = orig; specialP = special; posOfP = posOf
   diskP = disk
-  antiRackP = antiRack; antiZoneP = antiZone; removedP = removed
+  removedP = removed
 }
 
 /** The class segments: each starts at a multiple of 4 and holds `count` hosts. */
@@ -167,14 +166,14 @@ let nAnti: i32 = 0
 /**
  * Scans hosts [0, n). `pciCount` PCI columns (i32 per position) at p0..p3 need c0..c3 free
  * devices. Domain arguments: -1 any, -2 none matches; `anti` says whether any anti-affinity flag
- * is set, `antiDomains` whether a rack or zone one is; `exact` whether every position's free
+ * is set; `exact` whether every position's free
  * vCPUs and RAM are integers below 2^30 in magnitude (the i32 columns then hold them). Returns the
  * best host, or -1; the candidate count is written after the rejection counts.
  */
 export function scan(
   n: usize, vcpus: f64, ramMb: f64, zone: i32, diskMb: f64, diskColumn: i32,
   pciCount: i32, p0: usize, c0: f64, p1: usize, c1: f64, p2: usize, c2: f64, p3: usize, c3: f64,
-  affinityHost: i32, affinityRack: i32, affinityZone: i32, anti: bool, antiDomains: bool,
+  affinityHost: i32, affinityRack: i32, affinityZone: i32, anti: bool,
   sign: f64, policyWeight: f64, specialWeight: f64, exact: bool,
 ): i32 {
   memory.fill(removedP, 0, (SLOTS + 1) << 2)
@@ -190,7 +189,7 @@ export function scan(
   nStatus = 0; nZone = 0; nVcpu = 0; nRam = 0; nDisk = 0; nPci = 0; nAnti = 0
   const affinity = affinityHost != -1 || affinityRack != -1 || affinityZone != -1
   let count: i32
-  if (exact && !affinity && !antiDomains && pciThresholdsFit()) {
+  if (exact && !affinity && pciThresholdsFit()) {
     count = quads(start0, count0, 0) + quads(start1, count1, 1) + quads(start2, count2, 2)
     // Padding positions are down: not hosts, so not rejections.
     nStatus -= <i32>(padded(count0) - count0 + padded(count1) - count1 + padded(count2) - count2)
@@ -457,8 +456,7 @@ function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iH
     if (count) bump(AFFINITY, 1)
     return false
   }
-  if (rAnti && (rowI32(ANTI_HOST, i) != 0 || load<u8>(antiRackP + <usize>r) != 0 ||
-    load<u8>(antiZoneP + <usize>z) != 0)) {
+  if (rAnti && rowI32(ANTI_HOST, i) != 0) {
     if (count) nAnti++
     return false
   }

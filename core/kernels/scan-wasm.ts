@@ -1,7 +1,7 @@
 /**
  * The WebAssembly backend of the placement scan. The wrapper owns the instance's linear memory:
- * every column the kernel reads lives there (preallocated for the inventory's hosts, racks and
- * zones; views remade only after `memory.grow`). It mirrors one `ScanIndex` at a time, in the
+ * every column the kernel reads lives there (preallocated for the inventory's hosts; views
+ * remade only after `memory.grow`). It mirrors one `ScanIndex` at a time, in the
  * kernel's layout: hosts grouped by special-hardware class (each group in host order, padded to a
  * multiple of 4 with down hosts), free vCPUs and RAM both as f64 and, when every value is an
  * integer below 2^30, as i32 (the kernel's four-hosts-per-step path needs that). A new index is
@@ -44,7 +44,7 @@ export function scanWasmModule(): KernelModule {
 type ScanFunction = (n: number, vcpus: number, ramMb: number, zone: number, diskMb: number,
   diskColumn: number, pciCount: number, p0: number, c0: number, p1: number, c1: number,
   p2: number, c2: number, p3: number, c3: number, affinityHost: number, affinityRack: number,
-  affinityZone: number, anti: number, antiDomains: number, sign: number, policyWeight: number,
+  affinityZone: number, anti: number, sign: number, policyWeight: number,
   specialWeight: number, exact: number) => number
 type LayoutFunction = (...offsets: number[]) => void
 
@@ -74,8 +74,6 @@ interface Layout {
   readonly hosts: number
   /** Positions: hosts plus up to 3 padding per class, a multiple of 4. */
   readonly positions: number
-  readonly racks: number
-  readonly zones: number
   readonly rows: number
   readonly zone: number
   readonly rack: number
@@ -84,13 +82,11 @@ interface Layout {
   readonly posOf: number
   readonly disk: number
   readonly pci: number
-  readonly antiRack: number
-  readonly antiZone: number
   readonly removed: number
   readonly end: number
 }
 
-function layoutOf(base: number, hosts: number, racks: number, zones: number): Layout {
+function layoutOf(base: number, hosts: number): Layout {
   const positions = Math.ceil(hosts / 4) * 4 + 12
   let at = base
   const region = (bytes: number) => {
@@ -101,10 +97,10 @@ function layoutOf(base: number, hosts: number, racks: number, zones: number): La
   const p4 = positions * 4
   const p8 = positions * 8
   return {
-    hosts, positions, racks, zones,
+    hosts, positions,
     rows: region(positions * 48), zone: region(p4), rack: region(p4), orig: region(p4),
     special: region(p4), posOf: region(hosts * 4), disk: region(p8 * poolKinds.length),
-    pci: region(p4 * pciSlots), antiRack: region(racks), antiZone: region(zones),
+    pci: region(p4 * pciSlots),
     removed: region((scanSlotCount + 1) * 4),
     get end() { return at },
   }
@@ -121,8 +117,6 @@ interface Views {
   posOf: Int32Array
   disk: Float64Array
   pci: Int32Array
-  antiRack: Uint8Array
-  antiZone: Uint8Array
   removed: Int32Array
 }
 
@@ -135,8 +129,6 @@ function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
     rack: i32(l.rack, p), orig: i32(l.orig, p), special: i32(l.special, p),
     posOf: i32(l.posOf, l.hosts), disk: f64(l.disk, p * poolKinds.length),
     pci: i32(l.pci, p * pciSlots),
-    antiRack: new Uint8Array(buffer, l.antiRack, l.racks),
-    antiZone: new Uint8Array(buffer, l.antiZone, l.zones),
     removed: i32(l.removed, scanSlotCount + 1),
   }
 }
@@ -153,6 +145,8 @@ class WasmScan implements ScanKernel {
   private layout: Layout | undefined
   private views: Views | undefined
   private source: ScanIndex | undefined
+  /** The topology the layout was made for (zone and rack columns, domain indexes). */
+  private topology: ScanInput | undefined
   private synced = 0
   private readonly slots: Array<PciColumn | undefined> = new Array(pciSlots).fill(undefined)
   private readonly slotUsed = new Float64Array(pciSlots)
@@ -161,6 +155,11 @@ class WasmScan implements ScanKernel {
   /** Per position, 1 when its free vCPUs or RAM are not exact i32 values; and how many are. */
   private inexact = new Uint8Array(0)
   private inexactCount = 0
+  /** Positions per rack and per zone (CSR: domain d's at [start[d], start[d + 1])). */
+  private readonly domains = {
+    rack: { start: new Int32Array(1), positions: new Int32Array(0) },
+    zone: { start: new Int32Array(1), positions: new Int32Array(0) },
+  }
 
   constructor(module: object) {
     const exports = instantiate(module)
@@ -173,15 +172,12 @@ class WasmScan implements ScanKernel {
   scan(input: ScanInput, request: ScanRequest, out: ScanResult): void {
     checkScanRequest(input, request)
     const n = input.index.up.length
-    const v = this.ready(n, input.rackCount, input.zoneCount)
+    const v = this.ready(n)
     this.sync(input, v)
     const l = this.layout!
     this.calls++
     for (let k = 0; k < request.pci.length; k++) this.slotOf[k] = this.slotFor(request.pci[k]!, v)
-    const posOf = v.posOf
-    for (const h of request.antiHosts) v.rows32[i32Of(field.antiHost, posOf[h]!)] = -1
-    for (const r of request.antiRacks) v.antiRack[r] = 1
-    for (const z of request.antiZones) v.antiZone[z] = 1
+    this.markDomains(request, v, -1)
     const pciCount = request.pci.length
     const columnBytes = l.positions * 4
     const counts = request.pciCounts
@@ -195,13 +191,10 @@ class WasmScan implements ScanKernel {
         pciCount > 3 ? l.pci + this.slotOf[3]! * columnBytes : 0, pciCount > 3 ? counts[3]! : 0,
         request.affinityHost, request.affinityRack, request.affinityZone,
         request.antiHosts.length + request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
-        request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
         request.sign, request.policyWeight, request.specialWeight,
         this.inexactCount === 0 ? 1 : 0)
     } finally {
-      for (const h of request.antiHosts) v.rows32[i32Of(field.antiHost, posOf[h]!)] = 0
-      for (const r of request.antiRacks) v.antiRack[r] = 0
-      for (const z of request.antiZones) v.antiZone[z] = 0
+      this.markDomains(request, v, 0)
     }
     for (let k = 0; k < scanSlotCount; k++) out.removed[k] = v.removed[k]!
     out.count = v.removed[scanSlotCount]!
@@ -212,17 +205,16 @@ class WasmScan implements ScanKernel {
     out.best = best
   }
 
-  /** The views for at least `hosts` hosts, `racks` racks and `zones` zones (growing if needed). */
-  private ready(hosts: number, racks: number, zones: number): Views {
+  /** The views for `hosts` hosts (laid out again, and memory grown, when the count changes). */
+  private ready(hosts: number): Views {
     const l = this.layout
-    if (l !== undefined && l.hosts === hosts && l.racks >= racks && l.zones >= zones &&
+    if (l !== undefined && l.hosts === hosts &&
       this.views!.rows32.buffer === this.memory.buffer) return this.views!
-    if (l === undefined || l.hosts !== hosts || l.racks < racks || l.zones < zones) {
-      const next = layoutOf(this.memory.base, hosts, Math.max(racks, l?.racks ?? 0),
-        Math.max(zones, l?.zones ?? 0))
+    if (l === undefined || l.hosts !== hosts) {
+      const next = layoutOf(this.memory.base, hosts)
       this.memory.reserve(next.end)
       this.setLayout(next.positions, next.rows, next.zone, next.rack, next.orig, next.special,
-        next.posOf, next.disk, next.antiRack, next.antiZone, next.removed)
+        next.posOf, next.disk, next.removed)
       this.layout = next
       this.source = undefined
       this.slots.fill(undefined)
@@ -230,15 +222,51 @@ class WasmScan implements ScanKernel {
     }
     this.views = viewsOf(this.memory.buffer, this.layout!)
     for (let p = 0; p < this.layout!.positions; p++) this.views.rows32[i32Of(field.antiHost, p)] = 0
-    this.views.antiRack.fill(0)
-    this.views.antiZone.fill(0)
     return this.views
+  }
+
+  /**
+   * Sets (-1) or clears (0) the anti-affinity flag of every position in the request's forbidden
+   * racks and zones, and of its forbidden hosts (one flag: the filter counts them all alike).
+   */
+  private markDomains(request: ScanRequest, v: Views, flag: number): void {
+    const rows32 = v.rows32
+    for (const h of request.antiHosts) rows32[i32Of(field.antiHost, v.posOf[h]!)] = flag
+    for (const [list, csr] of [[request.antiRacks, this.domains.rack],
+      [request.antiZones, this.domains.zone]] as const) {
+      for (const d of list) {
+        for (let k = csr.start[d]!; k < csr.start[d + 1]!; k++) {
+          rows32[i32Of(field.antiHost, csr.positions[k]!)] = flag
+        }
+      }
+    }
+  }
+
+  /** Positions per domain of `domainOf` (ids outside [0, count) belong to none). */
+  private static domainIndex(domainOf: Int32Array, count: number, posOf: Int32Array) {
+    const start = new Int32Array(count + 1)
+    for (let i = 0; i < domainOf.length; i++) {
+      const d = domainOf[i]!
+      if (d >= 0 && d < count) start[d + 1]!++
+    }
+    for (let d = 0; d < count; d++) start[d + 1]! += start[d]!
+    const next = start.slice(0, count)
+    const positions = new Int32Array(start[count]!)
+    for (let i = 0; i < domainOf.length; i++) {
+      const d = domainOf[i]!
+      if (d >= 0 && d < count) positions[next[d]!++] = posOf[i]!
+    }
+    return { start, positions }
   }
 
   /** Brings the mirrored columns up to `input.index`. */
   private sync(input: ScanInput, v: Views): void {
     const index = input.index
-    if (this.source !== index || index.version - this.synced > changeLogCapacity) {
+    const t = this.topology
+    if (this.source !== index || index.version - this.synced > changeLogCapacity ||
+      t === undefined || (t !== input && (t.rackOf !== input.rackOf ||
+        t.zoneOf !== input.zoneOf || t.rackCount !== input.rackCount ||
+        t.zoneCount !== input.zoneCount))) {
       this.copyAll(input, v)
       return
     }
@@ -282,6 +310,9 @@ class WasmScan implements ScanKernel {
       v.rows64[f64Of(field.ramInv, p)] = index.ramCapacityInv[i]!
       this.copyHost(index, v, i, p)
     }
+    this.topology = input
+    this.domains.rack = WasmScan.domainIndex(input.rackOf, input.rackCount, v.posOf)
+    this.domains.zone = WasmScan.domainIndex(input.zoneOf, input.zoneCount, v.posOf)
     this.source = index
     this.synced = index.version
   }
