@@ -167,15 +167,19 @@ export function addPmemVolumes(
     throw new Error("pmem volume sequence exhausted")
   }
   const n = volumes.length
+  const held = existing === undefined ? 0 : existing.volumes.length
   const added = new Array<PmemVolume>(n)
-  const sequences = new Array<number>(n)
-  const nameHashes = new Array<number>(n)
+  // The server's new flat arrays are built at their final length: old entries, then new ones.
+  const allVolumes = existing === undefined ? added : grown(existing.volumes, n)
+  const sequences = existing === undefined ? new Array<number>(n) : grown(existing.sequences, n)
+  const nameHashes = existing === undefined ? new Array<number>(n)
+    : grown(existing.nameHashes, n)
   let affinityCount = existing === undefined ? 0 : existing.affinityCount
   let pinnedNumaNode = existing?.pinnedNumaNode
   for (let i = 0; i < n; i++) {
     const v = volumes[i]!
-    sequences[i] = state.nextSequence + i
-    nameHashes[i] = nameHashOf(v.name)
+    sequences[held + i] = state.nextSequence + i
+    nameHashes[held + i] = nameHashOf(v.name)
     if (v.affinity) affinityCount++
     added[i] = {
       uuid: volumeUuid(server.serverUuid, v.name, state.nextSequence + i),
@@ -187,6 +191,7 @@ export function addPmemVolumes(
       device: v.device,
       offsetMb: placed.offsetsMb[i]!,
     }
+    if (existing !== undefined) allVolumes[held + i] = added[i]!
     if (v.affinity && pinnedNumaNode === undefined) {
       pinnedNumaNode = deviceOf(hostPmem, v.device).numaNode
     }
@@ -195,9 +200,9 @@ export function addPmemVolumes(
     serverUuid: server.serverUuid,
     host: server.host,
     pinnedNumaNode,
-    volumes: existing === undefined ? added : appended(existing.volumes, added),
-    sequences: existing === undefined ? sequences : appended(existing.sequences, sequences),
-    nameHashes: existing === undefined ? nameHashes : appended(existing.nameHashes, nameHashes),
+    volumes: allVolumes,
+    sequences,
+    nameHashes,
     affinityCount,
   }
   return ok({
@@ -211,10 +216,10 @@ export function addPmemVolumes(
   })
 }
 
-function appended<T>(xs: ReadonlyArray<T>, ys: ReadonlyArray<T>): T[] {
-  const out = new Array<T>(xs.length + ys.length)
+/** A copy of `xs` with `extra` more slots at the end (for the caller to fill). */
+function grown<T>(xs: ReadonlyArray<T>, extra: number): T[] {
+  const out = new Array<T>(xs.length + extra)
   for (let i = 0; i < xs.length; i++) out[i] = xs[i]!
-  for (let i = 0; i < ys.length; i++) out[xs.length + i] = ys[i]!
   return out
 }
 
