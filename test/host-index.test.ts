@@ -39,7 +39,7 @@ const groupArb = fc.record({
   max: fc.integer({ min: 1, max: 3 }),
 })
 const serverArb = fc.record({
-  cpus: fc.integer({ min: 0, max: 4 }),
+  cpus: fc.oneof(fc.integer({ min: 0, max: 4 }), fc.integer({ min: 5, max: 10 })),
   ramGb: fc.integer({ min: 0, max: 3 }),
   groups: fc.subarray([0, 1, 2], { maxLength: 2 }),
   disk: fc.option(fc.record({ mb: fc.integer({ min: 1, max: 60 }),
@@ -211,6 +211,29 @@ describe("the host index", () => {
     expect(out.best).toBe(0)
     for (const blockSize of [1, 2, 32]) {
       expect([-1, 0]).toContain(indexedBest(input, req, indexOf(state, blockSize)))
+    }
+  })
+
+  it("bounds a request by the hosts with at least its vCPUs free, those with exactly that many too", () => {
+    for (const vcpus of [1, 2, 3, 4, 5, 8, 9]) {
+      // No RAM asked or used, so a score is 1 - (free vCPUs after placing) / capacity. h1 has
+      // exactly `vcpus` free and scores 1; h2 (a block of its own with blocks of 2) scores 31/32,
+      // above any bound of block [h0, h1] that left h1 out.
+      let state = clusterOf(host("h0").cpus(32), host("h1").cpus(vcpus + 2), host("h2").cpus(32))
+      for (const [uuid, on, used] of [["a", "h1", 2], ["b", "h2", 31 - vcpus]] as const) {
+        const r = createServer(state, { uuid, kind: "server", vcpus: used, ramMb: 0, disks: [],
+          groups: [] }, on)
+        if (Result.isFailure(r)) throw r.failure
+        state = r.success.state
+      }
+      const req = scanRequestOf(state, { name: "n", kind: "server", vcpus, ramMb: 0,
+        disks: [], groups: [] }, "pack", defaultWeights)!
+      const input = scanInputOf(state)
+      reference.scan(input, req, out)
+      expect(out.best).toBe(1)
+      for (const blockSize of [1, 2, 3]) {
+        expect(indexedBest(input, req, indexOf(state, blockSize))).toBe(1)
+      }
     }
   })
 })

@@ -42,6 +42,7 @@ export const blockStat = {
 export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
 /** Slots per block in `HostIndex.stats`. */
 export const blockStatCount = 15 + 2 * usedThresholds.length
+if (usedThresholds.join() !== "0,1,2,4,8") throw new Error("summarise unrolls usedThresholds")
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
 export interface HostIndex {
@@ -128,12 +129,10 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
   let upCount = 0
   let uniform = 1
-  const s = index.stats
-  const at = b * blockStatCount
-  for (let k = 0; k < usedThresholds.length; k++) {
-    s[at + blockStat.usedByThreshold + 2 * k] = Infinity
-    s[at + blockStat.usedByThreshold + 2 * k + 1] = -Infinity
-  }
+  // Per threshold (0, 1, 2, 4, 8 free vCPUs) the min and max of `used`, in locals.
+  let lo0 = Infinity, hi0 = -Infinity, lo1 = Infinity, hi1 = -Infinity
+  let lo2 = Infinity, hi2 = -Infinity, lo4 = Infinity, hi4 = -Infinity
+  let lo8 = Infinity, hi8 = -Infinity
   for (let p = lo; p < hi; p++) {
     const i = index.order[p]!
     const fv = freeVcpus[i]!
@@ -143,10 +142,25 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     const used = 2 - fv * vi - fr * ri
     if (used < minUsed) minUsed = used
     if (used > maxUsed) maxUsed = used
-    for (let k = 0; k < usedThresholds.length && fv >= usedThresholds[k]!; k++) {
-      const slot = at + blockStat.usedByThreshold + 2 * k
-      if (used < s[slot]!) s[slot] = used
-      if (used > s[slot + 1]!) s[slot + 1] = used
+    if (fv >= 0) {
+      if (used < lo0) lo0 = used
+      if (used > hi0) hi0 = used
+      if (fv >= 1) {
+        if (used < lo1) lo1 = used
+        if (used > hi1) hi1 = used
+        if (fv >= 2) {
+          if (used < lo2) lo2 = used
+          if (used > hi2) hi2 = used
+          if (fv >= 4) {
+            if (used < lo4) lo4 = used
+            if (used > hi4) hi4 = used
+            if (fv >= 8) {
+              if (used < lo8) lo8 = used
+              if (used > hi8) hi8 = used
+            }
+          }
+        }
+      }
     }
     const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
     if (magnitude > maxMagnitude) maxMagnitude = magnitude
@@ -163,6 +177,11 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     if (fv !== freeVcpus[first] || fr !== freeRamMb[first] || vi !== vcpuCapacityInv[first] ||
       ri !== ramCapacityInv[first]) uniform = 0
   }
+  const s = index.stats
+  const at = b * blockStatCount
+  const t = at + blockStat.usedByThreshold
+  s[t] = lo0; s[t + 1] = hi0; s[t + 2] = lo1; s[t + 3] = hi1; s[t + 4] = lo2; s[t + 5] = hi2
+  s[t + 6] = lo4; s[t + 7] = hi4; s[t + 8] = lo8; s[t + 9] = hi8
   s[at + blockStat.minUsed] = minUsed
   s[at + blockStat.maxUsed] = maxUsed
   s[at + blockStat.maxMagnitude] = maxMagnitude
