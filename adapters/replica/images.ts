@@ -9,8 +9,9 @@
  *                    degraded old master, the common generation it diverged from
  *   id.hashes        master side: a cache of one xxHash64 per block of the base at the
  *                    generation it names (hashlist.ts); any other reads as absent
- *   id.pending       master side: the blocks of the cycle in flight (durable before any is
- *                    sent or written to the base), until it is acknowledged
+ *   id.pending       master side: the blocks of the cycle in flight (durable before END is
+ *                    sent or the base is touched), until the commit after its ACK clears it
+ *                    (pending.ts; `id.pending.json` from older versions is still read)
  *   id.journal       slave side: the last received generation, committed before its ACK and
  *                    applied in place after (redo log; see journal.ts)
  *   id.journal.tmp   slave side (older agents): a journal being written; discarded on recovery
@@ -41,7 +42,8 @@ export function imagePaths(dir: string, id: string) {
   const base = join(dir, id)
   return {
     image: `${base}.img`, meta: `${base}.meta.json`, base: `${base}.base`,
-    pending: `${base}.pending`, pendingLegacy: `${base}.pending.json`, journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
+    pending: `${base}.pending`, pendingLegacy: `${base}.pending.json`,
+    journal: `${base}.journal`, journalTmp: `${base}.journal.tmp`,
     hashes: `${base}.hashes`, hashesTmp: `${base}.hashes.tmp`,
   }
 }
