@@ -133,6 +133,21 @@ function viewsOf(buffer: ArrayBuffer, l: Layout): Views {
   }
 }
 
+/** Positions per domain (CSR: domain d's at [start[d], start[d + 1])). */
+interface DomainIndex {
+  readonly start: Int32Array
+  readonly positions: Int32Array
+}
+
+/** Sets the anti-affinity flag of every position in the listed domains to `flag`. */
+function markIn(list: ReadonlyArray<number>, csr: DomainIndex, rows32: Int32Array, flag: number) {
+  for (const d of list) {
+    for (let k = csr.start[d]!; k < csr.start[d + 1]!; k++) {
+      rows32[i32Of(field.antiHost, csr.positions[k]!)] = flag
+    }
+  }
+}
+
 const isExact = (x: number) => Number.isInteger(x) && Math.abs(x) < exactBound
 
 /** The WebAssembly scan: its instance, its memory and the index it mirrors. */
@@ -155,8 +170,8 @@ class WasmScan implements ScanKernel {
   /** Per position, 1 when its free vCPUs or RAM are not exact i32 values; and how many are. */
   private inexact = new Uint8Array(0)
   private inexactCount = 0
-  /** Positions per rack and per zone (CSR: domain d's at [start[d], start[d + 1])). */
-  private readonly domains = {
+  /** Positions per rack and per zone. */
+  private readonly domains: { rack: DomainIndex; zone: DomainIndex } = {
     rack: { start: new Int32Array(1), positions: new Int32Array(0) },
     zone: { start: new Int32Array(1), positions: new Int32Array(0) },
   }
@@ -232,18 +247,12 @@ class WasmScan implements ScanKernel {
   private markDomains(request: ScanRequest, v: Views, flag: number): void {
     const rows32 = v.rows32
     for (const h of request.antiHosts) rows32[i32Of(field.antiHost, v.posOf[h]!)] = flag
-    for (const [list, csr] of [[request.antiRacks, this.domains.rack],
-      [request.antiZones, this.domains.zone]] as const) {
-      for (const d of list) {
-        for (let k = csr.start[d]!; k < csr.start[d + 1]!; k++) {
-          rows32[i32Of(field.antiHost, csr.positions[k]!)] = flag
-        }
-      }
-    }
+    if (request.antiRacks.length > 0) markIn(request.antiRacks, this.domains.rack, rows32, flag)
+    if (request.antiZones.length > 0) markIn(request.antiZones, this.domains.zone, rows32, flag)
   }
 
   /** Positions per domain of `domainOf` (ids outside [0, count) belong to none). */
-  private static domainIndex(domainOf: Int32Array, count: number, posOf: Int32Array) {
+  private static domainIndex(domainOf: Int32Array, count: number, posOf: Int32Array): DomainIndex {
     const start = new Int32Array(count + 1)
     for (let i = 0; i < domainOf.length; i++) {
       const d = domainOf[i]!
