@@ -8,8 +8,8 @@
 import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf, type ServerCreate,
-  usageAt } from "../core/cluster/index.ts"
+import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
+  type ServerCreate, usageAt } from "../core/cluster/index.ts"
 import { buildHostIndex, type HostIndex } from "../core/cluster/host-index.ts"
 import { updateScanHost } from "../core/cluster/scan.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
@@ -173,7 +173,7 @@ describe("the host index", () => {
     expect(decided).toBeGreaterThan(checks / 4)
   })
 
-  it("equals the full scan on 300 hosts (32 per block) through 400 placements, pack and spread", () => {
+  it("equals the full scan on 300 hosts (32 a block), 400 placements, pack and spread", () => {
     const hosts = Array.from({ length: 300 }, (_, k) => host(`h${k}`).cpus(8).ram(8192)
       .zone(`z${k % 3}`))
     let state = clusterOf(...hosts)
@@ -190,7 +190,7 @@ describe("the host index", () => {
     }
   })
 
-  it("leaves a class's runner-up that normalisation rounds level with its best to the full scan", () => {
+  it("leaves a runner-up that normalisation rounds level with the best to the full scan", () => {
     // h0 and h1 score 0.35606060606060608 and ...62 (one ulp apart); the special-hardware term
     // (pmem host h2) adds 2 to both, and both round to 3: the reference scores every candidate
     // and takes the lower index, h0, where the class maximum alone would say h1.
@@ -214,7 +214,7 @@ describe("the host index", () => {
     }
   })
 
-  it("bounds a request by the hosts with at least its vCPUs free, those with exactly that many too", () => {
+  it("bounds a request by the hosts with at least its vCPUs free, exactly that many too", () => {
     for (const vcpus of [1, 2, 3, 4, 5, 8, 9]) {
       // No RAM asked or used, so a score is 1 - (free vCPUs after placing) / capacity. h1 has
       // exactly `vcpus` free and scores 1; h2 (a block of its own with blocks of 2) scores 31/32,

@@ -6,10 +6,11 @@
  * bound over blocks of hosts; the scan runs only for rejections and rounding ties) with each
  * scan backend (TypeScript reference, WebAssembly), and the full scan of every host per placement
  * with each backend (`hostIndex: false`, the previous code path) as the baseline. Rates
- * are placements over the time spent in `schedule` (the lockstep bookkeeping excluded). Baselines, side by side on the first
- * placements of the same sequence: a naive scheduler over host objects (every host's fit
- * recomputed from its usage record, no scan arrays), and the general path (filter plugins,
- * weighers, search: `fastPath: false`). The 1-minute load average is recorded with the figures.
+ * are placements over the time spent in `schedule` (the lockstep bookkeeping excluded).
+ * Baselines, side by side on the first placements of the same sequence: a naive scheduler over
+ * host objects (every host's fit recomputed from its usage record, no scan arrays), and the
+ * general path (filter plugins, weighers, search: `fastPath: false`). The 1-minute load average
+ * is recorded with the figures.
  */
 import { Result } from "effect"
 import { decodeInventory } from "../../core/inventory/index.ts"
@@ -40,7 +41,8 @@ const hostsPerRack = 25
 const placementsTotal = Number(process.env["CORRAL_BENCH_PLACEMENTS"] ?? 50_000)
 const groupsTotal = 2_000
 const groupSize = 5
-const baselinePlacements = Math.min(Number(process.env["CORRAL_BENCH_BASELINE"] ?? 3_000), placementsTotal)
+const baselinePlacements = Math.min(Number(process.env["CORRAL_BENCH_BASELINE"] ?? 3_000),
+  placementsTotal)
 
 /** The speed benchmark's inventory (every fifth host has an SR-IOV PF with 8 VFs). */
 export function inventory() {

@@ -33,15 +33,13 @@ interface Search {
   readonly topUpper: Int32Array
   /** The block of the smallest lower bound (all classes), -1 when none is feasible. */
   topLower: number
-  /** The request's slot among `usedThresholds` (the largest threshold ≤ its vCPUs). */
-  threshold: number
 }
 
 const search: Search = {
   upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
   antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
   bestHost: new Int32Array(3), runnerUp: new Float64Array(3), topUpper: new Int32Array(3),
-  topLower: -1, threshold: 0,
+  topLower: -1,
 }
 
 /** What one search reads, set once per call (module scratch: the search is synchronous). */
@@ -63,7 +61,10 @@ export function indexedBest(scanInput: ScanInput, request: ScanRequest, hostInde
   index = hostIndex
   const blocks = hostIndex.blockStart.length - 1
   const s = search
-  if (s.upper.length < blocks) { s.upper = new Float64Array(blocks); s.lower = new Float64Array(blocks) }
+  if (s.upper.length < blocks) {
+    s.upper = new Float64Array(blocks)
+    s.lower = new Float64Array(blocks)
+  }
   if (s.antiHost.length < scanInput.index.up.length) {
     s.antiHost = new Uint8Array(scanInput.index.up.length)
   }
@@ -126,65 +127,61 @@ function decide(): number {
  */
 function boundBlocks(): void {
   const { upper, lower } = search
+  const x = index.stats
+  const { zoneMask, pciBlock } = index
+  const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
   let threshold = 0
-  while (threshold + 1 < usedThresholds.length && usedThresholds[threshold + 1]! <= req.vcpus) {
+  while (threshold + 1 < usedThresholds.length && usedThresholds[threshold + 1]! <= v) {
     threshold++
   }
-  search.threshold = threshold
+  // Slots read per block, as offsets from its first slot.
+  const diskSlot = diskColumn < 0 ? -1
+    : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
+  const usedSlot = st.usedByThreshold + 2 * threshold
+  const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
+  const pci = req.pci.length > 0
+  const zoneBit = zone === -1 ? 0 : 1 << zone
+  const affinityBit = affinityZone === -1 ? 0 : 1 << affinityZone
   let topLower = -1
   for (let c = 0; c < 3; c++) {
     let top = -1
     for (let b = index.classBlocks[c]!; b < index.classBlocks[c + 1]!; b++) {
-      boundBlock(b)
-      if (Number.isNaN(upper[b]!)) continue
+      const at = b * blockStatCount
+      const mask = zoneMask[b]!
+      if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v ||
+        x[at + st.maxFreeRamMb]! < m || (mask !== -1 && (mask & zoneBit) !== zoneBit) ||
+        (mask !== -1 && (mask & affinityBit) !== affinityBit) ||
+        (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && pciBlock[b] === 0) ||
+        (hostBlock >= 0 && hostBlock !== b)) {
+        upper[b] = NaN
+        lower[b] = NaN
+        continue
+      }
+      if (sign === 0 || x[at + st.uniform] === 1) {
+        const r = scoreOf(index.order[index.blockStart[b]!]!)
+        upper[b] = r
+        lower[b] = r
+      } else {
+        // Only hosts with at least v free vCPUs can take the request: the utilisation extremes
+        // over those with at least the largest threshold ≤ v bound it (some exist: maxFreeVcpus
+        // ≥ v).
+        const high = x[at + usedSlot + 1]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+        const low = x[at + usedSlot]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+        const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
+        if (sign > 0) {
+          upper[b] = high + margin
+          lower[b] = low - margin
+        } else {
+          upper[b] = -low + margin
+          lower[b] = -high - margin
+        }
+      }
       if (top === -1 || upper[b]! > upper[top]!) top = b
       if (topLower === -1 || lower[b]! < lower[topLower]!) topLower = b
     }
     search.topUpper[c] = top
   }
   search.topLower = topLower
-}
-
-/** Block b's bounds (see `boundBlocks`). */
-function boundBlock(b: number): void {
-  const { upper, lower } = search
-  const x = index.stats
-  const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
-  const diskSlot = diskColumn < 0 ? -1
-    : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
-  const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
-  const pci = req.pci.length > 0
-  const at = b * blockStatCount
-  const mask = index.zoneMask[b]!
-  if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v || x[at + st.maxFreeRamMb]! < m ||
-    (zone !== -1 && mask !== -1 && (mask & (1 << zone)) === 0) ||
-    (affinityZone !== -1 && mask !== -1 && (mask & (1 << affinityZone)) === 0) ||
-    (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && index.pciBlock[b] === 0) ||
-    (hostBlock >= 0 && hostBlock !== b)) {
-    upper[b] = NaN
-    lower[b] = NaN
-    return
-  }
-  if (sign === 0 || x[at + st.uniform] === 1) {
-    const i = index.order[index.blockStart[b]!]!
-    const r = scoreOf(i)
-    upper[b] = r
-    lower[b] = r
-    return
-  }
-  // Only hosts with at least v free vCPUs can take the request: the utilisation extremes over
-  // those with at least the largest threshold ≤ v bound it (some exist: maxFreeVcpus ≥ v).
-  const used = at + st.usedByThreshold + 2 * search.threshold
-  const high = x[used + 1]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
-  const low = x[used]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
-  const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
-  if (sign > 0) {
-    upper[b] = high + margin
-    lower[b] = low - margin
-  } else {
-    upper[b] = -low + margin
-    lower[b] = -high - margin
-  }
 }
 
 /** The reference scan's resource score of host i, in its operation order. */
@@ -260,9 +257,9 @@ function classMax(c: number): void {
     const hi = blockStart[b + 1]!
     if (exact) {
       // Every host of the block scores `bound`: only its first candidate can matter.
-      if (!(bound > best || (bound === best && firstHost < host) || (needRunner && bound > runner))) {
-        continue
-      }
+      const matters = bound > best || (bound === best && firstHost < host) ||
+        (needRunner && bound > runner)
+      if (!matters) continue
       for (let p = blockStart[b]!; p < hi; p++) {
         const i = order[p]!
         if (!passes(i)) continue
