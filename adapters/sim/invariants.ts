@@ -173,9 +173,10 @@ export function checkRules(
  * another host; the two cluster records are on those hosts.
  */
 export function checkMasters(sim: Simulation, holdings: ReadonlyArray<Holding>): string[] {
+  const problems: string[] = []
+  if (sim.replicas.byVm.size === 0) return problems
   const where = new Map<string, number>()
   for (const h of holdings) where.set(h.id, h.host)
-  const problems: string[] = []
   const hosts = sim.scenario.inventory.hosts
   const hostName = (i: number) => hosts[i]!.name
   for (const [index, r] of sim.replicas.byVm) {
