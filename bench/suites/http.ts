@@ -437,6 +437,10 @@ export async function run(): Promise<BenchRecord[]> {
       rate(names.leanDetail) / rate(names.leanHealthz), "ratio", "higher"))
     records.push(record(suite, "lean client: os-pci/detail gzip / healthz",
       rate(names.leanGzip) / rate(names.leanHealthz), "ratio", "higher"))
+    records.push(record(suite, "lean client: os-pci/detail server CPU / healthz server CPU",
+      serverCpu(names.leanDetail) / serverCpu(names.leanHealthz), "ratio", "lower"))
+    records.push(record(suite, "lean client: os-pci/detail gzip server CPU / healthz server CPU",
+      serverCpu(names.leanGzip) / serverCpu(names.leanHealthz), "ratio", "lower"))
     return records
   } finally {
     for (const child of children) await stop(child)
