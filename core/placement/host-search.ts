@@ -8,7 +8,8 @@
  * the same; bounds carry a rounding margin except for blocks whose hosts are all alike, whose
  * score is computed exactly. The result equals the full scan's `best`, or is -1 when the index
  * cannot decide exactly (no candidate, a rounding tie the reference settles with a second pass,
- * a request outside the index): then the caller runs the full scan.
+ * a request outside the index, more hosts visited than there are): then the caller runs
+ * the full scan.
  */
 import {
   blockStat as st, blockStatCount, type HostIndex, usedThresholds,
@@ -17,6 +18,13 @@ import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-t
 
 /** Relative rounding margin of a block bound (far above the few ulps a score can be off by). */
 const boundMargin = 1e-12
+/**
+ * Hosts a search may visit before it gives up and leaves the request to the full scan (which
+ * costs less once the bounds cannot tell blocks apart, e.g. many near-ties, and the search has
+ * scored as many hosts as there are): the host count, at least `visitFloor`.
+ */
+const visitFloor = 2048
+let visitsLeft = 0
 
 /** Scratch a search reuses (grown to the index, never per call). */
 interface Search {
@@ -59,6 +67,7 @@ export function indexedBest(scanInput: ScanInput, request: ScanRequest, hostInde
   input = scanInput
   req = request
   index = hostIndex
+  visitsLeft = Math.max(visitFloor, scanInput.index.up.length)
   const blocks = hostIndex.blockStart.length - 1
   const s = search
   if (s.upper.length < blocks) {
@@ -91,6 +100,7 @@ function decide(): number {
   let rMax = -Infinity
   for (let c = 0; c < 3; c++) {
     classMax(c)
+    if (visitsLeft < 0) return -1
     if (s.bestHost[c] === -1) continue
     if (-c < sMin) sMin = -c
     if (-c > sMax) sMax = -c
@@ -99,6 +109,7 @@ function decide(): number {
   if (sMin === Infinity) return -1
   const special = req.specialWeight !== 0 && sMax !== sMin
   const rMin = special ? globalMin() : 0
+  if (visitsLeft < 0) return -1
   const rScale = !special || rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
   const sScale = special ? req.specialWeight / (sMax - sMin) : 0
   let best = -1
@@ -241,7 +252,7 @@ function classMax(c: number): void {
   let skipped = -Infinity
   let even1 = -Infinity
   let even2 = -Infinity
-  for (let k = -1; k < b1 - b0; k++) {
+  for (let k = -1; k < b1 - b0 && visitsLeft >= 0; k++) {
     const b = k === -1 ? top : b0 + k
     if (b === -1 || (k >= 0 && b === top) || Number.isNaN(upper[b]!)) continue
     const bound = upper[b]!
@@ -255,6 +266,7 @@ function classMax(c: number): void {
       continue
     }
     const hi = blockStart[b + 1]!
+    visitsLeft -= exact ? 1 : hi - blockStart[b]!
     if (exact) {
       // Every host of the block scores `bound`: only its first candidate can matter.
       const matters = bound > best || (bound === best && firstHost < host) ||
@@ -297,10 +309,11 @@ function globalMin(): number {
   const blocks = index.blockStart.length - 1
   const top = search.topLower
   let low = Infinity
-  for (let k = -1; k < blocks; k++) {
+  for (let k = -1; k < blocks && visitsLeft >= 0; k++) {
     const b = k === -1 ? top : k
     if (b === -1 || (k >= 0 && b === top) || Number.isNaN(lower[b]!) || lower[b]! >= low) continue
     const hi = index.blockStart[b + 1]!
+    visitsLeft -= exactBlock(b) ? 1 : hi - index.blockStart[b]!
     if (exactBlock(b)) {
       for (let p = index.blockStart[b]!; p < hi; p++) {
         if (passes(index.order[p]!)) { low = lower[b]!; break }
