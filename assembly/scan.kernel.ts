@@ -153,6 +153,9 @@ let rAffHost: i32 = -1
 let rAffRack: i32 = -1
 let rAffZone: i32 = -1
 let rAnti: bool = false
+// Up to two forbidden zones compared here (-1: none); the wrapper marks the flag for the rest.
+let rAntiZone0: i32 = -1
+let rAntiZone1: i32 = -1
 let rSign: f64 = 0
 // Rejections counted so far (status, zone, vCPU, RAM, PCI, anti-affinity).
 let nStatus: i32 = 0
@@ -166,14 +169,16 @@ let nAnti: i32 = 0
 /**
  * Scans hosts [0, n). `pciCount` PCI columns (i32 per position) at p0..p3 need c0..c3 free
  * devices. Domain arguments: -1 any, -2 none matches; `anti` says whether any anti-affinity flag
- * is set; `exact` whether every position's free
- * vCPUs and RAM are integers below 2^30 in magnitude (the i32 columns then hold them). Returns the
- * best host, or -1; the candidate count is written after the rejection counts.
+ * is set or zone forbidden; `antiZone0`/`antiZone1` forbidden zones (-1: none; one zone is
+ * passed twice); `exact` whether every position's free vCPUs and RAM are integers below 2^30 in
+ * magnitude (the i32 columns then hold them). Returns the best host, or -1; the candidate count is
+ * written after the rejection counts.
  */
 export function scan(
   n: usize, vcpus: f64, ramMb: f64, zone: i32, diskMb: f64, diskColumn: i32,
   pciCount: i32, p0: usize, c0: f64, p1: usize, c1: f64, p2: usize, c2: f64, p3: usize, c3: f64,
-  affinityHost: i32, affinityRack: i32, affinityZone: i32, anti: bool,
+  affinityHost: i32, affinityRack: i32, affinityZone: i32, anti: bool, antiZone0: i32,
+  antiZone1: i32,
   sign: f64, policyWeight: f64, specialWeight: f64, exact: bool,
 ): i32 {
   memory.fill(removedP, 0, (SLOTS + 1) << 2)
@@ -181,7 +186,7 @@ export function scan(
   rPciCount = pciCount; rP0 = p0; rC0 = c0; rP1 = p1; rC1 = c1; rP2 = p2
   rC2 = c2; rP3 = p3; rC3 = c3
   rAffHost = affinityHost; rAffRack = affinityRack; rAffZone = affinityZone
-  rAnti = anti; rSign = sign
+  rAnti = anti; rAntiZone0 = antiZone0; rAntiZone1 = antiZone1; rSign = sign
   m0 = -Infinity; s0 = -Infinity; h0 = -1
   m1 = -Infinity; s1 = -Infinity; h1 = -1
   m2 = -Infinity; s2 = -Infinity; h2 = -1
@@ -291,6 +296,9 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
   const zoned = rZone != -1
   const pciCount = rPciCount
   const anti = rAnti
+  const antiZoned = rAntiZone0 != -1
+  const antiZone0 = i32x4.splat(rAntiZone0)
+  const antiZone1 = i32x4.splat(rAntiZone1)
   const zoneAt = zoneP
   // Disk: one column (kind 0 to 2) or the largest of the three (any kind), in f64.
   const diskColumn = rDiskColumn
@@ -337,7 +345,12 @@ function quads(start: usize, hosts: usize, c: i32): i32 {
       cPci = i32x4.sub(cPci, alive)
     }
     if (anti) {
-      alive = v128.and(alive, i32x4.eq(v128.load(row, ANTI_HOST), zero))
+      let ok = i32x4.eq(v128.load(row, ANTI_HOST), zero)
+      if (antiZoned) {
+        const z = v128.load(zoneAt + o4)
+        ok = v128.and(ok, v128.not(v128.or(i32x4.eq(z, antiZone0), i32x4.eq(z, antiZone1))))
+      }
+      alive = v128.and(alive, ok)
       cAnti = i32x4.sub(cAnti, alive)
     }
     const tLo = f64x2.sub(
@@ -456,7 +469,8 @@ function merge(c: i32, mLo: v128, mHi: v128, sLo: v128, sHi: v128, iLo: v128, iH
     if (count) bump(AFFINITY, 1)
     return false
   }
-  if (rAnti && rowI32(ANTI_HOST, i) != 0) {
+  if (rAnti && (rowI32(ANTI_HOST, i) != 0 || (rAntiZone0 != -1 &&
+    (z == rAntiZone0 || z == rAntiZone1)))) {
     if (count) nAnti++
     return false
   }

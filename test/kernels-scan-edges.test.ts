@@ -88,6 +88,8 @@ const requestShape = fc.record({
   affinityRack: fc.constantFrom(-1, -1, -1, 1),
   antiHosts: fc.array(fc.nat(), { maxLength: 6 }),
   antiRacks: fc.array(fc.integer({ min: 0, max: 2 }), { maxLength: 1 }),
+  // Up to three forbidden zones (of two): the kernel compares two, the wrapper marks a third.
+  antiZones: fc.array(fc.integer({ min: 0, max: 1 }), { maxLength: 3 }),
   sign: fc.constantFrom(1, -1, 0),
   policyWeight: fc.constantFrom(1, 0, 3),
   specialWeight: fc.constantFrom(0, 2, 1),
@@ -96,7 +98,7 @@ type RequestShape = typeof requestShape extends fc.Arbitrary<infer T> ? T : neve
 
 function requestOf(shape: RequestShape, pci: PciColumn[], hosts: number): ScanRequest {
   const { pciUse, pciCounts, antiHosts, diskColumn, ...rest } = shape
-  return { ...rest, diskColumn, affinityZone: -1, antiZones: [],
+  return { ...rest, diskColumn, affinityZone: -1,
     pci: pci.slice(0, pciUse), pciCounts: pciCounts.slice(0, pciUse),
     antiHosts: hosts === 0 ? [] : antiHosts.map((h) => h % hosts),
     affinityHost: rest.affinityHost >= hosts ? -2 : rest.affinityHost }

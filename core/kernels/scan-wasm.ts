@@ -44,7 +44,8 @@ export function scanWasmModule(): KernelModule {
 type ScanFunction = (n: number, vcpus: number, ramMb: number, zone: number, diskMb: number,
   diskColumn: number, pciCount: number, p0: number, c0: number, p1: number, c1: number,
   p2: number, c2: number, p3: number, c3: number, affinityHost: number, affinityRack: number,
-  affinityZone: number, anti: number, sign: number, policyWeight: number,
+  affinityZone: number, anti: number, antiZone0: number, antiZone1: number, sign: number,
+  policyWeight: number,
   specialWeight: number, exact: number) => number
 type LayoutFunction = (...offsets: number[]) => void
 
@@ -196,6 +197,7 @@ class WasmScan implements ScanKernel {
     const pciCount = request.pci.length
     const columnBytes = l.positions * 4
     const counts = request.pciCounts
+    const zones = request.antiZones.length
     let best: number
     try {
       best = this.scanFn(n, request.vcpus, request.ramMb, request.zone, request.diskMb,
@@ -206,6 +208,8 @@ class WasmScan implements ScanKernel {
         pciCount > 3 ? l.pci + this.slotOf[3]! * columnBytes : 0, pciCount > 3 ? counts[3]! : 0,
         request.affinityHost, request.affinityRack, request.affinityZone,
         request.antiHosts.length + request.antiRacks.length + request.antiZones.length > 0 ? 1 : 0,
+        zones > 0 ? request.antiZones[0]! : -1,
+        zones > 0 ? request.antiZones[zones > 1 ? 1 : 0]! : -1,
         request.sign, request.policyWeight, request.specialWeight,
         this.inexactCount === 0 ? 1 : 0)
     } finally {
@@ -242,13 +246,15 @@ class WasmScan implements ScanKernel {
 
   /**
    * Sets (-1) or clears (0) the anti-affinity flag of every position in the request's forbidden
-   * racks and zones, and of its forbidden hosts (one flag: the filter counts them all alike).
+   * racks (and zones, beyond two), and of its forbidden hosts (one flag: the filter counts them
+   * all alike).
    */
   private markDomains(request: ScanRequest, v: Views, flag: number): void {
     const rows32 = v.rows32
     for (const h of request.antiHosts) rows32[i32Of(field.antiHost, v.posOf[h]!)] = flag
     if (request.antiRacks.length > 0) markIn(request.antiRacks, this.domains.rack, rows32, flag)
-    if (request.antiZones.length > 0) markIn(request.antiZones, this.domains.zone, rows32, flag)
+    // The kernel compares the first two forbidden zones itself (a zone is ~1/4 of the hosts).
+    if (request.antiZones.length > 2) markIn(request.antiZones, this.domains.zone, rows32, flag)
   }
 
   /** Positions per domain of `domainOf` (ids outside [0, count) belong to none). */
