@@ -1,25 +1,21 @@
 /**
- * The master side of one sync cycle over the real path: diff the image against the base (the
- * last acknowledged snapshot) chunk by chunk in the kernels' memory, copy out only the changed
- * blocks while the chunk is in cache, lay them into their frames, stream them to the agent in
- * large writes at `bwlimit`, write them into the base while the agent commits them, and advance
- * the base's generation only after the agent's ACK. `last_sync` is for the caller to record
- * from the returned acknowledgement, never before it.
+ * The master side of one sync cycle over the real path: find the blocks changed since the base
+ * (the last acknowledged snapshot; scan.ts), lay them into their frames, stream them to the
+ * agent in large writes at `bwlimit`, write them into the base while the agent commits them, and
+ * advance the base's generation only after the agent's ACK (in the commit that follows it).
+ * `last_sync` is for the caller to record from the returned acknowledgement, never before it.
  */
-import {
-  closeSync, fdatasync as fdatasyncCb, openSync, read as readCb, rmSync, writeSync,
-} from "node:fs"
+import { closeSync, fdatasync as fdatasyncCb, openSync, rmSync, writeSync } from "node:fs"
 import { connect, type Socket } from "node:net"
-import { Result } from "effect"
-import {
-  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks, selectKernels,
-} from "../../core/kernels/index.ts"
-import { diffImageFiles, hashImageFile, readFully } from "../kernels.ts"
+import { BLOCK_SIZE_BYTES, type BlockKernels, blocksOf } from "../../core/kernels/index.ts"
 import { readHashList, writeHashList } from "./hashlist.ts"
 import {
   type ImageMeta, imagePaths, readMeta, writeMeta,
 } from "./images.ts"
 import { clearPending, type Pending, readPending, writePending } from "./pending.ts"
+import {
+  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel, readAt,
+} from "./scan.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
   writeBlockFrameHeader,
@@ -119,170 +115,8 @@ async function expect<T extends Frame["type"]>(
   return f as Extract<Frame, { type: T }>
 }
 
-/** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
-export const diffChunkBytes = 1024 * 1024
 /** Most bytes of BLOCK frames written to the socket at once (one syscall, fewer wake-ups). */
 export const batchBytesMax = 1024 * 1024
-
-/** Bytes of captured blocks kept per slab (one allocation per 256 changed blocks). */
-const captureSlabBytes = 256 * BLOCK_SIZE_BYTES
-
-/** The blocks of the image that differ from the base, and their bytes as the diff saw them. */
-export interface ChangedBlocks {
-  readonly changed: number[]
-  readonly captured: ReadonlyMap<number, Uint8Array>
-}
-
-/**
- * The blocks of the image that differ from the base: both files are read chunk by chunk straight
- * into the kernels' input views (no copy on the WebAssembly backend) and diffed while the chunk
- * is in cache; the changed blocks are copied out of the chunk then, so they are never read again.
- */
-export function changedSinceBase(masterDir: string, imageId: string,
-  kernels: BlockKernels): ChangedBlocks {
-  const p = imagePaths(masterDir, imageId)
-  const capture = blockCapture()
-  const diff = diffImageFiles(kernels, p.image, p.base, diffChunkBytes,
-    (startBytes, chunk, bits, changedCount) => {
-      if (changedCount === 0) return
-      const firstBlock = startBytes / BLOCK_SIZE_BYTES
-      for (const local of changedBlocks(bits, blocksOf(chunk.length))) {
-        capture.keep(firstBlock + local, chunk, local)
-      }
-    })
-  if (Result.isFailure(diff)) throw new Error(diff.failure.message)
-  return { changed: changedBlocks(diff.success.bitmap, diff.success.blockCount),
-    captured: capture.captured }
-}
-
-/**
- * Copies changed blocks out of a chunk while it is in cache, into shared slabs of
- * `captureSlabBytes` (one allocation per slab, not per block), keyed by block index.
- */
-function blockCapture() {
-  const captured = new Map<number, Uint8Array>()
-  let slab = new Uint8Array(0), slabUsed = 0
-  return {
-    captured,
-    keep: (blockIndex: number, chunk: Uint8Array, local: number): void => {
-      const from = local * BLOCK_SIZE_BYTES
-      const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
-      if (slabUsed + block.length > slab.length) {
-        slab = new Uint8Array(captureSlabBytes)
-        slabUsed = 0
-      }
-      slab.set(block, slabUsed)
-      captured.set(blockIndex, slab.subarray(slabUsed, slabUsed + block.length))
-      slabUsed += block.length
-    },
-  }
-}
-
-/** The changed blocks, and the base's hash list as it will be once they are shipped. */
-export interface ChangedByHash extends ChangedBlocks {
-  readonly hashes: BigUint64Array
-}
-
-/**
- * A second WebAssembly instance beside `kernels` (its own linear memory), so one chunk can be
- * read into one instance's view on the thread pool while the other instance hashes the chunk
- * before it; null on the TypeScript backend or where it cannot be made.
- */
-const twins = new WeakMap<BlockKernels, BlockKernels | null>()
-function twinOf(kernels: BlockKernels): BlockKernels | null {
-  if (kernels.backend !== "wasm") return null
-  let twin = twins.get(kernels)
-  if (twin === undefined) {
-    const made = selectKernels("wasm")
-    twin = Result.isSuccess(made) && made.success.kernels.backend === "wasm"
-      ? made.success.kernels : null
-    twins.set(kernels, twin)
-  }
-  return twin
-}
-
-/**
- * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
- * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
- * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
- * while the chunk is in cache. With two WebAssembly instances the next chunk is read on the
- * thread pool (the other core) while this one is hashed. The returned list holds the new hash
- * at every changed block.
- */
-export async function changedSinceHashes(masterDir: string, imageId: string,
-  kernels: BlockKernels, generation: number, sizeBytes: number): Promise<ChangedByHash> {
-  const p = imagePaths(masterDir, imageId)
-  const blockCount = blocksOf(sizeBytes)
-  const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
-  if (hashes.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
-  const old32 = new Uint32Array(hashes.buffer, hashes.byteOffset, blockCount * 2)
-  const chunkBlocks = diffChunkBytes / BLOCK_SIZE_BYTES
-  const fresh = new BigUint64Array(chunkBlocks)
-  const fresh32 = new Uint32Array(fresh.buffer)
-  const changed: number[] = []
-  const capture = blockCapture()
-  const twin = twinOf(kernels)
-  const instance = (chunk: number) => twin !== null && chunk % 2 === 1 ? twin : kernels
-  const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
-  const viewOf = (chunk: number) => expectKernel(instance(chunk).inputView(
-    Math.min(diffChunkBytes, sizeBytes - chunk * diffChunkBytes)))
-  const fd = openSync(p.image, "r")
-  let ahead: Promise<Uint8Array> | null = null
-  try {
-    if (twin !== null) ahead = readAtAsync(fd, viewOf(0), 0)
-    for (let chunk = 0; chunk < chunkCount; chunk++) {
-      const start = chunk * diffChunkBytes
-      let view: Uint8Array
-      if (ahead === null) {
-        view = viewOf(chunk)
-        readAt(fd, view, start)
-      } else {
-        view = await ahead
-        ahead = chunk + 1 < chunkCount
-          ? readAtAsync(fd, viewOf(chunk + 1), start + diffChunkBytes) : null
-      }
-      const count = expectKernel(instance(chunk).hashBlocksInto(view, fresh))
-      const firstBlock = start / BLOCK_SIZE_BYTES
-      for (let local = 0; local < count; local++) {
-        const at = (firstBlock + local) * 2
-        if (fresh32[local * 2] === old32[at] && fresh32[local * 2 + 1] === old32[at + 1]) continue
-        hashes[firstBlock + local] = fresh[local]!
-        capture.keep(firstBlock + local, view, local)
-        changed.push(firstBlock + local)
-      }
-    }
-  } finally {
-    await ahead?.catch(() => {}) // never close the descriptor under a read in flight
-    closeSync(fd)
-  }
-  return { changed, captured: capture.captured, hashes }
-}
-
-/** Reads `into.length` bytes at `position` on the thread pool; rejects on a short file. */
-function readAtAsync(fd: number, into: Uint8Array, position: number): Promise<Uint8Array> {
-  return new Promise((resolve, reject) => {
-    const step = (done: number): void => {
-      if (done === into.length) { resolve(into); return }
-      readCb(fd, into, done, into.length - done, position + done, (e, n) => {
-        if (e !== null) reject(e)
-        else if (n === 0) reject(new Error("image shrank: short read"))
-        else step(done + n)
-      })
-    }
-    step(0)
-  })
-}
-
-function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
-  const hashed = hashImageFile(kernels, basePath)
-  if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
-  return hashed.success
-}
-
-function expectKernel<A>(outcome: Result.Result<A, { readonly message: string }>): A {
-  if (Result.isFailure(outcome)) throw new Error(`kernel call rejected: ${outcome.failure.message}`)
-  return outcome.success
-}
 
 /**
  * How this cycle finds the changed blocks: by the base's hash list where hashing is fast (the
@@ -296,7 +130,7 @@ async function findChanges(req: SyncRequest, baseGeneration: number,
   }
   const p = imagePaths(req.masterDir, req.imageId)
   const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes))
-  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels), hashes }
+  return { ...await changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes }
 }
 
 /**
@@ -518,9 +352,6 @@ function frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<numb
   return batches
 }
 
-function readAt(fd: number, into: Uint8Array, position: number): void {
-  if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
-}
 
 /**
  * Writes each batch's payloads at their blocks' offsets in `fd` (no flush): one pwrite per

@@ -33,9 +33,8 @@ import { diffImageFiles, readFully } from "../../adapters/kernels.ts"
 import {
   createMasterImage, imagePaths, readMeta, writeMeta,
 } from "../../adapters/replica/images.ts"
-import {
-  changedSinceHashes, diffChunkBytes, settleCycle, syncOnce,
-} from "../../adapters/replica/sender.ts"
+import { changedSinceHashes, diffChunkBytes } from "../../adapters/replica/scan.ts"
+import { settleCycle, syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
 const suite = "replication"

@@ -1,0 +1,237 @@
+/**
+ * How the master finds the blocks changed since the base, chunk by chunk in the kernels' memory,
+ * keeping their bytes as it saw them: by diffing the image against the base, or (WebAssembly) by
+ * hashing the image against the base's hash list. A second kernel instance lets the next chunk
+ * be read on the thread pool while this one is worked on.
+ */
+import { closeSync, fstatSync, openSync, read as readCb } from "node:fs"
+import { Result } from "effect"
+import {
+  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks, selectKernels,
+} from "../../core/kernels/index.ts"
+import { hashImageFile, readFully } from "../kernels.ts"
+import { readHashList } from "./hashlist.ts"
+import { imagePaths } from "./images.ts"
+
+/** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
+export const diffChunkBytes = 1024 * 1024
+
+/** Bytes of captured blocks kept per slab (one allocation per 256 changed blocks). */
+const captureSlabBytes = 256 * BLOCK_SIZE_BYTES
+
+/** The blocks of the image that differ from the base, and their bytes as the diff saw them. */
+export interface ChangedBlocks {
+  readonly changed: number[]
+  readonly captured: ReadonlyMap<number, Uint8Array>
+}
+
+/** Bytes `memcmp` compares before a kernel looks (8 blocks: one bitmap byte). */
+const equalRunBytes = 8 * BLOCK_SIZE_BYTES
+
+/**
+ * The blocks of the image that differ from the base: both files are read chunk by chunk straight
+ * into the kernels' input views (no copy on the WebAssembly backend) and diffed while the chunk
+ * is in cache; the changed blocks are copied out of the chunk then, so they are never read again.
+ * With a second kernel instance the next chunk pair is read on the thread pool while this one is
+ * diffed. On the TypeScript backend, runs of 8 blocks that native `memcmp` proves equal are
+ * skipped before the kernel looks (as `diffImageFiles` does).
+ */
+export async function changedSinceBase(masterDir: string, imageId: string,
+  kernels: BlockKernels, sizeBytes: number): Promise<ChangedBlocks> {
+  const p = imagePaths(masterDir, imageId)
+  const capture = blockCapture()
+  const changed: number[] = []
+  const twin = twinOf(kernels)
+  const instance = (chunk: number) => twin !== null && chunk % 2 === 1 ? twin : kernels
+  const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
+  const lengthOf = (chunk: number) => Math.min(diffChunkBytes, sizeBytes - chunk * diffChunkBytes)
+  const bits = new Uint8Array(diffChunkBytes / equalRunBytes)
+  const imageFd = openSync(p.image, "r")
+  let baseFd = -1
+  let ahead: Promise<readonly [Uint8Array, Uint8Array]> | null = null
+  const readPair = (chunk: number) => {
+    const views = expectKernel(instance(chunk).inputViews(lengthOf(chunk), lengthOf(chunk)))
+    const start = chunk * diffChunkBytes
+    return Promise.all([readAtAsync(imageFd, views[0], start), readAtAsync(baseFd, views[1],
+      start)])
+  }
+  try {
+    baseFd = openSync(p.base, "r")
+    if (fstatSync(baseFd).size !== sizeBytes) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
+    if (twin !== null) ahead = readPair(0)
+    for (let chunk = 0; chunk < chunkCount; chunk++) {
+      const start = chunk * diffChunkBytes
+      let image: Uint8Array, base: Uint8Array
+      if (ahead === null) {
+        [image, base] = expectKernel(kernels.inputViews(lengthOf(chunk), lengthOf(chunk)))
+        readAt(imageFd, image, start)
+        readAt(baseFd, base, start)
+      } else {
+        [image, base] = await ahead
+        ahead = chunk + 1 < chunkCount ? readPair(chunk + 1) : null
+      }
+      diffChunk(instance(chunk), image, base, bits)
+      const firstBlock = start / BLOCK_SIZE_BYTES
+      for (const local of changedBlocks(bits, blocksOf(image.length))) {
+        capture.keep(firstBlock + local, image, local)
+        changed.push(firstBlock + local)
+      }
+    }
+  } finally {
+    await ahead?.catch(() => {}) // never close a descriptor under a read in flight
+    closeSync(imageFd)
+    if (baseFd >= 0) closeSync(baseFd)
+  }
+  return { changed, captured: capture.captured }
+}
+
+/**
+ * The changed-block bits of one chunk into `bits`: one kernel call on its input views (no copy),
+ * or, on the TypeScript backend, the kernel only on the runs of 8 blocks `memcmp` finds unequal.
+ */
+function diffChunk(kernels: BlockKernels, image: Uint8Array, base: Uint8Array,
+  bits: Uint8Array): void {
+  if (kernels.backend !== "ts") {
+    expectKernel(kernels.diffBlocksInto(image, base, bits))
+    return
+  }
+  for (let run = 0; run * equalRunBytes < image.length; run++) {
+    const from = run * equalRunBytes, to = Math.min(from + equalRunBytes, image.length)
+    const a = image.subarray(from, to), b = base.subarray(from, to)
+    if (Buffer.compare(a, b) === 0) bits[run] = 0
+    else expectKernel(kernels.diffBlocksInto(a, b, bits.subarray(run, run + 1)))
+  }
+}
+
+/**
+ * Copies changed blocks out of a chunk while it is in cache, into shared slabs of
+ * `captureSlabBytes` (one allocation per slab, not per block), keyed by block index.
+ */
+function blockCapture() {
+  const captured = new Map<number, Uint8Array>()
+  let slab = new Uint8Array(0), slabUsed = 0
+  return {
+    captured,
+    keep: (blockIndex: number, chunk: Uint8Array, local: number): void => {
+      const from = local * BLOCK_SIZE_BYTES
+      const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
+      if (slabUsed + block.length > slab.length) {
+        slab = new Uint8Array(captureSlabBytes)
+        slabUsed = 0
+      }
+      slab.set(block, slabUsed)
+      captured.set(blockIndex, slab.subarray(slabUsed, slabUsed + block.length))
+      slabUsed += block.length
+    },
+  }
+}
+
+/** The changed blocks, and the base's hash list as it will be once they are shipped. */
+export interface ChangedByHash extends ChangedBlocks {
+  readonly hashes: BigUint64Array
+}
+
+/**
+ * A second instance of the backend of `kernels` (its own memory and input views), so one chunk
+ * can be read into one instance's views on the thread pool while the other instance works on the
+ * chunk before it; null where it cannot be made.
+ */
+const twins = new WeakMap<BlockKernels, BlockKernels | null>()
+function twinOf(kernels: BlockKernels): BlockKernels | null {
+  let twin = twins.get(kernels)
+  if (twin === undefined) {
+    const made = selectKernels(kernels.backend)
+    twin = Result.isSuccess(made) && made.success.kernels.backend === kernels.backend
+      ? made.success.kernels : null
+    twins.set(kernels, twin)
+  }
+  return twin
+}
+
+/**
+ * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
+ * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
+ * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
+ * while the chunk is in cache. With two WebAssembly instances the next chunk is read on the
+ * thread pool (the other core) while this one is hashed. The returned list holds the new hash
+ * at every changed block.
+ */
+export async function changedSinceHashes(masterDir: string, imageId: string,
+  kernels: BlockKernels, generation: number, sizeBytes: number): Promise<ChangedByHash> {
+  const p = imagePaths(masterDir, imageId)
+  const blockCount = blocksOf(sizeBytes)
+  const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
+  if (hashes.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
+  const old32 = new Uint32Array(hashes.buffer, hashes.byteOffset, blockCount * 2)
+  const chunkBlocks = diffChunkBytes / BLOCK_SIZE_BYTES
+  const fresh = new BigUint64Array(chunkBlocks)
+  const fresh32 = new Uint32Array(fresh.buffer)
+  const changed: number[] = []
+  const capture = blockCapture()
+  const twin = twinOf(kernels)
+  const instance = (chunk: number) => twin !== null && chunk % 2 === 1 ? twin : kernels
+  const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
+  const viewOf = (chunk: number) => expectKernel(instance(chunk).inputView(
+    Math.min(diffChunkBytes, sizeBytes - chunk * diffChunkBytes)))
+  const fd = openSync(p.image, "r")
+  let ahead: Promise<Uint8Array> | null = null
+  try {
+    if (twin !== null) ahead = readAtAsync(fd, viewOf(0), 0)
+    for (let chunk = 0; chunk < chunkCount; chunk++) {
+      const start = chunk * diffChunkBytes
+      let view: Uint8Array
+      if (ahead === null) {
+        view = viewOf(chunk)
+        readAt(fd, view, start)
+      } else {
+        view = await ahead
+        ahead = chunk + 1 < chunkCount
+          ? readAtAsync(fd, viewOf(chunk + 1), start + diffChunkBytes) : null
+      }
+      const count = expectKernel(instance(chunk).hashBlocksInto(view, fresh))
+      const firstBlock = start / BLOCK_SIZE_BYTES
+      for (let local = 0; local < count; local++) {
+        const at = (firstBlock + local) * 2
+        if (fresh32[local * 2] === old32[at] && fresh32[local * 2 + 1] === old32[at + 1]) continue
+        hashes[firstBlock + local] = fresh[local]!
+        capture.keep(firstBlock + local, view, local)
+        changed.push(firstBlock + local)
+      }
+    }
+  } finally {
+    await ahead?.catch(() => {}) // never close the descriptor under a read in flight
+    closeSync(fd)
+  }
+  return { changed, captured: capture.captured, hashes }
+}
+
+/** Reads `into.length` bytes at `position` on the thread pool; rejects on a short file. */
+function readAtAsync(fd: number, into: Uint8Array, position: number): Promise<Uint8Array> {
+  return new Promise((resolve, reject) => {
+    const step = (done: number): void => {
+      if (done === into.length) { resolve(into); return }
+      readCb(fd, into, done, into.length - done, position + done, (e, n) => {
+        if (e !== null) reject(e)
+        else if (n === 0) reject(new Error("image shrank: short read"))
+        else step(done + n)
+      })
+    }
+    step(0)
+  })
+}
+
+function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
+  const hashed = hashImageFile(kernels, basePath)
+  if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
+  return hashed.success
+}
+
+export function expectKernel<A>(outcome: Result.Result<A, { readonly message: string }>): A {
+  if (Result.isFailure(outcome)) throw new Error(`kernel call rejected: ${outcome.failure.message}`)
+  return outcome.success
+}
+
+/** Reads `into.length` bytes at `position`, or throws (the image shrank). */
+export function readAt(fd: number, into: Uint8Array, position: number): void {
+  if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
+}
