@@ -9,18 +9,19 @@
  * and gzipped (`Accept-Encoding: gzip, deflate`, as python-requests and keystoneauth send),
  * the same for one host, the whole fleet with request logs on (a second server, its stdout
  * drained), and the pmem add → show → delete cycle (two journalled writes in three requests);
- * then `/healthz` and the detail (identity and gzip) again from the lean client below, which
- * costs about half autocannon's CPU per response, so those rows show what the server serves
- * when the load generator is not the bound. Both clients: 10 keep-alive connections, no
+ * then `/healthz` and the detail (identity and gzip) again from wrk (`bench/wrk.ts`; C, bodies
+ * not decoded), which costs a fraction of autocannon's CPU per response (autocannon 9 appends
+ * every body to a JS string), so those rows show what the server serves when the load generator
+ * is not the bound. Both clients: 10 keep-alive connections, no
  * pipelining. Target: ≥ 10,000 req/s for the read route with p99 under 10 ms.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
-import { connect } from "node:net"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
 import { type BenchRecord, record } from "../lib.ts"
+import { runWrk } from "../wrk.ts"
 
 const suite = "http"
 /** Each read case runs `rounds` times for `roundS`, the cases interleaved round by round. */
@@ -31,8 +32,6 @@ const warmupS = 3
 const p99MsTarget = 10
 const connections = 10
 const serversForWrites = 2 * connections
-/** The lean client's read buffer per connection (a 102 KB response in one or two reads). */
-const readBufferBytes = 256 * 1024
 const adminToken = "bench-admin-token"
 const memberToken = "bench-member-token"
 
@@ -50,6 +49,8 @@ interface CannonResult {
   latency: { p99: number; p50: number }
   non2xx: number
   errors: number
+  /** The load generator's CPU time when it ran in a child process (wrk), in µs. */
+  cpuUs?: number
 }
 type Cannon = (options: Record<string, unknown>) => Promise<CannonResult>
 const autocannon = createRequire(import.meta.url)("autocannon") as Cannon
@@ -123,7 +124,7 @@ interface LoadCase {
   readonly url: string
   readonly requests: CannonRequest[]
   /** Which load generator runs it (default autocannon). */
-  readonly client?: "autocannon" | "lean"
+  readonly client?: "autocannon" | "wrk"
   readonly target?: number
   /** The server process, whose CPU time is read from /proc around each round. */
   readonly serverPid: number
@@ -156,7 +157,7 @@ interface CpuTally {
 }
 
 async function cannon(c: LoadCase, duration: number): Promise<CannonResult> {
-  const r = c.client === "lean" ? await leanLoad(c.url, c.requests[0]!, duration)
+  const r = c.client === "wrk" ? await wrkLoad(c, duration)
     : await autocannon({ url: c.url, connections, duration, requests: c.requests })
   if (r.errors > 0 || r.non2xx > 0) {
     throw new Error(`${c.name}: ${r.errors} errors, ${r.non2xx} non-2xx responses`)
@@ -165,95 +166,19 @@ async function cannon(c: LoadCase, duration: number): Promise<CannonResult> {
 }
 
 /**
- * The lean load generator: `connections` keep-alive sockets, each sending its next GET when the
- * previous response is complete (no pipelining, like autocannon here). Reads land in a buffer
- * reused per connection; it reads the status line and Content-Length and counts the body bytes
- * without decoding them. autocannon 9 allocates per read and appends every response body to a
- * JS string (pipelinedRequestsQueue.addBody, whether or not anything reads it); side by side it
- * spends about twice this client's CPU per response, so with one CPU each, autocannon rather
- * than the server bounds the detail cases. Any status but 200, a response without
- * Content-Length, more bytes than it announced or a connection closed early counts as an error
- * (and fails the case). Latencies are kept whole and sorted for the percentiles.
+ * A GET case through wrk (one thread, the same connections, no pipelining), its report in
+ * autocannon's shape; wrk inherits this process's CPU pinning.
  */
-export function leanLoad(base: string, request: CannonRequest, durationS: number)
-  : Promise<CannonResult> {
-  const url = new URL(base)
-  const head = `${request.method ?? "GET"} ${request.path ?? "/"} HTTP/1.1\r\nhost: ${url.host}` +
-    `\r\n${Object.entries(request.headers ?? {}).map(([k, v]) => `${k}: ${v}\r\n`).join("")}\r\n`
-  const requestBytes = Buffer.from(head, "latin1")
-  const headEnd = Buffer.from("\r\n\r\n", "latin1")
-  const latencies: number[] = []
-  let bytes = 0
-  let errors = 0
-  let non2xx = 0
-  let stopping = false
-  const started = performance.now()
-  return new Promise((resolve) => {
-    let open = connections
-    const finish = () => {
-      const elapsedS = (performance.now() - started) / 1000
-      latencies.sort((a, b) => a - b)
-      const at = (q: number) => latencies[Math.min(latencies.length - 1,
-        Math.floor(q * latencies.length))] ?? Number.NaN
-      const average = latencies.length / elapsedS
-      resolve({ requests: { average, total: latencies.length },
-        throughput: { average: bytes / elapsedS },
-        latency: { p99: round2(at(0.99)), p50: round2(at(0.5)) }, non2xx, errors })
-    }
-    for (let i = 0; i < connections; i++) {
-      let pending: Buffer | null = null // head bytes so far, while the head is incomplete
-      let bodyLeft = -1 // body bytes still to come; -1 while reading the head
-      let sentAt = 0
-      // Reads land in one buffer per connection, reused (no Buffer allocated per read).
-      const readBuffer = Buffer.allocUnsafe(readBufferBytes)
-      const socket = connect({ port: Number(url.port), host: url.hostname, noDelay: true,
-        onread: { buffer: readBuffer, callback: (n) => {
-          onRead(readBuffer.subarray(0, n))
-          return true
-        } } })
-      const send = () => {
-        sentAt = performance.now()
-        socket.write(requestBytes)
-      }
-      const fail = (counter: "errors" | "non2xx") => {
-        if (counter === "errors") errors++
-        else non2xx++
-        socket.destroy()
-      }
-      const onRead = (chunk: Buffer): void => {
-        bytes += chunk.length
-        if (bodyLeft < 0) {
-          const data = pending === null ? chunk : Buffer.concat([pending, chunk])
-          const end = data.indexOf(headEnd)
-          if (end < 0) {
-            pending = Buffer.from(data) // the read buffer is reused: keep a copy
-            return
-          }
-          pending = null
-          const text = data.toString("latin1", 0, end)
-          const length = /\r\ncontent-length: *(\d+)/i.exec(text)
-          if (!text.startsWith("HTTP/1.1 200 ")) return fail("non2xx")
-          if (length === null) return fail("errors")
-          bodyLeft = Number(length[1]) - (data.length - end - 4)
-        } else {
-          bodyLeft -= chunk.length
-        }
-        if (bodyLeft > 0) return
-        if (bodyLeft < 0) return fail("errors")
-        latencies.push(performance.now() - sentAt)
-        bodyLeft = -1
-        if (stopping) socket.end()
-        else send()
-      }
-      socket.on("connect", send)
-      socket.on("error", () => fail("errors"))
-      socket.on("close", () => {
-        if (!stopping) errors++
-        if (--open === 0) finish()
-      })
-    }
-    setTimeout(() => { stopping = true }, durationS * 1000)
-  })
+async function wrkLoad(c: LoadCase, durationS: number): Promise<CannonResult> {
+  const request = c.requests[0]!
+  if (c.requests.length !== 1 || (request.method ?? "GET") !== "GET") {
+    throw new Error(`${c.name}: wrk runs one GET`)
+  }
+  const r = await runWrk(new URL(request.path ?? "/", c.url).href,
+    { durationS, connections, ...(request.headers === undefined ? {} : { headers: request.headers }) })
+  return { requests: { average: r.requestsPerS, total: r.total },
+    throughput: { average: r.bytesPerS }, latency: { p99: round2(r.p99Ms), p50: round2(r.p50Ms) },
+    non2xx: r.non2xx, errors: r.errors, cpuUs: r.cpuUs }
 }
 
 function round2(ms: number): number {
@@ -291,7 +216,7 @@ async function interleaved(cases: ReadonlyArray<LoadCase>): Promise<BenchRecord[
       const tally = cpu[k]!
       tally.requests += r.requests.total
       tally.serverUs += processCpuUs(c.serverPid) - server0
-      tally.loadUs += load.user + load.system
+      tally.loadUs += r.cpuUs ?? load.user + load.system
     }
   }
   return cases.flatMap((c, k) => {
@@ -388,9 +313,9 @@ export async function run(): Promise<BenchRecord[]> {
       detail: `GET os-pci/detail (64 hosts, ${devices} devices)`,
       gzip: "GET os-pci/detail, gzip accepted",
       logs: "GET os-pci/detail, request logs on",
-      leanHealthz: "lean client: GET /healthz",
-      leanDetail: "lean client: GET os-pci/detail",
-      leanGzip: "lean client: GET os-pci/detail, gzip accepted",
+      wrkHealthz: "wrk: GET /healthz",
+      wrkDetail: "wrk: GET os-pci/detail",
+      wrkGzip: "wrk: GET os-pci/detail, gzip accepted",
     }
     const cases: LoadCase[] = [
       { name: names.healthz, url: quiet.base, requests: get("/healthz"), serverPid },
@@ -402,14 +327,14 @@ export async function run(): Promise<BenchRecord[]> {
         requests: get(`${detail}?host=az1-r01-nfv-01`, admin), target: 10_000, serverPid },
       { name: names.logs, url: logged.base, requests: get(detail, admin),
         serverPid: logged.child.pid! },
-      // The same server and requests from the lean client (no body decoding): what the server
-      // serves when the load generator is not the bound.
-      { name: names.leanHealthz, url: quiet.base, requests: get("/healthz"), serverPid,
-        client: "lean" },
-      { name: names.leanDetail, url: quiet.base, requests: get(detail, admin), target: 10_000,
-        serverPid, client: "lean" },
-      { name: names.leanGzip, url: quiet.base, requests: get(detail, gzip), target: 10_000,
-        serverPid, client: "lean" },
+      // The same server and requests from wrk (C, no body decoding, a fraction of autocannon's
+      // CPU per response): what the server serves when the load generator is not the bound.
+      { name: names.wrkHealthz, url: quiet.base, requests: get("/healthz"), serverPid,
+        client: "wrk" },
+      { name: names.wrkDetail, url: quiet.base, requests: get(detail, admin), target: 10_000,
+        serverPid, client: "wrk" },
+      { name: names.wrkGzip, url: quiet.base, requests: get(detail, gzip), target: 10_000,
+        serverPid, client: "wrk" },
     ]
     for (const c of cases) await warmUp(c)
     const records = await interleaved(cases)
@@ -433,14 +358,14 @@ export async function run(): Promise<BenchRecord[]> {
       serverCpu(names.gzip) / serverCpu(names.healthz), "ratio", "lower"))
     records.push(record(suite, "os-pci/detail logs on / logs off",
       rate(names.logs) / rate(names.detail), "ratio", "higher"))
-    records.push(record(suite, "lean client: os-pci/detail / healthz",
-      rate(names.leanDetail) / rate(names.leanHealthz), "ratio", "higher"))
-    records.push(record(suite, "lean client: os-pci/detail gzip / healthz",
-      rate(names.leanGzip) / rate(names.leanHealthz), "ratio", "higher"))
-    records.push(record(suite, "lean client: os-pci/detail server CPU / healthz server CPU",
-      serverCpu(names.leanDetail) / serverCpu(names.leanHealthz), "ratio", "lower"))
-    records.push(record(suite, "lean client: os-pci/detail gzip server CPU / healthz server CPU",
-      serverCpu(names.leanGzip) / serverCpu(names.leanHealthz), "ratio", "lower"))
+    records.push(record(suite, "wrk: os-pci/detail / healthz",
+      rate(names.wrkDetail) / rate(names.wrkHealthz), "ratio", "higher"))
+    records.push(record(suite, "wrk: os-pci/detail gzip / healthz",
+      rate(names.wrkGzip) / rate(names.wrkHealthz), "ratio", "higher"))
+    records.push(record(suite, "wrk: os-pci/detail server CPU / healthz server CPU",
+      serverCpu(names.wrkDetail) / serverCpu(names.wrkHealthz), "ratio", "lower"))
+    records.push(record(suite, "wrk: os-pci/detail gzip server CPU / healthz server CPU",
+      serverCpu(names.wrkGzip) / serverCpu(names.wrkHealthz), "ratio", "lower"))
     return records
   } finally {
     for (const child of children) await stop(child)
