@@ -5,7 +5,8 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { meanOf, sample } from "../adapters/sim/distribution.ts"
-import { checkCapacity, checkDevices, checkFree, checkRules } from "../adapters/sim/invariants.ts"
+import { checkCapacity, checkDevices, checkFree, checkRules, checkTotals } from
+  "../adapters/sim/invariants.ts"
 import type { Holding } from "../adapters/sim/port.ts"
 import { EventQueue } from "../adapters/sim/queue.ts"
 import { derive, rootRandom } from "../adapters/sim/random.ts"
@@ -249,6 +250,18 @@ describe("invariant checkers", () => {
     const free = (h: number) => h === 0 ? { vcpus: vcpus! - 4, ramMb: ramMb! - 8192 }
       : { vcpus: 4, ramMb: 8192 }
     expect(checkFree(inventory, holdings, free)).toHaveLength(problems)
+  })
+
+  it.each([
+    ["match the holdings", [4, 8192, 10], 0],
+    ["vCPUs off", [3, 8192, 10], 1],
+    ["RAM and disk off", [4, 1, 0], 2],
+  ])("fleet totals as reported: %s", (_, [vcpus, ramMb, diskMb], problems) => {
+    const holdings = [held("a", 0, { vcpus: 1, ramMb: 4096, diskMb: 10 }),
+      held("b", 1, { vcpus: 3, ramMb: 4096 })]
+    const totals = new Map([["vcpus", { used: vcpus!, capacity: 8 }],
+      ["ramMb", { used: ramMb!, capacity: 16384 }], ["diskMb", { used: diskMb!, capacity: 0 }]])
+    expect(checkTotals(holdings, totals)).toHaveLength(problems)
   })
 
   it.each([

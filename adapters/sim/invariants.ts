@@ -9,7 +9,7 @@ import type { Inventory } from "../../core/inventory/inventory.ts"
 import { replicaKey } from "../../core/replication/index.ts"
 import type { Rule } from "../../core/scenario/schema.ts"
 import type { Simulation } from "./engine.ts"
-import type { Holding } from "./port.ts"
+import type { Holding, ResourceTotal } from "./port.ts"
 import { repname } from "./replicas.ts"
 
 /** A broken invariant, with the command that replays the run up to it. */
@@ -46,6 +46,30 @@ export function checkCapacity(inventory: Inventory, holdings: ReadonlyArray<Hold
     over("MB RAM", ram[i]!, host.ramCapacityMb)
     if (disk[i]! > diskMb) problems.push(`${host.name}: ${disk[i]} MB disk held of ${diskMb}`)
     if (problems.length >= problemsMax) break
+  }
+  return problems
+}
+
+/**
+ * Fleet totals as the cluster reports them (what utilisation reads): vCPUs, RAM and disk in use
+ * equal the sums of the holdings.
+ */
+export function checkTotals(
+  holdings: ReadonlyArray<Holding>,
+  totals: ReadonlyMap<string, ResourceTotal>,
+): string[] {
+  let vcpus = 0
+  let ramMb = 0
+  let diskMb = 0
+  for (const h of holdings) {
+    vcpus += h.vcpus
+    ramMb += h.ramMb
+    diskMb += h.diskMb
+  }
+  const problems: string[] = []
+  for (const [name, held] of [["vcpus", vcpus], ["ramMb", ramMb], ["diskMb", diskMb]] as const) {
+    const used = totals.get(name)?.used
+    if (used !== held) problems.push(`fleet ${name}: reports ${used} in use, holdings hold ${held}`)
   }
   return problems
 }
@@ -220,6 +244,7 @@ export function checkAll(sim: Simulation, reproduce: string): void {
   const problems = [
     ...checkCapacity(inventory, holdings),
     ...checkFree(inventory, holdings, (h) => sim.cluster.free(h)),
+    ...checkTotals(holdings, sim.cluster.totals()),
     ...checkDevices(inventory, holdings),
     ...checkRules(inventory, holdings, ruleOf),
     ...checkMasters(sim, holdings),
