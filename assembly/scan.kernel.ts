@@ -9,9 +9,10 @@
 // to its position. A segment has one class, so the per-class best/runner-up/first-host tracking
 // needs no per-host class test.
 //
-// Requests without affinity, over free vCPUs and RAM that are
-// all integers below 2^30 (the wrapper says so), run four hosts per step: the filters as i32x4
-// masks (a mask lane is -1, so subtracting it counts), the score in f64x2 halves exactly as the
+// Requests without affinity, over free vCPUs and RAM that are all integers below 2^30 (the
+// wrapper says so), run four hosts per step: the filters as i32x4 masks (a mask lane is -1, so
+// subtracting it counts; disk as f64x2 compares narrowed to host lanes; anti-affinity as the
+// per-position flag plus up to two forbidden zones), the score in f64x2 halves exactly as the
 // reference computes it, and per lane a best, runner-up and first position, merged at the end of
 // each segment. The others run one host per step in f64. Nothing here allocates; the wrapper
 // checks every length and index before calling. Arithmetic follows
