@@ -123,14 +123,14 @@ export const batchBytesMax = 1024 * 1024
  * WebAssembly backend: only the image is read), else by diffing image and base; in both cases
  * with the list to write after the ACK (null when there is no valid one to patch).
  */
-async function findChanges(req: SyncRequest, baseGeneration: number,
-  sizeBytes: number): Promise<ChangedBlocks & { readonly hashes: BigUint64Array | null }> {
+function findChanges(req: SyncRequest, baseGeneration: number,
+  sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
   if (req.kernels.backend === "wasm") {
     return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes)
   }
   const p = imagePaths(req.masterDir, req.imageId)
   const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes))
-  return { ...await changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes }
+  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes }
 }
 
 /**
@@ -201,7 +201,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const { changed, captured, hashes } = await findChanges(req, meta.generation, meta.sizeBytes)
+    const { changed, captured, hashes } = findChanges(req, meta.generation, meta.sizeBytes)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.
