@@ -200,6 +200,16 @@ function exactBest(
 
 /** Whether host `i` passes every filter (the first pass's checks, without counting). */
 function passes(input: ScanInput, req: ScanRequest, s: Scratch, i: number): boolean {
+  return hostPasses(input, req, s.antiHost, s.antiRack, s.antiZone, i)
+}
+
+/**
+ * Whether host `i` passes every filter of the scan for `req`, given the forbidden hosts, racks
+ * and zones marked 1 (the request's anti-affinity lists): the one definition the reference scan
+ * and the host index's search (`core/placement/host-search.ts`) both check hosts with.
+ */
+export function hostPasses(input: ScanInput, req: ScanRequest, antiHost: Uint8Array,
+  antiRack: Uint8Array, antiZone: Uint8Array, i: number): boolean {
   const x = input.index
   const n = x.up.length
   if (x.up[i] === 0 || (req.zone !== -1 && input.zoneOf[i] !== req.zone)) return false
@@ -218,5 +228,5 @@ function passes(input: ScanInput, req: ScanRequest, s: Scratch, i: number): bool
   if ((req.affinityHost !== -1 && req.affinityHost !== i) ||
     (req.affinityRack !== -1 && req.affinityRack !== rack) ||
     (req.affinityZone !== -1 && req.affinityZone !== zone)) return false
-  return (s.antiHost[i]! | s.antiRack[rack]! | s.antiZone[zone]!) === 0
+  return (antiHost[i]! | antiRack[rack]! | antiZone[zone]!) === 0
 }

@@ -14,6 +14,7 @@
 import {
   blockStat as st, blockStatCount, type HostIndex, usedThresholds,
 } from "../cluster/host-index.ts"
+import { hostPasses } from "../kernels/scan-reference.ts"
 import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
 
 /** Relative rounding margin of a block bound (far above the few ulps a score can be off by). */
@@ -202,28 +203,10 @@ function scoreOf(i: number): number {
     (x.freeRamMb[i]! - req.ramMb) * x.ramCapacityInv[i]!)
 }
 
-/** Whether host i passes every filter of the scan (the reference's `passes`). */
+/** Whether host i passes every filter of the scan (the reference's own check). */
 function passes(i: number): boolean {
-  const x = input.index
-  const n = x.up.length
-  if (x.up[i] === 0 || (req.zone !== -1 && input.zoneOf[i] !== req.zone)) return false
-  if (x.freeVcpus[i]! < req.vcpus || x.freeRamMb[i]! < req.ramMb) return false
-  if (req.diskColumn >= 0) {
-    const d = x.maxFreeDiskMb
-    const free = req.diskColumn < anyDiskKind ? d[req.diskColumn * n + i]!
-      : Math.max(d[i]!, d[n + i]!, d[2 * n + i]!)
-    if (free < req.diskMb) return false
-  }
-  for (let k = 0; k < req.pci.length; k++) {
-    if (req.pci[k]!.free[i]! < req.pciCounts[k]!) return false
-  }
-  const rack = input.rackOf[i]!
-  const zone = input.zoneOf[i]!
-  if ((req.affinityHost !== -1 && req.affinityHost !== i) ||
-    (req.affinityRack !== -1 && req.affinityRack !== rack) ||
-    (req.affinityZone !== -1 && req.affinityZone !== zone)) return false
   const s = search
-  return (s.antiHost[i]! | s.antiRack[rack]! | s.antiZone[zone]!) === 0
+  return hostPasses(input, req, s.antiHost, s.antiRack, s.antiZone, i)
 }
 
 const exactBlock = (b: number): boolean =>
