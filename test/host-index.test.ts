@@ -9,7 +9,7 @@ import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
-  type ServerCreate, usageAt } from "../core/cluster/index.ts"
+  usageAt } from "../core/cluster/index.ts"
 import { buildHostIndex, type HostIndex } from "../core/cluster/host-index.ts"
 import { updateScanHost } from "../core/cluster/scan.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
@@ -19,7 +19,7 @@ import { scanInputOf, scanRequestOf } from "../core/placement/fast.ts"
 import { indexedBest } from "../core/placement/host-search.ts"
 import { defaultWeights, type Policy, schedule, type Weights } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
-import { clusterOf, withGroups } from "./placement-builders.ts"
+import { clusterOf, drawnRequest, withGroups } from "./placement-builders.ts"
 
 const hostArb = fc.record({
   cpus: fc.constantFrom(4, 8, 8, 6),
@@ -48,7 +48,6 @@ const serverArb = fc.record({
   zone: fc.option(fc.integer({ min: 0, max: 2 }), { freq: 3 }),
   vf: fc.integer({ min: 0, max: 4 }).map((k) => k === 0),
 })
-type ServerDraw = typeof serverArb extends fc.Arbitrary<infer T> ? T : never
 const policyArb = fc.constantFrom<Policy>("pack", "spread")
 const weightsArb = fc.constantFrom<Weights>(defaultWeights,
   { policy: 1, softAffinity: 0, softAntiAffinity: 0, specialHardware: 0 },
@@ -66,16 +65,6 @@ const opArb = fc.oneof(
     weights: weightsArb }),
 )
 
-function request(uuid: string, d: ServerDraw, groups: number): ServerCreate {
-  return {
-    uuid, kind: "server", vcpus: d.cpus, ramMb: d.ramGb * 1024,
-    groups: d.groups.filter((g) => g < groups).map((g) => `g${g}`),
-    disks: d.disk === null ? [] : [{ sizeMb: d.disk.mb,
-      ...(d.disk.kind === undefined ? {} : { kind: d.disk.kind }) }],
-    ...(d.zone === null ? {} : { zone: `z${d.zone}` }),
-    ...(d.vf ? { pci: [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }] } : {}),
-  }
-}
 
 const scenarioArb = fc.record({
   hosts: fc.array(hostArb, { minLength: 1, maxLength: 40 }),
@@ -133,7 +122,7 @@ describe("the host index", () => {
       const uuids: string[] = []
       s.ops.forEach((o, k) => {
         if (o.op === "create") {
-          const r = schedule(state, { servers: [request(`s${k}`, o.server, s.groups.length)],
+          const r = schedule(state, { servers: [drawnRequest(`s${k}`, o.server, s.groups.length)],
             policy: o.policy })
           if (Result.isSuccess(r)) { state = r.success.state; uuids.push(`s${k}`) }
         } else if (o.op === "delete" && uuids.length > 0) {
@@ -145,7 +134,7 @@ describe("the host index", () => {
           state = history[o.pick % history.length]!
           attach()
         } else if (o.op === "check") {
-          const instance = { ...request("new", o.server, s.groups.length), name: "new" }
+          const instance = { ...drawnRequest("new", o.server, s.groups.length), name: "new" }
           const req = scanRequestOf(state, instance, o.policy, o.weights)
           if (req === undefined) return
           const input = scanInputOf(state)

@@ -5,6 +5,7 @@
 import { Result } from "effect"
 import { type ClusterState, createCluster, createGroup, type DiskRequest, type GroupCreate,
   type InstanceSpec, type ServerCreate } from "../core/cluster/index.ts"
+import type { DiskPoolKind } from "../core/model/inventory.ts"
 import { schedule } from "../core/placement/index.ts"
 import { type HostBuilder, inventoryOf } from "./builders.ts"
 
@@ -55,4 +56,26 @@ export function placed(state: ClusterState, ...servers: ServerBuilder[]): Cluste
   const r = schedule(state, { servers: servers.map((s) => s.build()) })
   if (Result.isFailure(r)) throw new Error(`test setup did not fit: ${r.failure.message}`)
   return r.success.state
+}
+
+/** A server drawn by a property's arbitrary: sizes, group picks, one optional disk, zone, VF. */
+export interface ServerDraw {
+  readonly cpus: number
+  readonly ramGb: number
+  readonly groups: ReadonlyArray<number>
+  readonly disk: { readonly mb: number; readonly kind: DiskPoolKind | undefined } | null
+  readonly zone: number | null
+  readonly vf: boolean
+}
+
+/** The request of a drawn server, its groups limited to the `groups` that exist (`g0`…). */
+export function drawnRequest(uuid: string, d: ServerDraw, groups: number): ServerCreate {
+  return {
+    uuid, kind: "server", vcpus: d.cpus, ramMb: d.ramGb * 1024,
+    groups: d.groups.filter((g) => g < groups).map((g) => `g${g}`),
+    disks: d.disk === null ? [] : [{ sizeMb: d.disk.mb,
+      ...(d.disk.kind === undefined ? {} : { kind: d.disk.kind }) }],
+    ...(d.zone === null ? {} : { zone: `z${d.zone}` }),
+    ...(d.vf ? { pci: [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }] } : {}),
+  }
 }

@@ -7,7 +7,7 @@ import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, deleteServer, type GroupRule, type GroupScope, scanOf,
-  type ServerCreate, usageList } from "../core/cluster/index.ts"
+  usageList } from "../core/cluster/index.ts"
 import { pciColumnOf } from "../core/cluster/scan.ts"
 import { pciFreeByHost } from "../core/pci/index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
@@ -16,7 +16,7 @@ import { placeFast } from "../core/placement/fast.ts"
 import { defaultWeights, type NamedInstance, placeGang, type Policy, schedule, type Weights }
   from "../core/placement/index.ts"
 import { host } from "./builders.ts"
-import { clusterOf, server, withGroups } from "./placement-builders.ts"
+import { clusterOf, drawnRequest, server, withGroups } from "./placement-builders.ts"
 
 const hostArb = fc.record({
   cpus: fc.integer({ min: 2, max: 8 }),
@@ -44,18 +44,7 @@ const serverArb = fc.record({
   zone: fc.option(fc.integer({ min: 0, max: 1 })),
   vf: fc.integer({ min: 0, max: 4 }).map((k) => k === 0),
 })
-type ServerDraw = typeof serverArb extends fc.Arbitrary<infer T> ? T : never
 
-function request(uuid: string, d: ServerDraw, groups: number): ServerCreate {
-  return {
-    uuid, kind: "server", vcpus: d.cpus, ramMb: d.ramGb * 1024,
-    groups: d.groups.filter((g) => g < groups).map((g) => `g${g}`),
-    disks: d.disk === null ? [] : [{ sizeMb: d.disk.mb,
-      ...(d.disk.kind === undefined ? {} : { kind: d.disk.kind }) }],
-    ...(d.zone === null ? {} : { zone: `z${d.zone}` }),
-    ...(d.vf ? { pci: [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }] } : {}),
-  }
-}
 
 const scenarioArb = fc.record({
   hosts: fc.array(hostArb, { minLength: 1, maxLength: 6 }),
@@ -78,11 +67,11 @@ const scenarioArb = fc.record({
   state = withGroups(state, ...s.groups.map((g, k) => ({ id: `g${k}`, rule: g.rule,
     scope: g.scope, ...(g.rule.endsWith("anti-affinity") ? { maxPerDomain: g.max } : {}) })))
   s.existing.forEach((d, k) => {
-    const r = schedule(state, { servers: [request(`e${k}`, d, s.groups.length)],
+    const r = schedule(state, { servers: [drawnRequest(`e${k}`, d, s.groups.length)],
       policy: s.policy, fastPath: false })
     if (Result.isSuccess(r)) state = r.success.state
   })
-  return { state, next: request("new", s.next, s.groups.length), policy: s.policy,
+  return { state, next: drawnRequest("new", s.next, s.groups.length), policy: s.policy,
     weights: s.weights }
 })
 
