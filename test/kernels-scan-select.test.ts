@@ -16,6 +16,12 @@ const hasWasm = scanWasmModule().ok
 describe("placement scan backend selection", () => {
   afterEach(() => { usePlacementScan("auto") })
 
+  it("has the WebAssembly scan built (npm test's pretest builds it; the parity suites need it)",
+    () => {
+      const m = scanWasmModule()
+      expect(m.ok ? "built" : m.reason).toBe("built")
+    })
+
   it("defaults to WebAssembly where it compiles", () => {
     usePlacementScan("auto")
     expect(defaultScanKernel().backend).toBe(hasWasm ? "wasm" : "ts")
