@@ -144,6 +144,19 @@ function bestOf(req: ScanRequest, rMin: number, rMax: number, classes: Float64Ar
     if (-c < sMin) sMin = -c
     if (-c > sMax) sMax = -c
   }
+  return classWinner(req, classes, rMin, rMax, sMin, sMax)
+}
+
+/**
+ * The winner among the special-hardware classes present (`sMin`..`sMax`: minus their kinds),
+ * from each class's best resource score, runner-up score and first host (at 3c, 3c + 1, 3c + 2
+ * of `classes`; host -1: no candidate) and the candidates' resource range `rMin`..`rMax`: both
+ * terms normalised and weighted as the general path does, ties to the lower host. -2 when the
+ * normalisation may round a class's runner-up level with its best (then only scoring every
+ * candidate decides). Shared by the reference scan and the host index's search.
+ */
+export function classWinner(req: ScanRequest, classes: Float64Array, rMin: number, rMax: number,
+  sMin: number, sMax: number): number {
   const special = req.specialWeight !== 0 && sMax !== sMin
   const rScale = rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
   const sScale = special ? req.specialWeight / (sMax - sMin) : 0

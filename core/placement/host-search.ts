@@ -14,7 +14,7 @@
 import {
   blockStat as st, blockStatCount, type HostIndex, usedThresholds,
 } from "../cluster/host-index.ts"
-import { hostPasses } from "../kernels/scan-reference.ts"
+import { classWinner, hostPasses } from "../kernels/scan-reference.ts"
 import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
 
 /** Relative rounding margin of a block bound (far above the few ulps a score can be off by). */
@@ -38,6 +38,8 @@ interface Search {
   readonly best: Float64Array
   readonly bestHost: Int32Array
   readonly runnerUp: Float64Array
+  /** The same per class in the reference scan's layout (best, runner-up, host at 3c…). */
+  readonly classes: Float64Array
   /** Per class, the block of the largest upper bound (-1 when none is feasible). */
   readonly topUpper: Int32Array
   /** The block of the smallest lower bound (all classes), -1 when none is feasible. */
@@ -47,8 +49,8 @@ interface Search {
 const search: Search = {
   upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
   antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
-  bestHost: new Int32Array(3), runnerUp: new Float64Array(3), topUpper: new Int32Array(3),
-  topLower: -1,
+  bestHost: new Int32Array(3), runnerUp: new Float64Array(3), classes: new Float64Array(9),
+  topUpper: new Int32Array(3), topLower: -1,
 }
 
 /** What one search reads, set once per call (module scratch: the search is synchronous). */
@@ -111,25 +113,14 @@ function decide(): number {
   const special = req.specialWeight !== 0 && sMax !== sMin
   const rMin = special ? globalMin() : 0
   if (visitsLeft < 0) return -1
-  const rScale = !special || rMax === rMin ? 0 : req.policyWeight / (rMax - rMin)
-  const sScale = special ? req.specialWeight / (sMax - sMin) : 0
-  let best = -1
-  let bestScore = -Infinity
+  const classes = s.classes
   for (let c = 0; c < 3; c++) {
-    const host = s.bestHost[c]!
-    if (host === -1) continue
-    let v = s.best[c]!
-    if (special) {
-      const second = s.runnerUp[c]!
-      v = (v - rMin) * rScale + (-c - sMin) * sScale
-      if (second !== -Infinity && (second - rMin) * rScale + (-c - sMin) * sScale === v) return -1
-    }
-    if (best === -1 || v > bestScore || (v === bestScore && host < best)) {
-      bestScore = v
-      best = host
-    }
+    classes[c * 3] = s.best[c]!
+    classes[c * 3 + 1] = s.runnerUp[c]!
+    classes[c * 3 + 2] = s.bestHost[c]!
   }
-  return best
+  const best = classWinner(req, classes, rMin, rMax, sMin, sMax)
+  return best === -2 ? -1 : best
 }
 
 /**
