@@ -343,29 +343,24 @@ export async function run(): Promise<BenchRecord[]> {
       requests: pmemCycle(ids), serverPid }))
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
     const rate = (name: string) => records.find((r) => r.case === `${name} req/s`)!.value
-    const healthz = rate(names.healthz)
-    records.push(record(suite, "os-pci/detail / healthz", rate(names.detail) / healthz, "ratio",
-      "higher"))
-    records.push(record(suite, "os-pci/detail gzip / healthz", rate(names.gzip) / healthz,
-      "ratio", "higher"))
     const serverCpu = (name: string) =>
       records.find((r) => r.case === `${name} server CPU`)?.value ?? Number.NaN
-    // The steadiest figure on a busy machine: what a detail request costs the server beside
-    // what the framework's floor costs it.
-    records.push(record(suite, "os-pci/detail server CPU / healthz server CPU",
-      serverCpu(names.detail) / serverCpu(names.healthz), "ratio", "lower"))
-    records.push(record(suite, "os-pci/detail gzip server CPU / healthz server CPU",
-      serverCpu(names.gzip) / serverCpu(names.healthz), "ratio", "lower"))
+    // Per client: the detail's rate against the floor's, and (the steadiest figure on a busy
+    // machine) what a detail request costs the server beside what the framework's floor costs.
+    const ratios = (client: string, healthz: string, detail: string, gzip: string) => {
+      records.push(record(suite, `${client}os-pci/detail / healthz`,
+        rate(detail) / rate(healthz), "ratio", "higher"))
+      records.push(record(suite, `${client}os-pci/detail gzip / healthz`,
+        rate(gzip) / rate(healthz), "ratio", "higher"))
+      records.push(record(suite, `${client}os-pci/detail server CPU / healthz server CPU`,
+        serverCpu(detail) / serverCpu(healthz), "ratio", "lower"))
+      records.push(record(suite, `${client}os-pci/detail gzip server CPU / healthz server CPU`,
+        serverCpu(gzip) / serverCpu(healthz), "ratio", "lower"))
+    }
+    ratios("", names.healthz, names.detail, names.gzip)
     records.push(record(suite, "os-pci/detail logs on / logs off",
       rate(names.logs) / rate(names.detail), "ratio", "higher"))
-    records.push(record(suite, "wrk: os-pci/detail / healthz",
-      rate(names.wrkDetail) / rate(names.wrkHealthz), "ratio", "higher"))
-    records.push(record(suite, "wrk: os-pci/detail gzip / healthz",
-      rate(names.wrkGzip) / rate(names.wrkHealthz), "ratio", "higher"))
-    records.push(record(suite, "wrk: os-pci/detail server CPU / healthz server CPU",
-      serverCpu(names.wrkDetail) / serverCpu(names.wrkHealthz), "ratio", "lower"))
-    records.push(record(suite, "wrk: os-pci/detail gzip server CPU / healthz server CPU",
-      serverCpu(names.wrkGzip) / serverCpu(names.wrkHealthz), "ratio", "lower"))
+    ratios("wrk: ", names.wrkHealthz, names.wrkDetail, names.wrkGzip)
     return records
   } finally {
     for (const child of children) await stop(child)
