@@ -19,7 +19,7 @@ import { scanInputOf, scanRequestOf } from "../core/placement/fast.ts"
 import { indexedBest } from "../core/placement/host-search.ts"
 import { defaultWeights, type Policy, schedule, type Weights } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
-import { clusterOf, drawnRequest, withGroups } from "./placement-builders.ts"
+import { clusterOf, drawnCluster, drawnRequest } from "./placement-builders.ts"
 
 const hostArb = fc.record({
   cpus: fc.constantFrom(4, 8, 8, 6),
@@ -102,17 +102,7 @@ describe("the host index", () => {
     let decided = 0
     let checks = 0
     fc.assert(fc.property(scenarioArb, (s) => {
-      let state: ClusterState = clusterOf(...s.hosts.map((h, k) => {
-        let b = host(`h${k}`).cpus(h.cpus).ratios(h.cpuRatio, 1).ram(h.ramGb * 1024)
-          .rack(`r${h.rack}`).zone(`z${h.zone}`)
-        if (h.down) b = b.status("down")
-        if (h.pool !== "none") b = b.diskPool(h.pool, h.poolMb)
-        if (h.sriov) b = b.sriov(4, 2)
-        if (h.pmem) b = b.pmem("NVDIMM0", 1024)
-        return b
-      }))
-      state = withGroups(state, ...s.groups.map((g, k) => ({ id: `g${k}`, rule: g.rule,
-        scope: g.scope, ...(g.rule === "anti-affinity" ? { maxPerDomain: g.max } : {}) })))
+      let state: ClusterState = drawnCluster(s.hosts, s.groups)
       const attach = () => {
         const scan = scanOf(state)
         scan.hostIndex ??= indexOf(state, s.blockSize)

@@ -7,7 +7,7 @@ import { type ClusterState, createCluster, createGroup, type DiskRequest, type G
   type InstanceSpec, type ServerCreate } from "../core/cluster/index.ts"
 import type { DiskPoolKind } from "../core/model/inventory.ts"
 import { schedule } from "../core/placement/index.ts"
-import { type HostBuilder, inventoryOf } from "./builders.ts"
+import { host, type HostBuilder, inventoryOf } from "./builders.ts"
 
 export class ServerBuilder {
   private spec: { -readonly [K in keyof ServerCreate]: ServerCreate[K] }
@@ -78,4 +78,41 @@ export function drawnRequest(uuid: string, d: ServerDraw, groups: number): Serve
     ...(d.zone === null ? {} : { zone: `z${d.zone}` }),
     ...(d.vf ? { pci: [{ count: 1, spec: [{ vendor_id: "8086", product_id: "1520" }] }] } : {}),
   }
+}
+
+/** A host drawn by a property's arbitrary (host `h${k}`, rack `r…`, zone `z…`). */
+export interface HostDraw {
+  readonly cpus: number
+  readonly cpuRatio?: number
+  readonly ramGb: number
+  readonly rack: number
+  readonly zone: number
+  readonly down: boolean
+  readonly pool: string
+  readonly poolMb: number
+  readonly sriov: boolean
+  readonly pmem: boolean
+}
+
+/** A hard or soft group drawn by a property's arbitrary (group `g${k}`). */
+export interface GroupDraw {
+  readonly rule: GroupCreate["rule"]
+  readonly scope: NonNullable<GroupCreate["scope"]>
+  readonly max: number
+}
+
+/** The cluster of drawn hosts with the drawn groups (`max` per domain for anti-affinity rules). */
+export function drawnCluster(hosts: ReadonlyArray<HostDraw>, groups: ReadonlyArray<GroupDraw>)
+  : ClusterState {
+  const state = clusterOf(...hosts.map((h, k) => {
+    let b = host(`h${k}`).cpus(h.cpus).ram(h.ramGb * 1024).rack(`r${h.rack}`).zone(`z${h.zone}`)
+    if (h.cpuRatio !== undefined) b = b.ratios(h.cpuRatio, 1)
+    if (h.down) b = b.status("down")
+    if (h.pool !== "none") b = b.diskPool(h.pool, h.poolMb)
+    if (h.sriov) b = b.sriov(4, 2)
+    if (h.pmem) b = b.pmem("NVDIMM0", 1024)
+    return b
+  }))
+  return withGroups(state, ...groups.map((g, k) => ({ id: `g${k}`, rule: g.rule,
+    scope: g.scope, ...(g.rule.endsWith("anti-affinity") ? { maxPerDomain: g.max } : {}) })))
 }

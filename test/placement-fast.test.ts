@@ -16,7 +16,7 @@ import { placeFast } from "../core/placement/fast.ts"
 import { defaultWeights, type NamedInstance, placeGang, type Policy, schedule, type Weights }
   from "../core/placement/index.ts"
 import { host } from "./builders.ts"
-import { clusterOf, drawnRequest, server, withGroups } from "./placement-builders.ts"
+import { clusterOf, drawnCluster, drawnRequest, server } from "./placement-builders.ts"
 
 const hostArb = fc.record({
   cpus: fc.integer({ min: 2, max: 8 }),
@@ -56,16 +56,7 @@ const scenarioArb = fc.record({
     { policy: 1, softAffinity: 0, softAntiAffinity: 0, specialHardware: 0 },
     { policy: -2, softAffinity: 1, softAntiAffinity: 0, specialHardware: 3 }),
 }).map((s) => {
-  let state: ClusterState = clusterOf(...s.hosts.map((h, k) => {
-    let b = host(`h${k}`).cpus(h.cpus).ram(h.ramGb * 1024).rack(`r${h.rack}`).zone(`z${h.zone}`)
-    if (h.down) b = b.status("down")
-    if (h.pool !== "none") b = b.diskPool(h.pool, h.poolMb)
-    if (h.sriov) b = b.sriov(4, 2)
-    if (h.pmem) b = b.pmem("NVDIMM0", 1024)
-    return b
-  }))
-  state = withGroups(state, ...s.groups.map((g, k) => ({ id: `g${k}`, rule: g.rule,
-    scope: g.scope, ...(g.rule.endsWith("anti-affinity") ? { maxPerDomain: g.max } : {}) })))
+  let state: ClusterState = drawnCluster(s.hosts, s.groups)
   s.existing.forEach((d, k) => {
     const r = schedule(state, { servers: [drawnRequest(`e${k}`, d, s.groups.length)],
       policy: s.policy, fastPath: false })
