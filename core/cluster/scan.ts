@@ -10,10 +10,7 @@
  */
 import type { Host, Inventory } from "../inventory/inventory.ts"
 import { diskPoolKind, type DiskPoolKind } from "../model/inventory.ts"
-import type { PciSpec, PciState } from "../pci/index.ts"
-import { pvecGet } from "../pci/pvec.ts"
-import { matchingPools } from "../pci/select.ts"
-import { poolFreeAt } from "../pci/state.ts"
+import { pciHostFreeCount, pciHostPools, type PciSpec, type PciState } from "../pci/index.ts"
 import { type HostIndex, refreshHostIndex } from "./host-index.ts"
 import type { HostUsage } from "./types.ts"
 
@@ -179,15 +176,11 @@ export function pciColumnOf(
 }
 
 function writePciHost(column: PciColumn, pci: PciState, hostIndex: number): void {
-  const layout = pci.layout.hosts[hostIndex]!
-  if (layout.pools.length === 0) return
+  if (pci.layout.hosts[hostIndex]!.pools.length === 0) return
   let pools = column.pools[hostIndex]
   if (pools === undefined) {
-    pools = matchingPools(layout, column.spec)
+    pools = pciHostPools(pci, hostIndex, column.spec)
     column.pools[hostIndex] = pools
   }
-  const usage = pvecGet(pci.hosts, hostIndex)
-  let total = 0
-  for (const p of pools) total += poolFreeAt(layout, usage, p)
-  column.free[hostIndex] = total
+  column.free[hostIndex] = pciHostFreeCount(pci, hostIndex, pools)
 }
