@@ -10,7 +10,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
   usageAt } from "../core/cluster/index.ts"
-import { buildHostIndex, type HostIndex } from "../core/cluster/host-index.ts"
+import { blockStat, blockStatCount, buildHostIndex, type HostIndex }
+  from "../core/cluster/host-index.ts"
 import { updateScanHost } from "../core/cluster/scan.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { setPlacementScan } from "../core/kernels/scan-select.ts"
@@ -167,6 +168,28 @@ describe("the host index", () => {
       reference.scan(input, req, out)
       expect(indexedBest(input, req, input.index.hostIndex!)).toBe(out.best)
     }
+  })
+
+  it("keeps the summaries equal to rebuilt ones as a block turns uneven and alike again", () => {
+    let state = clusterOf(...[0, 1, 2, 3].map((k) => host(`h${k}`).cpus(8).ram(8192)))
+    const kept = indexOf(state, 2)
+    scanOf(state).hostIndex = kept
+    const uniform = (b: number) => kept.stats[b * blockStatCount + blockStat.uniform]
+    const step = (r: Result.Result<{ state: ClusterState }, unknown>, alike: number) => {
+      if (Result.isFailure(r)) throw new Error("refused")
+      state = r.success.state
+      expect(scanOf(state).hostIndex).toBe(kept)
+      expect([...kept.stats]).toEqual([...indexOf(state, 2).stats])
+      expect(uniform(0)).toBe(alike)
+    }
+    const server = (uuid: string) => ({ uuid, kind: "server" as const, vcpus: 2, ramMb: 1024,
+      disks: [], groups: [] })
+    step(createServer(state, server("a"), "h1"), 0)
+    step(deleteServer(state, "a"), 1)
+    step(createServer(state, server("b"), "h0"), 0)
+    step(createServer(state, server("c"), "h1"), 1)
+    step(deleteServer(state, "b"), 0)
+    step(deleteServer(state, "c"), 1)
   })
 
   it("leaves a runner-up that normalisation rounds level with the best to the full scan", () => {

@@ -6,9 +6,10 @@
  * blocks best bound first (`core/placement/host-search.ts`) so a successful placement evaluates
  * the hosts that could win, not every host.
  *
- * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` recomputes the
- * changed host's block (O(block)) and a rebuilt `ScanIndex` starts without one, so the index
- * always describes the columns of the state that reads them.
+ * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` folds the
+ * changed host into its block's summaries (O(1), or O(block) when the host held an extreme it
+ * left) and a rebuilt `ScanIndex` starts without one, so the index always describes the columns
+ * of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
 import type { ScanIndex } from "./scan.ts"
@@ -113,9 +114,126 @@ export function buildHostIndex(
   return index
 }
 
-/** Recomputes the summaries of the block holding `hostIndex` (O(block)). */
-export function refreshHostIndex(index: HostIndex, scan: ScanIndex, hostIndex: number): void {
+/** Slots of `HostColumns`: one host's scan columns the summaries read. */
+const col = { fv: 0, fr: 1, vi: 2, ri: 3, disk: 4, up: 7 } as const
+/**
+ * One host's scan columns as the summaries read them (free vCPUs, free RAM, 1/capacities, largest
+ * free disk per pool kind, up), saved before an update so the refresh can fold in the change.
+ */
+export type HostColumns = Float64Array
+
+/** Scratch for `HostColumns` (8 slots). */
+export const newHostColumns = (): HostColumns => new Float64Array(8)
+
+/** Copies host i's columns from the scan into `out`. */
+export function readHostColumns(scan: ScanIndex, i: number, out: HostColumns): void {
+  const n = scan.up.length
+  out[col.fv] = scan.freeVcpus[i]!
+  out[col.fr] = scan.freeRamMb[i]!
+  out[col.vi] = scan.vcpuCapacityInv[i]!
+  out[col.ri] = scan.ramCapacityInv[i]!
+  out[col.disk] = scan.maxFreeDiskMb[i]!
+  out[col.disk + 1] = scan.maxFreeDiskMb[n + i]!
+  out[col.disk + 2] = scan.maxFreeDiskMb[2 * n + i]!
+  out[col.up] = scan.up[i]!
+}
+
+const now = newHostColumns()
+
+/**
+ * Brings the summaries of the block holding `hostIndex` up to date after that host's columns
+ * changed from `was` (`readHostColumns` before the update) to what the scan holds now. Each
+ * extreme is folded in at O(1) unless the host held it and moved away from it (or the block may
+ * have become uniform): then the block is summarised again (O(block)). The result equals a
+ * summary from scratch.
+ */
+export function refreshHostIndex(
+  index: HostIndex,
+  scan: ScanIndex,
+  hostIndex: number,
+  was: HostColumns,
+): void {
+  const b = index.blockOf[hostIndex]!
+  readHostColumns(scan, hostIndex, now)
+  if (!foldHost(index, scan, b, hostIndex, was, now)) summarise(index, scan, b)
+}
+
+/** Recomputes the summaries of the block holding `hostIndex` from scratch (O(block)). */
+export function resummariseHost(index: HostIndex, scan: ScanIndex, hostIndex: number): void {
   summarise(index, scan, index.blockOf[hostIndex]!)
+}
+
+const usedOf = (c: HostColumns): number => 2 - c[col.fv]! * c[col.vi]! - c[col.fr]! * c[col.ri]!
+const magnitudeOf = (c: HostColumns): number =>
+  Math.abs(c[col.fv]!) * c[col.vi]! + Math.abs(c[col.fr]!) * c[col.ri]!
+
+/** A maximum with one member's value changed; false when only a recompute can tell it. */
+function foldMax(s: Float64Array, slot: number, was: number, wasIn: boolean, is: number,
+  isIn: boolean): boolean {
+  const cur = s[slot]!
+  if (wasIn && was === cur && !(isIn && is >= cur)) return false
+  if (isIn && is > cur) s[slot] = is
+  return true
+}
+
+/** A minimum with one member's value changed; false when only a recompute can tell it. */
+function foldMin(s: Float64Array, slot: number, was: number, wasIn: boolean, is: number,
+  isIn: boolean): boolean {
+  const cur = s[slot]!
+  if (wasIn && was === cur && !(isIn && is <= cur)) return false
+  if (isIn && is < cur) s[slot] = is
+  return true
+}
+
+const sameColumns = (a: HostColumns, b: HostColumns): boolean =>
+  a[col.fv] === b[col.fv] && a[col.fr] === b[col.fr] && a[col.vi] === b[col.vi] &&
+  a[col.ri] === b[col.ri]
+
+const other = newHostColumns()
+
+/** Folds host i's change into block b's summaries; false when the block must be summarised. */
+function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: HostColumns,
+  is: HostColumns): boolean {
+  const s = index.stats
+  const at = b * blockStatCount
+  const lo = index.blockStart[b]!
+  if (index.blockStart[b + 1]! - lo === 1) return false
+  if (s[at + blockStat.uniform] === 1) {
+    if (!sameColumns(was, is)) s[at + blockStat.uniform] = 0
+  } else {
+    // Still uneven unless the host now equals another of the block (then maybe all are alike).
+    const first = index.order[lo]!
+    readHostColumns(scan, first === i ? index.order[lo + 1]! : first, other)
+    if (sameColumns(is, other)) return false
+  }
+  s[at + blockStat.upCount] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
+  const u0 = usedOf(was)
+  const u1 = usedOf(is)
+  const fv0 = was[col.fv]!
+  const fv1 = is[col.fv]!
+  let ok = foldMin(s, at + blockStat.minUsed, u0, true, u1, true) &&
+    foldMax(s, at + blockStat.maxUsed, u0, true, u1, true) &&
+    foldMax(s, at + blockStat.maxMagnitude, magnitudeOf(was), true, magnitudeOf(is), true) &&
+    foldMin(s, at + blockStat.minVcpuInv, was[col.vi]!, true, is[col.vi]!, true) &&
+    foldMax(s, at + blockStat.maxVcpuInv, was[col.vi]!, true, is[col.vi]!, true) &&
+    foldMin(s, at + blockStat.minRamInv, was[col.ri]!, true, is[col.ri]!, true) &&
+    foldMax(s, at + blockStat.maxRamInv, was[col.ri]!, true, is[col.ri]!, true) &&
+    foldMax(s, at + blockStat.maxFreeVcpus, fv0, true, fv1, true) &&
+    foldMax(s, at + blockStat.maxFreeRamMb, was[col.fr]!, true, is[col.fr]!, true)
+  for (let k = 0; ok && k < 3; k++) {
+    ok = foldMax(s, at + blockStat.maxFreeDisk + k, was[col.disk + k]!, true, is[col.disk + k]!,
+      true)
+  }
+  for (let k = 0; ok && k < usedThresholds.length; k++) {
+    const t = usedThresholds[k]!
+    const slot = at + blockStat.usedByThreshold + 2 * k
+    ok = foldMin(s, slot, u0, fv0 >= t, u1, fv1 >= t) &&
+      foldMax(s, slot + 1, u0, fv0 >= t, u1, fv1 >= t)
+  }
+  if (!ok) return false
+  const d = at + blockStat.maxFreeDisk
+  s[at + blockStat.maxFreeDiskAny] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
+  return true
 }
 
 function summarise(index: HostIndex, scan: ScanIndex, b: number): void {

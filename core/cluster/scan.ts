@@ -11,7 +11,7 @@
 import type { Host, Inventory } from "../inventory/inventory.ts"
 import { diskPoolKind, type DiskPoolKind } from "../model/inventory.ts"
 import { pciHostFreeCount, pciHostPools, type PciSpec, type PciState } from "../pci/index.ts"
-import { type HostIndex, refreshHostIndex } from "./host-index.ts"
+import { type HostIndex, newHostColumns, readHostColumns, refreshHostIndex } from "./host-index.ts"
 import type { HostUsage } from "./types.ts"
 
 /** Disk pool classes with a column in the scan, in column order. */
@@ -112,6 +112,9 @@ export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>)
   return scan
 }
 
+/** A host's columns before an update (scratch of `updateScanHost`). */
+const before = newHostColumns()
+
 /**
  * Rewrites one host's entries after its usage or PCI state changed (O(pools on the host)) and
  * logs the change.
@@ -122,9 +125,11 @@ export function updateScanHost(
   usage: HostUsage,
   pci: PciState,
 ): void {
+  const hostIndex = scan.hostIndex
+  if (hostIndex !== undefined) readHostColumns(scan, host.index, before)
   writeHost(scan, host, usage)
   for (const column of scan.pci.values()) writePciHost(column, pci, host.index)
-  if (scan.hostIndex !== undefined) refreshHostIndex(scan.hostIndex, scan, host.index)
+  if (hostIndex !== undefined) refreshHostIndex(hostIndex, scan, host.index, before)
   scan.changeLog[scan.version % changeLogCapacity] = host.index
   scan.version++
 }
