@@ -163,7 +163,7 @@ describe("the host index", () => {
       if (Result.isFailure(r)) throw r.failure
       state = r.success.state
       const input = scanInputOf(state)
-      const req = scanRequestOf(state, { name: "n", kind: "server", vcpus: 2,
+      const req = scanRequestOf(state, { kind: "server", vcpus: 2,
         ramMb: 1024, disks: [], groups: [] }, k % 2 === 0 ? "pack" : "spread", defaultWeights)!
       reference.scan(input, req, out)
       expect(indexedBest(input, req, input.index.hostIndex!)).toBe(out.best)
@@ -206,7 +206,7 @@ describe("the host index", () => {
     }
     use("a", 3, 1, "h0")
     use("b", 1, 3, "h1")
-    const req = scanRequestOf(state, { name: "n", kind: "server", vcpus: 0, ramMb: 0, disks: [],
+    const req = scanRequestOf(state, { kind: "server", vcpus: 0, ramMb: 0, disks: [],
       groups: [] }, "pack", defaultWeights)!
     const input = scanInputOf(state)
     reference.scan(input, req, out)
@@ -228,7 +228,7 @@ describe("the host index", () => {
         if (Result.isFailure(r)) throw r.failure
         state = r.success.state
       }
-      const req = scanRequestOf(state, { name: "n", kind: "server", vcpus, ramMb: 0,
+      const req = scanRequestOf(state, { kind: "server", vcpus, ramMb: 0,
         disks: [], groups: [] }, "pack", defaultWeights)!
       const input = scanInputOf(state)
       reference.scan(input, req, out)

@@ -89,13 +89,18 @@ function misfit(
   return { fits: false, misfit: { resource, detail, requested, free, capacity } }
 }
 
+const firstOnly: ReadonlyArray<number> = [0]
+
 function assignDisks(
   host: Host,
   usage: HostUsage,
   disks: ReadonlyArray<DiskRequest>,
 ): PlacedDisk[] | Misfit {
-  const free = host.diskPools.map((p, k) => p.sizeMb - usage.diskUsedMb[k]!)
-  const order = disks.map((_, k) => k).sort((a, b) => disks[b]!.sizeMb - disks[a]!.sizeMb || a - b)
+  const pools = host.diskPools
+  const free = new Array<number>(pools.length)
+  for (let p = 0; p < pools.length; p++) free[p] = pools[p]!.sizeMb - usage.diskUsedMb[p]!
+  const order = disks.length === 1 ? firstOnly
+    : disks.map((_, k) => k).sort((a, b) => disks[b]!.sizeMb - disks[a]!.sizeMb || a - b)
   const placed: PlacedDisk[] = new Array<PlacedDisk>(disks.length)
   for (const k of order) {
     const disk = disks[k]!

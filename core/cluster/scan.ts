@@ -158,6 +158,24 @@ export function pciSpecKey(spec: ReadonlyArray<PciSpec>): string {
   return JSON.stringify(spec.map((alt) => Object.keys(alt).sort().map((k) => [k, alt[k]])))
 }
 
+/** Whether two specs have the same `pciSpecKey` (checked without building it). */
+function sameSpec(a: ReadonlyArray<PciSpec>, b: ReadonlyArray<PciSpec>): boolean {
+  if (a.length !== b.length) return false
+  for (let k = 0; k < a.length; k++) {
+    const x = a[k]!
+    const y = b[k]!
+    let keys = 0
+    for (const name in x) {
+      if (!Object.hasOwn(x, name)) continue
+      if (!Object.hasOwn(y, name) || x[name] !== y[name]) return false
+      keys++
+    }
+    for (const name in y) if (Object.hasOwn(y, name)) keys--
+    if (keys !== 0) return false
+  }
+  return true
+}
+
 /**
  * The free-device column of a spec, built from `pci` on first use (O(hosts with devices)) and
  * kept current by `updateScanHost` afterwards. `pci` must be the owning state's.
@@ -167,6 +185,9 @@ export function pciColumnOf(
   pci: PciState,
   spec: ReadonlyArray<PciSpec>,
 ): PciColumn {
+  for (const column of scan.pci.values()) {
+    if (column.spec === spec || sameSpec(column.spec, spec)) return column
+  }
   const key = pciSpecKey(spec)
   const known = scan.pci.get(key)
   if (known !== undefined) return known

@@ -428,9 +428,12 @@ function withHostUsage(
 }
 
 function assertUsageWithin(host: Host, u: HostUsage): void {
-  const bad = u.vcpusUsed < 0 || u.ramMbUsed < 0 || u.instanceCount < 0 ||
-    u.vcpusUsed > host.vcpuCapacity || u.ramMbUsed > host.ramCapacityMb ||
-    u.diskUsedMb.some((d, p) => d < 0 || d > host.diskPools[p]!.sizeMb)
+  let bad = u.vcpusUsed < 0 || u.ramMbUsed < 0 || u.instanceCount < 0 ||
+    u.vcpusUsed > host.vcpuCapacity || u.ramMbUsed > host.ramCapacityMb
+  for (let p = 0; p < u.diskUsedMb.length && !bad; p++) {
+    const d = u.diskUsedMb[p]!
+    bad = d < 0 || d > host.diskPools[p]!.sizeMb
+  }
   if (bad) throw new Error(`usage of ${host.name} out of bounds: ${JSON.stringify(u)}`)
 }
 

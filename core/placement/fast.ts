@@ -13,7 +13,7 @@ import { buildHostIndex } from "../cluster/host-index.ts"
 import { pciColumnOf, type PciColumn, poolKindColumn } from "../cluster/scan.ts"
 import { findGroup, instanceIssues, instanceLimits, memberHosts, scanOf, usageAt }
   from "../cluster/state.ts"
-import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
+import type { ClusterState, GroupRecord, HostAssignment, InstanceSpec } from "../cluster/types.ts"
 import { diskPoolKind } from "../model/inventory.ts"
 import {
   anyDiskKind, newScanResult, type ScanInput, type ScanKernel, type ScanRequest, scanPciMax,
@@ -55,7 +55,20 @@ export function placeFast(
   kernel: ScanKernel = defaultScanKernel(),
   hostIndex = true,
 ): FastPlacement | undefined {
-  if (instance.name === "" || instanceIssues(instance, "instance").length > 0) return undefined
+  return placeFastAs(state, instance, instance.name, policy, weights, kernel, hostIndex)
+}
+
+/** `placeFast` for an instance named `name` (no named copy of the instance is made). */
+export function placeFastAs(
+  state: ClusterState,
+  instance: InstanceSpec,
+  name: string,
+  policy: Policy,
+  weights: Weights,
+  kernel: ScanKernel,
+  hostIndex: boolean,
+): FastPlacement | undefined {
+  if (name === "" || instanceIssues(instance, "instance").length > 0) return undefined
   const request = scanRequestOf(state, instance, policy, weights)
   if (request === undefined) return undefined
   const input = scanInputOf(state)
@@ -72,11 +85,11 @@ export function placeFast(
   if (best < 0) return undefined
   const host = state.inventory.hosts[best]!
   const fit = fitOnHost(host, usageAt(state, best), instance)
-  if (!fit.fits) throw new Error(`scan chose ${host.name}, where ${instance.name} does not fit`)
+  if (!fit.fits) throw new Error(`scan chose ${host.name}, where ${name} does not fit`)
   if (!wantsDevices(instance)) {
     return { hostIndex: best, assignment: fit.assignment, devices: undefined }
   }
-  const devices = fitDevices(state.pci, state.pmem, host, instance.name, instance, fit.assignment)
+  const devices = fitDevices(state.pci, state.pmem, host, name, instance, fit.assignment)
   if ("error" in devices) return undefined
   return { hostIndex: best, assignment: fit.assignment, devices }
 }
@@ -109,7 +122,7 @@ const noRules: Rules = { affinityHost: -1, affinityRack: -1, affinityZone: -1,
  */
 export function scanRequestOf(
   state: ClusterState,
-  instance: NamedInstance,
+  instance: InstanceSpec,
   policy: Policy,
   weights: Weights,
 ): ScanRequest | undefined {

@@ -8,7 +8,7 @@ import type { ClusterState, ServerCreate, ServerRecord } from "../cluster/types.
 import type { NoValidHost } from "./errors.ts"
 import { placeGang } from "./gang.ts"
 import { defaultScanKernel } from "../kernels/scan-select.ts"
-import { placeFast } from "./fast.ts"
+import { placeFastAs } from "./fast.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 
 /** Servers (and volumes) to create together, with the new groups they join. */
@@ -86,7 +86,7 @@ function scheduleFast(
   }
   const server = request.servers[0]!
   if (server.uuid === "" || findServer(state, server.uuid) !== undefined) return undefined
-  const fast = placeFast(state, { ...server, name: server.uuid }, request.policy ?? "pack",
+  const fast = placeFastAs(state, server, server.uuid, request.policy ?? "pack",
     request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
   if (fast === undefined) return undefined
   const r = commitPlaced(state, server, fast.hostIndex, fast.assignment, fast.devices)
