@@ -7,6 +7,7 @@ import type { ServerConfig } from "./config.ts"
 import { type Engine, type Operations, type Sources, startEngine, systemSources } from "./engine.ts"
 import { openJournal } from "./journal.ts"
 import type { LineOutput } from "./log.ts"
+import type { ReadCache } from "./read-cache.ts"
 import { type Connector, connectorOperations, connectorRoutes, makeConnector } from
   "./routes/connector.ts"
 import { hypervisorPciExtra, pciRoutes, serverPciExtra } from "./routes/pci.ts"
@@ -53,12 +54,16 @@ export interface AppOptions {
   readonly logger?: boolean
   /** Where log lines go (default: stdout, written on the thread pool). */
   readonly logOutput?: LineOutput
+  /** The read cache in front of the framework (adapters/http/read-cache.ts; default on). */
+  readonly readCache?: boolean
 }
 
 /** A ready app (not listening) and its engine. */
 export interface App {
   readonly app: FastifyInstance
   readonly engine: Engine<World>
+  /** The read cache (null when off); it answers only requests that come through a socket. */
+  readonly readCache: ReadCache | null
   /** Entries replayed from the journal on start, and torn bytes dropped. */
   readonly replayed: number
   readonly tornBytes: number
@@ -70,17 +75,19 @@ export function startApp(options: AppOptions): App {
   const connector = makeConnector()
   const engine = startEngine(initialWorld(options.offer), operationsOf(connector), journal,
     options.sources ?? systemSources)
-  const app = buildServer({
+  const { app, readCache } = buildServer({
     config: options.config,
     engine,
     routes: routeGroupsOf(connector),
     logger: options.logger ?? false,
     ...(options.logOutput === undefined ? {} : { logOutput: options.logOutput }),
+    ...(options.readCache === undefined ? {} : { readCache: options.readCache }),
   })
   app.addHook("onClose", async () => engine.close())
   return {
     app,
     engine,
+    readCache,
     replayed: journal?.entries.length ?? 0,
     tornBytes: journal?.tornBytes ?? 0,
   }

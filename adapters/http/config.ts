@@ -87,3 +87,12 @@ export function parseConfig(text: string): Result.Result<ServerConfig, BadReques
 export function principalsOf(config: ServerConfig): ReadonlyMap<string, Principal> {
   return new Map(config.tokens.map((t) => [t.token, { tenant: t.tenant, role: t.role }]))
 }
+
+/**
+ * The caller an `X-Auth-Token` header names, or undefined (no header, a repeated header, an
+ * unknown token). The one check both the auth hook and the read cache run.
+ */
+export function principalOfToken(principals: ReadonlyMap<string, Principal>,
+  token: string | ReadonlyArray<string> | undefined): Principal | undefined {
+  return typeof token === "string" ? principals.get(token) : undefined
+}

@@ -33,19 +33,32 @@ export type NotModifiedHeaders = {
 
 const jsonType = "application/json; charset=utf-8"
 
+/** One answer a rendering gives: status, prebuilt headers, and the body (none for a 304). */
+export interface Variant {
+  readonly status: 200 | 304
+  readonly headers: RenderedHeaders | NotModifiedHeaders
+  readonly body: Buffer | undefined
+}
+
 /**
  * One view rendered: its JSON bytes, their tag, and the gzipped bytes once asked for; the
- * header sets of both variants (and of their 304s) are built once, so a request only picks one.
+ * answers of both representations (and their 304s) are built once, so a request only picks one.
  */
 export class Rendered {
   private gzipped: Buffer | undefined
-  private gzipHeaders: RenderedHeaders | undefined
+  private gzipAnswer: Variant | undefined
   readonly etag: string
   /** The tag of the gzipped variant (a different representation, so a different tag). */
   readonly gzipEtag: string
   readonly headers: RenderedHeaders
   readonly notModified: NotModifiedHeaders
   readonly gzipNotModified: NotModifiedHeaders
+  /** 200 with the bytes as they are. */
+  readonly identity: Variant
+  /** 304 for the identity tag. */
+  readonly identityUnchanged: Variant
+  /** 304 for the gzip tag. */
+  readonly gzipUnchanged: Variant
 
   constructor(readonly bytes: Buffer) {
     this.etag = `"${createHash("sha256").update(bytes).digest("base64url").slice(0, 27)}"`
@@ -54,6 +67,9 @@ export class Rendered {
       "content-length": String(bytes.length) }
     this.notModified = { etag: this.etag, vary: "Accept-Encoding" }
     this.gzipNotModified = { etag: this.gzipEtag, vary: "Accept-Encoding" }
+    this.identity = { status: 200, headers: this.headers, body: bytes }
+    this.identityUnchanged = { status: 304, headers: this.notModified, body: undefined }
+    this.gzipUnchanged = { status: 304, headers: this.gzipNotModified, body: undefined }
   }
 
   /** The gzipped bytes (computed on first use, then kept). */
@@ -62,13 +78,15 @@ export class Rendered {
     return this.gzipped
   }
 
-  /** The headers of the gzipped variant (built on first use, then kept). */
-  gzipVariantHeaders(): RenderedHeaders {
-    if (this.gzipHeaders === undefined) {
-      this.gzipHeaders = { etag: this.gzipEtag, vary: "Accept-Encoding", "content-type": jsonType,
-        "content-length": String(this.gzip().length), "content-encoding": "gzip" }
+  /** 200 with the gzipped bytes (built on first use, then kept). */
+  gzipVariant(): Variant {
+    if (this.gzipAnswer === undefined) {
+      const body = this.gzip()
+      this.gzipAnswer = { status: 200, body, headers: { etag: this.gzipEtag,
+        vary: "Accept-Encoding", "content-type": jsonType, "content-length": String(body.length),
+        "content-encoding": "gzip" } }
     }
-    return this.gzipHeaders
+    return this.gzipAnswer
   }
 }
 
@@ -95,20 +113,30 @@ export function renderedOf<E>(state: object, key: string,
 }
 
 /**
- * Sends a rendering with 200: 304 when `If-None-Match` names its tag, gzipped when the request
- * accepts gzip and the body is worth it, as it is otherwise. The headers are the rendering's
- * prebuilt set for the variant; the bytes are the cached Buffer, never re-serialised.
+ * The answer a request gets from a rendering: 304 when `If-None-Match` names the tag of the
+ * representation it would get, gzipped when it accepts gzip and the body is worth it, as it is
+ * otherwise. One function for the framework's route and the read cache (adapters/http/
+ * read-cache.ts), so both answer alike.
+ */
+export function variantOf(rendered: Rendered, acceptEncoding: string | undefined,
+  ifNoneMatch: string | undefined): Variant {
+  const gzip = rendered.bytes.length >= gzipBytesMin && acceptsGzip(acceptEncoding)
+  if (ifNoneMatch !== undefined && matchesTag(ifNoneMatch, gzip ? rendered.gzipEtag
+    : rendered.etag)) {
+    return gzip ? rendered.gzipUnchanged : rendered.identityUnchanged
+  }
+  return gzip ? rendered.gzipVariant() : rendered.identity
+}
+
+/**
+ * Sends a rendering (`variantOf`): the headers are the rendering's prebuilt set for the
+ * variant; the bytes are the cached Buffer, never re-serialised.
  */
 export function sendRendered(request: FastifyRequest, reply: FastifyReply, rendered: Rendered)
   : FastifyReply {
-  const gzip = rendered.bytes.length >= gzipBytesMin &&
-    acceptsGzip(request.headers["accept-encoding"])
-  const noneMatch = request.headers["if-none-match"]
-  if (noneMatch !== undefined && matchesTag(noneMatch, gzip ? rendered.gzipEtag : rendered.etag)) {
-    return reply.code(304).headers(gzip ? rendered.gzipNotModified : rendered.notModified).send()
-  }
-  if (!gzip) return reply.code(200).headers(rendered.headers).send(rendered.bytes)
-  return reply.code(200).headers(rendered.gzipVariantHeaders()).send(rendered.gzip())
+  const v = variantOf(rendered, request.headers["accept-encoding"],
+    request.headers["if-none-match"])
+  return reply.code(v.status).headers(v.headers).send(v.body)
 }
 
 /** The last `Accept-Encoding` value seen and its answer: clients repeat the same value. */

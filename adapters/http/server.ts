@@ -5,20 +5,23 @@
  *
  * `buildServer` wires a ready engine (state + journal) into a Fastify instance; it does not
  * listen, so tests use `inject()` or `listen({port: 0})` and `corral serve` adds the socket and
- * the signal handling.
+ * the signal handling. Its Node server puts the read cache (adapters/http/read-cache.ts) in
+ * front of the framework: repeated cacheable reads are answered there, the rest by Fastify.
  */
 import Fastify, {
-  type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, LogController,
+  type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest,
+  type FastifyServerFactoryHandler, LogController,
 } from "fastify"
-import { hostname } from "node:os"
+import { createServer, type Server } from "node:http"
 import { Result } from "effect"
 import {
   type CorralError, faultBody, Forbidden, httpStatus, PayloadTooLarge, Unauthorized,
 } from "../../core/errors.ts"
 import { noValidHostFault, noValidHostStatus } from "../../core/placement/errors.ts"
 import { parseBody } from "./body.ts"
-import { BatchedLines, fdOutput, type LineOutput } from "./log.ts"
-import { type Principal, principalsOf, type ServerConfig } from "./config.ts"
+import { BatchedLines, fdOutput, type LineOutput, RequestLog, requestIds } from "./log.ts"
+import { type Principal, principalOfToken, principalsOf, type ServerConfig } from "./config.ts"
+import { ReadCache } from "./read-cache.ts"
 import type { Engine, OpError, Reply } from "./engine.ts"
 
 declare module "fastify" {
@@ -44,6 +47,8 @@ function isPublic(url: string): boolean {
 export interface RouteContext<W> {
   readonly app: FastifyInstance
   readonly engine: Engine<W>
+  /** Where cacheable reads are remembered (null: the cache is off). */
+  readonly readCache: ReadCache | null
 }
 
 /** A route group: registers its routes on the app. */
@@ -61,16 +66,32 @@ export interface ServerOptions<W> {
   readonly logger?: boolean
   /** Where log lines go (default: stdout, written on the thread pool). */
   readonly logOutput?: LineOutput
+  /** The read cache in front of the framework (default on; off answers every request there). */
+  readonly readCache?: boolean
+}
+
+/** A built server: the app (not listening) and its read cache (null when off). */
+export interface BuiltServer {
+  readonly app: FastifyInstance
+  readonly readCache: ReadCache | null
 }
 
 /** Builds the Fastify app (not listening). */
-export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
+export function buildServer<W>(options: ServerOptions<W>): BuiltServer {
   const principals = principalsOf(options.config)
   const lines = options.logger === true ? new BatchedLines(options.logOutput ?? fdOutput(1))
     : null
-  const app = Fastify({
+  const log = lines === null ? null : new RequestLog(lines)
+  const nextRequestId = requestIds()
+  let app: FastifyInstance | undefined = undefined
+  const readCache = options.readCache === false ? null : new ReadCache({ principals,
+    nextRequestId, log, logger: () => app!.log })
+  app = Fastify({
     logger: lines === null ? false : { level: "info", stream: lines },
-    ...(lines === null ? {} : { logController: new OneLinePerRequest(lines) }),
+    ...(log === null ? {} : { logController: new OneLinePerRequest(log) }),
+    ...(readCache === null ? {} : { serverFactory: (handler: FastifyServerFactoryHandler,
+      opts: Readonly<Record<string, unknown>>) => serverInFront(readCache, handler, opts) }),
+    genReqId: () => nextRequestId(),
     bodyLimit: options.config.bodyLimitBytes,
     return503OnClosing: true,
     forceCloseConnections: "idle",
@@ -89,7 +110,7 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
   app.addHook("onRequest", (request, reply, done) => {
     if (isPublic(request.url)) return done()
     const token = request.headers["x-auth-token"]
-    const principal = typeof token === "string" ? principals.get(token) : undefined
+    const principal = principalOfToken(principals, token)
     if (principal === undefined) {
       const message = token === undefined ? "X-Auth-Token is required" : "Unknown token"
       sendFault(reply, new Unauthorized({ message }))
@@ -120,25 +141,43 @@ export function buildServer<W>(options: ServerOptions<W>): FastifyInstance {
       done()
     })
   }
+  if (readCache !== null) {
+    // Runs in the tick the framework starts closing in, so from then on every request reaches
+    // the framework's own closing answer (503).
+    app.addHook("preClose", (done) => {
+      readCache.close()
+      done()
+    })
+  }
   app.get("/healthz", async () => ({ status: "ok" }))
-  for (const group of options.routes) group({ app, engine: options.engine })
-  return app
+  for (const group of options.routes) group({ app, engine: options.engine, readCache })
+  return { app, readCache }
 }
 
 /**
- * The request log: one line when the response is done (method, url, status, time in ms, the
- * caller's tenant), none when the request arrives; errors as the framework logs them.
- *
- * The line of a completed request is the one the framework's logger (pino) would write for
- * `reply.log.info(fields, "request")` — same keys, order and escaping — composed here as one
- * string and handed straight to the batch, which skips pino's generic serialisation on every
- * request. Lines of failed requests still go through the logger (error serialisers).
+ * The Node server with the read cache in front of the framework's handler, set up as the
+ * framework sets up its own (keep-alive, request and connection timeouts, requests per socket).
+ */
+function serverInFront(readCache: ReadCache, handler: FastifyServerFactoryHandler,
+  opts: Readonly<Record<string, unknown>>): Server {
+  const server = createServer((req, res) => {
+    if (!readCache.answer(req, res)) handler(req, res)
+  })
+  server.keepAliveTimeout = Number(opts["keepAliveTimeout"])
+  server.requestTimeout = Number(opts["requestTimeout"])
+  server.setTimeout(Number(opts["connectionTimeout"]))
+  const perSocket = Number(opts["maxRequestsPerSocket"])
+  if (perSocket > 0) server.maxRequestsPerSocket = perSocket
+  return server
+}
+
+/**
+ * The framework's request log: no line when a request arrives, one when it is done (adapters/
+ * http/log.ts `RequestLog`, the line the read cache writes too); errors as the framework logs
+ * them.
  */
 class OneLinePerRequest extends LogController {
-  /** `"pid":…,"hostname":…,` as pino's base bindings write them. */
-  private readonly base = `"pid":${process.pid},"hostname":${JSON.stringify(hostname())},`
-
-  constructor(private readonly lines: BatchedLines) {
+  constructor(private readonly log: RequestLog) {
     super()
   }
 
@@ -146,18 +185,9 @@ class OneLinePerRequest extends LogController {
 
   override requestCompleted(error: Error | null | undefined, request: FastifyRequest,
     reply: FastifyReply): void {
-    const ms = Math.round(reply.elapsedTime * 1000) / 1000
-    const tenant = request.principal?.tenant
-    if (error) {
-      reply.log.error({ method: request.method, url: request.url, status: reply.statusCode, ms,
-        tenant, err: error }, "request errored")
-      return
-    }
-    const msJson = Number.isFinite(ms) ? ms : null
-    this.lines.write(`{"level":30,"time":${Date.now()},${this.base}"reqId":` +
-      `${JSON.stringify(request.id)},"method":${JSON.stringify(request.method)},"url":` +
-      `${JSON.stringify(request.url)},"status":${reply.statusCode},"ms":${msJson}` +
-      `${tenant === undefined ? "" : `,"tenant":${JSON.stringify(tenant)}`},"msg":"request"}\n`)
+    this.log.finished(error, { id: request.id, method: request.method, url: request.url,
+      status: reply.statusCode, elapsedMs: reply.elapsedTime,
+      tenant: request.principal?.tenant }, () => reply.log)
   }
 }
 

@@ -5,9 +5,11 @@
  */
 import type { FastifyReply, FastifyRequest } from "fastify"
 import { Result } from "effect"
-import { NotFound } from "../../../core/errors.ts"
+import { type Forbidden, NotFound } from "../../../core/errors.ts"
 import type { Principal } from "../config.ts"
 import type { Engine, OpError, Reply } from "../engine.ts"
+import type { CachedRead, ReadCache } from "../read-cache.ts"
+import { sendRendered } from "../rendered.ts"
 import { checkAdmin, checkTenant, principalOf, sendFault, sendOutcome } from "../server.ts"
 import type { ServerMeta, World } from "../world.ts"
 
@@ -19,13 +21,23 @@ export function paramsOf(request: FastifyRequest): Params {
   return (request.params ?? {}) as Params
 }
 
-/**
- * Runs the tenant guard for a `/v2/{tenant_id}/…` route and returns the caller, or sends 403
- * and returns null.
- */
-export function tenantScope(request: FastifyRequest, reply: FastifyReply): Principal | null {
+/** The tenant guard of a `/v2/{tenant_id}/…` route: 403 for a member naming another tenant. */
+export function tenantRefusal(principal: Principal, tenantId: string | undefined)
+  : Forbidden | null {
+  return checkTenant(principal, tenantId ?? "")
+}
+
+/** The guard of an admin-only route: 403 for a member, then the tenant guard if it has one. */
+export function adminRefusal(principal: Principal, tenantId: string | undefined)
+  : Forbidden | null {
+  return checkAdmin(principal) ?? (tenantId === undefined ? null
+    : tenantRefusal(principal, tenantId))
+}
+
+function scoped(request: FastifyRequest, reply: FastifyReply,
+  refusal: (p: Principal, tenantId: string | undefined) => Forbidden | null): Principal | null {
   const principal = principalOf(request)
-  const refused = checkTenant(principal, paramsOf(request)["tenant_id"] ?? "")
+  const refused = refusal(principal, paramsOf(request)["tenant_id"])
   if (refused !== null) {
     sendFault(reply, refused)
     return null
@@ -33,17 +45,38 @@ export function tenantScope(request: FastifyRequest, reply: FastifyReply): Princ
   return principal
 }
 
+/**
+ * Runs the tenant guard for a `/v2/{tenant_id}/…` route and returns the caller, or sends 403
+ * and returns null.
+ */
+export function tenantScope(request: FastifyRequest, reply: FastifyReply): Principal | null {
+  return scoped(request, reply, tenantRefusal)
+}
+
 /** Like `tenantScope`, and the route is admin-only. */
 export function adminScope(request: FastifyRequest, reply: FastifyReply): Principal | null {
-  const principal = principalOf(request)
-  const refused = checkAdmin(principal)
+  return scoped(request, reply, adminRefusal)
+}
+
+/**
+ * Answers a cacheable read through the framework: the refusal or the fault, else the rendering
+ * (gzip, ETag/304: `sendRendered`); a GET answered with its rendering teaches the read cache
+ * its URL, so the next request for it is answered in front of the framework (read-cache.ts).
+ */
+export function serveRead(request: FastifyRequest, reply: FastifyReply, read: CachedRead,
+  cache: ReadCache | null): void {
+  const refused = read.refusal(principalOf(request))
   if (refused !== null) {
     sendFault(reply, refused)
-    return null
+    return
   }
-  const tenant = paramsOf(request)["tenant_id"]
-  if (tenant !== undefined) return tenantScope(request, reply)
-  return principal
+  const rendered = read.rendering()
+  if (Result.isFailure(rendered)) {
+    sendFault(reply, rendered.failure)
+    return
+  }
+  sendRendered(request, reply, rendered.success)
+  if (cache !== null && request.method === "GET") cache.learn(request.url, read)
 }
 
 /**

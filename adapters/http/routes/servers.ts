@@ -20,12 +20,15 @@ import type { Host } from "../../../core/inventory/inventory.ts"
 import { decodePciRequests } from "../../../core/pci/index.ts"
 import { releaseServer } from "../../../core/pmem/index.ts"
 import type { Flavor } from "../../../core/scenario/schema.ts"
-import type { Applied, OpError, Operations } from "../engine.ts"
+import type { Applied, Engine, OpError, Operations } from "../engine.ts"
 import type { JournalEntry } from "../journal.ts"
-import { renderedOf, sendRendered } from "../rendered.ts"
+import type { CachedRead } from "../read-cache.ts"
+import { renderedOf } from "../rendered.ts"
 import type { RouteGroup } from "../server.ts"
 import { type ServerMeta, withEntry, withoutEntry, type World } from "../world.ts"
-import { adminScope, paramsOf, sendRead, submit, tenantScope, visibleServer } from "./common.ts"
+import {
+  adminScope, paramsOf, sendRead, serveRead, submit, tenantRefusal, tenantScope, visibleServer,
+} from "./common.ts"
 
 /** Most servers one tenant may list in one response. */
 export const serverListMax = 10_000
@@ -178,12 +181,29 @@ export function hypervisorView(world: World, host: Host,
   return view
 }
 
+/**
+ * A tenant's server list (ids and names), rendered once per (servers map, tenant): every create
+ * or delete makes a new map.
+ */
+function serverListRead(engine: Engine<World>, tenant: string): CachedRead {
+  const key = `servers:${tenant}`
+  return {
+    refusal: (principal) => tenantRefusal(principal, tenant),
+    rendering: () => {
+      const all = engine.world().servers
+      return renderedOf(all, key, () => ok({ servers: [...all.values()]
+        .filter((s) => s.tenant === tenant).slice(0, serverListMax)
+        .map((s) => ({ id: s.id, name: s.name })) }))
+    },
+  }
+}
+
 /** Route group for servers and hypervisors; `extras` extend the views. */
 export function serverRoutes(
   serverExtras: ReadonlyArray<ServerExtras>,
   hypervisorExtras: ReadonlyArray<(world: World, host: Host) => Record<string, unknown>>,
 ): RouteGroup<World> {
-  return ({ app, engine }) => {
+  return ({ app, engine, readCache }) => {
     app.post("/v2/:tenant_id/servers", async (request, reply) => {
       const p = tenantScope(request, reply)
       if (p === null) return reply
@@ -192,15 +212,8 @@ export function serverRoutes(
         idsCount: 1 })
     })
     app.get("/v2/:tenant_id/servers", (request, reply) => {
-      if (tenantScope(request, reply) === null) return
-      const tenant = paramsOf(request)["tenant_id"]!
-      // Rendered once per (servers map, tenant): every create or delete makes a new map.
-      const all = engine.world().servers
-      const listed = renderedOf(all, `servers:${tenant}`, () => ok({ servers: [...all.values()]
-        .filter((s) => s.tenant === tenant).slice(0, serverListMax)
-        .map((s) => ({ id: s.id, name: s.name })) }))
-      if (Result.isFailure(listed)) throw new Error("a server list cannot fail")
-      sendRendered(request, reply, listed.success)
+      serveRead(request, reply, serverListRead(engine, paramsOf(request)["tenant_id"]!),
+        readCache)
     })
     app.get("/v2/:tenant_id/servers/:server_id", async (request, reply) => {
       const p = tenantScope(request, reply)
