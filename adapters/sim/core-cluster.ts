@@ -149,8 +149,7 @@ export class CoreCluster implements SimCluster {
       }))
       ids = groups.map((g) => g.id)
     }
-    const servers: ServerCreate[] = []
-    for (const m of members) servers.push(this.serverOf(m.id, this.templateOf(m.demand), ids))
+    const servers = members.map((m) => this.serverOf(m.id, this.templateOf(m.demand), ids))
     const placed = schedule(this.state, groups === undefined
       ? { servers, policy: this.weigher } : { servers, groups, policy: this.weigher })
     if (Result.isFailure(placed)) {
@@ -158,12 +157,14 @@ export class CoreCluster implements SimCluster {
       return { ok: false, reason: f._tag === "NoValidHost" ? f.reason : f._tag }
     }
     this.state = placed.success.state
-    const hosts: number[] = []
-    for (const s of placed.success.servers) {
-      hosts.push(s.hostIndex)
-      this.mirror(s.hostIndex)
+    const placedServers = placed.success.servers
+    const hosts = new Array<number>(placedServers.length)
+    for (let k = 0; k < placedServers.length; k++) {
+      const host = placedServers[k]!.hostIndex
+      hosts[k] = host
+      this.mirror(host)
+      this.accountDevices(servers[k]!.pci, servers[k]!.pmem, 1)
     }
-    for (const s of servers) this.accountDevices(s.pci, s.pmem, 1)
     return { ok: true, hosts }
   }
 

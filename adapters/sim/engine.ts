@@ -217,14 +217,18 @@ export class Simulation {
       : { id: `vc-${index}.m${mixIndex}`, rules: mix.vcluster.rules }
     const replicated = mix.replicatedShare > 0 && this.replication.chance(mix.replicatedShare)
     const demand = this.demands[mixIndex]!
-    const members: Member[] = []
-    for (let k = 0; k < size; k++) {
-      members.push({ id: size === 1 ? `vm-${index}` : `vm-${index}-${k}`, demand })
+    // Sized arrays (a literal, or `new Array(n)` filled): an empty array grown by `push` starts
+    // with room for 17 elements, most of what this path would allocate per request.
+    let members: Member[]
+    if (size === 1) {
+      const vm: Member = { id: `vm-${index}`, demand }
+      members = replicated ? [vm, this.slaveOf(index, mixIndex)] : [vm]
+    } else {
+      members = new Array<Member>(size + (replicated ? 1 : 0))
+      for (let k = 0; k < size; k++) members[k] = { id: `vm-${index}-${k}`, demand }
+      if (replicated) members[size] = this.slaveOf(index, mixIndex)
     }
-    if (replicated) {
-      members.push({ id: `vm-${index}.${repname}`, demand: this.slaveDemands[mixIndex]! })
-      group = { id: `rep-${index}`, rules: [{ kind: "anti-affinity", scope: "host", hard: true }] }
-    }
+    if (replicated) group = { id: `rep-${index}`, rules: replicaRules }
     const placed = this.cluster.place(members, group)
     if (!placed.ok) {
       this.recorder.reject(mixIndex, placed.reason, this.nowS)
@@ -239,6 +243,11 @@ export class Simulation {
         this.replicas.protect(new SimVm(this.vms, vm), members[1]!.id, placed.hosts[1]!)
       }
     }
+  }
+
+  /** The slave copy of request `index`'s replicated VM (its resources without its devices). */
+  private slaveOf(index: number, mixIndex: number): Member {
+    return { id: `vm-${index}.${repname}`, demand: this.slaveDemands[mixIndex]! }
   }
 
   /** Create + deploy + a cold boot (the working set loads from disk). */
@@ -411,6 +420,9 @@ export class Simulation {
     }
   }
 }
+
+/** The rule that keeps a replicated VM and its slave apart (shared by every such request). */
+const replicaRules: GroupDemand["rules"] = [{ kind: "anti-affinity", scope: "host", hard: true }]
 
 /** Next arrival of a diurnal (piecewise-linear, daily) rate curve, by thinning. */
 function nextDiurnal(
