@@ -1,6 +1,5 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { hmapEmpty, hmapEntries, hmapGet, hmapRemove, hmapSet } from "../core/pci/hamt.ts"
 import { editOf, pvecGet, pvecOf, pvecSet, pvecToArray } from "../core/pci/pvec.ts"
 
 describe("persistent vector", () => {
@@ -40,43 +39,5 @@ describe("persistent vector", () => {
     expect(v).toBe(edit.done())
     expect(() => edit.set(0, 1)).toThrow(/already done/)
     expect(() => pvecGet(v, 3)).toThrow(RangeError)
-  })
-})
-
-describe("persistent hash map", () => {
-  const op = fc.oneof(
-    fc.tuple(fc.constant("set" as const), fc.string({ maxLength: 4 }), fc.integer()),
-    fc.tuple(fc.constant("remove" as const), fc.string({ maxLength: 4 }), fc.constant(0)),
-  )
-  it("matches a Map under any sets and removes, and never changes an older version", () => {
-    fc.assert(fc.property(fc.array(op, { maxLength: 60 }), (ops) => {
-      const model = new Map<string, number>()
-      let map = hmapEmpty<number>()
-      const versions: Array<[typeof map, Map<string, number>]> = []
-      for (const [kind, key, value] of ops) {
-        if (kind === "set") {
-          map = hmapSet(map, key, value)
-          model.set(key, value)
-        } else {
-          map = hmapRemove(map, key)
-          model.delete(key)
-        }
-        versions.push([map, new Map(model)])
-      }
-      for (const [version, expected] of versions) {
-        expect(version.size).toBe(expected.size)
-        expect(new Map(hmapEntries(version))).toEqual(expected)
-        for (const [k, v] of expected) expect(hmapGet(version, k)).toBe(v)
-      }
-    }))
-  })
-
-  it("keeps keys whose hashes collide apart", () => {
-    // "costarring" and "liquid" collide under 32-bit FNV-1a.
-    let map = hmapSet(hmapSet(hmapEmpty<number>(), "costarring", 1), "liquid", 2)
-    expect([hmapGet(map, "costarring"), hmapGet(map, "liquid")]).toEqual([1, 2])
-    map = hmapRemove(map, "costarring")
-    expect([hmapGet(map, "costarring"), hmapGet(map, "liquid"), map.size])
-      .toEqual([undefined, 2, 1])
   })
 })

@@ -4,8 +4,8 @@
  * It recomputes everything from the per-device usage; it returns the violations it finds (an
  * empty list when the state is sound).
  */
-import { hmapEntries } from "./hamt.ts"
-import { pvecGet } from "./pvec.ts"
+import { rmapEntries } from "../persistent/map.ts"
+import { rvecGet } from "../persistent/vec.ts"
 import { type PciState, poolFreeAt, usesOf, wordAt } from "./state.ts"
 
 const held = (status: string) => status === "claimed" || status === "allocated"
@@ -18,7 +18,7 @@ const held = (status: string) => status === "claimed" || status === "allocated"
 export function checkPciInvariants(state: PciState): string[] {
   const problems: string[] = []
   const indexed = new Map<string, string>()
-  for (const [uuid, holdings] of hmapEntries(state.instances)) {
+  for (const [uuid, holdings] of rmapEntries(state.instances)) {
     if (holdings.length === 0) problems.push(`instance ${uuid} indexed with no holdings`)
     for (const h of holdings) {
       for (const d of h.devices) {
@@ -30,7 +30,7 @@ export function checkPciInvariants(state: PciState): string[] {
     }
   }
   for (const host of state.layout.hosts) {
-    const usage = pvecGet(state.hosts, host.index)
+    const usage = rvecGet(state.hosts, host.index)
     const uses = usesOf(host, usage)
     const where = (d: number) => `host ${host.name} device ${host.devices[d]!.address}`
     uses.forEach((u, d) => {
@@ -92,7 +92,7 @@ export function checkPciInvariants(state: PciState): string[] {
 export function pciStatusTotals(state: PciState): Record<string, number> {
   const totals: Record<string, number> = {}
   for (const host of state.layout.hosts) {
-    for (const u of usesOf(host, pvecGet(state.hosts, host.index))) {
+    for (const u of usesOf(host, rvecGet(state.hosts, host.index))) {
       totals[u.status] = (totals[u.status] ?? 0) + 1
     }
   }

@@ -8,9 +8,9 @@ import { Result } from "effect"
 import {
   type BadRequest, Conflict, type InsufficientCapacity, invalid, NotFound,
 } from "../errors.ts"
-import { hmapGet, hmapRemove, hmapSet } from "./hamt.ts"
+import { rmapGet, rmapRemove, rmapSet } from "../persistent/map.ts"
+import { rvecEdit, rvecGet, rvecSet } from "../persistent/vec.ts"
 import { locateDevice, type PciHostLayout } from "./layout.ts"
-import { editOf, pvecGet } from "./pvec.ts"
 import {
   type PciClaimInput, type PciNumaPolicy, type PciRequest, pciRequestLimits,
 } from "./request.ts"
@@ -95,16 +95,16 @@ export function claim(state: PciState, input: PciClaimInput):
   if (host instanceof NotFound) return Result.fail(host)
   const bad = checkClaim(host, input)
   if (bad !== undefined) return Result.fail(bad)
-  const usage = pvecGet(state.hosts, host.index)
+  const usage = rvecGet(state.hosts, host.index)
   const decided = claimOnHost(host, usage, input.instanceUuid, input.requests, input)
   if (Result.isFailure(decided)) return Result.fail(decided.failure)
   const { taken } = decided.success
-  const holdings = withDevices(hmapGet(state.instances, input.instanceUuid), host.index, taken)
+  const holdings = withDevices(rmapGet(state.instances, input.instanceUuid), host.index, taken)
   return Result.succeed({
     state: {
       layout: state.layout,
       hosts: setHost(state, host.index, decided.success.usage),
-      instances: hmapSet(state.instances, input.instanceUuid, holdings),
+      instances: rmapSet(state.instances, input.instanceUuid, holdings),
     },
     devices: globalIds(host, taken),
   })
@@ -156,21 +156,20 @@ export function pciFits(state: PciState, hostName: string, requests: ReadonlyArr
   if (checkClaim(host, { host: hostName, instanceUuid: "fits", requests, ...numa }) !== undefined) {
     return false
   }
-  return Result.isSuccess(claimOnHost(host, pvecGet(state.hosts, index), "fits", requests, numa))
+  return Result.isSuccess(
+    claimOnHost(host, rvecGet(state.hosts, index), "fits", requests, numa, true))
 }
 
 function setHost(state: PciState, index: number, usage: ReturnType<HostWork["done"]>) {
-  if (pvecGet(state.hosts, index) === usage) return state.hosts
-  const edit = editOf(state.hosts)
-  edit.set(index, usage)
-  return edit.done()
+  if (rvecGet(state.hosts, index) === usage) return state.hosts
+  return rvecSet(state.hosts, index, usage)
 }
 
 /** An instance's holdings, on one host (when `host` is given) or everywhere. */
 function holdingsOf(state: PciState, instanceUuid: string, hostName: string | undefined):
   Result.Result<{ all: ReadonlyArray<Holding>; chosen: ReadonlyArray<Holding> },
     NotFound | Conflict> {
-  const all = hmapGet(state.instances, instanceUuid)
+  const all = rmapGet(state.instances, instanceUuid)
   if (all === undefined) {
     return Result.fail(new NotFound({ resource: "Instance", id: instanceUuid }))
   }
@@ -196,7 +195,7 @@ export function allocate(state: PciState, input: { readonly host: string;
   if (Result.isFailure(held)) return Result.fail(held.failure)
   const holding = held.success.chosen[0]!
   const host = state.layout.hosts[holding.host]!
-  const work = new HostWork(host, pvecGet(state.hosts, holding.host))
+  const work = new HostWork(host, rvecGet(state.hosts, holding.host))
   const changed: number[] = []
   for (const d of holding.devices) {
     if (work.use(d).status !== "claimed") continue
@@ -204,6 +203,7 @@ export function allocate(state: PciState, input: { readonly host: string;
     changed.push(host.firstId + d)
   }
   if (changed.length === 0) {
+    work.abort()
     return Result.fail(new Conflict({ message: `Instance ${input.instanceUuid} has no claimed ` +
       `PCI devices on host ${input.host} to allocate; they are all allocated.` }))
   }
@@ -224,7 +224,7 @@ export function free(state: PciState, input: { readonly instanceUuid: string;
   let chosen: ReadonlyArray<Holding>
   if (input.host === undefined) {
     // The common case (an instance deleted) reads its holdings once, with no wrapper.
-    const held = hmapGet(state.instances, input.instanceUuid)
+    const held = rmapGet(state.instances, input.instanceUuid)
     if (held === undefined) {
       return Result.fail(new NotFound({ resource: "Instance", id: input.instanceUuid }))
     }
@@ -236,14 +236,20 @@ export function free(state: PciState, input: { readonly instanceUuid: string;
     all = held.success.all
     chosen = held.success.chosen
   }
-  const edit = editOf(state.hosts)
+  const edit = rvecEdit(state.hosts)
   const changed: number[] = []
   for (const holding of chosen) {
     const host = state.layout.hosts[holding.host]!
     const work = new HostWork(host, edit.get(holding.host))
-    for (const d of holding.devices) {
-      work.release(d)
-      changed.push(host.firstId + d)
+    try {
+      for (const d of holding.devices) {
+        work.release(d)
+        changed.push(host.firstId + d)
+      }
+    } catch (bug) {
+      work.abort()
+      edit.abort()
+      throw bug
     }
     edit.set(holding.host, work.done())
   }
@@ -251,8 +257,8 @@ export function free(state: PciState, input: { readonly instanceUuid: string;
   if (chosen !== all) {
     for (const h of all) if (!chosen.includes(h)) (rest ??= []).push(h)
   }
-  const instances = rest === undefined ? hmapRemove(state.instances, input.instanceUuid)
-    : hmapSet(state.instances, input.instanceUuid, rest)
+  const instances = rest === undefined ? rmapRemove(state.instances, input.instanceUuid)
+    : rmapSet(state.instances, input.instanceUuid, rest)
   return Result.succeed({ state: { layout: state.layout, hosts: edit.done(), instances },
     devices: changed })
 }
@@ -269,7 +275,7 @@ export function removeDevice(state: PciState, input: { readonly id: number }):
   if (at === undefined) {
     return Result.fail(new NotFound({ resource: "PCI device", id: String(input.id) }))
   }
-  const usage = pvecGet(state.hosts, at.host.index)
+  const usage = rvecGet(state.hosts, at.host.index)
   const use = useAt(usage, at.index)
   if (use.status === "removed" || use.removalPending) {
     return Result.fail(new Conflict({ message: `PCI device ${input.id} is already ` +

@@ -5,7 +5,7 @@
 import { Result } from "effect"
 import { NotFound } from "../errors.ts"
 import type { PciDevType } from "../model/index.ts"
-import { pvecGet } from "./pvec.ts"
+import { rvecGet } from "../persistent/vec.ts"
 import type { PciHostLayout } from "./layout.ts"
 import type { PciRequest, PciSpec } from "./request.ts"
 import { matchingPools } from "./select.ts"
@@ -31,7 +31,7 @@ export function pciPools(state: PciState, host: string):
   const index = state.layout.hostIndex.get(host)
   if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: host }))
   const layout = state.layout.hosts[index]!
-  const usage = pvecGet(state.hosts, index)
+  const usage = rvecGet(state.hosts, index)
   return Result.succeed(layout.pools.map((p) => ({
     index: p.index, vendorId: p.vendorId, productId: p.productId, numaNode: p.numaNode,
     devType: p.devType, tags: p.tags, size: p.members.length,
@@ -59,7 +59,7 @@ export function pciHostFreeCount(state: PciState, hostIndex: number,
   pools: ReadonlyArray<number>): number {
   const layout = hostLayoutAt(state, hostIndex)
   if (layout.pools.length === 0) return 0
-  const usage = pvecGet(state.hosts, hostIndex)
+  const usage = rvecGet(state.hosts, hostIndex)
   let total = 0
   for (let i = 0; i < pools.length; i++) {
     const p = pools[i]!
@@ -97,7 +97,7 @@ export function pciFreeByHost(state: PciState, request: Pick<PciRequest, "spec">
       column[host.index] = 0
       continue
     }
-    const usage = pvecGet(state.hosts, host.index)
+    const usage = rvecGet(state.hosts, host.index)
     let total = 0
     for (const p of matchingPools(host, request.spec)) total += poolFreeAt(host, usage, p)
     column[host.index] = total

@@ -142,13 +142,42 @@ export function resourceOf(request: PciRequest): string {
 
 /**
  * Decides and consumes `requests` on one host for `holder`. Requests are met in order, each from
- * what the earlier ones left. On success: the host's new usage and the devices taken; on failure,
- * InsufficientCapacity for the first request that cannot be met (usage untouched).
+ * what the earlier ones left. On success: the host's new usage (`usage` itself for a dry run) and
+ * the devices taken; on failure, InsufficientCapacity for the first request that cannot be met
+ * (usage untouched).
  */
 export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: string,
-  requests: ReadonlyArray<PciRequest>, numa: PciNuma):
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma, dryRun = false):
   Result.Result<HostDecision, InsufficientCapacity> {
   const work = new HostWork(layout, usage)
+  let decided: Result.Result<number[], Shortfall>
+  try {
+    decided = decide(work, layout, holder, requests, numa)
+  } catch (bug) {
+    work.abort()
+    throw bug
+  }
+  if (Result.isFailure(decided)) {
+    work.abort()
+    const failed = decided.failure
+    return Result.fail(new InsufficientCapacity({
+      resource: resourceOf(failed.request), requested: failed.request.count,
+      free: failed.free, capacity: capacityOf(layout, usage, failed.matching), host: layout.name,
+    }))
+  }
+  return Result.succeed({ usage: dryRun ? work.abort() : work.done(), taken: decided.success })
+}
+
+/** Which request failed, with its matching pools and the devices its NUMA policy allowed. */
+interface Shortfall {
+  readonly request: PciRequest
+  readonly matching: ReadonlyArray<number>
+  readonly free: number
+}
+
+/** Consumes `requests` in the batch: the devices taken, or the first request's shortfall. */
+function decide(work: HostWork, layout: PciHostLayout, holder: string,
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma): Result.Result<number[], Shortfall> {
   const cells = numa.instanceNumaCells ?? noCells
   const taken: number[] = []
   for (const request of requests) {
@@ -167,13 +196,10 @@ export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: str
       }
     }
     if (candidates.free < request.count || needed > 0) {
-      return Result.fail(new InsufficientCapacity({
-        resource: resourceOf(request), requested: request.count,
-        free: candidates.free, capacity: capacityOf(layout, usage, matching), host: layout.name,
-      }))
+      return Result.fail({ request, matching, free: candidates.free })
     }
   }
-  return Result.succeed({ usage: work.done(), taken })
+  return Result.succeed(taken)
 }
 
 /** Devices of `pools` that exist (are not removed), whatever their use. */

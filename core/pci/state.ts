@@ -1,15 +1,18 @@
 /**
  * The PCI accounting state: an immutable value built from the inventory. Per host, each device's
- * usage lives in a persistent vector and each pool's free count in another; cluster-wide, a
- * persistent map indexes what every instance holds. An operation returns a new state that shares
- * all untouched hosts, devices and instances with its input, which it never modifies.
+ * usage, each pool's free count and bitmaps live in one rerootable vector; cluster-wide, a
+ * rerootable map indexes what every instance holds (`../persistent`: the newest state is updated
+ * in place at O(cells written), an older state stays readable and reads as it was). An operation
+ * returns a new state and never changes what its input reads.
  */
 import type { Inventory } from "../inventory/index.ts"
-import { type HMap, hmapEmpty } from "./hamt.ts"
+import { type RMap, rmapEmpty } from "../persistent/map.ts"
+import {
+  type RVec, type RVecEdit, rvecEdit, rvecGet, rvecOf, rvecToArray,
+} from "../persistent/vec.ts"
 import {
   fullPoolSlots, layoutOf, type PciHostLayout, type PciLayout, type PciPoolInfo,
 } from "./layout.ts"
-import { editOf, type PVec, type PVecEdit, pvecGet, pvecOf, pvecToArray } from "./pvec.ts"
 
 /** Nova's device statuses (as the seed's views spell them). */
 export const pciStatuses = [
@@ -40,27 +43,27 @@ const allocatedUnit = 1 << 16
  * counter. One vector means one path copy per operation instead of several.
  */
 export interface HostUsage {
-  readonly slots: PVec<DeviceUse | number>
+  readonly slots: RVec<DeviceUse | number>
 }
 
 /** Device `d`'s usage. */
 export function useAt(usage: HostUsage, d: number): DeviceUse {
-  return pvecGet(usage.slots, d) as DeviceUse
+  return rvecGet(usage.slots, d) as DeviceUse
 }
 
 /** Every device's usage, in device order. */
 export function usesOf(host: PciHostLayout, usage: HostUsage): DeviceUse[] {
-  return pvecToArray(usage.slots).slice(0, host.devices.length) as DeviceUse[]
+  return rvecToArray(usage.slots).slice(0, host.devices.length) as DeviceUse[]
 }
 
 /** Pool `p`'s count of available devices. */
 export function poolFreeAt(host: PciHostLayout, usage: HostUsage, p: number): number {
-  return pvecGet(usage.slots, host.freeOffset + p) as number
+  return rvecGet(usage.slots, host.freeOffset + p) as number
 }
 
 /** Bitmap word at slot `slot` (see `PciPoolInfo.wordOffset`). */
 export function wordAt(usage: HostUsage, slot: number): number {
-  return pvecGet(usage.slots, slot) as number
+  return rvecGet(usage.slots, slot) as number
 }
 
 /** Where an instance holds devices: one entry per host, host-local indices ascending. */
@@ -75,9 +78,9 @@ export interface Holding {
  */
 export interface PciState {
   readonly layout: PciLayout
-  readonly hosts: PVec<HostUsage>
+  readonly hosts: RVec<HostUsage>
   /** instance uuid → its holdings, sorted by host index. */
-  readonly instances: HMap<ReadonlyArray<Holding>>
+  readonly instances: RMap<ReadonlyArray<Holding>>
 }
 
 /** Builds a usage record (a plain constructor: cheaper than object spreads on the hot path). */
@@ -98,9 +101,9 @@ const statusUses = new Map<PciStatus, DeviceUse>(
 export function pciStateOf(inventory: Inventory): PciState {
   const layout = layoutOf(inventory)
   const hosts = layout.hosts.map((h): HostUsage => ({
-    slots: pvecOf<DeviceUse | number>([...h.devices.map(() => availableUse), ...fullPoolSlots(h)]),
+    slots: rvecOf<DeviceUse | number>([...h.devices.map(() => availableUse), ...fullPoolSlots(h)]),
   }))
-  return { layout, hosts: pvecOf(hosts), instances: hmapEmpty() }
+  return { layout, hosts: rvecOf(hosts), instances: rmapEmpty() }
 }
 
 /**
@@ -110,10 +113,11 @@ export function pciStateOf(inventory: Inventory): PciState {
  * (relative allocated).
  */
 export class HostWork {
-  private readonly slots: PVecEdit<DeviceUse | number>
+  private readonly slots: RVecEdit<DeviceUse | number>
 
+  /** Opens the batch; it must end in `done` or `abort` (the host's vector is locked until). */
   constructor(readonly layout: PciHostLayout, readonly usage: HostUsage) {
-    this.slots = editOf(usage.slots)
+    this.slots = rvecEdit(usage.slots)
   }
 
   /** Pool `p`'s count of available devices as of this batch. */
@@ -144,6 +148,12 @@ export class HostWork {
   done(): HostUsage {
     const slots = this.slots.done()
     return slots === this.usage.slots ? this.usage : { slots }
+  }
+
+  /** Ends the batch with nothing written: the host's usage reads as before it. */
+  abort(): HostUsage {
+    this.slots.abort()
+    return this.usage
   }
 
   /** available → claimed by `holder`; the device's relatives become unclaimable. */

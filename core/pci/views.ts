@@ -7,9 +7,9 @@
 import { Result } from "effect"
 import { NotFound } from "../errors.ts"
 import type { PciDevType } from "../model/index.ts"
-import { hmapGet } from "./hamt.ts"
+import { rmapGet } from "../persistent/map.ts"
 import { locateDevice, type PciHostLayout } from "./layout.ts"
-import { pvecGet } from "./pvec.ts"
+import { rvecGet } from "../persistent/vec.ts"
 import {
   type DeviceUse, type PciState, type PciStatus, poolFreeAt, useAt, usesOf,
 } from "./state.ts"
@@ -92,7 +92,7 @@ function rows<R>(state: PciState, filter: PciListFilter,
   if (Result.isFailure(hosts)) return Result.fail(hosts.failure)
   const out: R[] = []
   for (const host of hosts.success) {
-    const uses = usesOf(host, pvecGet(state.hosts, host.index))
+    const uses = usesOf(host, rvecGet(state.hosts, host.index))
     uses.forEach((use, d) => out.push(row(host, d, use)))
   }
   return Result.succeed(out)
@@ -115,7 +115,7 @@ export function pciShow(state: PciState, id: number):
   Result.Result<{ pci_device: PciDeviceDetail }, NotFound> {
   const at = locateDevice(state.layout, id)
   if (at === undefined) return Result.fail(new NotFound({ resource: "PCI device", id: String(id) }))
-  const use = useAt(pvecGet(state.hosts, at.host.index), at.index)
+  const use = useAt(rvecGet(state.hosts, at.host.index), at.index)
   return Result.succeed({ pci_device: detailOf(at.host, at.index, use) })
 }
 
@@ -125,7 +125,7 @@ export function pciShow(state: PciState, id: number):
  */
 export function serverPciDevices(state: PciState, instanceUuid: string):
   { "os-pci:pci_devices": Array<{ id: number }> } {
-  const holdings = hmapGet(state.instances, instanceUuid) ?? []
+  const holdings = rmapGet(state.instances, instanceUuid) ?? []
   const ids: Array<{ id: number }> = []
   for (const h of holdings) {
     const first = state.layout.hosts[h.host]!.firstId
@@ -143,7 +143,7 @@ export function hypervisorPciStats(state: PciState, hostName: string):
   const index = state.layout.hostIndex.get(hostName)
   if (index === undefined) return Result.fail(new NotFound({ resource: "Host", id: hostName }))
   const host = state.layout.hosts[index]!
-  const usage = pvecGet(state.hosts, index)
+  const usage = rvecGet(state.hosts, index)
   const stats: PciPoolStat[] = []
   for (const pool of host.pools) {
     const count = poolFreeAt(host, usage, pool.index)
