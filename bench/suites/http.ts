@@ -12,7 +12,10 @@
  * then `/healthz` and the detail (identity and gzip) again from wrk (`bench/wrk.ts`; C, bodies
  * not decoded), which costs a fraction of autocannon's CPU per response (autocannon 9 appends
  * every body to a JS string), so those rows show what the server serves when the load generator
- * is not the bound. Both clients: 10 keep-alive connections, no
+ * is not the bound. Two more servers, loaded in turn on the same CPU, give the figures their
+ * scale: the floor (a bare Node `http` server answering the same 102 KB body with the same
+ * headers, from both clients), and the same app as `corral serve` with its read cache off
+ * (adapters/http/read-cache.ts), from wrk. Both clients: 10 keep-alive connections, no
  * pipelining. Target: ≥ 10,000 req/s for the read route with p99 under 10 ms.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process"
@@ -20,6 +23,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs"
 import { createRequire } from "node:module"
 import { availableParallelism, loadavg, tmpdir } from "node:os"
 import { join } from "node:path"
+import { pathToFileURL } from "node:url"
 import { type BenchRecord, record } from "../lib.ts"
 import { runWrk } from "../wrk.ts"
 
@@ -82,18 +86,76 @@ function unpin(pinning: Pinning | null): void {
   execFileSync("taskset", ["-a", "-p", pinning.savedMask, String(process.pid)], { stdio: "ignore" })
 }
 
-function serve(dir: string, pinning: Pinning | null, logs: boolean)
-  : Promise<{ child: ChildProcess; base: string }> {
+const root = join(import.meta.dirname, "..", "..")
+
+function writeConfig(dir: string): string {
   const config = join(dir, "config.json")
   writeFileSync(config, JSON.stringify({ tokens: [
     { token: adminToken, tenant: "ops", role: "admin" },
     { token: memberToken, tenant: "bench", role: "member" }] }))
-  const node = [process.execPath, "--import", "tsx", "adapters/cli/main.ts", "serve",
-    "--config", config, "--journal", join(dir, `journal-${logs ? "logs" : "quiet"}.jsonl`),
-    "--port", "0", ...(logs ? [] : ["--quiet"])]
+  return config
+}
+
+function serve(dir: string, pinning: Pinning | null, logs: boolean)
+  : Promise<{ child: ChildProcess; base: string }> {
+  return spawnServer(pinning, [process.execPath, "--import", "tsx", "adapters/cli/main.ts",
+    "serve", "--config", writeConfig(dir), "--journal",
+    join(dir, `journal-${logs ? "logs" : "quiet"}.jsonl`), "--port", "0",
+    ...(logs ? [] : ["--quiet"])])
+}
+
+/**
+ * The same app as `corral serve --quiet` (default scenario, the config above, no journal: this
+ * server only reads) with the read cache off: every request goes through Fastify.
+ */
+function serveCacheOff(dir: string, pinning: Pinning | null)
+  : Promise<{ child: ChildProcess; base: string }> {
+  const at = (path: string) => JSON.stringify(pathToFileURL(join(root, path)).href)
+  const script = join(dir, "cache-off.mts")
+  writeFileSync(script, `import { readFileSync } from "node:fs"
+import { startApp } from ${at("adapters/http/app.ts")}
+import { parseConfig } from ${at("adapters/http/config.ts")}
+import { defaultScenarioPath, parseOffer } from ${at("adapters/offer.ts")}
+const config = parseConfig(readFileSync(${JSON.stringify(writeConfig(dir))}, "utf8"))
+const offer = parseOffer(readFileSync(defaultScenarioPath, "utf8"))
+if (config._tag === "Failure" || offer._tag === "Failure") throw new Error("bad config or offer")
+const { app } = startApp({ config: config.success, offer: offer.success, journalPath: null,
+  readCache: false })
+console.log("listening on " + await app.listen({ port: 0, host: "127.0.0.1" }))
+process.once("SIGTERM", () => { app.close().then(() => process.exit(0)) })
+`)
+  return spawnServer(pinning, [process.execPath, "--import", "tsx", script])
+}
+
+/**
+ * The floor: a bare Node `http` server answering every request with `body` and the headers
+ * the read route sends (tag, Vary, type, length; keep-alive as Fastify sets it).
+ */
+function serveBare(dir: string, pinning: Pinning | null, body: Buffer)
+  : Promise<{ child: ChildProcess; base: string }> {
+  const bodyPath = join(dir, "floor-body.json")
+  writeFileSync(bodyPath, body)
+  const script = join(dir, "floor.mjs")
+  writeFileSync(script, `import { createServer } from "node:http"
+import { readFileSync } from "node:fs"
+const body = readFileSync(${JSON.stringify(bodyPath)})
+const headers = { etag: '"floor"', vary: "Accept-Encoding",
+  "content-type": "application/json; charset=utf-8", "content-length": String(body.length) }
+const server = createServer((req, res) => { res.writeHead(200, headers); res.end(body) })
+server.keepAliveTimeout = 72_000
+server.listen(0, "127.0.0.1", () =>
+  console.log("listening on http://127.0.0.1:" + server.address().port))
+process.once("SIGTERM", () => server.close(() => process.exit(0)))
+`)
+  return spawnServer(pinning, [process.execPath, script])
+}
+
+/** Starts a server process (pinned to the server CPU) and waits for "listening on URL". */
+function spawnServer(pinning: Pinning | null, node: string[])
+  : Promise<{ child: ChildProcess; base: string }> {
   const command = pinning === null ? node : ["taskset", "-c", String(pinning.serverCpu), ...node]
   const child = spawn(command[0]!, command.slice(1),
-    { cwd: join(import.meta.dirname, "..", ".."), stdio: ["ignore", "pipe", "inherit"] })
+    { cwd: root, stdio: ["ignore", "pipe", "inherit"] })
   return new Promise((resolve, reject) => {
     let out = ""
     let found = false
@@ -107,7 +169,7 @@ function serve(dir: string, pinning: Pinning | null, logs: boolean)
         resolve({ child, base: m[1]! })
       }
     })
-    child.on("exit", (code) => reject(new Error(`corral serve exited ${code}`)))
+    child.on("exit", (code) => reject(new Error(`${node.slice(1).join(" ")} exited ${code}`)))
   })
 }
 
@@ -175,7 +237,8 @@ async function wrkLoad(c: LoadCase, durationS: number): Promise<CannonResult> {
     throw new Error(`${c.name}: wrk runs one GET`)
   }
   const r = await runWrk(new URL(request.path ?? "/", c.url).href,
-    { durationS, connections, ...(request.headers === undefined ? {} : { headers: request.headers }) })
+    { durationS, connections,
+      ...(request.headers === undefined ? {} : { headers: request.headers }) })
   return { requests: { average: r.requestsPerS, total: r.total },
     throughput: { average: r.bytesPerS }, latency: { p99: round2(r.p99Ms), p50: round2(r.p50Ms) },
     non2xx: r.non2xx, errors: r.errors, cpuUs: r.cpuUs }
@@ -281,87 +344,142 @@ function pmemCycle(ids: string[]): CannonRequest[] {
   ]
 }
 
+/** The servers of one run, each in its own process on the server CPU, loaded in turn. */
+interface Servers {
+  readonly quiet: { child: ChildProcess; base: string }
+  readonly logged: { child: ChildProcess; base: string }
+  readonly cacheOff: { child: ChildProcess; base: string }
+  readonly bare: { child: ChildProcess; base: string }
+}
+
+async function startServers(dir: string, pinning: Pinning | null, children: ChildProcess[])
+  : Promise<Servers> {
+  const started = <T extends { child: ChildProcess }>(s: T): T => {
+    children.push(s.child)
+    return s
+  }
+  const quiet = started(await serve(dir, pinning, false))
+  const logged = started(await serve(dir, pinning, true))
+  const cacheOff = started(await serveCacheOff(dir, pinning))
+  const body = Buffer.from(await (await fetch(`${quiet.base}/v2/ops/os-pci/detail`,
+    { headers: { "x-auth-token": adminToken } })).arrayBuffer())
+  const bare = started(await serveBare(dir, pinning, body))
+  const pids = [quiet, logged, cacheOff, bare].map((s) => s.child.pid).join(", ")
+  console.log(pinning === null
+    ? `servers (pids ${pids}) and autocannon (pid ${process.pid}) not pinned: ` +
+      `${availableParallelism()} CPUs, CORRAL_BENCH_PIN=${process.env["CORRAL_BENCH_PIN"] ?? ""}`
+    : `servers (pids ${pids}; loaded in turn) on CPU ${pinning.serverCpu}, autocannon and ` +
+      `wrk (this process, pid ${process.pid}) on CPU ${pinning.loadCpu}`)
+  return { quiet, logged, cacheOff, bare }
+}
+
+/** Case names, shared by the cases and the ratios. */
+function caseNames(devices: number) {
+  return {
+    healthz: "GET /healthz (baseline)",
+    detail: `GET os-pci/detail (64 hosts, ${devices} devices)`,
+    gzip: "GET os-pci/detail, gzip accepted",
+    logs: "GET os-pci/detail, request logs on",
+    floor: "bare Node http, the same body (floor)",
+    wrkHealthz: "wrk: GET /healthz",
+    wrkDetail: "wrk: GET os-pci/detail",
+    wrkGzip: "wrk: GET os-pci/detail, gzip accepted",
+    wrkCacheOff: "wrk: GET os-pci/detail, read cache off",
+    wrkFloor: "wrk: bare Node http, the same body (floor)",
+  }
+}
+
+function readCases(s: Servers, names: ReturnType<typeof caseNames>): LoadCase[] {
+  const admin = { "x-auth-token": adminToken }
+  const gzip = { ...admin, "accept-encoding": "gzip, deflate" }
+  const detail = "/v2/ops/os-pci/detail"
+  const get = (path: string, headers?: Record<string, string>): CannonRequest[] =>
+    [{ method: "GET", path, ...(headers === undefined ? {} : { headers }) }]
+  const serverPid = s.quiet.child.pid!
+  const barePid = s.bare.child.pid!
+  return [
+    { name: names.healthz, url: s.quiet.base, requests: get("/healthz"), serverPid },
+    { name: names.detail, url: s.quiet.base, requests: get(detail, admin), target: 10_000,
+      serverPid },
+    { name: names.gzip, url: s.quiet.base, requests: get(detail, gzip), target: 10_000,
+      serverPid },
+    { name: "GET os-pci/detail?host= (one NFV host)", url: s.quiet.base,
+      requests: get(`${detail}?host=az1-r01-nfv-01`, admin), target: 10_000, serverPid },
+    { name: names.logs, url: s.logged.base, requests: get(detail, admin),
+      serverPid: s.logged.child.pid! },
+    { name: names.floor, url: s.bare.base, requests: get("/"), serverPid: barePid },
+    // The same requests from wrk (C, no body decoding, a fraction of autocannon's CPU per
+    // response): what the server serves when the load generator is not the bound.
+    { name: names.wrkHealthz, url: s.quiet.base, requests: get("/healthz"), serverPid,
+      client: "wrk" },
+    { name: names.wrkDetail, url: s.quiet.base, requests: get(detail, admin), target: 10_000,
+      serverPid, client: "wrk" },
+    { name: names.wrkGzip, url: s.quiet.base, requests: get(detail, gzip), target: 10_000,
+      serverPid, client: "wrk" },
+    { name: names.wrkCacheOff, url: s.cacheOff.base, requests: get(detail, admin),
+      serverPid: s.cacheOff.child.pid!, client: "wrk" },
+    { name: names.wrkFloor, url: s.bare.base, requests: get("/"), serverPid: barePid,
+      client: "wrk" },
+  ]
+}
+
+/**
+ * Ratios measured in this run: per client, the detail's rate against `/healthz` and against the
+ * bare Node floor, and (the steadiest figure on a busy machine) what a detail request costs the
+ * server beside what `/healthz` costs; the logs and the read cache, on against off.
+ */
+function ratioRecords(records: ReadonlyArray<BenchRecord>, names: ReturnType<typeof caseNames>)
+  : BenchRecord[] {
+  const rate = (name: string) => records.find((r) => r.case === `${name} req/s`)!.value
+  const serverCpu = (name: string) =>
+    records.find((r) => r.case === `${name} server CPU`)?.value ?? Number.NaN
+  const out: BenchRecord[] = []
+  const ratio = (name: string, value: number, better: "higher" | "lower") =>
+    out.push(record(suite, name, value, "ratio", better))
+  const perClient = (client: string, healthz: string, detail: string, gzip: string,
+    floor: string) => {
+    ratio(`${client}os-pci/detail / healthz`, rate(detail) / rate(healthz), "higher")
+    ratio(`${client}os-pci/detail gzip / healthz`, rate(gzip) / rate(healthz), "higher")
+    ratio(`${client}os-pci/detail / bare Node floor`, rate(detail) / rate(floor), "higher")
+    ratio(`${client}os-pci/detail gzip / bare Node floor`, rate(gzip) / rate(floor), "higher")
+    ratio(`${client}os-pci/detail server CPU / healthz server CPU`,
+      serverCpu(detail) / serverCpu(healthz), "lower")
+    ratio(`${client}os-pci/detail gzip server CPU / healthz server CPU`,
+      serverCpu(gzip) / serverCpu(healthz), "lower")
+    ratio(`${client}os-pci/detail server CPU / bare Node floor server CPU`,
+      serverCpu(detail) / serverCpu(floor), "lower")
+  }
+  perClient("", names.healthz, names.detail, names.gzip, names.floor)
+  ratio("os-pci/detail logs on / logs off", rate(names.logs) / rate(names.detail), "higher")
+  perClient("wrk: ", names.wrkHealthz, names.wrkDetail, names.wrkGzip, names.wrkFloor)
+  ratio("wrk: os-pci/detail read cache on / off", rate(names.wrkDetail) /
+    rate(names.wrkCacheOff), "higher")
+  ratio("wrk: os-pci/detail server CPU read cache on / off", serverCpu(names.wrkDetail) /
+    serverCpu(names.wrkCacheOff), "lower")
+  return out
+}
+
 /** Runs the suite. */
 export async function run(): Promise<BenchRecord[]> {
   const dir = mkdtempSync(join(tmpdir(), "corral-bench-http-"))
   const pinning = pinLoadGenerator()
   const children: ChildProcess[] = []
   try {
-    const quiet = await serve(dir, pinning, false)
-    children.push(quiet.child)
-    const logged = await serve(dir, pinning, true)
-    children.push(logged.child)
-    console.log(pinning === null
-      ? `servers (pids ${quiet.child.pid}, ${logged.child.pid}) and autocannon (pid ` +
-        `${process.pid}) not pinned: ${availableParallelism()} CPUs, CORRAL_BENCH_PIN=` +
-        `${process.env["CORRAL_BENCH_PIN"] ?? ""}`
-      : `servers (pids ${quiet.child.pid}, ${logged.child.pid}; loaded in turn) on ` +
-        `CPU ${pinning.serverCpu}, autocannon (this process, pid ${process.pid}) on CPU ` +
-        `${pinning.loadCpu}`)
+    const servers = await startServers(dir, pinning, children)
     console.log(`load average before: ${loadavg().map((l) => l.toFixed(2)).join(" ")}; ` +
       `${connections} connections; ${rounds} interleaved rounds of ${roundS} s per read case`)
-    const admin = { "x-auth-token": adminToken }
-    const gzip = { ...admin, "accept-encoding": "gzip, deflate" }
-    const detail = "/v2/ops/os-pci/detail"
-    const devices = ((await (await fetch(`${quiet.base}/v2/ops/os-pci`, { headers: admin }))
-      .json()) as { pci_devices: unknown[] }).pci_devices.length
-    const get = (path: string, headers?: Record<string, string>): CannonRequest[] =>
-      [{ method: "GET", path, ...(headers === undefined ? {} : { headers }) }]
-    const serverPid = quiet.child.pid!
-    const names = {
-      healthz: "GET /healthz (baseline)",
-      detail: `GET os-pci/detail (64 hosts, ${devices} devices)`,
-      gzip: "GET os-pci/detail, gzip accepted",
-      logs: "GET os-pci/detail, request logs on",
-      wrkHealthz: "wrk: GET /healthz",
-      wrkDetail: "wrk: GET os-pci/detail",
-      wrkGzip: "wrk: GET os-pci/detail, gzip accepted",
-    }
-    const cases: LoadCase[] = [
-      { name: names.healthz, url: quiet.base, requests: get("/healthz"), serverPid },
-      { name: names.detail, url: quiet.base, requests: get(detail, admin), target: 10_000,
-        serverPid },
-      { name: names.gzip, url: quiet.base, requests: get(detail, gzip), target: 10_000,
-        serverPid },
-      { name: "GET os-pci/detail?host= (one NFV host)", url: quiet.base,
-        requests: get(`${detail}?host=az1-r01-nfv-01`, admin), target: 10_000, serverPid },
-      { name: names.logs, url: logged.base, requests: get(detail, admin),
-        serverPid: logged.child.pid! },
-      // The same server and requests from wrk (C, no body decoding, a fraction of autocannon's
-      // CPU per response): what the server serves when the load generator is not the bound.
-      { name: names.wrkHealthz, url: quiet.base, requests: get("/healthz"), serverPid,
-        client: "wrk" },
-      { name: names.wrkDetail, url: quiet.base, requests: get(detail, admin), target: 10_000,
-        serverPid, client: "wrk" },
-      { name: names.wrkGzip, url: quiet.base, requests: get(detail, gzip), target: 10_000,
-        serverPid, client: "wrk" },
-    ]
+    const devices = ((await (await fetch(`${servers.quiet.base}/v2/ops/os-pci`,
+      { headers: { "x-auth-token": adminToken } })).json()) as { pci_devices: unknown[] })
+      .pci_devices.length
+    const names = caseNames(devices)
+    const cases = readCases(servers, names)
     for (const c of cases) await warmUp(c)
     const records = await interleaved(cases)
-    const ids = await makeServers(quiet.base)
-    records.push(...await load({ name: "pmem add+show+del cycle", url: quiet.base,
-      requests: pmemCycle(ids), serverPid }))
+    const ids = await makeServers(servers.quiet.base)
+    records.push(...await load({ name: "pmem add+show+del cycle", url: servers.quiet.base,
+      requests: pmemCycle(ids), serverPid: servers.quiet.child.pid! }))
     console.log(`load average after: ${loadavg().map((l) => l.toFixed(2)).join(" ")}`)
-    const rate = (name: string) => records.find((r) => r.case === `${name} req/s`)!.value
-    const serverCpu = (name: string) =>
-      records.find((r) => r.case === `${name} server CPU`)?.value ?? Number.NaN
-    // Per client: the detail's rate against the floor's, and (the steadiest figure on a busy
-    // machine) what a detail request costs the server beside what the framework's floor costs.
-    const ratios = (client: string, healthz: string, detail: string, gzip: string) => {
-      records.push(record(suite, `${client}os-pci/detail / healthz`,
-        rate(detail) / rate(healthz), "ratio", "higher"))
-      records.push(record(suite, `${client}os-pci/detail gzip / healthz`,
-        rate(gzip) / rate(healthz), "ratio", "higher"))
-      records.push(record(suite, `${client}os-pci/detail server CPU / healthz server CPU`,
-        serverCpu(detail) / serverCpu(healthz), "ratio", "lower"))
-      records.push(record(suite, `${client}os-pci/detail gzip server CPU / healthz server CPU`,
-        serverCpu(gzip) / serverCpu(healthz), "ratio", "lower"))
-    }
-    ratios("", names.healthz, names.detail, names.gzip)
-    records.push(record(suite, "os-pci/detail logs on / logs off",
-      rate(names.logs) / rate(names.detail), "ratio", "higher"))
-    ratios("wrk: ", names.wrkHealthz, names.wrkDetail, names.wrkGzip)
-    return records
+    return [...records, ...ratioRecords(records, names)]
   } finally {
     for (const child of children) await stop(child)
     unpin(pinning)
