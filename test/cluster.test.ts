@@ -8,6 +8,7 @@ import {
   hypervisorViews,
   type ClusterState,
   usageAt,
+  usageList,
 } from "../core/cluster/index.ts"
 import { host } from "./builders.ts"
 import { clusterOf, server, volume, withGroups } from "./placement-builders.ts"
@@ -71,11 +72,11 @@ describe("createServer / deleteServer", () => {
   ]
   it.each(errors)("rejects %s and leaves the state unchanged", (_, run, tag, message) => {
     const s0 = base()
-    const before = JSON.stringify(s0.usage)
+    const before = JSON.stringify(usageList(s0))
     const e = failure(run(s0))
     expect(e._tag).toBe(tag)
     expect(e.message).toMatch(message)
-    expect(JSON.stringify(s0.usage)).toBe(before)
+    expect(JSON.stringify(usageList(s0))).toBe(before)
   })
 
   it("rejects a duplicate uuid and a delete of an unknown server", () => {

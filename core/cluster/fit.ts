@@ -39,6 +39,8 @@ export type Fit = { readonly fits: true; readonly assignment: HostAssignment } |
   { readonly fits: false; readonly misfit: Misfit }
 
 const noAssignment: HostAssignment = { disks: [], cells: [] }
+/** The fit of an instance without disks or NUMA cells (shared: it holds nothing per call). */
+const fitsAsIs: Fit = { fits: true, assignment: noAssignment }
 
 /** Whether a disk may come from a pool of the given name. */
 export function poolMatches(disk: DiskRequest, poolName: string): boolean {
@@ -75,7 +77,7 @@ export function fitOnHost(host: Host, usage: HostUsage, spec: InstanceSpec): Fit
   if (!Array.isArray(disks)) return { fits: false, misfit: disks }
   const cells = spec.numaCells === undefined ? [] : assignCells(host, usage, spec)
   if (!Array.isArray(cells)) return { fits: false, misfit: cells }
-  if (disks.length === 0 && cells.length === 0) return { fits: true, assignment: noAssignment }
+  if (disks.length === 0 && cells.length === 0) return fitsAsIs
   return { fits: true, assignment: { disks, cells } }
 }
 

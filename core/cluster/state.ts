@@ -277,6 +277,9 @@ export function createServer(
   return ok({ state: commitServer(state, server, devices.pci, devices.pmem), server })
 }
 
+const noDevices: ReadonlyArray<number> = []
+const noVolumes: ReadonlyArray<string> = []
+
 /**
  * @internal The placement fast path's commit: `request` was validated, its host chosen by the
  * scan over this very state (status, zone, fit, PCI, hard rules) and fitted there (`assignment`,
@@ -295,7 +298,7 @@ export function commitPlaced(
   const host = state.inventory.hosts[hostIndex]!
   if (host.status !== "up") throw new Error(`fast path chose ${host.name}, which is ${host.status}`)
   const server: ServerRecord = { ...request, host: host.name, hostIndex, assignment,
-    pciDevices: devices?.pciDevices ?? [], pmemVolumes: devices?.pmemVolumes ?? [] }
+    pciDevices: devices?.pciDevices ?? noDevices, pmemVolumes: devices?.pmemVolumes ?? noVolumes }
   const next = devices === undefined ? commitServer(state, server, state.pci, state.pmem)
     : commitServer(state, server, devices.pci, devices.pmem)
   return { state: next, server }
@@ -309,7 +312,8 @@ function assignmentProblem(
 ): InsufficientCapacity | BadRequest | undefined {
   const host = state.inventory.hosts[hostIndex]!
   if (assignment.disks.length !== request.disks.length) {
-    return invalid("assignment.disks", `one placed disk per requested disk (${request.disks.length})`)
+    return invalid("assignment.disks",
+      `one placed disk per requested disk (${request.disks.length})`)
   }
   for (const [k, d] of assignment.disks.entries()) {
     const pool = host.diskPools[d.poolIndex]

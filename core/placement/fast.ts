@@ -25,6 +25,7 @@ import { filterNames } from "./errors.ts"
 import { indexedBest } from "./host-search.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 import type { NamedInstance } from "./view.ts"
+import type { PciRequest } from "../pci/index.ts"
 
 if (filterOrder.length !== scanSlotCount || filterOrder[1] !== filterNames.availabilityZone ||
   filterOrder[9] !== filterNames.antiAffinity) {
@@ -113,6 +114,7 @@ export function scanInputOf(state: ClusterState): ScanInput {
 
 const noDomains: ReadonlyArray<number> = []
 const noPci: ReadonlyArray<PciColumn> = []
+const noPciRequests: ReadonlyArray<PciRequest> = []
 const noRules: Rules = { affinityHost: -1, affinityRack: -1, affinityZone: -1,
   antiHosts: noDomains, antiRacks: noDomains, antiZones: noDomains }
 
@@ -130,7 +132,7 @@ export function scanRequestOf(
     instance.pmemDevice !== undefined || instance.disks.length > 1) return undefined
   const disk = instance.disks[0]
   if (disk !== undefined && disk.pool !== undefined) return undefined
-  const pciRequests = instance.pci ?? []
+  const pciRequests = instance.pci ?? noPciRequests
   if (pciRequests.length > scanPciMax) return undefined
   let zone = -1
   if (instance.zone !== undefined) {
