@@ -9,142 +9,55 @@ import {
   freeExtentsOf,
   largestFreeMb,
 } from "../core/pmem/extents.ts"
-import { emptyMap, mapEntries, mapGet, mapRemove, mapSet } from "../core/pmem/hamt.ts"
 import { sequenceOfUuid, volumeUuid } from "../core/pmem/ids.ts"
-import {
-  ceilingKey,
-  changedKeys,
-  chunkKeysMax,
-  emptyKeys,
-  floorKey,
-  insertKey,
-  keysOf,
-  keysToArray,
-  maxKey,
-  removeKey,
-  replaceKey,
-  type SortedKeys,
-} from "../core/pmem/sorted-keys.ts"
+import { chunkKeysMax, SortedSet } from "../core/persistent/sorted-set.ts"
 
-describe("sorted keys (copy-on-write chunks)", () => {
-  it("behave as a sorted array, and old versions never change", () => {
+describe("sorted set (mutable sorted chunks)", () => {
+  it("behaves as a sorted array through inserts and removes that split and merge chunks", () => {
     // Dense keys and insert-heavy runs, so chunks split (past chunkKeysMax) and merge again.
-    const op = fc.tuple(fc.constantFrom("insert", "insert", "remove", "replace"),
+    const op = fc.tuple(fc.constantFrom("insert", "insert", "remove"),
       fc.integer({ min: 0, max: 400 }))
-    fc.assert(fc.property(fc.array(op, { maxLength: 400 }), (ops) => {
-      let set: SortedKeys = emptyKeys
+    fc.assert(fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
+      const set = new SortedSet()
       const model: number[] = []
-      const history: Array<[SortedKeys, number[]]> = []
       for (const [kind, key] of ops) {
         const at = model.indexOf(key)
         if (kind === "insert" && at < 0) {
-          set = insertKey(set, key)
+          set.insert(key)
           const pos = model.findIndex((k) => k > key)
           model.splice(pos < 0 ? model.length : pos, 0, key)
         } else if (kind === "remove" && at >= 0) {
-          set = removeKey(set, key)
+          set.remove(key)
           model.splice(at, 1)
-        } else if (kind === "replace" && at >= 0 && (model[at + 1] ?? key + 2) > key + 1) {
-          set = replaceKey(set, key, key + 1)
-          model[at] = key + 1
-        } else continue
-        if (history.length < 10) history.push([set, [...model]])
+        }
       }
-      expect(keysToArray(set)).toEqual(model)
+      expect(set.toArray()).toEqual(model)
       expect(set.size).toBe(model.length)
-      expect(maxKey(set)).toBe(model.at(-1))
-      for (const chunk of set.chunks) {
-        expect(chunk.length).toBeGreaterThan(0)
-        expect(chunk.length).toBeLessThanOrEqual(chunkKeysMax)
-      }
+      expect(set.max()).toBe(model.at(-1))
+      expect(set.copy().toArray()).toEqual(model)
       for (const probe of [0, 1, 99, 200, 399, 401]) {
-        expect(ceilingKey(set, probe)).toBe(model.find((k) => k >= probe))
-        expect(floorKey(set, probe)).toBe(model.findLast((k) => k <= probe))
+        expect(set.ceiling(probe)).toBe(model.find((k) => k >= probe))
+        expect(set.floor(probe)).toBe(model.findLast((k) => k <= probe))
+        expect(set.has(probe)).toBe(model.includes(probe))
       }
-      for (const [old, oldModel] of history) expect(keysToArray(old)).toEqual(oldModel)
     }))
   })
 
-  it("split past chunkKeysMax and merge back when emptied", () => {
-    let set = emptyKeys
-    for (let k = 0; k < 1000; k++) set = insertKey(set, (k * 7919) % 1000)
-    expect(set.chunks.length).toBeGreaterThan(1000 / chunkKeysMax)
-    expect(keysToArray(set)).toEqual(Array.from({ length: 1000 }, (_, k) => k))
-    for (let k = 0; k < 990; k++) set = removeKey(set, (k * 7919) % 1000)
-    expect(set.chunks.length).toBeLessThanOrEqual(2)
-    expect(set.size).toBe(10)
+  it("holds more keys than one chunk, and empties again", () => {
+    const set = new SortedSet()
+    for (let k = 0; k < 1000; k++) set.insert((k * 7919) % 1000)
+    expect(set.toArray()).toEqual(Array.from({ length: 1000 }, (_, k) => k))
+    expect(1000).toBeGreaterThan(chunkKeysMax)
+    for (let k = 0; k < 1000; k++) set.remove((k * 7919) % 1000)
+    expect([set.size, set.max(), set.ceiling(0)]).toEqual([0, undefined, undefined])
   })
 
-  it("change several keys at once like the same changes one by one", () => {
-    fc.assert(fc.property(fc.uniqueArray(fc.integer({ min: 0, max: 2000 }), { maxLength: 500 }),
-      fc.nat(), fc.nat(), fc.integer({ min: 0, max: 2000 }), fc.boolean(),
-      (keys, a, b, add, twoRemovals) => {
-        const sorted = [...keys].sort((x, y) => x - y)
-        const set = keysOf(sorted)
-        const removeA = sorted.length > 0 ? sorted[a % sorted.length] : undefined
-        const rest = sorted.filter((k) => k !== removeA)
-        const removeB = twoRemovals && rest.length > 0 ? rest[b % rest.length] : undefined
-        const left = rest.filter((k) => k !== removeB)
-        const insert = left.includes(add) ? undefined : add
-        let oneByOne = set
-        if (removeA !== undefined) oneByOne = removeKey(oneByOne, removeA)
-        if (removeB !== undefined) oneByOne = removeKey(oneByOne, removeB)
-        if (insert !== undefined) oneByOne = insertKey(oneByOne, insert)
-        const batched = changedKeys(set, removeA, removeB, insert)
-        expect(keysToArray(batched)).toEqual(keysToArray(oneByOne))
-        expect(batched.size).toBe(oneByOne.size)
-        for (const chunk of batched.chunks) {
-          expect(chunk.length).toBeGreaterThan(0)
-          expect(chunk.length).toBeLessThanOrEqual(chunkKeysMax)
-        }
-        expect(keysToArray(set)).toEqual(sorted)
-      }))
-    expect(() => changedKeys(keysOf([1, 2]), 3, undefined, undefined)).toThrow(/not present/)
-    expect(() => changedKeys(keysOf([1, 2]), 1, undefined, 2)).toThrow(/already present/)
-  })
-
-  it("refuse a duplicate insert, a missing remove and an out-of-place replace", () => {
-    const set = keysOf([10, 20, 30])
-    expect(() => insertKey(set, 20)).toThrow(/already present/)
-    expect(() => removeKey(set, 25)).toThrow(/not present/)
-    expect(() => replaceKey(set, 20, 31)).toThrow(/does not take the place/)
-    expect(() => keysOf([2, 1])).toThrow(/ascend/)
-  })
-})
-
-describe("persistent map (HAMT)", () => {
-  it("behaves as a Map, and old versions never change", () => {
-    const op = fc.tuple(fc.boolean(), fc.integer({ min: 0, max: 300 }), fc.nat())
-    fc.assert(fc.property(fc.array(op, { maxLength: 120 }), (ops) => {
-      let map = emptyMap<number>()
-      const model = new Map<string, number>()
-      const snapshots: Array<[typeof map, Map<string, number>]> = []
-      for (const [set, k, value] of ops) {
-        const key = `server-${k}`
-        if (set) {
-          map = mapSet(map, key, value)
-          model.set(key, value)
-        } else {
-          map = mapRemove(map, key)
-          model.delete(key)
-        }
-        if (snapshots.length < 10) snapshots.push([map, new Map(model)])
-      }
-      expect(map.size).toBe(model.size)
-      expect(new Map(mapEntries(map))).toEqual(model)
-      for (let k = 0; k <= 300; k += 7) {
-        if (mapGet(map, `server-${k}`) !== model.get(`server-${k}`)) throw new Error(`key ${k}`)
-      }
-      for (const [old, m] of snapshots) expect(new Map(mapEntries(old))).toEqual(m)
-    }))
-  })
-
-  it("collapses to empty after removing every key", () => {
-    let map = emptyMap<number>()
-    for (let i = 0; i < 2000; i++) map = mapSet(map, `k${i}`, i)
-    for (let i = 0; i < 2000; i++) map = mapRemove(map, `k${i}`)
-    expect([map.size, map.root]).toEqual([0, undefined])
-    expect(mapRemove(map, "absent")).toBe(map)
+  it("refuses a duplicate insert, a missing remove and unsorted keys", () => {
+    const set = new SortedSet([10, 20, 30])
+    expect(() => set.insert(20)).toThrow(/already present/)
+    expect(() => set.remove(25)).toThrow(/not present/)
+    expect(set.toArray()).toEqual([10, 20, 30])
+    expect(() => new SortedSet([2, 1])).toThrow(/ascend/)
   })
 })
 
@@ -159,12 +72,13 @@ function referenceBestFit(free: ReadonlyArray<{ offsetMb: number; lengthMb: numb
 }
 
 describe("the extent allocator", () => {
-  it("picks the same extent as a reference best fit and coalesces every free", () => {
+  it("picks the same extent as a reference best fit, coalesces every free, keeps old values", () => {
     const op = fc.tuple(fc.boolean(), fc.integer({ min: 1, max: 40 }), fc.nat())
     fc.assert(fc.property(fc.constantFrom(1, 2, 4), fc.array(op, { maxLength: 80 }),
       (alignMb, ops) => {
         let device: DeviceExtents = emptyDevice(256, alignMb)
         const live: Array<{ offsetMb: number; extentMb: number }> = []
+        const history: Array<[DeviceExtents, string]> = []
         for (const [alloc, size, pick] of ops) {
           if (alloc || live.length === 0) {
             const extentMb = Math.ceil(size / alignMb) * alignMb
@@ -183,6 +97,11 @@ describe("the extent allocator", () => {
             expect(free[i - 1]!.offsetMb + free[i - 1]!.lengthMb).toBeLessThan(free[i]!.offsetMb)
           }
           expect(largestFreeMb(device)).toBe(Math.max(0, ...free.map((e) => e.lengthMb)))
+          history.push([device, JSON.stringify(free)])
+        }
+        // Every older value still reads as it was made (the newest was changed in place).
+        for (let i = history.length - 1; i >= 0; i -= 3) {
+          expect(JSON.stringify(freeExtentsOf(history[i]![0]))).toBe(history[i]![1])
         }
         for (const v of live) device = freeExtent(device, v.offsetMb, v.extentMb)
         expect(freeExtentsOf(device)).toEqual([{ offsetMb: 0, lengthMb: 256 }])

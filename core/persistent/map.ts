@@ -22,9 +22,11 @@ class MapStore<V> extends Lineage<string, V | undefined> {
     return this.data.get(key)
   }
 
-  write(key: string, value: V | undefined): void {
+  write(key: string, value: V | undefined): V | undefined {
+    const was = this.data.get(key)
     if (value === undefined) this.data.delete(key)
-    else this.data.set(key, value)
+    else if (value !== was) this.data.set(key, value)
+    return was
   }
 }
 
@@ -43,6 +45,16 @@ function storeOf<V>(map: RMap<V>): MapStore<V> {
 /** A new empty map (its own lineage). */
 export function rmapEmpty<V>(): RMap<V> {
   return new MapStore<V>().root
+}
+
+/** A new map holding `entries` (its own lineage; a later entry wins over an earlier one). */
+export function rmapOf<V>(entries: Iterable<readonly [string, V]>): RMap<V> {
+  const data = new Map<string, V>()
+  for (const [key, value] of entries) {
+    if (value === undefined) throw new Error(`rmapOf: undefined value for key ${key}`)
+    data.set(key, value)
+  }
+  return new MapStore<V>(data).root
 }
 
 /** The value under `key`, or undefined. */

@@ -50,8 +50,8 @@ export abstract class Lineage<K, V> {
 
   /** The cell `key` of the store as it is. */
   abstract read(key: K): V
-  /** Overwrites the cell `key` of the store. */
-  abstract write(key: K, value: V): void
+  /** Overwrites the cell `key` of the store; returns what it held (one lookup for both). */
+  abstract write(key: K, value: V): V
   /** How many cells the store holds. */
   abstract size(): number
   /** A new lineage whose store is a copy of this one's as it is. */
@@ -93,19 +93,9 @@ export function reroot<K, V>(version: Version<K, V>): void {
     const values = older.values!
     // Apply the diff, keeping each cell's value before the write: that is the inverse diff.
     if (older.reversed) {
-      for (let j = 0; j < keys.length; j++) {
-        const key = keys[j]!
-        const was = lineage.read(key)
-        lineage.write(key, values[j]!)
-        values[j] = was
-      }
+      for (let j = 0; j < keys.length; j++) values[j] = lineage.write(keys[j]!, values[j]!)
     } else {
-      for (let j = keys.length - 1; j >= 0; j--) {
-        const key = keys[j]!
-        const was = lineage.read(key)
-        lineage.write(key, values[j]!)
-        values[j] = was
-      }
+      for (let j = keys.length - 1; j >= 0; j--) values[j] = lineage.write(keys[j]!, values[j]!)
     }
     root.next = older
     root.keys = keys
@@ -155,11 +145,10 @@ export class Edit<K, V> {
   /** Writes `value` to cell `key` (a no-op when it already holds that value). */
   set(key: K, value: V): void {
     if (!this.open) throw new Error("edit: already ended")
-    const was = this.lineage.read(key)
+    const was = this.lineage.write(key, value)
     if (was === value) return
     this.keys.push(key)
     this.values.push(was)
-    this.lineage.write(key, value)
   }
 
   /** Whether any cell was written. */

@@ -13,8 +13,10 @@ class ArrayStore<T> extends Lineage<number, T> {
     return this.data[index]!
   }
 
-  write(index: number, value: T): void {
+  write(index: number, value: T): T {
+    const was = this.data[index]!
     this.data[index] = value
+    return was
   }
 
   size(): number {

@@ -6,38 +6,62 @@
  * device size is itself a multiple (the inventory checks it). So alignment holds by construction
  * and a free extent is usable whole.
  *
- * Free extents are kept twice, as persistent sorted keys: by offset (to find the neighbours to
- * coalesce with on free) and by (length, offset) (best fit: the smallest extent that is long
- * enough, the lowest offset among equals). An extent packs into one exact integer:
- * `offset × 2^27 + length` or `length × 2^27 + offset`, both at most 2^53 (exact).
+ * Free extents are kept twice, as sorted sets: by offset (to find the neighbours to coalesce
+ * with on free) and by (length, offset) (best fit: the smallest extent that is long enough, the
+ * lowest offset among equals). An extent packs into one exact integer: `offset × 2^27 + length`
+ * or `length × 2^27 + offset`, both at most 2^53 (exact), and never 0.
+ *
+ * The two sets are the store of one rerootable lineage (`../persistent/reroot.ts`): a device
+ * value is a version of it, so the newest device changes in place at O(chunk) per key while any
+ * older value stays readable as it was.
  */
-import {
-  ceilingKey,
-  changedKeys,
-  emptyKeys,
-  floorKey,
-  insertKey,
-  keysToArray,
-  maxKey,
-  removeKey,
-  replaceKey,
-  type SortedKeys,
-} from "./sorted-keys.ts"
+import { Edit, Lineage, reroot, type Version } from "../persistent/reroot.ts"
+import { SortedSet } from "../persistent/sorted-set.ts"
 
 /** Largest pmem device the allocator handles: 2^26 MB (64 TiB), so packed keys stay exact. */
 export const pmemDeviceSizeMbMax = 2 ** 26
 /** Packing factor: above any length (≤ 2^26), so `offset × scale + length` is exact. */
 const scale = 2 ** 27
 
+/**
+ * The free extents of a device as a lineage's store. A cell is one key of one set: cell `k > 0`
+ * is key `k` of `byOffset`, cell `-k` key `k` of `bySize`; its value is whether the key is in.
+ */
+class ExtentStore extends Lineage<number, boolean> {
+  constructor(readonly byOffset: SortedSet, readonly bySize: SortedSet) {
+    super()
+  }
+
+  read(cell: number): boolean {
+    return cell > 0 ? this.byOffset.has(cell) : this.bySize.has(-cell)
+  }
+
+  write(cell: number, present: boolean): boolean {
+    return cell > 0 ? this.byOffset.put(cell, present) : this.bySize.put(-cell, present)
+  }
+
+  size(): number {
+    return this.byOffset.size
+  }
+
+  copy(): ExtentStore {
+    return new ExtentStore(this.byOffset.copy(), this.bySize.copy())
+  }
+}
+
 /** The free space of one device. Immutable; every operation returns a new value. */
 export interface DeviceExtents {
   readonly sizeMb: number
   readonly alignMb: number
   readonly freeMb: number
-  /** Free extents keyed `offsetMb × 2^27 + lengthMb`. */
-  readonly byOffset: SortedKeys
-  /** Free extents keyed `lengthMb × 2^27 + offsetMb`. */
-  readonly bySize: SortedKeys
+  /** The free extents: a version of the device's extent lineage. */
+  readonly free: Version<number, boolean>
+}
+
+/** The sets of `device`, as the device reads (a reroot when it is not the newest value). */
+function setsOf(device: DeviceExtents): ExtentStore {
+  if (device.free.next !== null) reroot(device.free)
+  return device.free.lineage as ExtentStore
 }
 
 /** One extent of a device. */
@@ -54,13 +78,8 @@ export function emptyDevice(sizeMb: number, alignMb: number): DeviceExtents {
   if (!Number.isInteger(alignMb) || alignMb <= 0 || sizeMb % alignMb !== 0) {
     throw new Error(`pmem device size ${sizeMb} MB is not a multiple of alignMb ${alignMb}`)
   }
-  return {
-    sizeMb,
-    alignMb,
-    freeMb: sizeMb,
-    byOffset: insertKey(emptyKeys, sizeMb),
-    bySize: insertKey(emptyKeys, sizeMb * scale),
-  }
+  const store = new ExtentStore(new SortedSet([sizeMb]), new SortedSet([sizeMb * scale]))
+  return { sizeMb, alignMb, freeMb: sizeMb, free: store.root }
 }
 
 /** The extent length a volume of `sizeMb` occupies: its size rounded up to the alignment. */
@@ -70,7 +89,7 @@ export function extentMbFor(device: DeviceExtents, sizeMb: number): number {
 
 /** The longest free extent, in MB (0 when the device is full). */
 export function largestFreeMb(device: DeviceExtents): number {
-  const key = maxKey(device.bySize)
+  const key = setsOf(device).bySize.max()
   return key === undefined ? 0 : Math.floor(key / scale)
 }
 
@@ -85,29 +104,25 @@ export function allocateExtent(
   if (!(extentMb > 0 && extentMb % device.alignMb === 0 && extentMb <= pmemDeviceSizeMbMax)) {
     throw new Error(`allocateExtent: ${extentMb} MB is not a positive multiple of the alignment`)
   }
-  const key = ceilingKey(device.bySize, extentMb * scale)
+  const key = setsOf(device).bySize.ceiling(extentMb * scale)
   if (key === undefined) return undefined
   const lengthMb = Math.floor(key / scale)
   const offsetMb = key - lengthMb * scale
   const restMb = lengthMb - extentMb
-  let bySize: SortedKeys
-  let byOffset: SortedKeys
+  const edit = new Edit(device.free)
+  edit.set(-key, false)
+  edit.set(offsetMb * scale + lengthMb, false)
   if (restMb > 0) {
     const restOffsetMb = offsetMb + extentMb
-    bySize = changedKeys(device.bySize, key, undefined, restMb * scale + restOffsetMb)
-    byOffset = replaceKey(device.byOffset, offsetMb * scale + lengthMb,
-      restOffsetMb * scale + restMb)
-  } else {
-    bySize = removeKey(device.bySize, key)
-    byOffset = removeKey(device.byOffset, offsetMb * scale + lengthMb)
+    edit.set(-(restMb * scale + restOffsetMb), true)
+    edit.set(restOffsetMb * scale + restMb, true)
   }
   return {
     device: {
       sizeMb: device.sizeMb,
       alignMb: device.alignMb,
       freeMb: device.freeMb - extentMb,
-      byOffset,
-      bySize,
+      free: edit.done(),
     },
     offsetMb,
   }
@@ -126,8 +141,9 @@ export function freeExtent(
   if (offsetMb % device.alignMb !== 0 || extentMb <= 0 || endMb > device.sizeMb) {
     throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is not an aligned extent of the device`)
   }
-  let before = floorKey(device.byOffset, offsetMb * scale + scale - 1)
-  let after = ceilingKey(device.byOffset, offsetMb * scale)
+  const sets = setsOf(device)
+  let before = sets.byOffset.floor(offsetMb * scale + scale - 1)
+  let after = sets.byOffset.ceiling(offsetMb * scale)
   if (before !== undefined) {
     const beforeEndMb = Math.floor(before / scale) + (before % scale)
     if (beforeEndMb > offsetMb) throw new Error(`freeExtent: ${offsetMb} MB is already free`)
@@ -140,40 +156,33 @@ export function freeExtent(
   }
   let startMb = offsetMb
   let lengthMb = extentMb
-  let beforeSizeKey: number | undefined
-  let afterSizeKey: number | undefined
+  const edit = new Edit(device.free)
   if (before !== undefined) {
     startMb = Math.floor(before / scale)
-    lengthMb += before - startMb * scale
-    beforeSizeKey = (before - startMb * scale) * scale + startMb
+    const beforeLengthMb = before - startMb * scale
+    lengthMb += beforeLengthMb
+    edit.set(before, false)
+    edit.set(-(beforeLengthMb * scale + startMb), false)
   }
   if (after !== undefined) {
     const afterLengthMb = after - endMb * scale
     lengthMb += afterLengthMb
-    afterSizeKey = afterLengthMb * scale + endMb
+    edit.set(after, false)
+    edit.set(-(afterLengthMb * scale + endMb), false)
   }
-  // The two or three changes of each index in one copy of its root.
-  const bySize = changedKeys(device.bySize, beforeSizeKey, afterSizeKey,
-    lengthMb * scale + startMb)
-  const merged = startMb * scale + lengthMb
-  let byOffset: SortedKeys
-  if (before !== undefined) {
-    byOffset = after !== undefined ? changedKeys(device.byOffset, before, after, merged)
-      : replaceKey(device.byOffset, before, merged)
-  } else if (after !== undefined) byOffset = replaceKey(device.byOffset, after, merged)
-  else byOffset = insertKey(device.byOffset, merged)
+  edit.set(startMb * scale + lengthMb, true)
+  edit.set(-(lengthMb * scale + startMb), true)
   return {
     sizeMb: device.sizeMb,
     alignMb: device.alignMb,
     freeMb: device.freeMb + extentMb,
-    byOffset,
-    bySize,
+    free: edit.done(),
   }
 }
 
 /** The free extents, by ascending offset. */
 export function freeExtentsOf(device: DeviceExtents): Extent[] {
-  return keysToArray(device.byOffset).map((key) => {
+  return setsOf(device).byOffset.toArray().map((key) => {
     const offsetMb = Math.floor(key / scale)
     return { offsetMb, lengthMb: key - offsetMb * scale }
   })
@@ -181,5 +190,11 @@ export function freeExtentsOf(device: DeviceExtents): Extent[] {
 
 /** How many free extents the device has. */
 export function freeExtentCount(device: DeviceExtents): number {
-  return device.byOffset.size
+  return setsOf(device).byOffset.size
+}
+
+/** How many keys each index holds (they must be equal: one per free extent). */
+export function extentIndexSizes(device: DeviceExtents): { byOffset: number; bySize: number } {
+  const sets = setsOf(device)
+  return { byOffset: sets.byOffset.size, bySize: sets.bySize.size }
 }

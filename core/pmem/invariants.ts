@@ -3,10 +3,9 @@
  * everything from the volumes the servers hold and compares with the allocator's indexes, so it
  * does not trust the code it checks. Returns the violations found (empty when all hold).
  */
-import { type Extent, freeExtentsOf } from "./extents.ts"
-import { mapEntries, mapGet, mapValues } from "./hamt.ts"
+import { type Extent, extentIndexSizes, freeExtentsOf } from "./extents.ts"
+import { rmapEntries, rmapGet, rmapValues } from "../persistent/map.ts"
 import { sequenceOfUuid } from "./ids.ts"
-import { keysToArray } from "./sorted-keys.ts"
 import { type DevicePmem, nameHashOf, type PmemState } from "./state.ts"
 
 /** Every rule the state must keep; each violation is one line naming where it is. */
@@ -15,7 +14,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
   const used = new Map<string, Extent[]>()
   const counts = new Map<string, number>()
   const uuids = new Set<string>()
-  for (const server of mapValues(state.servers)) {
+  for (const server of rmapValues(state.servers)) {
     const where = `server ${server.serverUuid}`
     if (server.volumes.length === 0) problems.push(`${where}: a record without volumes`)
     const names = new Set(server.volumes.map((v) => v.name))
@@ -40,7 +39,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
     if (affinity !== (server.pinnedNumaNode !== undefined)) {
       problems.push(`${where}: pinned ${String(server.pinnedNumaNode)} with affinity ${affinity}`)
     }
-    const host = mapGet(state.hosts, server.host)?.devices
+    const host = rmapGet(state.hosts, server.host)?.devices
     for (const v of server.volumes) {
       if (uuids.has(v.uuid)) problems.push(`${where}: uuid ${v.uuid} is not unique`)
       if (sequenceOfUuid(v.uuid) !== v.sequence) {
@@ -64,7 +63,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
       counts.set(key, (counts.get(key) ?? 0) + 1)
     }
   }
-  for (const [hostName, host] of mapEntries(state.hosts)) {
+  for (const [hostName, host] of rmapEntries(state.hosts)) {
     for (const device of host.devices) {
       const key = `${hostName}/${device.name}`
       problems.push(...checkDevice(key, device, used.get(key) ?? [], counts.get(key) ?? 0))
@@ -89,7 +88,7 @@ function checkDevice(
   if (freeMb !== device.extents.freeMb) {
     problems.push(`${key}: freeMb ${device.extents.freeMb}, free extents add up to ${freeMb}`)
   }
-  const bySize = keysToArray(device.extents.bySize).length
+  const bySize = extentIndexSizes(device.extents).bySize
   if (bySize !== free.length) {
     problems.push(`${key}: ${bySize} extents by size, ${free.length} by offset`)
   }

@@ -26,7 +26,7 @@ import {
 import { allocateOnHost } from "./allocate.ts"
 import { deviceOf, refuseAdd } from "./checks.ts"
 import { type DeviceExtents, emptyDevice, freeExtent } from "./extents.ts"
-import { emptyMap, mapGet, mapRemove, mapSet, type PersistentMap } from "./hamt.ts"
+import { type RMap, rmapEmpty, rmapGet, rmapOf, rmapRemove, rmapSet } from "../persistent/map.ts"
 import { sequenceOfUuid, volumeSequenceMax, volumeUuid } from "./ids.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
@@ -91,9 +91,9 @@ export interface HostPmem {
 export interface PmemState {
   readonly inventory: Inventory
   /** Hosts that have at least one pmem device. */
-  readonly hosts: PersistentMap<HostPmem>
+  readonly hosts: RMap<HostPmem>
   /** Servers that hold at least one volume. */
-  readonly servers: PersistentMap<ServerPmem>
+  readonly servers: RMap<ServerPmem>
   /** The sequence number the next volume's uuid is minted from (see `ids.ts`). */
   readonly nextSequence: number
 }
@@ -113,10 +113,8 @@ export interface PmemChange {
 
 /** The state of an inventory with no volumes: every device one free extent. */
 export function pmemStateOf(inventory: Inventory): PmemState {
-  let hosts = emptyMap<HostPmem>()
-  for (const host of inventory.hosts) {
-    if (host.pmemDevices.length === 0) continue
-    hosts = mapSet(hosts, host.name, {
+  const hosts = inventory.hosts.filter((host) => host.pmemDevices.length > 0)
+    .map((host): [string, HostPmem] => [host.name, {
       host: host.name,
       devices: host.pmemDevices.map((d) => ({
         name: d.name,
@@ -124,21 +122,20 @@ export function pmemStateOf(inventory: Inventory): PmemState {
         extents: emptyDevice(d.sizeMb, d.alignMb),
         volumeCount: 0,
       })),
-    })
-  }
-  return { inventory, hosts, servers: emptyMap(), nextSequence: 0 }
+    }])
+  return { inventory, hosts: rmapOf(hosts), servers: rmapEmpty(), nextSequence: 0 }
 }
 
 const noDevices: HostPmem = { host: "", devices: [] }
 
 /** The pmem devices of `host` (none for a host without pmem or an unknown host). */
 export function hostPmemOf(state: PmemState, host: string): HostPmem {
-  return mapGet(state.hosts, host) ?? noDevices
+  return rmapGet(state.hosts, host) ?? noDevices
 }
 
 /** The volumes of a server, or undefined when it holds none. */
 export function serverPmemOf(state: PmemState, serverUuid: string): ServerPmem | undefined {
-  return mapGet(state.servers, serverUuid)
+  return rmapGet(state.servers, serverUuid)
 }
 
 /** Errors `addPmemVolumes` returns. */
@@ -208,8 +205,8 @@ export function addPmemVolumes(
   return ok({
     state: {
       inventory: state.inventory,
-      hosts: mapSet(state.hosts, server.host, placed.host),
-      servers: mapSet(state.servers, server.serverUuid, record),
+      hosts: rmapSet(state.hosts, server.host, placed.host),
+      servers: rmapSet(state.servers, server.serverUuid, record),
       nextSequence: state.nextSequence + volumes.length,
     },
     volumes: added,
@@ -349,8 +346,8 @@ function removeVolumes(
   }
   const host = hostPmemOf(state, server.host)
   const servers = w === 0
-    ? mapRemove(state.servers, server.serverUuid)
-    : mapSet(state.servers, server.serverUuid, {
+    ? rmapRemove(state.servers, server.serverUuid)
+    : rmapSet(state.servers, server.serverUuid, {
       serverUuid: server.serverUuid,
       host: server.host,
       pinnedNumaNode: affinityCount > 0 ? server.pinnedNumaNode : undefined,
@@ -362,7 +359,7 @@ function removeVolumes(
   return {
     state: {
       inventory: state.inventory,
-      hosts: mapSet(state.hosts, server.host, { host: host.host, devices: freed(host, removed) }),
+      hosts: rmapSet(state.hosts, server.host, { host: host.host, devices: freed(host, removed) }),
       servers,
       nextSequence: state.nextSequence,
     },
