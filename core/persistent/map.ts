@@ -3,7 +3,7 @@
  * reads and writes a JavaScript `Map`; an older version reads after a reroot. A cell holding
  * `undefined` is an absent key.
  */
-import { Edit, Lineage, reroot, Version } from "./reroot.ts"
+import { Edit, Lineage, reroot, Version, writeOne } from "./reroot.ts"
 
 class MapStore<V> extends Lineage<string, V | undefined> {
   constructor(readonly data: Map<string, V> = new Map()) {
@@ -70,16 +70,12 @@ export function rmapSize<V>(map: RMap<V>): number {
 /** A new version with `key` → `value` (`value` must not be undefined). */
 export function rmapSet<V>(map: RMap<V>, key: string, value: V): RMap<V> {
   if (value === undefined) throw new Error(`rmapSet: undefined value for key ${key}`)
-  const edit = new Edit(map)
-  edit.set(key, value)
-  return edit.done()
+  return writeOne(map, key, value)
 }
 
 /** A new version without `key` (the same version when it was absent). */
 export function rmapRemove<V>(map: RMap<V>, key: string): RMap<V> {
-  const edit = new Edit(map)
-  edit.set(key, undefined)
-  return edit.done()
+  return writeOne<string, V | undefined>(map, key, undefined)
 }
 
 /** Starts a batch of writes to `map`; end it with `done` or `abort`. */

@@ -59,14 +59,14 @@ export abstract class Lineage<K, V> {
 }
 
 /**
- * One version of a lineage. The root has `next === null`; any other version has a diff: writing
- * `values[i]` to `keys[i]` — from the last entry to the first, or the first to the last when
- * `reversed` — turns the store of `next` into this version's.
+ * One version of a lineage. The root has `next === null`; any other version has a diff, `log`:
+ * cell keys and values, interleaved (`[k0, v0, k1, v1, …]`); writing each value to its cell —
+ * from the last pair to the first, or the first to the last when `reversed` — turns the store of
+ * `next` into this version's.
  */
 export class Version<K, V> {
   next: Version<K, V> | null = null
-  keys: K[] | null = null
-  values: V[] | null = null
+  log: Array<K | V> | null = null
   reversed = false
 
   constructor(readonly lineage: Lineage<K, V>) {}
@@ -89,25 +89,60 @@ export function reroot<K, V>(version: Version<K, V>): void {
   for (let i = depth - 1; i >= 0; i--) {
     const older = path[i] as Version<K, V>
     const root = older.next!
-    const keys = older.keys!
-    const values = older.values!
+    const log = older.log!
     // Apply the diff, keeping each cell's value before the write: that is the inverse diff.
     if (older.reversed) {
-      for (let j = 0; j < keys.length; j++) values[j] = lineage.write(keys[j]!, values[j]!)
+      for (let j = 0; j < log.length; j += 2) {
+        log[j + 1] = lineage.write(log[j] as K, log[j + 1] as V)
+      }
     } else {
-      for (let j = keys.length - 1; j >= 0; j--) values[j] = lineage.write(keys[j]!, values[j]!)
+      for (let j = log.length - 2; j >= 0; j -= 2) {
+        log[j + 1] = lineage.write(log[j] as K, log[j + 1] as V)
+      }
     }
     root.next = older
-    root.keys = keys
-    root.values = values
+    root.log = log
     root.reversed = !older.reversed
     older.next = null
-    older.keys = null
-    older.values = null
+    older.log = null
     older.reversed = false
     path[i] = undefined as unknown as Version<unknown, unknown>
   }
   lineage.root = version
+}
+
+/**
+ * The version an edit of `base` starts from: `base` made the root of its lineage, or — when the
+ * lineage has taken `forkAfter` edits — the root of a fresh copy of it (see the module comment).
+ */
+function startFrom<K, V>(base: Version<K, V>): Version<K, V> {
+  reroot(base)
+  const lineage = base.lineage
+  if (lineage.editing) throw new Error("edit: the lineage already has an open edit")
+  if (lineage.edits < lineage.forkAfter) return base
+  const copy = lineage.copy()
+  copy.forkAfter = Math.max(forkEditsMin, 2 * copy.size())
+  return copy.root
+}
+
+/** Publishes the version `base` becomes by the writes `log` undoes. */
+function publish<K, V>(base: Version<K, V>, log: Array<K | V>): Version<K, V> {
+  const lineage = base.lineage
+  const made = new Version(lineage)
+  base.next = made
+  base.log = log
+  base.reversed = false
+  lineage.root = made
+  lineage.edits++
+  return made
+}
+
+/** A version of `base` with `value` in cell `key`: a one-cell edit without an `Edit`. */
+export function writeOne<K, V>(base: Version<K, V>, key: K, value: V): Version<K, V> {
+  const from = startFrom(base)
+  const was = from.lineage.write(key, value)
+  if (was === value) return from
+  return publish(from, [key, was])
 }
 
 /**
@@ -116,25 +151,16 @@ export function reroot<K, V>(version: Version<K, V>): void {
  * equal to it); `abort` undoes every write and leaves `base` as it was.
  */
 export class Edit<K, V> {
-  private readonly keys: K[] = []
-  private readonly values: V[] = []
+  private readonly log: Array<K | V> = []
   private open = true
   readonly lineage: Lineage<K, V>
   /** The version the batch starts from: the one given, or its copy in a forked lineage. */
   readonly base: Version<K, V>
 
   constructor(base: Version<K, V>) {
-    reroot(base)
-    let lineage = base.lineage
-    if (lineage.editing) throw new Error("edit: the lineage already has an open edit")
-    if (lineage.edits >= lineage.forkAfter) {
-      lineage = lineage.copy()
-      lineage.forkAfter = Math.max(forkEditsMin, 2 * lineage.size())
-      base = lineage.root
-    }
-    this.lineage = lineage
-    this.base = base
-    lineage.editing = true
+    this.base = startFrom(base)
+    this.lineage = this.base.lineage
+    this.lineage.editing = true
   }
 
   /** The cell `key` as of this batch. */
@@ -147,36 +173,26 @@ export class Edit<K, V> {
     if (!this.open) throw new Error("edit: already ended")
     const was = this.lineage.write(key, value)
     if (was === value) return
-    this.keys.push(key)
-    this.values.push(was)
+    this.log.push(key, was)
   }
 
   /** Whether any cell was written. */
   get changed(): boolean {
-    return this.keys.length > 0
+    return this.log.length > 0
   }
 
   /** Ends the batch: the new version, or `base` when nothing was written. */
   done(): Version<K, V> {
     this.close()
-    if (this.keys.length === 0) return this.base
-    const made = new Version(this.lineage)
-    const base = this.base
-    base.next = made
-    base.keys = this.keys
-    base.values = this.values
-    base.reversed = false
-    this.lineage.root = made
-    this.lineage.edits++
-    return made
+    if (this.log.length === 0) return this.base
+    return publish(this.base, this.log)
   }
 
   /** Ends the batch by undoing every write: the store reads as `base` again. */
   abort(): void {
     this.close()
-    const keys = this.keys
-    const values = this.values
-    for (let j = keys.length - 1; j >= 0; j--) this.lineage.write(keys[j]!, values[j]!)
+    const log = this.log
+    for (let j = log.length - 2; j >= 0; j -= 2) this.lineage.write(log[j] as K, log[j + 1] as V)
   }
 
   private close(): void {

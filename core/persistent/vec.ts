@@ -2,7 +2,7 @@
  * A persistent fixed-size vector on a rerootable lineage (see `reroot.ts`): the newest version
  * reads and writes a plain array; an older version reads after a reroot.
  */
-import { Edit, Lineage, reroot, Version } from "./reroot.ts"
+import { Edit, Lineage, reroot, Version, writeOne } from "./reroot.ts"
 
 class ArrayStore<T> extends Lineage<number, T> {
   constructor(readonly data: T[]) {
@@ -73,7 +73,5 @@ export function rvecEdit<T>(vec: RVec<T>): RVecEdit<T> {
 export function rvecSet<T>(vec: RVec<T>, index: number, value: T): RVec<T> {
   const size = rvecSize(vec)
   if (!(index >= 0 && index < size)) throw new RangeError(`vector index ${index} of ${size}`)
-  const edit = new Edit(vec)
-  edit.set(index, value)
-  return edit.done()
+  return writeOne(vec, index, value)
 }
