@@ -44,12 +44,12 @@ export function fitDevices(
   let nextPci = pci
   let pciDevices: ReadonlyArray<number> = []
   if ((spec.pci?.length ?? 0) > 0) {
-    const claimed = claim(pci, { host: host.name, instanceUuid: uuid, requests: spec.pci!,
-      ...(spec.pciNumaPolicy === undefined ? {} : { numaPolicy: spec.pciNumaPolicy }),
-      ...(cellIds.length === 0 ? {} : { instanceNumaCells: cellIds }) })
+    const claimed = claim(pci, claimOf(host.name, uuid, spec, cellIds))
     if (Result.isFailure(claimed)) return deviceMisfit("pci", claimed.failure)
     const allocated = allocate(claimed.success.state, { host: host.name, instanceUuid: uuid })
-    if (Result.isFailure(allocated)) throw new Error(`allocate after claim: ${allocated.failure.message}`)
+    if (Result.isFailure(allocated)) {
+      throw new Error(`allocate after claim: ${allocated.failure.message}`)
+    }
     nextPci = allocated.success.state
     pciDevices = claimed.success.devices
   }
@@ -63,6 +63,20 @@ export function fitDevices(
     pmemVolumes = added.success.volumes.map((v) => v.uuid)
   }
   return { pci: nextPci, pmem: nextPmem, pciDevices, pmemVolumes }
+}
+
+/** The PCI claim of a spec: optional fields only when set (no spreads: see `serverRecordOf`). */
+function claimOf(host: string, uuid: string, spec: InstanceSpec, cellIds: ReadonlyArray<number>)
+  : Parameters<typeof claim>[1] {
+  const policy = spec.pciNumaPolicy
+  if (policy === undefined) {
+    return cellIds.length === 0 ? { host, instanceUuid: uuid, requests: spec.pci! }
+      : { host, instanceUuid: uuid, requests: spec.pci!, instanceNumaCells: cellIds }
+  }
+  return cellIds.length === 0
+    ? { host, instanceUuid: uuid, requests: spec.pci!, numaPolicy: policy }
+    : { host, instanceUuid: uuid, requests: spec.pci!, numaPolicy: policy,
+      instanceNumaCells: cellIds }
 }
 
 function deviceMisfit(resource: "pci" | "pmem", error: PciClaimError | AddPmemError): DeviceMisfit {

@@ -44,7 +44,8 @@ export function schedule(
     }
   }
   const placed = placeGang(state, {
-    instances: request.servers.map((s) => ({ ...s, name: s.uuid })),
+    // Object.assign, not a spread and a property: the latter costs microseconds on V8.
+    instances: request.servers.map((s) => Object.assign({}, s, { name: s.uuid })),
     ...(request.groups === undefined ? {} : { groups: request.groups }),
     ...(request.policy === undefined ? {} : { policy: request.policy }),
     ...(request.nodeBudget === undefined ? {} : { nodeBudget: request.nodeBudget }),
