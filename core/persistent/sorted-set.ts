@@ -98,7 +98,9 @@ export class SortedSet {
     if (was === present) return was
     if (present) {
       this.count++
-      chunk.splice(pos, 0, key)
+      // Shift in place (splice would allocate the array of removed elements on every call).
+      for (let i = chunk.length; i > pos; i--) chunk[i] = chunk[i - 1]!
+      chunk[pos] = key
       if (chunk.length > chunkKeysMax) chunks.splice(c + 1, 0, chunk.splice(chunk.length >>> 1))
       return was
     }
@@ -107,7 +109,8 @@ export class SortedSet {
       chunks.splice(c, 1)
       return was
     }
-    chunk.splice(pos, 1)
+    for (let i = pos + 1; i < chunk.length; i++) chunk[i - 1] = chunk[i]!
+    chunk.pop()
     if (chunk.length >= chunkKeysMergeBelow) return was
     const k = c + 1 < chunks.length ? c + 1 : c - 1
     const neighbour = k >= 0 ? chunks[k]! : undefined
