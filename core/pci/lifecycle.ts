@@ -165,6 +165,11 @@ function setHost(state: PciState, index: number, usage: ReturnType<HostWork["don
   return rvecSet(state.hosts, index, usage)
 }
 
+/** `state` with `hosts` (a literal: a spread followed by a property is far slower on Node 20). */
+function withHosts(state: PciState, hosts: PciState["hosts"]): PciState {
+  return { layout: state.layout, hosts, instances: state.instances }
+}
+
 /** An instance's holdings, on one host (when `host` is given) or everywhere. */
 function holdingsOf(state: PciState, instanceUuid: string, hostName: string | undefined):
   Result.Result<{ all: ReadonlyArray<Holding>; chosen: ReadonlyArray<Holding> },
@@ -208,7 +213,7 @@ export function allocate(state: PciState, input: { readonly host: string;
       `PCI devices on host ${input.host} to allocate; they are all allocated.` }))
   }
   return Result.succeed({
-    state: { ...state, hosts: setHost(state, holding.host, work.done()) },
+    state: withHosts(state, setHost(state, holding.host, work.done())),
     devices: changed,
   })
 }
@@ -284,7 +289,7 @@ export function removeDevice(state: PciState, input: { readonly id: number }):
   const work = new HostWork(at.host, usage)
   work.remove(at.index)
   return Result.succeed({
-    state: { ...state, hosts: setHost(state, at.host.index, work.done()) },
+    state: withHosts(state, setHost(state, at.host.index, work.done())),
     devices: [input.id],
     deferred: use.holder !== null,
   })
