@@ -236,7 +236,8 @@ export class Simulation {
     }
     this.recorder.accept(mixIndex)
     for (let k = 0; k < size; k++) {
-      const vm = this.vms.add(index, size === 1 ? -1 : k, mixIndex, placed.hosts[k]!)
+      const vm = this.vms.add(index, size === 1 ? -1 : k, mixIndex, placed.hosts[k]!,
+        members[k]!.id)
       this.at(this.createLatencyS(mixIndex), Ev.ready, vm)
       this.at(lifetimeS, Ev.depart, vm)
       if (replicated) {

@@ -1,8 +1,9 @@
 /**
  * The simulator's VMs as one Int32Array of fixed-size rows indexed by VM index, with each host's
  * VMs as an intrusive doubly linked list (insertion order). A run creates one row per VM it ever
- * placed (a 1,000,000-request run: about 32 MB), so the hot events (ready, depart, stopped) touch
- * one cache line instead of a garbage-collected object and a per-host hash set.
+ * placed (a 1,000,000-request run: about 32 MB, and 8 MB of name references), so the hot events
+ * (ready, depart, stopped) touch one cache line instead of a garbage-collected object and a
+ * per-host hash set.
  *
  * Rows are never reused: an event scheduled for a VM that is gone finds it `gone`.
  * `SimVm` is a handle over one row for the colder code (replication, invariant checks).
@@ -47,6 +48,11 @@ export class VmTable {
   private readonly tail: Int32Array
   /** The cluster record of VMs that run on their replica's record (after a failover). */
   private readonly records = new Map<number, string>()
+  /**
+   * Per row, the VM's name as the run gave it to the cluster (the same string the cluster keeps),
+   * so a release does not build it again; undefined once the VM is gone.
+   */
+  private readonly names: Array<string | undefined> = []
   /** Rows created. */
   count = 0
   /** VMs not gone. */
@@ -57,10 +63,14 @@ export class VmTable {
     this.tail = new Int32Array(hostCount).fill(-1)
   }
 
-  /** A new VM (phase booting) on `host`; returns its index. */
-  add(request: number, member: number, mix: number, host: number): number {
+  /**
+   * A new VM (phase booting) on `host`; returns its index. `name`, when given, must be
+   * `vm-<request>` (or `vm-<request>-<member>`), what `uuidOf` would build.
+   */
+  add(request: number, member: number, mix: number, host: number, name?: string): number {
     if (rowCells * this.count === this.rows.length) this.grow()
     const i = this.count++
+    this.names.push(name)
     this.live++
     const r = this.rows
     const at = rowCells * i
@@ -82,6 +92,7 @@ export class VmTable {
     this.unlink(i, r[at + cellHost]!)
     r[at + cellPhase] = Phase.gone
     if ((r[at + cellFlags]! & flagRecord) !== 0) this.records.delete(i)
+    this.names[i] = undefined
     r[at + cellFlags] = 0
     this.live--
   }
@@ -119,6 +130,8 @@ export class VmTable {
 
   /** The VM's name: `vm-<request>` or, in a vcluster, `vm-<request>-<member>`. */
   uuidOf(i: number): string {
+    const name = this.names[i]
+    if (name !== undefined) return name
     const at = rowCells * i
     const m = this.rows[at + cellMember]!
     const request = this.rows[at + cellRequest]!
