@@ -1,19 +1,21 @@
 /**
  * A mutable sorted set of distinct numbers, stored as sorted chunks of at most `chunkKeysMax`
- * keys: a change shifts at most one chunk (and, on a split or merge, the short array of chunks),
- * a lookup is two binary searches. It is the store under a rerootable lineage (pmem's free
- * extents, see `../pmem/extents.ts`); on its own it is an ordinary mutable structure.
+ * keys, each a `Float64Array` with its length kept aside: a change moves at most one chunk's keys
+ * and, on a split or merge, the short arrays of chunks; a lookup
+ * is a binary search over the chunks' last keys, then one within a chunk. It is the store under
+ * a rerootable lineage (pmem's free extents, see `../pmem/extents.ts`); on its own it is an
+ * ordinary mutable structure.
  */
 
-/** Largest chunk; a chunk that grows past it splits in two halves. */
+/** Largest chunk; inserting into a full chunk splits it in two halves first. */
 export const chunkKeysMax = 128
 /** A chunk shorter than this after a removal merges with a neighbour when the two fit in half. */
 const chunkKeysMergeBelow = chunkKeysMax / 8
 
-/** Index of the first element of `xs` that is ≥ key (xs.length if none). */
-function lowerBound(xs: ReadonlyArray<number>, key: number): number {
+/** Index of the first of `xs[0, n)` that is ≥ key (n if none). */
+function lowerBound(xs: Float64Array, n: number, key: number): number {
   let lo = 0
-  let hi = xs.length
+  let hi = n
   while (lo < hi) {
     const mid = (lo + hi) >>> 1
     if (xs[mid]! < key) lo = mid + 1
@@ -23,18 +25,26 @@ function lowerBound(xs: ReadonlyArray<number>, key: number): number {
 }
 
 export class SortedSet {
-  /** Non-empty sorted chunks, in order. */
-  private readonly chunks: number[][]
-  private count: number
+  /** Non-empty sorted chunks, in order; chunk `c` holds `lens[c]` keys, the last `lasts[c]`. */
+  private readonly chunks: Float64Array[] = []
+  private readonly lens: number[] = []
+  private readonly lasts: number[] = []
+  private count = 0
 
   /** A set of `keys`, which must ascend strictly. */
   constructor(keys: ReadonlyArray<number> = []) {
     for (let i = 1; i < keys.length; i++) {
       if (!(keys[i - 1]! < keys[i]!)) throw new Error("SortedSet: keys must ascend strictly")
     }
-    this.chunks = []
     const half = chunkKeysMax / 2
-    for (let i = 0; i < keys.length; i += half) this.chunks.push(keys.slice(i, i + half))
+    for (let i = 0; i < keys.length; i += half) {
+      const n = Math.min(half, keys.length - i)
+      const chunk = new Float64Array(chunkKeysMax)
+      for (let j = 0; j < n; j++) chunk[j] = keys[i + j]!
+      this.chunks.push(chunk)
+      this.lens.push(n)
+      this.lasts.push(chunk[n - 1]!)
+    }
     this.count = keys.length
   }
 
@@ -50,13 +60,12 @@ export class SortedSet {
 
   /** Index of the first chunk whose last key is ≥ key (chunks.length if none). */
   private chunkFor(key: number): number {
-    const chunks = this.chunks
+    const lasts = this.lasts
     let lo = 0
-    let hi = chunks.length
+    let hi = lasts.length
     while (lo < hi) {
       const mid = (lo + hi) >>> 1
-      const chunk = chunks[mid]!
-      if (chunk[chunk.length - 1]! < key) lo = mid + 1
+      if (lasts[mid]! < key) lo = mid + 1
       else hi = mid
     }
     return lo
@@ -67,7 +76,7 @@ export class SortedSet {
     const c = this.chunkFor(key)
     if (c === this.chunks.length) return false
     const chunk = this.chunks[c]!
-    return chunk[lowerBound(chunk, key)] === key
+    return chunk[lowerBound(chunk, this.lens[c]!, key)] === key
   }
 
   /** Adds `key`; adding a key already present is a defect (throws). */
@@ -84,41 +93,79 @@ export class SortedSet {
   put(key: number, present: boolean): boolean {
     const chunks = this.chunks
     if (chunks.length === 0) {
-      if (present) {
-        chunks.push([key])
-        this.count++
-      }
+      if (!present) return false
+      const chunk = new Float64Array(chunkKeysMax)
+      chunk[0] = key
+      chunks.push(chunk)
+      this.lens.push(1)
+      this.lasts.push(key)
+      this.count = 1
       return false
     }
     let c = this.chunkFor(key)
     if (c === chunks.length) c--
-    const chunk = chunks[c]!
-    const pos = lowerBound(chunk, key)
-    const was = chunk[pos] === key
+    let chunk = chunks[c]!
+    let n = this.lens[c]!
+    let pos = lowerBound(chunk, n, key)
+    const was = pos < n && chunk[pos] === key
     if (was === present) return was
     if (present) {
       this.count++
-      // Shift in place (splice would allocate the array of removed elements on every call).
-      for (let i = chunk.length; i > pos; i--) chunk[i] = chunk[i - 1]!
+      if (n === chunkKeysMax) {
+        this.split(c)
+        if (pos > (n >>> 1) || (pos === n >>> 1 && key > this.lasts[c]!)) {
+          pos -= n >>> 1
+          c++
+          chunk = chunks[c]!
+        }
+        n = this.lens[c]!
+      }
+      for (let i = n; i > pos; i--) chunk[i] = chunk[i - 1]!
       chunk[pos] = key
-      if (chunk.length > chunkKeysMax) chunks.splice(c + 1, 0, chunk.splice(chunk.length >>> 1))
+      this.lens[c] = n + 1
+      if (pos === n) this.lasts[c] = key
       return was
     }
     this.count--
-    if (chunk.length === 1) {
+    if (n === 1) {
       chunks.splice(c, 1)
+      this.lens.splice(c, 1)
+      this.lasts.splice(c, 1)
       return was
     }
-    for (let i = pos + 1; i < chunk.length; i++) chunk[i - 1] = chunk[i]!
-    chunk.pop()
-    if (chunk.length >= chunkKeysMergeBelow) return was
-    const k = c + 1 < chunks.length ? c + 1 : c - 1
-    const neighbour = k >= 0 ? chunks[k]! : undefined
-    if (neighbour === undefined || neighbour.length + chunk.length > chunkKeysMax / 2) return was
-    if (k > c) chunk.push(...neighbour)
-    else chunk.unshift(...neighbour)
-    chunks.splice(k, 1)
+    for (let i = pos + 1; i < n; i++) chunk[i - 1] = chunk[i]!
+    this.lens[c] = --n
+    this.lasts[c] = chunk[n - 1]!
+    if (n < chunkKeysMergeBelow) this.mergeSmall(c)
     return was
+  }
+
+  /** Splits full chunk `c` into two halves. */
+  private split(c: number): void {
+    const chunk = this.chunks[c]!
+    const n = this.lens[c]!
+    const half = n >>> 1
+    const upper = new Float64Array(chunkKeysMax)
+    upper.set(chunk.subarray(half, n))
+    this.chunks.splice(c + 1, 0, upper)
+    this.lens.splice(c + 1, 0, n - half)
+    this.lasts.splice(c + 1, 0, chunk[n - 1]!)
+    this.lens[c] = half
+    this.lasts[c] = chunk[half - 1]!
+  }
+
+  /** Merges short chunk `c` with a neighbour when both fit in half a chunk. */
+  private mergeSmall(c: number): void {
+    const k = c + 1 < this.chunks.length ? c + 1 : c - 1
+    if (k < 0 || this.lens[k]! + this.lens[c]! > chunkKeysMax / 2) return
+    const [low, high] = k > c ? [c, k] : [k, c]
+    const into = this.chunks[low]!
+    into.set(this.chunks[high]!.subarray(0, this.lens[high]!), this.lens[low]!)
+    this.lens[low] = this.lens[low]! + this.lens[high]!
+    this.lasts[low] = this.lasts[high]!
+    this.chunks.splice(high, 1)
+    this.lens.splice(high, 1)
+    this.lasts.splice(high, 1)
   }
 
   /** The smallest key ≥ `key`, or undefined. */
@@ -126,31 +173,33 @@ export class SortedSet {
     const c = this.chunkFor(key)
     if (c === this.chunks.length) return undefined
     const chunk = this.chunks[c]!
-    return chunk[lowerBound(chunk, key)]
+    return chunk[lowerBound(chunk, this.lens[c]!, key)]
   }
 
   /** The largest key ≤ `key`, or undefined. */
   floor(key: number): number | undefined {
-    const chunks = this.chunks
     const c = this.chunkFor(key)
-    if (c < chunks.length) {
-      const chunk = chunks[c]!
-      const pos = lowerBound(chunk, key)
+    if (c < this.chunks.length) {
+      const chunk = this.chunks[c]!
+      const pos = lowerBound(chunk, this.lens[c]!, key)
       if (chunk[pos] === key) return key
       if (pos > 0) return chunk[pos - 1]
     }
-    return c > 0 ? chunks[c - 1]!.at(-1) : undefined
+    return c > 0 ? this.lasts[c - 1] : undefined
   }
 
   /** The largest key, or undefined when empty. */
   max(): number | undefined {
-    return this.chunks.at(-1)?.at(-1)
+    return this.lasts.at(-1)
   }
 
   /** Every key, ascending (a fresh array). */
   toArray(): number[] {
     const out: number[] = []
-    for (const chunk of this.chunks) for (const k of chunk) out.push(k)
+    for (let c = 0; c < this.chunks.length; c++) {
+      const chunk = this.chunks[c]!
+      for (let i = 0; i < this.lens[c]!; i++) out.push(chunk[i]!)
+    }
     return out
   }
 }
