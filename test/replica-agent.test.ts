@@ -44,6 +44,7 @@ describe("replica agent over loopback", () => {
       // The agent process writes in place after its ACK (a reader of the slave recovers first).
       await until(() => readMeta(dirs.slave, id)!.generation === g)
       expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(snapshot)
+      await settleCycle(dirs.master, id) // the master's commit runs after the ACK
       expect(sha256File(imagePaths(dirs.master, id).base)).toBe(snapshot)
       expect(readMeta(dirs.slave, id)!.generation).toBe(g)
     }

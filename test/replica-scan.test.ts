@@ -1,6 +1,8 @@
 // The master's scans (scan.ts) find exactly the blocks the reference file diff finds, and
 // capture their bytes as they are in the image: for random sizes across several 1 MiB chunks
-// (partial final block and chunk included), both backends, by base diff and by hash list.
+// (partial final block and chunk included), both backends, by base diff and by hash list; the
+// hash-list scan alone, with the scan helper threads (all chunks theirs, or shared with the
+// main thread), and with the main thread's blocks handed to a keeper instead of captured.
 import { readFileSync, writeFileSync } from "node:fs"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
@@ -8,6 +10,7 @@ import fc from "fast-check"
 import { diffImageFiles } from "../adapters/kernels.ts"
 import { imagePaths } from "../adapters/replica/images.ts"
 import { changedSinceBase, changedSinceHashes } from "../adapters/replica/scan.ts"
+import { startScanHelpers } from "../adapters/replica/scan-helpers.ts"
 import {
   type BlockKernels, changedBlocks, referenceKernels, selectKernels,
 } from "../core/kernels/index.ts"
@@ -20,6 +23,8 @@ const backends: BlockKernels[] = [referenceKernels(),
 
 describe("changed-block scans", () => {
   it("equal the reference diff, with the image's bytes captured", async () => {
+    const helpers = startScanHelpers()
+    await Promise.all(helpers.map((h) => h.untilReady()))
     const id = "vm"
     const p = imagePaths(dirs.master, id)
     await fc.assert(fc.asyncProperty(
@@ -46,9 +51,22 @@ describe("changed-block scans", () => {
         }
         for (const kernels of backends) {
           check(changedSinceBase(dirs.master, id, kernels, sizeBytes))
-          if (kernels.backend === "wasm") {
-            check(changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes))
+          if (kernels.backend !== "wasm") continue
+          check(await changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes,
+            { helpers: [], mainThreadScans: true }))
+          if (helpers.length > 0) {
+            check(await changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes,
+              { helpers, mainThreadScans: false }))
           }
+          check(await changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes,
+            { helpers, mainThreadScans: true }))
+          // The main thread's blocks go to the keeper (copied out of the view at once).
+          const kept = new Map<number, Uint8Array>()
+          const found = await changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes,
+            { helpers: [], mainThreadScans: true }, (index, chunk, local) => kept.set(index,
+              chunk.slice(local * 4096, (local + 1) * 4096)))
+          expect(found.captured.size).toBe(0)
+          check({ changed: found.changed, captured: kept })
         }
       }))
   }, 600_000)

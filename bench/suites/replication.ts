@@ -130,8 +130,8 @@ async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise
     diffChunkBytes) })
   const meta = readMeta(masterDir, id)!
   if (kernels.backend === "wasm") {
-    bench.add("hash scan", () => { changedSinceHashes(masterDir, id, kernels, meta.generation,
-      meta.sizeBytes) })
+    bench.add("hash scan", async () => { await changedSinceHashes(masterDir, id, kernels,
+      meta.generation, meta.sizeBytes) })
   }
   const [inMemory, files, hashScan] = await runBench(bench)
   const scan = hashScan === undefined ? [] : [record(suite, "changed-block scan by the base's " +
