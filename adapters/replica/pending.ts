@@ -47,7 +47,7 @@ export function slotBytes(blockCount: number): number {
 
 interface Slot {
   readonly sequence: number
-  readonly pending: Pending
+  readonly pending: () => Pending
 }
 
 function readSlot(fd: number, at: number, blockCount: number): Slot | null {
@@ -65,12 +65,20 @@ function readSlot(fd: number, at: number, blockCount: number): Slot | null {
     return null
   }
   if (crc32(body, crc32(head.subarray(8))) !== head.readUInt32BE(4)) return null
-  const values = (from: number, count: number): number[] =>
-    Array.from({ length: count }, (_, i) => body.readUInt32BE(4 * (from + i)))
-  const indices = whole ? Array.from({ length: blockCount }, (_, i) => i)
-    : values(generationCount, indexCount)
-  return { sequence: head.readUInt32BE(8), pending: {
-    generations: values(0, generationCount), indices } }
+  // Decoded only for the slot that is read (a whole-image list is long).
+  const values = (from: number, count: number): number[] => {
+    const out = new Array<number>(count)
+    for (let i = 0; i < count; i++) out[i] = body.readUInt32BE(4 * (from + i))
+    return out
+  }
+  const every = (): number[] => {
+    const out = new Array<number>(blockCount)
+    for (let i = 0; i < blockCount; i++) out[i] = i
+    return out
+  }
+  return { sequence: head.readUInt32BE(8), pending: () => ({
+    generations: values(0, generationCount),
+    indices: whole ? every() : values(generationCount, indexCount) }) }
 }
 
 /** The latest whole slot and its position, or null when neither is whole. */
@@ -103,8 +111,10 @@ export function readPending(path: string, legacyPath: string, blockCount: number
     const fd = openSync(path, "r")
     try {
       const last = latest(fd, blockCount)
-      if (last !== null && last.slot.pending.indices.length + last.slot.pending.generations.length
-        > 0) found = last.slot.pending
+      const pending = last?.slot.pending() ?? null
+      if (pending !== null && pending.indices.length + pending.generations.length > 0) {
+        found = pending
+      }
     } finally { closeSync(fd) }
   }
   const legacy = readLegacy(legacyPath)

@@ -125,13 +125,26 @@ export function readyScanHelpers(): ReadonlyArray<ScanHelper> {
   return helpers.filter((h) => h.usable)
 }
 
+/** The environment variable that sets how many scan helpers a process starts (0: none). */
+export const SCAN_HELPERS_ENV = "CORRAL_SCAN_HELPERS"
+
 /**
- * Starts this process's scan helpers (idempotent; a helper that died is replaced): one per core
- * beyond the first, at most `scanHelperCountMax`; none on a single core. Returns them, ready or
- * not (see `untilReady`).
+ * How many helpers to start: CORRAL_SCAN_HELPERS when it is a count (at most
+ * `scanHelperCountMax`), else one per core beyond the first, up to that.
+ */
+export function scanHelperCount(env: Readonly<Record<string, string | undefined>> = process.env,
+  cores: number = availableParallelism()): number {
+  const text = env[SCAN_HELPERS_ENV]
+  const asked = text === undefined || !/^\d+$/.test(text) ? cores - 1 : Number(text)
+  return Math.max(0, Math.min(scanHelperCountMax, asked))
+}
+
+/**
+ * Starts this process's scan helpers (idempotent; a helper that died is replaced): as many as
+ * `scanHelperCount()`, so none on a single core. Returns them, ready or not (see `untilReady`).
  */
 export function startScanHelpers(): ReadonlyArray<ScanHelper> {
-  const wanted = Math.max(0, Math.min(scanHelperCountMax, availableParallelism() - 1))
+  const wanted = scanHelperCount()
   helpers = helpers.filter((h) => !h.dead)
   while (helpers.length < wanted) helpers.push(new ScanHelper())
   return helpers
