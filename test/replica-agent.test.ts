@@ -58,6 +58,8 @@ describe("replica agent over loopback", () => {
     const random = prng(2)
     randomWrites(master, imageSizeBytes, 100, random)
     await syncOnce(req(agent.port, 1, 0))
+    // The agent process writes in place after its ACK.
+    await until(() => readMeta(dirs.slave, id)!.generation === 1)
     const held = sha256File(imagePaths(dirs.slave, id).image)
     randomWrites(master, imageSizeBytes, 500, random)
     const victim = agent.child

@@ -10,8 +10,8 @@
  *   body: (index u32, length u32, payload) × block count
  */
 import {
-  closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, writeSync,
-  writevSync,
+  closeSync, existsSync, fdatasync as fdatasyncCb, fdatasyncSync, fstatSync, fsyncSync, openSync,
+  readSync, writeSync, writevSync,
 } from "node:fs"
 import { dirname } from "node:path"
 import { crc32 } from "node:zlib"
@@ -40,12 +40,17 @@ function header(generation: number, count: number, blockSizeBytes: number, bodyB
   return out
 }
 
+/** Body bytes written between two early flushes of a journal being received (4 MiB). */
+export const earlyFlushBytes = 4 * 1024 * 1024
+
 /**
  * A journal being written as a generation's blocks arrive: each `add` lays its entry at the end
  * of the body (payloads written from where they lie, gathered into writev calls, never copied),
- * and `commit` writes the header last and flushes once. Until the header is written the file
- * still names the previous generation (already claimed by the metadata, so stale) over a body
- * that no longer matches its CRC: torn either way, never mistaken for a committed journal.
+ * and `commit` writes the header last and flushes. Until the header is written the file still
+ * names the previous generation (already claimed by the metadata, so stale) over a body that no
+ * longer matches its CRC: torn either way, never mistaken for a committed journal. While the
+ * body grows, every `earlyFlushBytes` start a flush on the thread pool (one at a time), so the
+ * flush at `commit` finds little left to write.
  */
 export class JournalWriter {
   private readonly fd: number
@@ -53,6 +58,9 @@ export class JournalWriter {
   private parts: Uint8Array[] = []
   private partsBytes = 0
   private writtenBytes = 0
+  private flushedUpToBytes = 0
+  private flushing = false
+  private closeWhenFlushed = false
   private crc = 0
   private count = 0
   private closed = false
@@ -84,6 +92,15 @@ export class JournalWriter {
     this.writtenBytes += wrote
     this.parts = []
     this.partsBytes = 0
+    if (!this.flushing && this.writtenBytes - this.flushedUpToBytes >= earlyFlushBytes) {
+      this.flushing = true
+      const upTo = this.writtenBytes
+      fdatasyncCb(this.fd, (e) => {
+        this.flushing = false
+        if (e === null) this.flushedUpToBytes = upTo
+        if (this.closeWhenFlushed) this.close()
+      })
+    }
   }
 
   /**
@@ -105,9 +122,13 @@ export class JournalWriter {
     }
   }
 
-  /** Closes the file without committing (what was written stays torn). */
+  /**
+   * Closes the file without committing (what was written stays torn); with an early flush
+   * still running, once it is done (the fd is never closed under it).
+   */
   close(): void {
     if (this.closed) return
+    if (this.flushing) { this.closeWhenFlushed = true; return }
     this.closed = true
     closeSync(this.fd)
   }
