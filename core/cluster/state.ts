@@ -52,8 +52,12 @@ export const instanceLimits = {
   groupMembersMax: 10_000,
 } as const
 
-/** A new, empty cluster over an inventory. */
-export function createCluster(inventory: Inventory): ClusterState {
+/**
+ * A new, empty cluster over an inventory. The state holds copies of the inventory's host records
+ * (same fields and values, see `sharedShapeHosts`).
+ */
+export function createCluster(given: Inventory): ClusterState {
+  const inventory = sharedShapeHosts(given)
   const usage = inventory.hosts.map(emptyUsage)
   const scan = buildScan(inventory, usage)
   const state: ClusterState = {
@@ -68,6 +72,16 @@ export function createCluster(inventory: Inventory): ClusterState {
   }
   scan.owner = state
   return state
+}
+
+/**
+ * The inventory with each host record copied by `Object.assign`, so hosts with the same fields
+ * share one hidden class. Records built by a spread followed by more properties (as the
+ * inventory decoder builds them) each get a class of their own on V8, and with thousands of
+ * hosts every host field read on the commit path missed the inline caches (a runtime lookup).
+ */
+function sharedShapeHosts(inventory: Inventory): Inventory {
+  return Object.assign({}, inventory, { hosts: inventory.hosts.map((h) => Object.assign({}, h)) })
 }
 
 /** The scan arrays of this state: its own if it still owns them, else rebuilt for it. */
