@@ -9,7 +9,9 @@ import {
   type ClusterState,
   usageAt,
   usageList,
+  withHostStatus,
 } from "../core/cluster/index.ts"
+import { schedule } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
 import { clusterOf, server, volume, withGroups } from "./placement-builders.ts"
 
@@ -99,6 +101,22 @@ describe("createServer / deleteServer", () => {
     if (Result.isFailure(s2)) throw s2.failure
     expect(findGroup(s2.success.state, "anti")!.members).toEqual([])
     expect(Result.isSuccess(deleteGroup(s2.success.state, "anti"))).toBe(true)
+  })
+
+  it("sets a host's status: placement skips it, its servers stay, older states as were", () => {
+    const s0 = created(base(), server("a").cpus(4), "h1")
+    const s1 = withHostStatus(s0, 0, "maintenance")
+    expect(s1.inventory.hosts[0]!.status).toBe("maintenance")
+    expect(s0.inventory.hosts[0]!.status).toBe("up")
+    expect(hypervisorViews(s1)[0]).toMatchObject({ state: "up", status: "disabled", vcpus_used: 4 })
+    expect(failure(createServer(s1, server("b").build(), "h1"))._tag).toBe("Conflict")
+    expect(failure(schedule(s1, { servers: [server("b").build()] }))._tag).toBe("NoValidHost")
+    const s2 = withHostStatus(s1, 0, "up")
+    expect(Result.isSuccess(schedule(s2, { servers: [server("b").build()] }))).toBe(true)
+    expect(Result.isSuccess(createServer(s0, server("b").build(), "h1"))).toBe(true)
+    expect(Result.isSuccess(deleteServer(s1, "a"))).toBe(true)
+    expect(withHostStatus(s1, 0, "maintenance")).toBe(s1)
+    expect(() => withHostStatus(s1, 2, "up")).toThrow(RangeError)
   })
 
   it("keeps an older state's numbers after a newer state was derived from it", () => {

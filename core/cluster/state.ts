@@ -19,6 +19,7 @@ import {
   ok,
 } from "../errors.ts"
 import type { Host, Inventory } from "../inventory/inventory.ts"
+import type { HostStatus } from "../model/inventory.ts"
 import { applyUsage, emptyUsage, fitOnHost, poolMatches, cellRamCapacityMb,
   cellVcpuCapacity } from "./fit.ts"
 import { hardRuleBreach, topologyOf } from "./rules.ts"
@@ -82,6 +83,36 @@ export function createCluster(given: Inventory): ClusterState {
  */
 function sharedShapeHosts(inventory: Inventory): Inventory {
   return Object.assign({}, inventory, { hosts: inventory.hosts.map((h) => Object.assign({}, h)) })
+}
+
+/**
+ * The state with host `hostIndex`'s status set (`up` takes new placements; `down` and
+ * `maintenance` do not; what the host holds stays). The new inventory shares the other host
+ * records; the scan arrays pass to the new state with that host rewritten (O(hosts) for the
+ * host list, no rebuild of the scan). The given state is unchanged. Throws a RangeError for an
+ * index outside the inventory (a caller's bug).
+ */
+export function withHostStatus(
+  state: ClusterState,
+  hostIndex: number,
+  status: HostStatus,
+): ClusterState {
+  const hosts = state.inventory.hosts
+  const host = hosts[hostIndex]
+  if (host === undefined || !Number.isInteger(hostIndex)) {
+    throw new RangeError(`host index ${hostIndex} of ${hosts.length}`)
+  }
+  if (host.status === status) return state
+  const changed: Host = Object.assign({}, host, { status })
+  const nextHosts = hosts.slice()
+  nextHosts[hostIndex] = changed
+  const scan = scanOf(state)
+  const next: ClusterState = { inventory: Object.assign({}, state.inventory, { hosts: nextHosts }),
+    topology: state.topology, usage: state.usage, servers: state.servers, groups: state.groups,
+    pci: state.pci, pmem: state.pmem, scan }
+  updateScanHost(scan, changed, usageAt(next, hostIndex), next.pci)
+  scan.owner = next
+  return next
 }
 
 /** The scan arrays of this state: its own if it still owns them, else rebuilt for it. */
