@@ -9,10 +9,9 @@ import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
-  usageAt } from "../core/cluster/index.ts"
+  withHostStatus } from "../core/cluster/index.ts"
 import { blockStat, blockStatCount, buildHostIndex, type HostIndex }
   from "../core/cluster/host-index.ts"
-import { updateScanHost } from "../core/cluster/scan.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { setPlacementScan } from "../core/kernels/scan-select.ts"
 import { newScanResult } from "../core/kernels/scan-types.ts"
@@ -74,18 +73,9 @@ const scenarioArb = fc.record({
   blockSize: fc.constantFrom(1, 2, 3, 5, 8, 32),
 })
 
-/** The state with host `i`'s status changed (as the simulator does: the inventory swapped). */
-function withStatus(state: ClusterState, i: number, status: "up" | "down" | "maintenance") {
-  const hosts = state.inventory.hosts.slice()
-  const changed = { ...hosts[i]!, status }
-  hosts[i] = changed
-  const scan = scanOf(state)
-  const next: ClusterState = { ...state,
-    inventory: { hosts, hostIndex: state.inventory.hostIndex } }
-  updateScanHost(scan, changed, usageAt(next, i), next.pci)
-  scan.owner = next
-  return next
-}
+/** The state with host `i`'s status changed (as the simulator does). */
+const withStatus = (state: ClusterState, i: number, status: "up" | "down" | "maintenance") =>
+  withHostStatus(state, i, status)
 
 const indexOf = (state: ClusterState, blockSize: number): HostIndex => {
   const input = scanInputOf(state)
