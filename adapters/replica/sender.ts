@@ -319,12 +319,12 @@ function batchLimitBytes(bwlimitBytesPerS: number | null): number {
 
 /**
  * The master's side of an acknowledged cycle, after the ACK: the shipped blocks go into the base
- * (which may run ahead of its claimed generation only at the pending record's blocks) and are
- * flushed before the metadata claims the generation (so a claimed base survives a host crash),
- * then the pending record goes and the hash list (a cache) is written, patched with every
- * shipped block the scan did not hash (`hashedByScan`; a TypeScript diff only patches a list
- * that is valid). Until it is done, a crash leaves the pending record, and the next cycle
- * handles it like a lost ACK.
+ * (which may differ from its claimed generation only at the pending record's blocks) and are
+ * flushed while the metadata claims the generation (a host crash meanwhile leaves the pending
+ * record, which the next cycle re-ships), then the pending record goes and the hash list (a
+ * cache) is written, patched with every shipped block the scan did not hash (`hashedByScan`; a
+ * TypeScript diff only patches a list that is valid). Until it is done, a crash leaves the
+ * pending record, and the next cycle handles it like a lost ACK.
  */
 async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, baseFd: number,
   hashes: BigUint64Array | null, batches: ReadonlyArray<Batch>,
@@ -336,13 +336,21 @@ async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, b
     writeBatchesInPlace(baseFd, batches)
     if (hashes !== null) patchHashes(req.kernels, hashes, batches, new Set(hashedByScan))
     req.trace?.("commit: base writes")
-    await fdatasync(baseFd)
+    // The base's flush and the metadata's run at once: the pending record (durable since
+    // before END) names every block where the base may still differ from the claimed
+    // generation, and it goes only once both are done.
+    const flushed = fdatasync(baseFd)
+    try {
+      // Read again: an image fenced or destroyed meanwhile keeps its record (and pending blocks).
+      const now = readMeta(req.masterDir, req.imageId)
+      if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
+      writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
+      req.trace?.("commit: metadata")
+    } finally {
+      await flushed.catch(() => {}) // the fd is closed only after its flush
+    }
+    await flushed
     req.trace?.("commit: base flush")
-    // Read again: an image fenced or destroyed meanwhile keeps its record (and pending blocks).
-    const now = readMeta(req.masterDir, req.imageId)
-    if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
-    writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
-    req.trace?.("commit: metadata")
     clearPending(p.pending, p.pendingLegacy, blocksOf(meta.sizeBytes))
     // A cache, written only once the metadata claims its generation (hashlist.ts).
     if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
