@@ -3,20 +3,15 @@
  * and rule filters, pack/spread weighers, gang search), `core/cluster` commits vCPU/RAM/disk/
  * NUMA, groups, PCI claims (`corral/pci`) and pmem volumes (`corral/pmem`) in one immutable
  * state. An operation computes the next state and swaps it in only when every step succeeded,
- * so a failed operation changes nothing.
- *
- * Workaround (the core has no API for it yet): host status lives in the immutable inventory; a
- * status change builds a cluster state whose inventory carries the new status and hands it the
- * scan arrays with that one host rewritten (`updateScanHost`, as the core's own operations do),
- * so the core does not rebuild them for every host (~85 ms at 10,000 hosts).
+ * so a failed operation changes nothing. A host status change is `withHostStatus` (the core
+ * rewrites that host in its scan arrays instead of rebuilding them for every host).
  */
 import { HashMap, Result } from "effect"
-import type { Host, Inventory } from "../../core/inventory/inventory.ts"
+import type { Inventory } from "../../core/inventory/inventory.ts"
 import {
   type ClusterState, createCluster, deleteGroup, deleteServer, type DiskRequest, findGroup,
-  findServer, type GroupCreate, scanOf, type ServerCreate, usageAt,
+  findServer, type GroupCreate, type ServerCreate, usageAt, withHostStatus,
 } from "../../core/cluster/index.ts"
-import { updateScanHost } from "../../core/cluster/scan.ts"
 import { schedule } from "../../core/placement/schedule.ts"
 import { pciFreeByHost, type PciRequest, pciShow } from "../../core/pci/index.ts"
 import { type PmemVolumeRequest, serverPmemOf } from "../../core/pmem/index.ts"
@@ -42,7 +37,6 @@ const noGroups: ReadonlyArray<string> = []
 export class CoreCluster implements SimCluster {
   readonly hostCount: number
   private state: ClusterState
-  private readonly hosts: Host[]
   /**
    * Fleet totals in use: vCPUs, RAM and disk summed from the per-host mirror (so a VM costs no
    * bookkeeping of its own), PCI aliases and pmem devices by name from the VMs that hold them.
@@ -65,7 +59,6 @@ export class CoreCluster implements SimCluster {
   constructor(private readonly inventory: Inventory, private readonly weigher: Weigher,
     aliases: ReadonlyArray<PciDemand>) {
     this.hostCount = inventory.hosts.length
-    this.hosts = inventory.hosts.slice()
     this.state = createCluster(inventory)
     let vcpus = 0
     let ramMb = 0
@@ -214,16 +207,7 @@ export class CoreCluster implements SimCluster {
   }
 
   setHostStatus(host: number, status: "up" | "down" | "maintenance"): void {
-    const h = this.hosts[host]!
-    if (h.status === status) return
-    const changed = { ...h, status }
-    this.hosts[host] = changed
-    const scan = scanOf(this.state)
-    const next: ClusterState = { ...this.state,
-      inventory: { hosts: this.hosts.slice(), hostIndex: this.inventory.hostIndex } }
-    updateScanHost(scan, changed, usageAt(next, host), next.pci)
-    scan.owner = next
-    this.state = next
+    this.state = withHostStatus(this.state, host, status)
   }
 
   totals(): ReadonlyMap<string, ResourceTotal> {
