@@ -49,6 +49,12 @@ export class CoreCluster implements SimCluster {
   private readonly pciRequests = new Map<string, PciRequest>()
   /** Per demand (the engine passes one object per mix entry): what its VMs ask the core for. */
   private readonly templates = new WeakMap<VmDemand, Template>()
+  /**
+   * Per host, what it offers (read here rather than from the decoded host records, which each
+   * have a hidden class of their own: a megamorphic property read on every placement).
+   */
+  private readonly vcpuCapacity: Float64Array
+  private readonly ramCapacityMb: Float64Array
   /** Per host, mirrored from the state after each change: free vCPUs and RAM, disk used, VMs. */
   private readonly freeVcpus: Float64Array
   private readonly freeRamMb: Float64Array
@@ -56,7 +62,7 @@ export class CoreCluster implements SimCluster {
   private readonly instances: Int32Array
   private hostsUsed = 0
 
-  constructor(private readonly inventory: Inventory, private readonly weigher: Weigher,
+  constructor(inventory: Inventory, private readonly weigher: Weigher,
     aliases: ReadonlyArray<PciDemand>) {
     this.hostCount = inventory.hosts.length
     this.state = createCluster(inventory)
@@ -77,18 +83,19 @@ export class CoreCluster implements SimCluster {
       this.capacity.set(`pci:${a.alias}`, column.reduce((s, n) => s + n, 0))
     }
     for (const k of this.capacity.keys()) if (k.includes(":")) this.devicesUsed.set(k, 0)
-    this.freeVcpus = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
-    this.freeRamMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
+    this.vcpuCapacity = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
+    this.ramCapacityMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
+    this.freeVcpus = this.vcpuCapacity.slice()
+    this.freeRamMb = this.ramCapacityMb.slice()
     this.diskUsedMb = new Float64Array(this.hostCount)
     this.instances = new Int32Array(this.hostCount)
   }
 
   /** Copies one host's usage from the state into the per-host arrays and the totals (O(1)). */
   private mirror(host: number): void {
-    const h = this.inventory.hosts[host]!
     const u = usageAt(this.state, host)
-    const freeVcpus = h.vcpuCapacity - u.vcpusUsed
-    const freeRamMb = h.ramCapacityMb - u.ramMbUsed
+    const freeVcpus = this.vcpuCapacity[host]! - u.vcpusUsed
+    const freeRamMb = this.ramCapacityMb[host]! - u.ramMbUsed
     let diskMb = 0
     for (const d of u.diskUsedMb) diskMb += d
     this.vcpusUsed += this.freeVcpus[host]! - freeVcpus
