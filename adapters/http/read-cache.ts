@@ -22,7 +22,7 @@ import type { FastifyBaseLogger } from "fastify"
 import type { CorralError } from "../../core/errors.ts"
 import { type Principal, principalOfToken } from "./config.ts"
 import type { RequestLog } from "./log.ts"
-import { type Rendered, variantOf } from "./rendered.ts"
+import { type Rendered, type Variant, variantOf } from "./rendered.ts"
 
 /** Most URLs remembered; past it the table starts again (hot URLs are learned back at once). */
 export const readUrlsMax = 4_096
@@ -90,17 +90,16 @@ export class ReadCache {
     const startMs = this.deps.log === null ? 0 : performance.now()
     const headers = req.headers
     let principal: Principal | undefined
-    let rendered: Rendered
+    let v: Variant
     try {
       principal = principalOfToken(this.deps.principals, headers["x-auth-token"])
       if (principal === undefined || read.refusal(principal) !== null) return false
-      const r = read.rendering()
-      if (Result.isFailure(r)) return false
-      rendered = r.success
+      const rendered = read.rendering()
+      if (Result.isFailure(rendered)) return false
+      v = variantOf(rendered.success, headers["accept-encoding"], headers["if-none-match"])
     } catch {
       return false // a defect: the framework runs the route again and answers it with a 500
     }
-    const v = variantOf(rendered, headers["accept-encoding"], headers["if-none-match"])
     const id = this.deps.nextRequestId()
     if (this.deps.log !== null) this.logWhenDone(res, id, url, principal.tenant, startMs)
     this.hits++
