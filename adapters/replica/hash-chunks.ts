@@ -134,20 +134,27 @@ export interface HashScanJob {
 /** Join word values: the job is open, a helper joined it, or the main thread closed it. */
 export const joinOpen = 0, joinJoined = 1, joinClosed = 2
 
-/** A helper's answer: ready (after start), skipped (closed before it joined), done, failed. */
+/**
+ * A helper's answer: ready (after start), skipped (closed before it joined), part (what it found
+ * in its last few chunks, while it scans on), done (the rest; its share is complete), failed.
+ */
 export type HashScanReply =
   | { readonly kind: "ready" }
   | { readonly kind: "skipped"; readonly token: number }
   | { readonly kind: "failed"; readonly token: number; readonly message: string }
   | {
-    readonly kind: "done"; readonly token: number; readonly changed: number[]
+    readonly kind: "done" | "part"; readonly token: number; readonly changed: number[]
     /** (block index, slab number, byte offset, length) per captured block. */
     readonly where: Int32Array
     readonly slabs: ArrayBuffer[]
   }
 
-/** A finished share as a helper posts it (the slabs are transferred, not copied). */
-export function doneReply(token: number, found: ChangedBlocks & BlockCapture): HashScanReply {
+/** Chunks a helper scans between two `part` replies (4 MiB). */
+export const chunksPerPart = 4
+
+/** A share, or part of one, as a helper posts it (the slabs are transferred, not copied). */
+export function doneReply(token: number, found: ChangedBlocks & BlockCapture,
+  kind: "done" | "part" = "done"): Extract<HashScanReply, { kind: "done" | "part" }> {
   const slabNumber = new Map(found.slabs.map((s, i) => [s.buffer, i]))
   const where = new Int32Array(found.captured.size * 4)
   let at = 0
@@ -156,12 +163,12 @@ export function doneReply(token: number, found: ChangedBlocks & BlockCapture): H
       at)
     at += 4
   }
-  return { kind: "done", token, changed: found.changed, where,
+  return { kind, token, changed: found.changed, where,
     slabs: found.slabs.map((s) => s.buffer as ArrayBuffer) }
 }
 
-/** The captured blocks of a `done` reply, as views of its slabs. */
-export function capturedOf(reply: Extract<HashScanReply, { kind: "done" }>):
+/** The captured blocks of a `done` or `part` reply, as views of its slabs. */
+export function capturedOf(reply: Extract<HashScanReply, { kind: "done" | "part" }>):
   Map<number, Uint8Array> {
   const captured = new Map<number, Uint8Array>()
   for (let at = 0; at < reply.where.length; at += 4) {

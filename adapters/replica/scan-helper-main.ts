@@ -9,8 +9,8 @@ import { wasmBase64 } from "../../build/blockhash.wasm.ts"
 import { HashKernel } from "../../core/kernels/wasm-hash.ts"
 import { compileKernel } from "../../core/kernels/wasm-runtime.ts"
 import {
-  doneReply, hashScanChunks, type HashScanJob, type HashScanReply, joinJoined, joinOpen,
-  sharedClaim,
+  chunksPerPart, doneReply, hashScanChunks, type HashScanJob, type HashScanReply, joinJoined,
+  joinOpen, sharedClaim,
 } from "./hash-chunks.ts"
 
 const port = parentPort
@@ -26,8 +26,22 @@ function onJob(job: HashScanJob): void {
   }
   let reply: HashScanReply
   try {
-    reply = doneReply(job.token, hashScanChunks(job.fd, kernel, job.sizeBytes, job.hashes,
-      sharedClaim(job.control, job.chunkCount)))
+    // What it finds goes back every `chunksPerPart` chunks, so the main thread can ship it
+    // while the scan runs.
+    const claim = sharedClaim(job.control, job.chunkCount)
+    for (;;) {
+      let left = chunksPerPart, exhausted = false
+      const found = hashScanChunks(job.fd, kernel, job.sizeBytes, job.hashes, () => {
+        if (left-- === 0) return -1
+        const chunk = claim()
+        exhausted = chunk < 0
+        return chunk
+      })
+      if (exhausted) { reply = doneReply(job.token, found); break }
+      if (found.changed.length === 0) continue
+      const part = doneReply(job.token, found, "part")
+      port!.postMessage(part, part.slabs)
+    }
   } catch (e) {
     const message = e instanceof Error ? e.message : String(e)
     reply = { kind: "failed", token: job.token, message }

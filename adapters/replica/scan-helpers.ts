@@ -24,6 +24,7 @@ export class ScanHelper {
   private readonly waiting = new Map<number, {
     readonly resolve: (share: Share) => void
     readonly reject: (e: Error) => void
+    readonly onPart: (part: ChangedBlocks) => void
   }>()
   private nextToken = 1
   private failure: Error | null = null
@@ -43,6 +44,10 @@ export class ScanHelper {
       if (reply.kind === "ready") { this.loaded = true; markReady(); return }
       const waiter = this.waiting.get(reply.token)
       if (waiter === undefined) return // a job the main thread closed without this helper
+      if (reply.kind === "part") {
+        waiter.onPart({ changed: reply.changed, captured: capturedOf(reply) })
+        return
+      }
       this.settle(reply.token)
       if (reply.kind === "done") {
         waiter.resolve({ changed: reply.changed, captured: capturedOf(reply) })
@@ -77,17 +82,19 @@ export class ScanHelper {
 
   /**
    * Offers a job on `control[slot]` to the helper. `close`, once the main thread has claimed
-   * every chunk, shuts the helper out unless it joined, and gives its share (null when it did
-   * not join); `reply` waits for the helper whatever happens (for a scan left to the helpers).
+   * every chunk, shuts the helper out unless it joined, and gives the rest of its share (null
+   * when it did not join); `reply` waits for the helper whatever happens (for a scan left to
+   * the helpers). Parts of the share found while the scan runs go to `onPart` (as messages are
+   * delivered: whenever the main thread lets its event loop turn).
    */
-  offer(job: Omit<HashScanJob, "token">): {
+  offer(job: Omit<HashScanJob, "token">, onPart: (part: ChangedBlocks) => void): {
     readonly close: () => Promise<Share>
     readonly reply: Promise<Share>
   } {
     const token = this.nextToken++
     const reply = new Promise<Share>((resolve, reject) => {
       if (this.failure !== null) { resolve(null); return }
-      this.waiting.set(token, { resolve, reject })
+      this.waiting.set(token, { resolve, reject, onPart })
       if (this.waiting.size === 1) this.worker.ref()
       this.worker.postMessage({ ...job, token } satisfies HashScanJob)
     })

@@ -124,8 +124,15 @@ export async function changedSinceHashes(masterDir: string, imageId: string,
   const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
   const control = new Int32Array(new SharedArrayBuffer(4 * (1 + sharing.helpers.length)))
   const fd = openSync(p.image, "r")
+  // Helpers' blocks found while the scan runs: to `keep` at once (else kept with the share).
+  const early: ChangedBlocks[] = []
+  const onPart = (part: ChangedBlocks): void => {
+    if (keep === undefined) { early.push(part); return }
+    for (const [index, bytes] of part.captured) keep(index, bytes, 0)
+    early.push({ changed: part.changed, captured: new Map() })
+  }
   const offers = sharing.helpers.map((helper, i) =>
-    helper.offer({ fd, sizeBytes, chunkCount, control, slot: 1 + i, hashes }))
+    helper.offer({ fd, sizeBytes, chunkCount, control, slot: 1 + i, hashes }, onPart))
   // A helper that joined is awaited (it finishes the chunks it claimed) before the fd closes.
   let shares: Array<Promise<ChangedBlocks | null>> | null = null
   try {
@@ -145,7 +152,8 @@ export async function changedSinceHashes(masterDir: string, imageId: string,
       }, keep))
     }
     shares = offers.map((o) => sharing.mainThreadScans ? o.close() : o.reply)
-    const parts = [...own, ...(await Promise.all(shares)).filter((s) => s !== null)]
+    const rest = (await Promise.all(shares)).filter((s) => s !== null)
+    const parts = [...own, ...early, ...rest]
     if (Atomics.load(control, 0) < chunkCount) throw new Error("hash scan: chunks left unscanned")
     return merged(parts, hashes)
   } finally {
