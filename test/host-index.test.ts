@@ -182,6 +182,27 @@ describe("the host index", () => {
     step(deleteServer(state, "c"), 1)
   })
 
+  it("folds changes into the summaries exactly, free RAM landing on and leaving thresholds", () => {
+    // Uneven hosts, so changes are folded rather than summarised again; RAM sizes put free RAM
+    // exactly on the RAM thresholds (1024, 2048, 4096 MB) and across them.
+    let state = clusterOf(...[5, 6, 7, 9].map((ramGb, k) => host(`h${k}`).cpus(8 + k)
+      .ram(ramGb * 1024)))
+    const kept = indexOf(state, 4)
+    scanOf(state).hostIndex = kept
+    const sizes = [1024, 3072, 2048, 1024, 4096, 1024, 512, 2048]
+    const live: string[] = []
+    for (let k = 0; k < 40; k++) {
+      const del = k % 3 === 2 && live.length > 0
+      const r = del ? deleteServer(state, live.splice((k * 7) % live.length, 1)[0]!)
+        : createServer(state, { uuid: `s${k}`, kind: "server", vcpus: 1 + (k % 3),
+          ramMb: sizes[k % sizes.length]!, disks: [], groups: [] }, `h${(k * 5) % 4}`)
+      if (Result.isFailure(r)) continue
+      if (!del) live.push(`s${k}`)
+      state = r.success.state
+      expect([...kept.stats]).toEqual([...indexOf(state, 4).stats])
+    }
+  })
+
   it("leaves a runner-up that normalisation rounds level with the best to the full scan", () => {
     // h0 and h1 score 0.35606060606060608 and ...62 (one ulp apart); the special-hardware term
     // (pmem host h2) adds 2 to both, and both round to 3: the reference scores every candidate

@@ -38,11 +38,20 @@ export const blockStat = {
    * those, so its bound takes the largest threshold ≤ v).
    */
   usedByThreshold: 15,
+  /**
+   * The same over the hosts with at least `ramThresholdsMb[k]` MB of RAM free, at
+   * `usedByRam + 2k` and `+ 2k + 1` (a request's candidates lie in both sets, so its bound takes
+   * the tighter of the two: the smaller maximum, the larger minimum).
+   */
+  usedByRam: 25,
 } as const
 /** Free-vCPU thresholds of the `usedByThreshold` slots (0: every host, as minUsed/maxUsed). */
 export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
+/** Free-RAM thresholds (MB) of the `usedByRam` slots, ascending. */
+export const ramThresholdsMb: ReadonlyArray<number> =
+  [0, 1024, 2048, 4096, 8192, 16_384, 32_768, 65_536]
 /** Slots per block in `HostIndex.stats`. */
-export const blockStatCount = 15 + 2 * usedThresholds.length
+export const blockStatCount = 25 + 2 * ramThresholdsMb.length
 if (usedThresholds.join() !== "0,1,2,4,8") throw new Error("summarise unrolls usedThresholds")
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
@@ -230,11 +239,22 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
     ok = foldMin(s, slot, u0, fv0 >= t, u1, fv1 >= t) &&
       foldMax(s, slot + 1, u0, fv0 >= t, u1, fv1 >= t)
   }
+  const fr0 = was[col.fr]!
+  const fr1 = is[col.fr]!
+  for (let k = 0; ok && k < ramThresholdsMb.length; k++) {
+    const t = ramThresholdsMb[k]!
+    const slot = at + blockStat.usedByRam + 2 * k
+    ok = foldMin(s, slot, u0, fr0 >= t, u1, fr1 >= t) &&
+      foldMax(s, slot + 1, u0, fr0 >= t, u1, fr1 >= t)
+  }
   if (!ok) return false
   const d = at + blockStat.maxFreeDisk
   s[at + blockStat.maxFreeDiskAny] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
   return true
 }
+
+/** Per RAM threshold, the min and max of `used` while summarising a block. */
+const ramScratch = new Float64Array(2 * ramThresholdsMb.length)
 
 function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   const { up, freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv, maxFreeDiskMb } = scan
@@ -251,6 +271,11 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let lo0 = Infinity, hi0 = -Infinity, lo1 = Infinity, hi1 = -Infinity
   let lo2 = Infinity, hi2 = -Infinity, lo4 = Infinity, hi4 = -Infinity
   let lo8 = Infinity, hi8 = -Infinity
+  const byRam = ramScratch
+  for (let k = 0; k < ramThresholdsMb.length; k++) {
+    byRam[2 * k] = Infinity
+    byRam[2 * k + 1] = -Infinity
+  }
   for (let p = lo; p < hi; p++) {
     const i = index.order[p]!
     const fv = freeVcpus[i]!
@@ -258,6 +283,10 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     const vi = vcpuCapacityInv[i]!
     const ri = ramCapacityInv[i]!
     const used = 2 - fv * vi - fr * ri
+    for (let k = 0; k < ramThresholdsMb.length && fr >= ramThresholdsMb[k]!; k++) {
+      if (used < byRam[2 * k]!) byRam[2 * k] = used
+      if (used > byRam[2 * k + 1]!) byRam[2 * k + 1] = used
+    }
     if (used < minUsed) minUsed = used
     if (used > maxUsed) maxUsed = used
     if (fv >= 0) {
@@ -298,6 +327,7 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   const s = index.stats
   const at = b * blockStatCount
   const t = at + blockStat.usedByThreshold
+  for (let k = 0; k < 2 * ramThresholdsMb.length; k++) s[at + blockStat.usedByRam + k] = byRam[k]!
   s[t] = lo0; s[t + 1] = hi0; s[t + 2] = lo1; s[t + 3] = hi1; s[t + 4] = lo2; s[t + 5] = hi2
   s[t + 6] = lo4; s[t + 7] = hi4; s[t + 8] = lo8; s[t + 9] = hi8
   s[at + blockStat.minUsed] = minUsed

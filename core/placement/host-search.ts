@@ -12,7 +12,7 @@
  * the full scan.
  */
 import {
-  blockStat as st, blockStatCount, type HostIndex, usedThresholds,
+  blockStat as st, blockStatCount, type HostIndex, ramThresholdsMb, usedThresholds,
 } from "../cluster/host-index.ts"
 import { classWinner, hostPasses } from "../kernels/scan-reference.ts"
 import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
@@ -141,6 +141,9 @@ function boundBlocks(): void {
   const diskSlot = diskColumn < 0 ? -1
     : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
   const usedSlot = st.usedByThreshold + 2 * threshold
+  let ram = 0
+  while (ram + 1 < ramThresholdsMb.length && ramThresholdsMb[ram + 1]! <= m) ram++
+  const ramSlot = st.usedByRam + 2 * ram
   const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
   const pci = req.pci.length > 0
   const zoneBit = zone === -1 ? 0 : 1 << zone
@@ -165,11 +168,13 @@ function boundBlocks(): void {
         upper[b] = r
         lower[b] = r
       } else {
-        // Only hosts with at least v free vCPUs can take the request: the utilisation extremes
-        // over those with at least the largest threshold ≤ v bound it (some exist: maxFreeVcpus
-        // ≥ v).
-        const high = x[at + usedSlot + 1]! + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
-        const low = x[at + usedSlot]! + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+        // Only hosts with at least v free vCPUs and m MB free RAM can take the request: the
+        // utilisation extremes over those with at least the largest thresholds ≤ v and ≤ m
+        // bound it (the tighter of the two; some exist: maxFreeVcpus ≥ v, maxFreeRamMb ≥ m).
+        const hiUsed = Math.min(x[at + usedSlot + 1]!, x[at + ramSlot + 1]!)
+        const loUsed = Math.max(x[at + usedSlot]!, x[at + ramSlot]!)
+        const high = hiUsed + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+        const low = loUsed + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
         const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
         if (sign > 0) {
           upper[b] = high + margin
