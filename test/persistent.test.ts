@@ -1,6 +1,6 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
-import { firstForkEdits } from "../core/persistent/reroot.ts"
+import { forkEditsMin } from "../core/persistent/reroot.ts"
 import {
   type RMap, rmapEdit, rmapEmpty, rmapEntries, rmapGet, rmapRemove, rmapSet, rmapSize,
 } from "../core/persistent/map.ts"
@@ -24,7 +24,7 @@ const step = fc.oneof(
 
 describe("rerootable vector", () => {
   it("every version reads as it was made, through edits of old versions, aborts and forks", () => {
-    fc.assert(fc.property(fc.array(step, { maxLength: 3 * firstForkEdits }), (steps) => {
+    fc.assert(fc.property(fc.array(step, { maxLength: 200 }), (steps) => {
       const size = 16
       const versions: Array<RVec<number>> = [rvecOf(new Array<number>(size).fill(0))]
       const models: number[][] = [new Array<number>(size).fill(0)]
@@ -55,13 +55,16 @@ describe("rerootable vector", () => {
     }))
   })
 
-  it("forks to a new lineage after many edits; every version still reads as made", () => {
+  it("moves the first edit off a fresh lineage, forks after many edits, reads every version", () => {
     const versions = [rvecOf([0, 0, 0, 0])]
-    for (let i = 1; i <= 3 * firstForkEdits; i++) {
+    for (let i = 1; i <= 3 * forkEditsMin; i++) {
       versions.push(rvecSet(versions[versions.length - 1]!, i % 4, i))
     }
-    expect(versions.at(-1)!.lineage).not.toBe(versions[0]!.lineage)
-    for (let i = versions.length - 1; i >= 0; i -= 7) {
+    // The fresh lineage keeps only the first version; forks after it bound what a version keeps.
+    expect(versions[1]!.lineage).not.toBe(versions[0]!.lineage)
+    expect(versions[0]!.next).toBeNull()
+    expect(new Set(versions.map((v) => v.lineage)).size).toBeGreaterThanOrEqual(3)
+    for (let i = versions.length - 1; i >= 0; i -= 37) {
       const expected = [0, 0, 0, 0]
       for (let j = 1; j <= i; j++) expected[j % 4] = j
       expect(rvecToArray(versions[i]!)).toEqual(expected)
@@ -89,19 +92,21 @@ describe("rerootable vector", () => {
   it("allows one open edit per lineage, and none after it ended", () => {
     const a = rvecOf([1, 2])
     const b = rvecSet(a, 0, 5)
-    const edit = rvecEdit(b)
-    expect(() => rvecEdit(b)).toThrow(/open edit/)
-    expect(() => rvecGet(a, 0)).toThrow(/open edit/)
+    const b2 = rvecSet(b, 1, 3)
+    expect(b2.lineage).toBe(b.lineage)
+    const edit = rvecEdit(b2)
+    expect(() => rvecEdit(b2)).toThrow(/open edit/)
+    expect(() => rvecGet(b, 0)).toThrow(/open edit/)
     edit.set(1, 7)
     const c = edit.done()
     expect(() => edit.set(0, 1)).toThrow(/ended/)
-    expect([rvecToArray(a), rvecToArray(b), rvecToArray(c)]).toEqual([[1, 2], [5, 2], [5, 7]])
+    expect([a, b, b2, c].map((v) => rvecToArray(v))).toEqual([[1, 2], [5, 2], [5, 3], [5, 7]])
   })
 })
 
 describe("rerootable map", () => {
   it("every version reads as it was made, through edits of old versions, aborts and forks", () => {
-    fc.assert(fc.property(fc.array(step, { maxLength: 3 * firstForkEdits }), (steps) => {
+    fc.assert(fc.property(fc.array(step, { maxLength: 200 }), (steps) => {
       const versions: Array<RMap<number>> = [rmapEmpty()]
       const models: Array<Map<string, number>> = [new Map()]
       const sorted = (m: Map<string, number>) => [...m].sort((x, y) => x[0] < y[0] ? -1 : 1)

@@ -22,16 +22,17 @@
  *   copies the store into a new lineage and continues there. An old version then keeps at most
  *   that many diffs and one copy of the store alive — the memory of a plain copy — while the
  *   copies cost O(1) amortised per edit.
- * - A new lineage forks after `firstForkEdits` already: its first version is the one callers
- *   most often keep (a fresh state). Were it to keep thousands of diffs alive, V8 would see the
- *   objects edits allocate survive and start allocating them in the old generation for the
- *   rest of the process ("pretenuring"), which measured 3× slower here.
+ * - A new lineage (made by a constructor, not a fork) hands its first published edit to a copy:
+ *   the store as written goes to a new lineage whose root is the new version, and the writes are
+ *   undone here, so the first version — the one callers most often keep, a fresh state — holds
+ *   its own store and no diff at all. Were a kept fresh state to hold the diffs written after
+ *   it, V8 would see the objects edits allocate survive and start allocating them in the old
+ *   generation for the rest of the process ("pretenuring"), measured 3× slower. Edits that are
+ *   aborted (dry runs) copy nothing.
  */
 
 /** Edits a forked lineage takes before it forks again, whatever its size. */
 export const forkEditsMin = 1024
-/** Edits a new (not forked) lineage takes before it forks (see above). */
-export const firstForkEdits = 64
 
 /** A mutable store of cells, keyed by `K`: the one thing a lineage mutates. */
 export abstract class Lineage<K, V> {
@@ -42,7 +43,9 @@ export abstract class Lineage<K, V> {
   /** Edits published on this lineage. */
   edits = 0
   /** Edits after which the next edit forks (see the module comment). */
-  forkAfter = firstForkEdits
+  forkAfter = forkEditsMin
+  /** Made by a constructor: its first published edit goes to a copy (see the module comment). */
+  fresh = true
 
   constructor() {
     this.root = new Version(this)
@@ -120,14 +123,26 @@ function startFrom<K, V>(base: Version<K, V>): Version<K, V> {
   const lineage = base.lineage
   if (lineage.editing) throw new Error("edit: the lineage already has an open edit")
   if (lineage.edits < lineage.forkAfter) return base
+  return forked(lineage).root
+}
+
+/** A copy of `lineage`'s store as it is, as a lineage that forks after twice its size. */
+function forked<K, V>(lineage: Lineage<K, V>): Lineage<K, V> {
   const copy = lineage.copy()
+  copy.fresh = false
   copy.forkAfter = Math.max(forkEditsMin, 2 * copy.size())
-  return copy.root
+  return copy
 }
 
 /** Publishes the version `base` becomes by the writes `log` undoes. */
 function publish<K, V>(base: Version<K, V>, log: Array<K | V>): Version<K, V> {
   const lineage = base.lineage
+  if (lineage.fresh) {
+    const copy = forked(lineage)
+    for (let j = log.length - 2; j >= 0; j -= 2) lineage.write(log[j] as K, log[j + 1] as V)
+    copy.edits = 1
+    return copy.root
+  }
   const made = new Version(lineage)
   base.next = made
   base.log = log
