@@ -5,6 +5,7 @@ import { describe, expect, it } from "vitest"
 import { runScript } from "../adapters/cli/requests.ts"
 import { hypervisorList, hypervisorShow } from "../adapters/cli/views.ts"
 import { parseOffer } from "../adapters/offer.ts"
+import { serverCount, serverRecords } from "../core/cluster/index.ts"
 import { pciList, pciShow } from "../core/pci/index.ts"
 
 const offer = (() => {
@@ -34,13 +35,13 @@ describe("scripted requests", () => {
   it("places a hard anti-affinity group as one gang, all or nothing", () => {
     const ok = run([{ create: { name: "db", count: 8, flavor: "m1.xlarge",
       group: { rule: "anti-affinity", scope: "rack" } } }])
-    const racks = new Set([...ok.state.servers].map(([, s]) =>
+    const racks = new Set(serverRecords(ok.state).map((s) =>
       ok.state.inventory.hosts[s.hostIndex]!.rack))
     expect(racks.size).toBe(8)
     const refused = run([{ create: { name: "db", count: 9, flavor: "m1.xlarge",
       group: { rule: "anti-affinity", scope: "rack" } } }])
     expect(refused.steps[0]).toMatchObject({ accepted: 0, rejected: 9 })
-    expect([...refused.state.servers]).toHaveLength(0)
+    expect(serverCount(refused.state)).toBe(0)
   })
 
   it("creates pmem volumes from the seed's body and releases devices on delete", () => {
@@ -50,7 +51,7 @@ describe("scripted requests", () => {
       { create: { name: "nfv", count: 1, flavor: "nfv.large", pci: [{ alias: "nic-vf", count: 2 }] } },
       { delete: { server: "nfv-01" } },
     ])
-    const pmemHost = [...r.state.servers].find(([id]) => id === "kv-01")![1]
+    const pmemHost = serverRecords(r.state).find((s) => s.uuid === "kv-01")!
     const usage = hypervisorShow(r.state, pmemHost.host).pipe(Result.getOrThrow).hypervisor
     expect(usage.pmem_devices.find((d) => d.device === "NVDIMM0")).toMatchObject(
       { usedMb: 1024, volumeCount: 1 })

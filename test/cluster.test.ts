@@ -1,4 +1,4 @@
-import { HashMap, Result } from "effect"
+import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import {
   createServer,
@@ -7,6 +7,7 @@ import {
   findGroup,
   hypervisorViews,
   type ClusterState,
+  serverCount,
   usageAt,
   usageList,
   withHostStatus,
@@ -45,7 +46,7 @@ describe("createServer / deleteServer", () => {
     const d = deleteServer(s1, "a")
     if (Result.isFailure(d)) throw d.failure
     expect(usageAt(d.success.state, 0)).toEqual(usageAt(s0, 0))
-    expect(HashMap.size(d.success.state.servers)).toBe(0)
+    expect(serverCount(d.success.state)).toBe(0)
   })
 
   const errors: Array<[string, (s: ClusterState) => ReturnType<typeof createServer>, string, RegExp]> = [

@@ -6,11 +6,11 @@
  * so a failed operation changes nothing. A host status change is `withHostStatus` (the core
  * rewrites that host in its scan arrays instead of rebuilding them for every host).
  */
-import { HashMap, Result } from "effect"
+import { Result } from "effect"
 import type { Inventory } from "../../core/inventory/inventory.ts"
 import {
   type ClusterState, createCluster, deleteGroup, deleteServer, type DiskRequest, findGroup,
-  findServer, type GroupCreate, type ServerCreate, usageAt, withHostStatus,
+  findServer, type GroupCreate, type ServerCreate, serverRecords, usageAt, withHostStatus,
 } from "../../core/cluster/index.ts"
 import { schedule } from "../../core/placement/schedule.ts"
 import { pciFreeByHost, type PciRequest, pciShow } from "../../core/pci/index.ts"
@@ -238,7 +238,7 @@ export class CoreCluster implements SimCluster {
   holdings(): Iterable<Holding> {
     const { pci, pmem } = this.state
     const out: Holding[] = []
-    for (const s of HashMap.values(this.state.servers)) {
+    for (const s of serverRecords(this.state)) {
       let pciAddresses: ReadonlyArray<string> = none
       if (s.pciDevices.length > 0) {
         pciAddresses = s.pciDevices.map((id) => {

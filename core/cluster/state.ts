@@ -4,7 +4,6 @@
  * Every operation returns a new state; on an error the given state is unchanged (it is never
  * mutated: the scan arrays pass to the new state and an older state rebuilds its own).
  */
-import { HashMap, Option } from "effect"
 import {
   AlreadyExists,
   type BadRequest,
@@ -19,6 +18,9 @@ import {
   ok,
 } from "../errors.ts"
 import type { Host, Inventory } from "../inventory/inventory.ts"
+import {
+  rmapEmpty, rmapGet, rmapRemove, rmapSet, rmapSize, rmapValues,
+} from "../persistent/map.ts"
 import type { HostStatus } from "../model/inventory.ts"
 import { applyUsage, emptyUsage, fitOnHost, poolMatches, cellRamCapacityMb,
   cellVcpuCapacity } from "./fit.ts"
@@ -65,8 +67,8 @@ export function createCluster(given: Inventory): ClusterState {
     inventory,
     topology: topologyOf(inventory),
     usage: usageVecOf(usage),
-    servers: HashMap.empty(),
-    groups: HashMap.empty(),
+    servers: rmapEmpty(),
+    groups: rmapEmpty(),
     pci: pciStateOf(inventory),
     pmem: pmemStateOf(inventory),
     scan,
@@ -126,11 +128,17 @@ export function scanOf(state: ClusterState): ScanIndex {
 
 /** A server or volume by uuid. */
 export const findServer = (state: ClusterState, uuid: string): ServerRecord | undefined =>
-  Option.getOrUndefined(HashMap.get(state.servers, uuid))
+  rmapGet(state.servers, uuid)
+
+/** Every server and volume, by ascending uuid (a fresh array). */
+export const serverRecords = (state: ClusterState): ServerRecord[] => rmapValues(state.servers)
+
+/** How many servers and volumes the state holds. */
+export const serverCount = (state: ClusterState): number => rmapSize(state.servers)
 
 /** A group by id. */
 export const findGroup = (state: ClusterState, id: string): GroupRecord | undefined =>
-  Option.getOrUndefined(HashMap.get(state.groups, id))
+  rmapGet(state.groups, id)
 
 /** Host indexes of a group's placed members, in join order. */
 export function memberHosts(state: ClusterState, group: GroupRecord): number[] {
@@ -186,7 +194,7 @@ export function createGroup(
     maxPerDomain: group.maxPerDomain ?? 1,
     members: [],
   }
-  return ok(withGroupMap(state, HashMap.set(state.groups, group.id, record)))
+  return ok(withGroupMap(state, rmapSet(state.groups, group.id, record)))
 }
 
 /** Removes a server group; it must have no members left. */
@@ -200,7 +208,7 @@ export function deleteGroup(
     return err(new Conflict({ message: `server group ${id} still has ${group.members.length} ` +
       "members; delete them first" }))
   }
-  return ok(withGroupMap(state, HashMap.remove(state.groups, id)))
+  return ok(withGroupMap(state, rmapRemove(state.groups, id)))
 }
 
 const nonNegative = (v: number): boolean => Number.isInteger(v) && v >= 0
@@ -431,9 +439,9 @@ export function deleteServer(
   if (server === undefined) return err(new NotFound({ resource: "server", id: uuid }))
   let groups = state.groups
   for (const id of server.groups) {
-    const group = findGroup(state, id)
+    const group = rmapGet(groups, id)
     if (group === undefined) throw new Error(`server ${uuid} is in unknown group ${id}`)
-    groups = HashMap.set(groups, id, withMembers(group, group.members.filter((m) => m !== uuid)))
+    groups = rmapSet(groups, id, withMembers(group, group.members.filter((m) => m !== uuid)))
   }
   let pci = state.pci
   if (server.pciDevices.length > 0) {
@@ -444,7 +452,7 @@ export function deleteServer(
   const pmem = server.pmemVolumes.length > 0 ? releaseServer(state.pmem, uuid).state : state.pmem
   const next = withHostUsage(state, server.hostIndex,
     applyUsage(usageAt(state, server.hostIndex), server, server.assignment, -1),
-    HashMap.remove(state.servers, uuid), groups, pci, pmem)
+    rmapRemove(state.servers, uuid), groups, pci, pmem)
   return ok({ state: next, server })
 }
 
@@ -457,12 +465,12 @@ function commitServer(
 ): ClusterState {
   let groups = state.groups
   for (const id of server.groups) {
-    const group = findGroup(state, id)!
-    groups = HashMap.set(groups, id, withMembers(group, [...group.members, server.uuid]))
+    const group = rmapGet(groups, id)!
+    groups = rmapSet(groups, id, withMembers(group, [...group.members, server.uuid]))
   }
   const usage = applyUsage(usageAt(state, server.hostIndex), server, server.assignment, 1)
   return withHostUsage(state, server.hostIndex, usage,
-    HashMap.set(state.servers, server.uuid, server), groups, pci, pmem)
+    rmapSet(state.servers, server.uuid, server), groups, pci, pmem)
 }
 
 /**

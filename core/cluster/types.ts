@@ -2,11 +2,11 @@
  * The values the cluster state is made of: what an instance asks for, what a placed server holds,
  * server groups, and per-host usage. All are readonly; operations return new values.
  */
-import type { HashMap } from "effect"
 import type { DiskPoolKind } from "../model/inventory.ts"
 import type { Inventory } from "../inventory/inventory.ts"
 import type { PciNumaPolicy, PciRequest, PciState } from "../pci/index.ts"
 import type { PmemState, PmemVolumeRequest } from "../pmem/index.ts"
+import type { RMap } from "../persistent/map.ts"
 import type { ScanIndex } from "./scan.ts"
 import type { UsageVec } from "./usage.ts"
 
@@ -138,8 +138,13 @@ export interface ClusterState {
   readonly inventory: Inventory
   readonly topology: Topology
   readonly usage: UsageVec
-  readonly servers: HashMap.HashMap<string, ServerRecord>
-  readonly groups: HashMap.HashMap<string, GroupRecord>
+  /**
+   * Servers and volumes by uuid: a rerootable map (`core/persistent`); read it through
+   * `findServer`, `serverRecords` and `serverCount`.
+   */
+  readonly servers: RMap<ServerRecord>
+  /** Server groups by id (rerootable, like `servers`); read through `findGroup`. */
+  readonly groups: RMap<GroupRecord>
   /** PCI accounting (`corral/pci`); servers' claims are committed here. */
   readonly pci: PciState
   /** pmem accounting (`corral/pmem`); servers' volumes are committed here. */

@@ -6,7 +6,8 @@
  * quotes) and then checked like every body (depth, prototype keys). The volumes a server holds
  * show in its view as `os-pmem:volumes`, which is how a caller learns their uuids.
  */
-import { HashMap, Result } from "effect"
+import { Result } from "effect"
+import { findServer } from "../../../core/cluster/state.ts"
 import { type CorralError, err, ok, type Outcome } from "../../../core/errors.ts"
 import {
   addPmemVolumes, decodePmemAction, deletePmemVolumes, parsePmemActionText, pmemHostUsage,
@@ -47,10 +48,10 @@ function actionOp(world: World, e: JournalEntry): Outcome<Applied<World>, Corral
     if (Result.isFailure(deleted)) return err(deleted.failure)
     return ok({ world: withPmem(world, deleted.success.state), reply: { status: 202 } })
   }
-  const record = HashMap.get(world.cluster.servers, id)
-  if (record._tag === "None") throw new Error(`server ${id} has no cluster record`)
-  const host = world.cluster.inventory.hosts[record.value.hostIndex]!
-  const cell = record.value.assignment.cells[0]
+  const record = findServer(world.cluster, id)
+  if (record === undefined) throw new Error(`server ${id} has no cluster record`)
+  const host = world.cluster.inventory.hosts[record.hostIndex]!
+  const cell = record.assignment.cells[0]
   const numaNode = cell === undefined ? undefined : host.numaCells[cell.cellIndex]!.id
   const added = addPmemVolumes(world.cluster.pmem, { serverUuid: id, host: host.name, numaNode },
     action.success.volumes)

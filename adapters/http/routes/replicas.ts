@@ -10,8 +10,8 @@
  * Sync transfer is simulated: a create with `enabled` runs its first sync cycle at once.
  */
 import type { FastifyReply, FastifyRequest } from "fastify"
-import { HashMap, Result } from "effect"
-import { createServer, deleteServer, usageAt } from "../../../core/cluster/state.ts"
+import { Result } from "effect"
+import { createServer, deleteServer, findServer, usageAt } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
 import type { ClusterState } from "../../../core/cluster/types.ts"
 import { type CorralError, err, ok, type Outcome } from "../../../core/errors.ts"
@@ -32,12 +32,12 @@ import { adminScope, paramsOf, sendRead, submit } from "./common.ts"
 export function replicaWorldOf(world: World): ReplicaWorld {
   const cluster = world.cluster
   const vms = [...world.servers.values()].map((meta) => {
-    const record = HashMap.get(cluster.servers, meta.id)
-    if (record._tag === "None") throw new Error(`server ${meta.id} has no cluster record`)
+    const record = findServer(cluster, meta.id)
+    if (record === undefined) throw new Error(`server ${meta.id} has no cluster record`)
     return {
-      uuid: meta.id, hostname: meta.name, host: record.value.host, status: "running" as const,
-      vcpus: record.value.vcpus, ramMb: record.value.ramMb, pendingTaskCount: 0,
-      diskIds: record.value.disks.map((_, i) => `disk${i}`),
+      uuid: meta.id, hostname: meta.name, host: record.host, status: "running" as const,
+      vcpus: record.vcpus, ramMb: record.ramMb, pendingTaskCount: 0,
+      diskIds: record.disks.map((_, i) => `disk${i}`),
     }
   })
   const hosts = cluster.inventory.hosts.map((h) => {

@@ -7,8 +7,8 @@
  * status, zone, capacity, NUMA, PCI and pmem device, weighs, and the cluster core commits. A
  * rejection is its NoValidHost (409). The server's id is the journalled id.
  */
-import { HashMap, Result, Schema } from "effect"
-import { createServer, deleteServer, usageAt } from "../../../core/cluster/state.ts"
+import { Result, Schema } from "effect"
+import { createServer, deleteServer, findServer, usageAt } from "../../../core/cluster/state.ts"
 import { freeRamMbOf, freeVcpusOf } from "../../../core/cluster/scan.ts"
 import { schedule } from "../../../core/placement/index.ts"
 import type { ClusterState, ServerCreate, ServerRecord } from "../../../core/cluster/types.ts"
@@ -152,14 +152,14 @@ export const serverOperations: Operations<World> = {
 /** The server view: Nova's fields plus what `extras` add. */
 export function serverView(world: World, meta: ServerMeta, extras: ReadonlyArray<ServerExtras>,
   admin: boolean): Record<string, unknown> {
-  const record = HashMap.get(world.cluster.servers, meta.id)
-  if (record._tag === "None") throw new Error(`server ${meta.id} has no cluster record`)
+  const record = findServer(world.cluster, meta.id)
+  if (record === undefined) throw new Error(`server ${meta.id} has no cluster record`)
   const view: Record<string, unknown> = {
     id: meta.id, name: meta.name, tenant_id: meta.tenant, user_id: meta.tenant,
     status: "ACTIVE", flavor: { id: meta.flavor },
     created: new Date(meta.createdAtMs).toISOString(),
   }
-  if (admin) view["OS-EXT-SRV-ATTR:host"] = record.value.host
+  if (admin) view["OS-EXT-SRV-ATTR:host"] = record.host
   for (const extra of extras) Object.assign(view, extra(world, meta))
   return view
 }
