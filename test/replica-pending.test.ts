@@ -3,16 +3,14 @@
 // JSON record is still honoured; and the master's commit after the ACK (settleCycle) leaves the
 // record of an image fenced before it ran.
 import { closeSync, existsSync, openSync, readFileSync, writeFileSync, writeSync } from "node:fs"
-import { createServer, type Server } from "node:net"
 import { join } from "node:path"
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { startAgent } from "../adapters/replica/agent.ts"
 import { createMasterImage, fenceImage, imagePaths, readMeta } from "../adapters/replica/images.ts"
 import {
-  clearPending, type Pending, readPending, slotBytes, writePending, writePendingWholeImage,
+  clearPending, type Pending, readPending, slotBytes, writePending,
 } from "../adapters/replica/pending.ts"
-import { controlFrame, FrameReader, FrameType } from "../adapters/replica/protocol.ts"
 import { settleCycle, syncOnce } from "../adapters/replica/sender.ts"
 import { referenceKernels } from "../core/kernels/index.ts"
 import { perTestDirs } from "./replica-helpers.ts"
@@ -87,74 +85,10 @@ describe("pending record", () => {
     expect(() => readPending(path, legacy, blockCount)).toThrow(/corrupt/)
   })
 
-  it("a whole-image record names every block; the exact list written after it wins, and a " +
-    "torn exact list falls back to it", async () => {
-    const path = join(dirs.master, "whole.pending"), legacy = `${path}.json`
-    const every = Array.from({ length: blockCount }, (_, i) => i)
-    await writePendingWholeImage(path, [4, 5], blockCount)
-    expect(readPending(path, legacy, blockCount)).toEqual({ generations: [4, 5], indices: every })
-    await writePending(path, { generations: [4, 5], indices: [2, 7] }, blockCount, false)
-    expect(readPending(path, legacy, blockCount)).toEqual({ generations: [4, 5], indices: [2, 7] })
-    tear(path, 1, 21)
-    expect(readPending(path, legacy, blockCount)).toEqual({ generations: [4, 5], indices: every })
-    clearPending(path, legacy, blockCount)
-    expect(readPending(path, legacy, blockCount)).toBeNull()
-  })
-
   it("refuses a record that cannot fit its slot", async () => {
     const path = join(dirs.master, "big.pending")
     expect(() => writePending(path, { generations: [1], indices: Array.from(
       { length: blockCount + 1 }, (_, i) => i) }, blockCount)).toThrow(/indices/)
-  })
-})
-
-/**
- * A fake agent that answers HELLO with STATE at `generation`, then reads whatever comes, or
- * with `hangUp` closes the connection right after STATE.
- */
-async function fakeAgent(generation: number, hangUp = false): Promise<Server> {
-  const server = createServer((socket) => {
-    const reader = new FrameReader()
-    socket.on("data", (d: Buffer) => {
-      for (const frame of reader.push(d)) {
-        if (frame.type !== FrameType.hello) continue
-        const state = controlFrame(FrameType.state, { generation, dirty: [] })
-        if (hangUp) socket.end(state)
-        else socket.write(state)
-      }
-    })
-    socket.on("error", () => socket.destroy())
-  })
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", () => resolve()))
-  return server
-}
-
-describe("a streaming cycle that fails before END", () => {
-  it("puts the pending record back as it was (the agent cannot hold its generation)",
-    async () => {
-    const id = "vm1", sizeBytes = blockCount * 4096
-    createMasterImage(dirs.master, id, sizeBytes)
-    const p = imagePaths(dirs.master, id)
-    writeFileSync(p.image, Buffer.alloc(4096, 3), { flag: "r+" })
-    const servers = [await fakeAgent(7), await fakeAgent(0, true)]
-    const [unexplained, hangingUp] = servers.map((server) => {
-      const address = server.address()
-      if (address === null || typeof address === "string") throw new Error("no address")
-      return address.port
-    })
-    const req = { masterDir: dirs.master, imageId: id, port: unexplained!, generation: 1,
-      fromGeneration: 0, includeSlaveChanges: false, bwlimitBytesPerS: null,
-      kernels: referenceKernels(), replyTimeoutMs: 5000 }
-    try {
-      // Refused after the scan (STATE names a generation the base cannot explain).
-      await expect(syncOnce(req)).rejects.toThrow(/generation 7/)
-      expect(readPending(p.pending, p.pendingLegacy, blockCount)).toBeNull()
-      // Cut after STATE, with an earlier cycle's record in place.
-      const before = { generations: [0, 1], indices: [5] }
-      await writePending(p.pending, before, blockCount)
-      await expect(syncOnce({ ...req, port: hangingUp!, generation: 2 })).rejects.toThrow()
-      expect(readPending(p.pending, p.pendingLegacy, blockCount)).toEqual(before)
-    } finally { for (const server of servers) server.close() }
   })
 })
 

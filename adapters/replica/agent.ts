@@ -2,11 +2,9 @@
  * The replica agent: listens on 127.0.0.1, receives a framed stream for an image in its
  * directory, and acknowledges a generation only once the image fully holds it on disk.
  *
- * Crash safety: received blocks are written to the redo journal's body as they arrive (and kept
- * in memory as views of the received bytes); END writes its header and flushes once
- * (journal.ts), and only then is the generation ACKed; after the ACK the blocks are written in
- * place, the image fdatasynced and the metadata advanced atomically. One image takes one stream
- * at a time (its journal is written in place).
+ * Crash safety: received blocks are kept in memory (as views of the received bytes) until END,
+ * then committed as a redo journal with one flush (journal.ts) and only then ACKed; after the ACK
+ * they are written in place, the image fdatasynced and the metadata advanced atomically.
  * Recovery (on every HELLO, at start, before a promote) replays a committed journal the metadata
  * does not claim yet and ignores a torn one, so once recovered the image is exactly the
  * generation its metadata claims, and an acknowledged generation is never lost.
@@ -19,7 +17,7 @@ import { diffImageFiles } from "../kernels.ts"
 import {
   createSlaveImage, imagePaths, readMeta, writePayloadsInPlace, writeMeta,
 } from "./images.ts"
-import { type Journal, JournalWriter, readJournal } from "./journal.ts"
+import { commitJournal, type Journal, readJournal } from "./journal.ts"
 import { readPending } from "./pending.ts"
 import {
   type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello,
@@ -78,25 +76,11 @@ function isCount(v: unknown): v is number {
 class Session {
   private hello: Hello | null = null
   private begin: Begin | null = null
-  private journal: JournalWriter | null = null
   private blocks = new Map<number, Uint8Array>()
   private payloadBytes = 0
 
   constructor(private readonly dir: string, private readonly kernels: BlockKernels,
-    private readonly streaming: Set<string>, private readonly send: (b: Buffer) => void) {}
-
-  /** Writes the journal entries of the frames handled so far (after each read from the socket). */
-  flush(): void {
-    this.journal?.write()
-  }
-
-  /** Ends the session: a stream cut before END leaves its journal torn (never acknowledged). */
-  close(): void {
-    if (this.journal === null) return
-    this.journal.close()
-    this.journal = null
-    this.streaming.delete(this.dir + "/" + this.hello!.imageId)
-  }
+    private readonly send: (b: Buffer) => void) {}
 
   handle(frame: Frame): void {
     switch (frame.type) {
@@ -146,15 +130,11 @@ class Session {
     const h = this.hello
     if (h === null || this.begin !== null) throw new Error("BEGIN out of order")
     const meta = readMeta(this.dir, h.imageId)!
-    if (!isCount(b.generation) || (b.blockCount !== undefined && !isCount(b.blockCount)) ||
-      b.fromGeneration !== meta.generation || b.generation <= meta.generation) {
+    if (!isCount(b.generation) || !isCount(b.blockCount) || b.fromGeneration !== meta.generation
+      || b.generation <= meta.generation) {
       throw new Error(`BEGIN ${b.generation} from ${b.fromGeneration}: holding ${meta.generation}`)
     }
-    const key = this.dir + "/" + h.imageId
-    if (this.streaming.has(key)) throw new Error(`image ${h.imageId}: another stream is open`)
-    this.streaming.add(key)
     this.begin = b
-    this.journal = new JournalWriter(imagePaths(this.dir, h.imageId).journal)
   }
 
   private onBlock(index: number, payload: Uint8Array): void {
@@ -166,24 +146,19 @@ class Session {
     if (this.blocks.has(index)) throw new Error(`block ${index} sent twice`)
     this.payloadBytes += payload.length
     if (this.payloadBytes > generationBytesMax) throw new Error("generation too large")
-    // A view of the received bytes (socket buffers are never reused): no copy, here or in the
-    // journal's write.
+    // A view of the received bytes (socket buffers are never reused): no copy until the journal.
     this.blocks.set(index, payload)
-    this.journal!.add(index, payload)
   }
 
   private onEnd(blockCount: number): void {
     const h = this.hello, b = this.begin
     if (h === null || b === null) throw new Error("END before BEGIN")
-    if (blockCount !== this.blocks.size || (b.blockCount ?? blockCount) !== blockCount) {
+    if (blockCount !== this.blocks.size || b.blockCount !== blockCount) {
       throw new Error(`END: ${blockCount} announced, ${this.blocks.size} received`)
     }
     const p = imagePaths(this.dir, h.imageId)
     // One flush commits the generation (the redo journal); only then the ACK.
-    const journal = this.journal!
-    this.journal = null
-    this.streaming.delete(this.dir + "/" + h.imageId)
-    journal.commit(b.generation, h.blockSizeBytes)
+    commitJournal(p.journal, b.generation, h.blockSizeBytes, this.blocks)
     this.send(controlFrame(FrameType.ack, { generation: b.generation }))
     // In place, fdatasync, metadata: every frame is handled synchronously, so no HELLO sees the
     // image in between, and a crash here is finished by recovery from the journal.
@@ -207,12 +182,11 @@ export async function startAgent(
 ): Promise<AgentHandle> {
   recoverAll(dir)
   const sockets = new Set<Socket>()
-  const streaming = new Set<string>()
   const server: Server = createServer((socket) => {
     if (sockets.size >= connectionCountMax) { socket.destroy(); return }
     sockets.add(socket)
     socket.on("close", () => sockets.delete(socket))
-    serve(socket, dir, kernels, streaming)
+    serve(socket, dir, kernels)
   })
   await new Promise<void>((resolve, reject) => {
     server.once("error", reject)
@@ -229,21 +203,17 @@ export async function startAgent(
   }
 }
 
-function serve(socket: Socket, dir: string, kernels: BlockKernels,
-  streaming: Set<string>): void {
+function serve(socket: Socket, dir: string, kernels: BlockKernels): void {
   const reader = new FrameReader()
-  const session = new Session(dir, kernels, streaming, (b) => { socket.write(b) })
+  const session = new Session(dir, kernels, (b) => { socket.write(b) })
   socket.on("data", (data: Buffer) => {
     try {
       for (const frame of reader.push(data)) session.handle(frame)
-      session.flush()
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e)
-      session.close()
       socket.end(controlFrame(FrameType.error, { message }))
       socket.removeAllListeners("data")
     }
   })
-  socket.on("close", () => session.close())
   socket.on("error", () => socket.destroy())
 }

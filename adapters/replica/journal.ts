@@ -10,8 +10,7 @@
  *   body: (index u32, length u32, payload) × block count
  */
 import {
-  closeSync, existsSync, fdatasync as fdatasyncCb, fdatasyncSync, fstatSync, fsyncSync, openSync,
-  readSync, writeSync, writevSync,
+  closeSync, existsSync, fdatasyncSync, fstatSync, fsyncSync, openSync, readSync, writevSync,
 } from "node:fs"
 import { dirname } from "node:path"
 import { crc32 } from "node:zlib"
@@ -40,114 +39,41 @@ function header(generation: number, count: number, blockSizeBytes: number, bodyB
   return out
 }
 
-/** Body bytes written between two early flushes of a journal being received (4 MiB). */
-export const earlyFlushBytes = 4 * 1024 * 1024
-
-/**
- * A journal being written as a generation's blocks arrive: each `add` lays its entry at the end
- * of the body (payloads written from where they lie, gathered into writev calls, never copied),
- * and `commit` writes the header last and flushes. Until the header is written the file still
- * names the previous generation (already claimed by the metadata, so stale) over a body that no
- * longer matches its CRC: torn either way, never mistaken for a committed journal. While the
- * body grows, every `earlyFlushBytes` start a flush on the thread pool (one at a time), so the
- * flush at `commit` finds little left to write.
- */
-export class JournalWriter {
-  private readonly fd: number
-  private readonly created: boolean
-  private parts: Uint8Array[] = []
-  private partsBytes = 0
-  private writtenBytes = 0
-  private flushedUpToBytes = 0
-  private flushing = false
-  private closeWhenFlushed = false
-  private crc = 0
-  private count = 0
-  private closed = false
-
-  constructor(private readonly path: string) {
-    this.created = !existsSync(path)
-    this.fd = openSync(path, this.created ? "w" : "r+", 0o644)
-  }
-
-  /** Appends block `index` to the body (written by the next `write` or `commit`). */
-  add(index: number, payload: Uint8Array): void {
-    const entry = Buffer.allocUnsafe(8)
-    entry.writeUInt32BE(index, 0)
-    entry.writeUInt32BE(payload.length, 4)
-    this.crc = crc32(payload, crc32(entry, this.crc))
-    this.parts.push(entry, payload)
-    this.partsBytes += 8 + payload.length
-    this.count++
-    if (this.parts.length >= iovecCountMax) this.write()
-  }
-
-  /** Writes the entries added so far (into the page cache; no flush). */
-  write(): void {
-    if (this.parts.length === 0) return
-    const wrote = writevSync(this.fd, this.parts, headerBytes + this.writtenBytes)
-    if (wrote !== this.partsBytes) {
-      throw new Error(`${this.path}: short write (${wrote} of ${this.partsBytes} bytes)`)
-    }
-    this.writtenBytes += wrote
-    this.parts = []
-    this.partsBytes = 0
-    if (!this.flushing && this.writtenBytes - this.flushedUpToBytes >= earlyFlushBytes) {
-      this.flushing = true
-      const upTo = this.writtenBytes
-      fdatasyncCb(this.fd, (e) => {
-        this.flushing = false
-        if (e === null) this.flushedUpToBytes = upTo
-        if (this.closeWhenFlushed) this.close()
-      })
-    }
-  }
-
-  /**
-   * Commits the journal of `generation`: the rest of the body, then the header, then one flush.
-   * When this returns, the generation survives a crash of the process or the host.
-   */
-  commit(generation: number, blockSizeBytes: number): void {
-    try {
-      this.write()
-      const head = header(generation, this.count, blockSizeBytes, this.writtenBytes, this.crc)
-      if (writeSync(this.fd, head, 0, head.length, 0) !== head.length) {
-        throw new Error(`${this.path}: short header write`)
-      }
-      fdatasyncSync(this.fd)
-    } finally { this.close() }
-    if (this.created) {
-      const dirFd = openSync(dirname(this.path), "r")
-      try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
-    }
-  }
-
-  /**
-   * Closes the file without committing (what was written stays torn); with an early flush
-   * still running, once it is done (the fd is never closed under it).
-   */
-  close(): void {
-    if (this.closed) return
-    if (this.flushing) { this.closeWhenFlushed = true; return }
-    this.closed = true
-    closeSync(this.fd)
-  }
-}
-
 /**
  * Writes `blocks` as the journal of `generation` and flushes it: when this returns, the
- * generation survives a crash of the process or the host.
+ * generation survives a crash of the process or the host. Payloads are written from where they
+ * lie (writev), not copied into one buffer first.
  */
 export function commitJournal(path: string, generation: number, blockSizeBytes: number,
   blocks: ReadonlyMap<number, Uint8Array>): void {
-  const writer = new JournalWriter(path)
-  try {
-    for (const [index, payload] of blocks) writer.add(index, payload)
-  } catch (e) {
-    writer.close()
-    throw e
+  const parts: Uint8Array[] = []
+  let crc = 0, bodyBytes = 0
+  for (const [index, payload] of blocks) {
+    const entry = Buffer.allocUnsafe(8)
+    entry.writeUInt32BE(index, 0)
+    entry.writeUInt32BE(payload.length, 4)
+    crc = crc32(payload, crc32(entry, crc))
+    parts.push(entry, payload)
+    bodyBytes += 8 + payload.length
   }
-  writer.commit(generation, blockSizeBytes)
+  const created = !existsSync(path)
+  const fd = openSync(path, created ? "w" : "r+", 0o644)
+  try {
+    let at = 0
+    const all = [header(generation, blocks.size, blockSizeBytes, bodyBytes, crc), ...parts]
+    for (let first = 0; first < all.length; first += iovecCountMax) {
+      const group = all.slice(first, first + iovecCountMax)
+      const want = group.reduce((n, b) => n + b.length, 0)
+      const wrote = writevSync(fd, group, at)
+      if (wrote !== want) throw new Error(`${path}: short write (${wrote} of ${want} bytes)`)
+      at += wrote
+    }
+    fdatasyncSync(fd)
+  } finally { closeSync(fd) }
+  if (created) {
+    const dirFd = openSync(dirname(path), "r")
+    try { fsyncSync(dirFd) } finally { closeSync(dirFd) }
+  }
 }
 
 function readExactly(fd: number, length: number, position: number): Buffer | null {

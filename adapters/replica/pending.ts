@@ -11,14 +11,9 @@
  * generation: if it is lost, an older record comes back, which only makes the next cycle ship
  * more blocks (its generations are all at most the claimed one).
  *
- * A record may name every block of the image instead of a list (magic "CRPA", no indices): a
- * streaming cycle writes one before it knows which blocks it ships, so that END never waits for
- * a flush of the exact list; the exact list follows unflushed (a host crash may bring back the
- * whole-image record: the next cycle then ships every block, which is always correct).
- *
  *   slot k at k × slotBytes(blockCount):
- *   magic "CRP1" (or "CRPA"), CRC-32 of the rest, sequence, generation count, index count (u32,
- *   big-endian), then the generations and the indices (u32, big-endian; none under "CRPA")
+ *   magic "CRP1", CRC-32 of the rest, sequence, generation count, index count (u32, big-endian),
+ *   then the generations and the indices (u32, big-endian)
  */
 import {
   closeSync, existsSync, fdatasync as fdatasyncCb, fsyncSync, openSync, readFileSync, readSync,
@@ -28,7 +23,6 @@ import { dirname } from "node:path"
 import { crc32 } from "node:zlib"
 
 const pendingMagic = 0x43525031 // "CRP1"
-const wholeImageMagic = 0x43525041 // "CRPA"
 const headerBytes = 20
 /** Most generations one record names (the agent's and the cycle's). */
 const generationCountMax = 16
@@ -47,38 +41,25 @@ export function slotBytes(blockCount: number): number {
 
 interface Slot {
   readonly sequence: number
-  readonly pending: () => Pending
+  readonly pending: Pending
 }
 
 function readSlot(fd: number, at: number, blockCount: number): Slot | null {
   const head = Buffer.alloc(headerBytes)
   if (readSync(fd, head, 0, headerBytes, at) !== headerBytes) return null
-  const magic = head.readUInt32BE(0)
-  if (magic !== pendingMagic && magic !== wholeImageMagic) return null
-  const whole = magic === wholeImageMagic
+  if (head.readUInt32BE(0) !== pendingMagic) return null
   const generationCount = head.readUInt32BE(12), indexCount = head.readUInt32BE(16)
   if (generationCount > generationCountMax || indexCount > blockCount) return null
-  if (whole && indexCount !== blockCount) return null
-  const bodyBytes = 4 * (generationCount + (whole ? 0 : indexCount))
+  const bodyBytes = 4 * (generationCount + indexCount)
   const body = Buffer.alloc(bodyBytes)
   if (bodyBytes > 0 && readSync(fd, body, 0, bodyBytes, at + headerBytes) !== bodyBytes) {
     return null
   }
   if (crc32(body, crc32(head.subarray(8))) !== head.readUInt32BE(4)) return null
-  // Decoded only for the slot that is read (a whole-image list is long).
-  const values = (from: number, count: number): number[] => {
-    const out = new Array<number>(count)
-    for (let i = 0; i < count; i++) out[i] = body.readUInt32BE(4 * (from + i))
-    return out
-  }
-  const every = (): number[] => {
-    const out = new Array<number>(blockCount)
-    for (let i = 0; i < blockCount; i++) out[i] = i
-    return out
-  }
-  return { sequence: head.readUInt32BE(8), pending: () => ({
-    generations: values(0, generationCount),
-    indices: whole ? every() : values(generationCount, indexCount) }) }
+  const values = (from: number, count: number): number[] =>
+    Array.from({ length: count }, (_, i) => body.readUInt32BE(4 * (from + i)))
+  return { sequence: head.readUInt32BE(8), pending: {
+    generations: values(0, generationCount), indices: values(generationCount, indexCount) } }
 }
 
 /** The latest whole slot and its position, or null when neither is whole. */
@@ -111,10 +92,8 @@ export function readPending(path: string, legacyPath: string, blockCount: number
     const fd = openSync(path, "r")
     try {
       const last = latest(fd, blockCount)
-      const pending = last?.slot.pending() ?? null
-      if (pending !== null && pending.indices.length + pending.generations.length > 0) {
-        found = pending
-      }
+      if (last !== null && last.slot.pending.indices.length + last.slot.pending.generations.length
+        > 0) found = last.slot.pending
     } finally { closeSync(fd) }
   }
   const legacy = readLegacy(legacyPath)
@@ -124,24 +103,19 @@ export function readPending(path: string, legacyPath: string, blockCount: number
     indices: [...new Set([...found.indices, ...legacy.indices])].sort((x, y) => x - y) }
 }
 
-/** What a record names: a cycle's blocks, every block (a whole-image record), or none. */
-type RecordBody = Pending | { readonly generations: ReadonlyArray<number>; readonly whole: true }
-
-function writeRecord(fd: number, body: RecordBody | null, blockCount: number,
+function writeRecord(fd: number, pending: Pending | null, blockCount: number,
   fresh: boolean): void {
-  const whole = body !== null && "whole" in body
-  const generations = body?.generations ?? []
-  const indices = body === null || "whole" in body ? [] : body.indices
+  const generations = pending?.generations ?? [], indices = pending?.indices ?? []
   if (generations.length > generationCountMax || indices.length > blockCount) {
     throw new Error(`pending record: ${generations.length} generations, ${indices.length} ` +
       `indices for ${blockCount} blocks`)
   }
   const last = fresh ? null : latest(fd, blockCount)
   const record = Buffer.alloc(headerBytes + 4 * (generations.length + indices.length))
-  record.writeUInt32BE(whole ? wholeImageMagic : pendingMagic, 0)
+  record.writeUInt32BE(pendingMagic, 0)
   record.writeUInt32BE(((last?.slot.sequence ?? 0) + 1) >>> 0, 8)
   record.writeUInt32BE(generations.length, 12)
-  record.writeUInt32BE(whole ? blockCount : indices.length, 16)
+  record.writeUInt32BE(indices.length, 16)
   let at = headerBytes
   for (const n of generations) { record.writeUInt32BE(n, at); at += 4 }
   for (const n of indices) { record.writeUInt32BE(n, at); at += 4 }
@@ -155,36 +129,17 @@ function writeRecord(fd: number, body: RecordBody | null, blockCount: number,
 /**
  * Records `pending` in the slot that does not hold the latest whole record, and flushes it (the
  * directory too when the file is new): the write is done when this returns, the flush on the
- * thread pool when the promise resolves. With `flush` false, the record is only written (it
- * survives a crash of this process, not of its host).
+ * thread pool when the promise resolves.
  */
 export function writePending(path: string, pending: Pending,
-  blockCount: number, flush = true): Promise<void> {
-  return writeBody(path, pending, blockCount, flush)
-}
-
-/**
- * Records that a cycle whose agent may come to hold one of `generations` may ship any block, and
- * flushes it as `writePending` does.
- */
-export function writePendingWholeImage(path: string, generations: ReadonlyArray<number>,
   blockCount: number): Promise<void> {
-  return writeBody(path, { generations, whole: true }, blockCount, true)
-}
-
-function writeBody(path: string, body: RecordBody, blockCount: number,
-  flush: boolean): Promise<void> {
   const created = !existsSync(path)
   const fd = openSync(path, created ? "w+" : "r+", 0o644)
   try {
-    writeRecord(fd, body, blockCount, created)
+    writeRecord(fd, pending, blockCount, created)
   } catch (e) {
     closeSync(fd)
     throw e
-  }
-  if (!flush) {
-    closeSync(fd)
-    return Promise.resolve()
   }
   return new Promise<void>((resolve, reject) => fdatasyncCb(fd, (e) => {
     closeSync(fd)

@@ -32,15 +32,11 @@ export interface AgentState {
   readonly generation: number
   readonly dirty: ReadonlyArray<number>
 }
-/**
- * BEGIN: the generation about to be shipped, from which held generation, and how many blocks
- * when the master knows it up front (a master that streams blocks while it still finds them
- * leaves it out; END always carries it).
- */
+/** BEGIN: the generation about to be shipped, from which held generation, how many blocks. */
 export interface Begin {
   readonly generation: number
   readonly fromGeneration: number
-  readonly blockCount?: number
+  readonly blockCount: number
 }
 /** END: closes the stream; `blockCount` must match what was sent. */
 export interface End {

@@ -10,16 +10,21 @@ import { Result } from "effect"
 import {
   BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
 } from "../../core/kernels/index.ts"
-import { hashImageFile } from "../kernels.ts"
-import {
-  blockCapture, type BlockKeeper, type ChangedBlocks, type ChunkHasher, diffChunkBytes,
-  hashScanChunks, readAt, sharedClaim,
-} from "./hash-chunks.ts"
+import { hashImageFile, readFully } from "../kernels.ts"
 import { readHashList } from "./hashlist.ts"
 import { imagePaths } from "./images.ts"
-import { readyScanHelpers, type ScanHelper, startScanHelpers } from "./scan-helpers.ts"
 
-export { type ChangedBlocks, diffChunkBytes, readAt } from "./hash-chunks.ts"
+/** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
+export const diffChunkBytes = 1024 * 1024
+
+/** Bytes of captured blocks kept per slab (one allocation per 256 changed blocks). */
+const captureSlabBytes = 256 * BLOCK_SIZE_BYTES
+
+/** The blocks of the image that differ from the base, and their bytes as the diff saw them. */
+export interface ChangedBlocks {
+  readonly changed: number[]
+  readonly captured: ReadonlyMap<number, Uint8Array>
+}
 
 /** Bytes `memcmp` compares before a kernel looks (8 blocks: one bitmap byte). */
 const equalRunBytes = 8 * BLOCK_SIZE_BYTES
@@ -79,99 +84,69 @@ function diffChunk(kernels: BlockKernels, image: Uint8Array, base: Uint8Array,
   }
 }
 
+/**
+ * Copies changed blocks out of a chunk while it is in cache, into shared slabs of
+ * `captureSlabBytes` (one allocation per slab, not per block), keyed by block index.
+ */
+function blockCapture() {
+  const captured = new Map<number, Uint8Array>()
+  let slab = new Uint8Array(0), slabUsed = 0
+  return {
+    captured,
+    keep: (blockIndex: number, chunk: Uint8Array, local: number): void => {
+      const from = local * BLOCK_SIZE_BYTES
+      const block = chunk.subarray(from, Math.min(from + BLOCK_SIZE_BYTES, chunk.length))
+      if (slabUsed + block.length > slab.length) {
+        slab = new Uint8Array(captureSlabBytes)
+        slabUsed = 0
+      }
+      slab.set(block, slabUsed)
+      captured.set(blockIndex, slab.subarray(slabUsed, slabUsed + block.length))
+      slabUsed += block.length
+    },
+  }
+}
+
 /** The changed blocks, and the base's hash list as it will be once they are shipped. */
 export interface ChangedByHash extends ChangedBlocks {
   readonly hashes: BigUint64Array
 }
 
-/** How a hash scan shares its chunks: with these helpers, and whether this thread takes any. */
-export interface ScanSharing {
-  readonly helpers: ReadonlyArray<ScanHelper>
-  /** False only in tests: the helpers scan every chunk (this thread waits for them). */
-  readonly mainThreadScans: boolean
-}
-
-/** Chunks this thread scans between two turns of the event loop (16 MiB: a few ms). */
-const chunksPerTurn = 16
-
-function nextTurn(): Promise<void> {
-  return new Promise((resolve) => setImmediate(resolve))
-}
-
 /**
  * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
- * `generation`, rebuilt from the base when absent or stale): only the image is read, in 1 MiB
- * chunks straight into a hash kernel's view, hashed there, and the changed blocks copied out
- * while the chunk is in cache. The chunks are shared between this thread and the scan helpers
- * (worker threads, each with its own kernel instance; started after a process's first scan)
- * through one counter; a helper not ready when this thread runs out of chunks is left out.
- * This thread lets the event loop turn every `chunksPerTurn` chunks (so frames handed to a
- * socket by `keep` leave while it scans), and hands its changed blocks to `keep` when given
- * (they are then not in `captured`). The returned list holds the new hash at every changed
- * block; `changed` is ascending.
+ * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
+ * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
+ * while the chunk is in cache. The returned list holds the new hash at every changed block.
  */
-export async function changedSinceHashes(masterDir: string, imageId: string,
-  kernels: BlockKernels, generation: number, sizeBytes: number,
-  sharing: ScanSharing = { helpers: readyScanHelpers(), mainThreadScans: true },
-  keep?: BlockKeeper,
-): Promise<ChangedByHash> {
+export function changedSinceHashes(masterDir: string, imageId: string,
+  kernels: BlockKernels, generation: number, sizeBytes: number): ChangedByHash {
   const p = imagePaths(masterDir, imageId)
   const blockCount = blocksOf(sizeBytes)
-  const listed = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
-  if (listed.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
-  const hashes = new BigUint64Array(new SharedArrayBuffer(listed.byteLength))
-  hashes.set(listed)
-  const chunkCount = Math.ceil(sizeBytes / diffChunkBytes)
-  const control = new Int32Array(new SharedArrayBuffer(4 * (1 + sharing.helpers.length)))
-  const fd = openSync(p.image, "r")
-  // Helpers' blocks found while the scan runs: to `keep` at once (else kept with the share).
-  const early: ChangedBlocks[] = []
-  const onPart = (part: ChangedBlocks): void => {
-    if (keep === undefined) { early.push(part); return }
-    for (const [index, bytes] of part.captured) keep(index, bytes, 0)
-    early.push({ changed: part.changed, captured: new Map() })
-  }
-  const offers = sharing.helpers.map((helper, i) =>
-    helper.offer({ fd, sizeBytes, chunkCount, control, slot: 1 + i, hashes }, onPart))
-  // A helper that joined is awaited (it finishes the chunks it claimed) before the fd closes.
-  let shares: Array<Promise<ChangedBlocks | null>> | null = null
-  try {
-    const hasher: ChunkHasher = {
-      inputView: (len) => expectKernel(kernels.inputView(len)),
-      hashBlocksInto: (view, out) => expectKernel(kernels.hashBlocksInto(view, out)),
-    }
-    const claim = sharedClaim(control, chunkCount)
-    const own: ChangedBlocks[] = []
-    for (let exhausted = !sharing.mainThreadScans; !exhausted; await nextTurn()) {
-      let left = chunksPerTurn
-      own.push(hashScanChunks(fd, hasher, sizeBytes, hashes, () => {
-        if (left-- === 0) return -1
-        const chunk = claim()
-        exhausted = chunk < 0
-        return chunk
-      }, keep))
-    }
-    shares = offers.map((o) => sharing.mainThreadScans ? o.close() : o.reply)
-    const rest = (await Promise.all(shares)).filter((s) => s !== null)
-    const parts = [...own, ...early, ...rest]
-    if (Atomics.load(control, 0) < chunkCount) throw new Error("hash scan: chunks left unscanned")
-    return merged(parts, hashes)
-  } finally {
-    await Promise.allSettled(shares ?? offers.map((o) => o.close()))
-    closeSync(fd)
-    startScanHelpers() // for the next scans (see scan-helpers.ts)
-  }
-}
-
-/** One scan's shares as one result, `changed` ascending. */
-function merged(parts: ReadonlyArray<ChangedBlocks>, hashes: BigUint64Array): ChangedByHash {
-  const captured = new Map<number, Uint8Array>()
+  const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
+  if (hashes.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
+  const old32 = new Uint32Array(hashes.buffer, hashes.byteOffset, blockCount * 2)
+  const chunkBlocks = diffChunkBytes / BLOCK_SIZE_BYTES
+  const fresh = new BigUint64Array(chunkBlocks)
+  const fresh32 = new Uint32Array(fresh.buffer)
   const changed: number[] = []
-  for (const part of parts) {
-    for (const index of part.changed) changed.push(index)
-    for (const [index, bytes] of part.captured) captured.set(index, bytes)
-  }
-  return { changed: changed.sort((a, b) => a - b), captured, hashes }
+  const capture = blockCapture()
+  const fd = openSync(p.image, "r")
+  try {
+    for (let start = 0; start < sizeBytes; start += diffChunkBytes) {
+      const view = expectKernel(kernels.inputView(Math.min(diffChunkBytes, sizeBytes - start)))
+      readAt(fd, view, start)
+      const count = expectKernel(kernels.hashBlocksInto(view, fresh))
+      const firstBlock = start / BLOCK_SIZE_BYTES
+      for (let local = 0; local < count; local++) {
+        const at = (firstBlock + local) * 2
+        if (fresh32[local * 2] === old32[at] && fresh32[local * 2 + 1] === old32[at + 1]) continue
+        hashes[firstBlock + local] = fresh[local]!
+        capture.keep(firstBlock + local, view, local)
+        changed.push(firstBlock + local)
+      }
+    }
+  } finally { closeSync(fd) }
+  return { changed, captured: capture.captured, hashes }
 }
 
 function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
@@ -183,4 +158,9 @@ function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
 export function expectKernel<A>(outcome: Result.Result<A, { readonly message: string }>): A {
   if (Result.isFailure(outcome)) throw new Error(`kernel call rejected: ${outcome.failure.message}`)
   return outcome.success
+}
+
+/** Reads `into.length` bytes at `position`, or throws (the image shrank). */
+export function readAt(fd: number, into: Uint8Array, position: number): void {
+  if (readFully(fd, into, position) !== into.length) throw new Error("image shrank: short read")
 }

@@ -1,29 +1,24 @@
 /**
  * The master side of one sync cycle over the real path: find the blocks changed since the base
- * (the last acknowledged snapshot; scan.ts), lay them into their frames (frames.ts) and send
- * them to the agent — without a bwlimit while the scan still runs, after a whole-image pending
- * record, so END waits for no flush of its own; with one, after the scan through the token
- * bucket — then END, and only after the agent's ACK write them into the base and advance the
- * base's generation (in the commit that follows it). `last_sync` is for the caller to record
- * from the returned acknowledgement, never before it.
+ * (the last acknowledged snapshot; scan.ts), lay them into their frames, stream them to the
+ * agent in large writes at `bwlimit`, write them into the base while the agent commits them, and
+ * advance the base's generation only after the agent's ACK (in the commit that follows it).
+ * `last_sync` is for the caller to record from the returned acknowledgement, never before it.
  */
-import { closeSync, fdatasync as fdatasyncCb, openSync, rmSync } from "node:fs"
+import { closeSync, fdatasync as fdatasyncCb, openSync, rmSync, writeSync } from "node:fs"
 import { connect, type Socket } from "node:net"
 import { BLOCK_SIZE_BYTES, type BlockKernels, blocksOf } from "../../core/kernels/index.ts"
 import { readHashList, writeHashList } from "./hashlist.ts"
 import {
   type ImageMeta, imagePaths, readMeta, writeMeta,
 } from "./images.ts"
-import { type Batch, FrameSink, payloadOf, writeBatchesInPlace } from "./frames.ts"
-import type { BlockKeeper } from "./hash-chunks.ts"
+import { clearPending, type Pending, readPending, writePending } from "./pending.ts"
 import {
-  clearPending, type Pending, readPending, writePending, writePendingWholeImage,
-} from "./pending.ts"
-import {
-  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel,
+  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel, readAt,
 } from "./scan.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
+  writeBlockFrameHeader,
 } from "./protocol.ts"
 import { burstBytesFor, realClock, type ThrottleClock, TokenBucket } from "./throttle.ts"
 
@@ -42,8 +37,6 @@ export interface SyncRequest {
   readonly kernels: BlockKernels
   readonly replyTimeoutMs?: number
   readonly clock?: ThrottleClock
-  /** Called with a phase name as each phase of the cycle ends (timing; never changes it). */
-  readonly trace?: (phase: string) => void
 }
 
 /** What an acknowledged cycle did. */
@@ -67,7 +60,6 @@ class Peer {
       try { for (const f of this.reader.push(d)) this.deliver(f) } catch (e) { this.fail(e) }
     })
     socket.on("error", (e) => this.fail(e))
-    socket.on("end", () => this.fail(new Error("connection closed by the agent")))
     socket.on("close", () => this.fail(new Error("connection closed by the agent")))
   }
 
@@ -91,19 +83,6 @@ class Peer {
         timeoutMs)
       this.waiter = (f) => { clearTimeout(timer); f instanceof Error ? reject(f) : resolve(f) }
     })
-  }
-
-  /**
-   * Hands `data` to the socket without waiting for it to drain (for frames queued while the
-   * scan runs; what is queued is bounded by the cycle's blocks, which are held anyway).
-   */
-  send(data: Buffer): void {
-    if (this.failure === null) this.socket.write(data)
-  }
-
-  /** Throws what broke the connection, if anything has. */
-  check(): void {
-    if (this.failure !== null) throw this.failure
   }
 
   async write(data: Buffer): Promise<void> {
@@ -144,12 +123,10 @@ export const batchBytesMax = 1024 * 1024
  * WebAssembly backend: only the image is read), else by diffing image and base; in both cases
  * with the list to write after the ACK (null when there is no valid one to patch).
  */
-async function findChanges(req: SyncRequest, baseGeneration: number, sizeBytes: number,
-  keep: BlockKeeper | undefined,
-): Promise<ChangedBlocks & { readonly hashes: BigUint64Array | null }> {
+function findChanges(req: SyncRequest, baseGeneration: number,
+  sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
   if (req.kernels.backend === "wasm") {
-    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes,
-      undefined, keep)
+    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes)
   }
   const p = imagePaths(req.masterDir, req.imageId)
   const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes))
@@ -166,7 +143,9 @@ function patchHashes(kernels: BlockKernels, hashes: BigUint64Array, batches: Rea
   for (const b of batches) {
     b.indices.forEach((index, i) => {
       if (hashedByDiff.has(index)) return
-      expectKernel(kernels.hashBlocksInto(payloadOf(b, i), one))
+      const at = b.payloadAt[i]!
+      const payload = b.bytes.subarray(at, Math.min(at + BLOCK_SIZE_BYTES, b.bytes.length))
+      expectKernel(kernels.hashBlocksInto(payload, one))
       hashes[index] = one[0]!
     })
   }
@@ -214,81 +193,46 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
   const blockCount = blocksOf(meta.sizeBytes)
   const pending = readPending(p.pending, p.pendingLegacy, blockCount)
   const timeoutMs = req.replyTimeoutMs ?? replyTimeoutMsDefault
-  const trace = req.trace ?? (() => {})
-  const streaming = req.bwlimitBytesPerS === null
   const peer = await connectPeer(req.port)
-  trace("connect")
   const imageFd = openSync(p.image, "r"), baseFd = openSync(p.base, "r+")
-  let recorded: Promise<void> = Promise.resolve()
-  // What the pending record held before this cycle replaced it, while the agent cannot hold the
-  // new generation yet (until END is written): put back if the cycle fails before that.
-  let restore: { readonly pending: Pending | null } | null = null
+  let pendingDurable: Promise<void> = Promise.resolve()
   let acknowledged = false
   try {
-    // HELLO first: the agent recovers and answers while this process scans.
+    // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const expectState = async () => (await expect(peer, FrameType.state, timeoutMs)).body
-    // Without an unacknowledged cycle the agent can only hold the base's generation (anything
-    // else is refused once STATE is read): a streaming cycle starts at once, BEGIN first.
-    let state = streaming && pending !== null ? await expectState() : null
-    const fromGeneration = state?.generation ?? meta.generation
-    const sink = new FrameSink(meta.sizeBytes, batchLimitBytes(req.bwlimitBytesPerS),
-      streaming ? (batch) => peer.send(batch.bytes) : null)
-    if (streaming) {
-      if (state !== null) planIndices(req, meta.generation, state, [], pending)
-      // Durable before END leaves (flushed while the scan runs), before the exact list is
-      // known: after a crash of this process or its host, the next cycle re-ships every block
-      // (or, once the list below is written, those) from whatever generation the agent holds.
-      restore = { pending }
-      recorded = writePendingWholeImage(p.pending, [...new Set([fromGeneration,
-        req.generation])], blockCount)
-      recorded.catch(() => {}) // awaited by the stream (or in `finally`)
-      await peer.write(controlFrame(FrameType.begin,
-        { generation: req.generation, fromGeneration }))
-    }
-    const { changed, captured, hashes } = await findChanges(req, meta.generation,
-      meta.sizeBytes, streaming ? (index, chunk, local) => sink.add(index,
-        chunk.subarray(local * BLOCK_SIZE_BYTES, (local + 1) * BLOCK_SIZE_BYTES)) : undefined)
-    trace("scan")
-    state ??= await expectState()
-    trace("state")
-    if (streaming && state.generation !== fromGeneration) {
-      throw new Error(`agent holds generation ${state.generation}, base holds ${fromGeneration}`)
-    }
+    const { changed, captured, hashes } = findChanges(req, meta.generation, meta.sizeBytes)
+    const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
-    // The rest: blocks captured by scan helpers, pending and dirty ones (read from the image).
-    for (const index of indices) {
-      if (sink.has(index)) continue
-      const seen = captured.get(index)
-      if (seen !== undefined) sink.add(index, seen)
-      else sink.addFromFile(imageFd, index)
+    // The agent can only ever hold the generation it holds now or this one.
+    const attempted = [...new Set([state.generation, req.generation])]
+    // Durable before END leaves or the base is touched (flushed while the blocks stream): after
+    // a crash of this process or its host, the next cycle re-ships these blocks from whatever
+    // generation the agent holds.
+    pendingDurable = writePending(p.pending, { generations: attempted, indices }, blockCount)
+    pendingDurable.catch(() => {}) // awaited by the stream (or in `finally`)
+    const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
+      req.bwlimitBytesPerS)
+    const sent = await stream(peer, req, state.generation, batches, indices.length,
+      pendingDurable)
+    // While the agent commits (its journal flush): the blocks into the base, which may run
+    // ahead of the slave only at the pending indices (every later cycle ships them until one
+    // is acknowledged), and the hash list as the base will be (the diff's changed blocks are
+    // hashed already; a TypeScript diff only patches a list that is valid).
+    writeBatchesInPlace(baseFd, batches)
+    if (hashes !== null) {
+      patchHashes(req.kernels, hashes, batches, req.kernels.backend === "wasm" ? new Set(changed)
+        : new Set())
     }
-    sink.seal()
-    trace("frames")
-    // The agent can only ever hold the generation it holds now or this one. Streaming: the
-    // exact list after the whole-image record, unflushed; else flushed while the blocks stream.
-    const exact = { generations: [...new Set([state.generation, req.generation])], indices }
-    if (streaming) await writePending(p.pending, exact, blockCount, false)
-    else {
-      recorded = writePending(p.pending, exact, blockCount)
-      recorded.catch(() => {})
-    }
-    trace("pending write")
-    const sent = await stream(peer, req, state.generation, sink.batches, indices.length,
-      recorded, () => { restore = null })
     const ack = await expect(peer, FrameType.ack, timeoutMs)
-    trace("ack")
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
     acknowledged = true
-    commits.set(p.meta, commitCycle(req, meta, imageFd, baseFd, hashes, sink.batches,
-      req.kernels.backend === "wasm" ? changed : []))
+    commits.set(p.meta, commitCycle(req, meta, imageFd, baseFd, hashes))
     return { generation: req.generation, changedBlockCount: indices.length, ...sent }
   } finally {
     peer.socket.destroy()
     if (!acknowledged) {
-      await recorded.catch(() => {})
-      if (restore !== null) putBack(p, restore.pending, blockCount)
+      await pendingDurable.catch(() => {})
       closeSync(imageFd)
       closeSync(baseFd)
     }
@@ -296,65 +240,23 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
 }
 
 /**
- * Puts the pending record back as it was before a cycle that failed before END (the agent
- * cannot hold its generation, and the base was not touched), unflushed: a host crash may bring
- * back the whole-image record, which only makes the next cycle ship more.
- */
-function putBack(p: ReturnType<typeof imagePaths>, pending: Pending | null,
-  blockCount: number): void {
-  try {
-    if (pending === null) clearPending(p.pending, p.pendingLegacy, blockCount)
-    else void writePending(p.pending, pending, blockCount, false)
-  } catch {
-    // The whole-image record stays: the next cycle ships every block.
-  }
-}
-
-/** Bytes per batch of frames: 1 MiB, or less under a low `bwlimit` (a smooth throttle). */
-function batchLimitBytes(bwlimitBytesPerS: number | null): number {
-  const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
-  return bwlimitBytesPerS === null ? batchBytesMax
-    : Math.min(batchBytesMax, burstBytesFor(bwlimitBytesPerS, frameBytes))
-}
-
-/**
- * The master's side of an acknowledged cycle, after the ACK: the shipped blocks go into the base
- * (which may differ from its claimed generation only at the pending record's blocks) and are
- * flushed while the metadata claims the generation (a host crash meanwhile leaves the pending
- * record, which the next cycle re-ships), then the pending record goes and the hash list (a
- * cache) is written, patched with every shipped block the scan did not hash (`hashedByScan`; a
- * TypeScript diff only patches a list that is valid). Until it is done, a crash leaves the
+ * The master's side of an acknowledged cycle, after the ACK: the base is flushed before the
+ * metadata claims the generation (so a claimed base survives a host crash), then the pending
+ * record goes and the hash list (a cache) is written. Until it is done, a crash leaves the
  * pending record, and the next cycle handles it like a lost ACK.
  */
 async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, baseFd: number,
-  hashes: BigUint64Array | null, batches: ReadonlyArray<Batch>,
-  hashedByScan: ReadonlyArray<number>): Promise<Error | null> {
+  hashes: BigUint64Array | null): Promise<Error | null> {
   const p = imagePaths(req.masterDir, req.imageId)
   try {
-    // After the caller has taken the ACK (its continuation runs first).
-    await new Promise((resolve) => setImmediate(resolve))
-    writeBatchesInPlace(baseFd, batches)
-    if (hashes !== null) patchHashes(req.kernels, hashes, batches, new Set(hashedByScan))
-    req.trace?.("commit: base writes")
-    // The base's flush and the metadata's run at once: the pending record (durable since
-    // before END) names every block where the base may still differ from the claimed
-    // generation, and it goes only once both are done.
-    const flushed = fdatasync(baseFd)
-    try {
-      // Read again: an image fenced or destroyed meanwhile keeps its record (and pending blocks).
-      const now = readMeta(req.masterDir, req.imageId)
-      if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
-      writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
-      req.trace?.("commit: metadata")
-    } finally {
-      await flushed.catch(() => {}) // the fd is closed only after its flush
-    }
-    await flushed
-    req.trace?.("commit: base flush")
+    await fdatasync(baseFd)
+    // Read again: an image fenced or destroyed meanwhile keeps its record (and pending blocks).
+    const now = readMeta(req.masterDir, req.imageId)
+    if (now === null || now.role !== "master" || now.generation !== meta.generation) return null
+    writeMeta(req.masterDir, req.imageId, { ...now, generation: req.generation })
     clearPending(p.pending, p.pendingLegacy, blocksOf(meta.sizeBytes))
     // A cache, written only once the metadata claims its generation (hashlist.ts).
     if (hashes !== null) saveHashList(p.hashes, req.generation, hashes)
-    req.trace?.("commit: pending clear + hash list")
     return null
   } catch (e) {
     return e instanceof Error ? e : new Error(String(e))
@@ -407,38 +309,84 @@ function union(...lists: ReadonlyArray<ReadonlyArray<number>>): number[] {
   return [...new Set(lists.flat())].sort((a, b) => a - b)
 }
 
+/** BLOCK frames laid out back to back in one buffer, and where each payload sits in it. */
+interface Batch {
+  readonly bytes: Buffer
+  readonly indices: ReadonlyArray<number>
+  readonly payloadAt: ReadonlyArray<number>
+  readonly payloadBytes: number
+}
+
 /**
- * Without a bwlimit: waits for `recorded` (the pending record that covers every block shipped),
- * then sends END. With one: BEGIN, the batches through the token bucket, then the same.
- * `beforeEnd` runs just before END is written (from then on the agent may hold the generation).
+ * Lays the blocks to ship into their BLOCK frames — from what the diff captured, else read from
+ * the image straight into the frame — in batches of at most `batchBytesMax` bytes (smaller under
+ * a low `bwlimit`, so the throttle stays smooth).
  */
+function frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
+  captured: ReadonlyMap<number, Uint8Array>, bwlimitBytesPerS: number | null): Batch[] {
+  const frameBytesMaxHere = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
+  const limit = bwlimitBytesPerS === null ? batchBytesMax
+    : Math.min(batchBytesMax, burstBytesFor(bwlimitBytesPerS, frameBytesMaxHere))
+  const perBatch = Math.max(1, Math.floor(limit / frameBytesMaxHere))
+  const batches: Batch[] = []
+  for (let first = 0; first < indices.length; first += perBatch) {
+    const slice = indices.slice(first, first + perBatch)
+    const bytes = Buffer.allocUnsafe(slice.length * frameBytesMaxHere)
+    const payloadAt: number[] = []
+    let at = 0, payloadBytes = 0
+    for (const index of slice) {
+      const start = index * BLOCK_SIZE_BYTES
+      const length = Math.min(BLOCK_SIZE_BYTES, sizeBytes - start)
+      const payload = bytes.subarray(at + blockFrameOverheadBytes,
+        at + blockFrameOverheadBytes + length)
+      const seen = captured.get(index)
+      if (seen !== undefined && seen.length === length) payload.set(seen)
+      else readAt(fd, payload, start)
+      writeBlockFrameHeader(bytes, at, index, payload)
+      payloadAt.push(at + blockFrameOverheadBytes)
+      at += blockFrameOverheadBytes + length
+      payloadBytes += length
+    }
+    batches.push({ bytes: bytes.subarray(0, at), indices: slice, payloadAt, payloadBytes })
+  }
+  return batches
+}
+
+
+/**
+ * Writes each batch's payloads at their blocks' offsets in `fd` (no flush): one pwrite per
+ * block, on this thread while the agent flushes its journal (the page cache takes them in
+ * microseconds; a thread-pool round trip per block costs more than the write).
+ */
+function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): void {
+  for (const b of batches) {
+    for (let i = 0; i < b.indices.length; i++) {
+      const at = b.payloadAt[i]!
+      const length = Math.min(BLOCK_SIZE_BYTES, b.bytes.length - at)
+      const written = writeSync(fd, b.bytes, at, length, b.indices[i]! * BLOCK_SIZE_BYTES)
+      if (written !== length) throw new Error("short write to the base")
+    }
+  }
+}
+
+/** Sends BEGIN and the batches at `bwlimit`, and END once `beforeEnd` has settled. */
 async function stream(
   peer: Peer, req: SyncRequest, fromGeneration: number, batches: ReadonlyArray<Batch>,
-  blockCount: number, recorded: Promise<void>, beforeEnd: () => void,
+  blockCount: number, beforeEnd: Promise<void>,
 ): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number }> {
+  const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
+  const bucket = req.bwlimitBytesPerS === null ? null : new TokenBucket(req.bwlimitBytesPerS,
+    burstBytesFor(req.bwlimitBytesPerS, frameBytes), req.clock ?? realClock)
+  await peer.write(controlFrame(FrameType.begin,
+    { generation: req.generation, fromGeneration, blockCount }))
   let payloadBytes = 0, wireBytes = 0
   for (const batch of batches) {
+    if (bucket !== null) await bucket.take(batch.bytes.length)
+    await peer.write(batch.bytes)
     payloadBytes += batch.payloadBytes
     wireBytes += batch.bytes.length
   }
-  let throttledMs = 0
-  if (req.bwlimitBytesPerS !== null) {
-    const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
-    const bucket = new TokenBucket(req.bwlimitBytesPerS,
-      burstBytesFor(req.bwlimitBytesPerS, frameBytes), req.clock ?? realClock)
-    await peer.write(controlFrame(FrameType.begin,
-      { generation: req.generation, fromGeneration, blockCount }))
-    for (const batch of batches) {
-      await bucket.take(batch.bytes.length)
-      await peer.write(batch.bytes)
-    }
-    throttledMs = bucket.waitedMs
-  }
-  await recorded
-  req.trace?.("pending flush")
-  peer.check() // a connection already lost never carries END
-  beforeEnd()
+  await beforeEnd
   await peer.write(controlFrame(FrameType.end, { blockCount }))
-  req.trace?.("end")
-  return { payloadBytes, wireBytes, throttledMs }
+  return { payloadBytes, wireBytes, throttledMs: bucket?.waitedMs ?? 0 }
 }

@@ -2,11 +2,9 @@
  * Suite `replication`: a 256 MiB image with 1% of its 4 KiB blocks changed between cycles.
  *
  * - end-to-end incremental sync on the real path (TypeScript backend: image and base read and
- *   diffed; WebAssembly backend: only the image read and hashed against the base's hash list,
- *   by the main thread and the scan helper threads, started untimed before the first run;
- *   changed blocks streamed over loopback to a spawned agent process that is already listening
- *   while the scan runs, after a whole-image pending record that is flushed before END; the
- *   agent journals blocks as they arrive and flushes at END, then ACKs), once per backend,
+ *   diffed; WebAssembly backend: only the image read and hashed against the base's hash list;
+ *   changed blocks sent over loopback to a spawned agent process that is already listening,
+ *   pending record flushed before END, journal commit with fdatasync, ACK), once per backend,
  *   timed to the ACK (the slave holds the generation durably) and, apart, to the end of the
  *   master's commit that follows it (base fdatasync, metadata; the agent's in-place apply
  *   after its ACK is never timed), against
@@ -36,7 +34,6 @@ import {
   createMasterImage, imagePaths, readMeta, writeMeta,
 } from "../../adapters/replica/images.ts"
 import { changedSinceHashes, diffChunkBytes } from "../../adapters/replica/scan.ts"
-import { startScanHelpers } from "../../adapters/replica/scan-helpers.ts"
 import { settleCycle, syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
@@ -133,8 +130,8 @@ async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise
     diffChunkBytes) })
   const meta = readMeta(masterDir, id)!
   if (kernels.backend === "wasm") {
-    bench.add("hash scan", async () => { await changedSinceHashes(masterDir, id, kernels,
-      meta.generation, meta.sizeBytes) })
+    bench.add("hash scan", () => { changedSinceHashes(masterDir, id, kernels, meta.generation,
+      meta.sizeBytes) })
   }
   const [inMemory, files, hashScan] = await runBench(bench)
   const scan = hashScan === undefined ? [] : [record(suite, "changed-block scan by the base's " +
@@ -176,9 +173,6 @@ export async function run(): Promise<BenchRecord[]> {
     let seed = 42
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
     const kernelsList = backends()
-    // Untimed: the scan helpers a long-running master has once its first scan is done.
-    const helpers = startScanHelpers()
-    await Promise.all(helpers.map((h) => h.untilReady()))
     const ours = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
     const committed = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
     const theirs: number[] = [], theirsFsync: number[] = []
@@ -218,8 +212,7 @@ export async function run(): Promise<BenchRecord[]> {
         else theirs.push(rsync([]))
       }
     }
-    const records: BenchRecord[] = [record(suite, "scan helper threads (CORRAL_SCAN_HELPERS; " +
-      "default one per further core)", helpers.length, "threads", "higher")]
+    const records: BenchRecord[] = []
     for (const [backend, times] of ours) {
       records.push(record(suite, `incremental sync (${backend} backend: ${findsBy(backend)}): ` +
         "256 MiB, 1% of blocks, find+send+pending fsync+journal fdatasync, to the ACK (the " +

@@ -9,13 +9,30 @@
  */
 import { diffBlockCount } from "./check.ts"
 import { checkedKernels } from "./checked.ts"
-import { bitmapBytes, type BlockKernels } from "./types.ts"
+import { bitmapBytes, type BlockKernels, blocksOf } from "./types.ts"
 import {
   alignUp, exportedFunction, instantiate, LinearMemory, memoryOf, regionBase,
 } from "./wasm-runtime.ts"
-import { HASH_BYTES, HashKernel, staged } from "./wasm-hash.ts"
 
 type DiffFunction = (a: number, aCount: number, b: number, bCount: number, out: number) => number
+type HashFunction = (image: number, imageBytes: number, out: number) => number
+
+const HASH_BYTES = 8
+
+/**
+ * What to copy into linear memory at `offset` for `view`: nothing when it already lies there, a
+ * snapshot when it lies elsewhere in the same memory (placing the other input could overwrite it,
+ * and growing detaches it), else the view itself.
+ */
+function staged<T extends Uint8Array | BigUint64Array>(
+  memory: LinearMemory,
+  view: T,
+  offset: number,
+): T | undefined {
+  if (view.length === 0 || memory.holdsAt(view, offset)) return undefined
+  return memory.holds(view) ? (view.slice() as T) : view
+}
+
 function assertCount(what: string, count: number, max: number): number {
   if (!Number.isInteger(count) || count < 0 || count > max) {
     throw new Error(`${what} kernel returned ${count}, outside [0, ${max}]`)
@@ -79,6 +96,41 @@ export class DiffKernel {
     const changed = this.diffHashesFn(offsetA, a.length, offsetB, b.length, outOffset)
     out.set(this.memory.bytes.subarray(outOffset, outOffset + outBytes))
     return assertCount("diffHashes", changed, count)
+  }
+}
+
+/** The block hash kernel (image → one xxHash64 per block) and the memory it owns. */
+export class HashKernel {
+  private readonly memory: LinearMemory
+  private readonly hashBlocksFn: HashFunction
+
+  constructor(module: object) {
+    const exports = instantiate(module)
+    this.memory = new LinearMemory(memoryOf(exports), regionBase(exports))
+    this.hashBlocksFn = exportedFunction<HashFunction>(exports, "hashBlocks")
+  }
+
+  /** The view where a hash of an image of `len` bytes finds its input. */
+  inputView(len: number): Uint8Array {
+    const offset = this.memory.base
+    this.memory.reserve(offset + alignUp(len) + blocksOf(len) * HASH_BYTES)
+    return this.memory.bytes.subarray(offset, offset + len)
+  }
+
+  /** One hash per block of `image` into `out`; returns the block count. */
+  hashBlocksInto(image: Uint8Array, out: BigUint64Array): number {
+    const len = image.length
+    const blockCount = blocksOf(len)
+    const offset = this.memory.base
+    const outOffset = offset + alignUp(len)
+    const copy = staged(this.memory, image, offset)
+    this.memory.reserve(outOffset + blockCount * HASH_BYTES)
+    if (copy !== undefined) this.memory.bytes.set(copy, offset)
+    const written = this.hashBlocksFn(offset, len, outOffset)
+    if (written !== blockCount) throw new Error(`hashBlocks wrote ${written} of ${blockCount}`)
+    const first = outOffset / HASH_BYTES
+    out.set(this.memory.words.subarray(first, first + blockCount))
+    return blockCount
   }
 }
 
