@@ -52,7 +52,6 @@ export const ramThresholdsMb: ReadonlyArray<number> =
   [0, 1024, 2048, 4096, 8192, 16_384, 32_768, 65_536]
 /** Slots per block in `HostIndex.stats`. */
 export const blockStatCount = 25 + 2 * ramThresholdsMb.length
-if (usedThresholds.join() !== "0,1,2,4,8") throw new Error("summarise unrolls usedThresholds")
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
 export interface HostIndex {
@@ -253,8 +252,26 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   return true
 }
 
-/** Per RAM threshold, the min and max of `used` while summarising a block. */
+/** Per free-vCPU and per free-RAM threshold, the min and max of `used` while summarising. */
+const vcpuScratch = new Float64Array(2 * usedThresholds.length)
 const ramScratch = new Float64Array(2 * ramThresholdsMb.length)
+
+/** Empties min/max pairs (min +∞, max −∞). */
+function resetPairs(pairs: Float64Array): void {
+  for (let k = 0; k < pairs.length; k += 2) {
+    pairs[k] = Infinity
+    pairs[k + 1] = -Infinity
+  }
+}
+
+/** Widens the min/max pairs of `pairs` to `used` for every threshold `free` reaches. */
+function widenByThreshold(pairs: Float64Array, thresholds: ReadonlyArray<number>, free: number,
+  used: number): void {
+  for (let k = 0; k < thresholds.length && free >= thresholds[k]!; k++) {
+    if (used < pairs[2 * k]!) pairs[2 * k] = used
+    if (used > pairs[2 * k + 1]!) pairs[2 * k + 1] = used
+  }
+}
 
 function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   const { up, freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv, maxFreeDiskMb } = scan
@@ -267,15 +284,8 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
   let upCount = 0
   let uniform = 1
-  // Per threshold (0, 1, 2, 4, 8 free vCPUs) the min and max of `used`, in locals.
-  let lo0 = Infinity, hi0 = -Infinity, lo1 = Infinity, hi1 = -Infinity
-  let lo2 = Infinity, hi2 = -Infinity, lo4 = Infinity, hi4 = -Infinity
-  let lo8 = Infinity, hi8 = -Infinity
-  const byRam = ramScratch
-  for (let k = 0; k < ramThresholdsMb.length; k++) {
-    byRam[2 * k] = Infinity
-    byRam[2 * k + 1] = -Infinity
-  }
+  resetPairs(vcpuScratch)
+  resetPairs(ramScratch)
   for (let p = lo; p < hi; p++) {
     const i = index.order[p]!
     const fv = freeVcpus[i]!
@@ -283,32 +293,10 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     const vi = vcpuCapacityInv[i]!
     const ri = ramCapacityInv[i]!
     const used = 2 - fv * vi - fr * ri
-    for (let k = 0; k < ramThresholdsMb.length && fr >= ramThresholdsMb[k]!; k++) {
-      if (used < byRam[2 * k]!) byRam[2 * k] = used
-      if (used > byRam[2 * k + 1]!) byRam[2 * k + 1] = used
-    }
+    widenByThreshold(vcpuScratch, usedThresholds, fv, used)
+    widenByThreshold(ramScratch, ramThresholdsMb, fr, used)
     if (used < minUsed) minUsed = used
     if (used > maxUsed) maxUsed = used
-    if (fv >= 0) {
-      if (used < lo0) lo0 = used
-      if (used > hi0) hi0 = used
-      if (fv >= 1) {
-        if (used < lo1) lo1 = used
-        if (used > hi1) hi1 = used
-        if (fv >= 2) {
-          if (used < lo2) lo2 = used
-          if (used > hi2) hi2 = used
-          if (fv >= 4) {
-            if (used < lo4) lo4 = used
-            if (used > hi4) hi4 = used
-            if (fv >= 8) {
-              if (used < lo8) lo8 = used
-              if (used > hi8) hi8 = used
-            }
-          }
-        }
-      }
-    }
     const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
     if (magnitude > maxMagnitude) maxMagnitude = magnitude
     if (vi < minVi) minVi = vi
@@ -326,10 +314,8 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   }
   const s = index.stats
   const at = b * blockStatCount
-  const t = at + blockStat.usedByThreshold
-  for (let k = 0; k < 2 * ramThresholdsMb.length; k++) s[at + blockStat.usedByRam + k] = byRam[k]!
-  s[t] = lo0; s[t + 1] = hi0; s[t + 2] = lo1; s[t + 3] = hi1; s[t + 4] = lo2; s[t + 5] = hi2
-  s[t + 6] = lo4; s[t + 7] = hi4; s[t + 8] = lo8; s[t + 9] = hi8
+  s.set(vcpuScratch, at + blockStat.usedByThreshold)
+  s.set(ramScratch, at + blockStat.usedByRam)
   s[at + blockStat.minUsed] = minUsed
   s[at + blockStat.maxUsed] = maxUsed
   s[at + blockStat.maxMagnitude] = maxMagnitude
