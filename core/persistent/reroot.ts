@@ -152,6 +152,28 @@ function publish<K, V>(base: Version<K, V>, log: Array<K | V>): Version<K, V> {
   return made
 }
 
+/**
+ * Starts an edit the caller logs itself, for stores whose callers know every write up front:
+ * the version to write from (`base` rerooted, or its copy in a forked lineage). The caller
+ * writes that version's lineage directly, then passes the undo log of exactly those writes
+ * (`[k0, v0, k1, v1, …]`, each cell's value before its write) to `publishWrites`. Nothing may
+ * throw or read another version of the lineage in between.
+ */
+export function writeFrom<K, V>(base: Version<K, V>): Version<K, V> {
+  return startFrom(base)
+}
+
+/**
+ * Ends an edit begun by `writeFrom(base)`: the new version, which `log` (the writes' undo log,
+ * non-empty, owned by the version from now on) leads back from to `from`.
+ */
+export function publishWrites<K, V>(from: Version<K, V>, log: Array<K | V>): Version<K, V> {
+  if (from.next !== null || from.lineage.root !== from) {
+    throw new Error("publishWrites: the version written from is not its lineage's root")
+  }
+  return publish(from, log)
+}
+
 /** A version of `base` with `value` in cell `key`: a one-cell edit without an `Edit`. */
 export function writeOne<K, V>(base: Version<K, V>, key: K, value: V): Version<K, V> {
   const from = startFrom(base)

@@ -15,7 +15,7 @@
  * value is a version of it, so the newest device changes in place at O(chunk) per key while any
  * older value stays readable as it was.
  */
-import { Edit, Lineage, reroot, type Version } from "../persistent/reroot.ts"
+import { Lineage, publishWrites, reroot, type Version, writeFrom } from "../persistent/reroot.ts"
 import { SortedSet } from "../persistent/sorted-set.ts"
 
 /** Largest pmem device the allocator handles: 2^26 MB (64 TiB), so packed keys stay exact. */
@@ -25,19 +25,21 @@ const scale = 2 ** 27
 
 /**
  * The free extents of a device as a lineage's store. A cell is one key of one set: cell `k > 0`
- * is key `k` of `byOffset`, cell `-k` key `k` of `bySize`; its value is whether the key is in.
+ * is key `k` of `byOffset`, cell `-k` key `k` of `bySize`; its value is 1 when the key is in, 0
+ * when not (numbers, not booleans, so an undo log is a flat array of doubles: no boxed keys).
  */
-class ExtentStore extends Lineage<number, boolean> {
+class ExtentStore extends Lineage<number, number> {
   constructor(readonly byOffset: SortedSet, readonly bySize: SortedSet) {
     super()
   }
 
-  read(cell: number): boolean {
-    return cell > 0 ? this.byOffset.has(cell) : this.bySize.has(-cell)
+  read(cell: number): number {
+    return (cell > 0 ? this.byOffset.has(cell) : this.bySize.has(-cell)) ? 1 : 0
   }
 
-  write(cell: number, present: boolean): boolean {
-    return cell > 0 ? this.byOffset.put(cell, present) : this.bySize.put(-cell, present)
+  write(cell: number, present: number): number {
+    const into = present === 1
+    return (cell > 0 ? this.byOffset.put(cell, into) : this.bySize.put(-cell, into)) ? 1 : 0
   }
 
   size(): number {
@@ -55,7 +57,7 @@ export interface DeviceExtents {
   readonly alignMb: number
   readonly freeMb: number
   /** The free extents: a version of the device's extent lineage. */
-  readonly free: Version<number, boolean>
+  readonly free: Version<number, number>
 }
 
 /** The sets of `device`, as the device reads (a reroot when it is not the newest value). */
@@ -109,20 +111,28 @@ export function allocateExtent(
   const lengthMb = Math.floor(key / scale)
   const offsetMb = key - lengthMb * scale
   const restMb = lengthMb - extentMb
-  const edit = new Edit(device.free)
-  edit.set(-key, false)
-  edit.set(offsetMb * scale + lengthMb, false)
+  const from = writeFrom(device.free)
+  const sets = from.lineage as ExtentStore
+  const byOffsetKey = offsetMb * scale + lengthMb
+  sets.bySize.remove(key)
+  sets.byOffset.remove(byOffsetKey)
+  let log: number[]
   if (restMb > 0) {
     const restOffsetMb = offsetMb + extentMb
-    edit.set(-(restMb * scale + restOffsetMb), true)
-    edit.set(restOffsetMb * scale + restMb, true)
+    const restBySize = restMb * scale + restOffsetMb
+    const restByOffset = restOffsetMb * scale + restMb
+    sets.bySize.insert(restBySize)
+    sets.byOffset.insert(restByOffset)
+    log = [-key, 1, byOffsetKey, 1, -restBySize, 0, restByOffset, 0]
+  } else {
+    log = [-key, 1, byOffsetKey, 1]
   }
   return {
     device: {
       sizeMb: device.sizeMb,
       alignMb: device.alignMb,
       freeMb: device.freeMb - extentMb,
-      free: edit.done(),
+      free: publishWrites(from, log),
     },
     offsetMb,
   }
@@ -154,29 +164,47 @@ export function freeExtent(
     if (afterOffsetMb < endMb) throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is free`)
     if (afterOffsetMb > endMb) after = undefined
   }
+  // Every write below changes its key (checked above), so the undo log is known exactly.
+  const from = writeFrom(device.free)
+  const store = from.lineage as ExtentStore
   let startMb = offsetMb
   let lengthMb = extentMb
-  const edit = new Edit(device.free)
+  let beforeBySize = 0
+  let afterBySize = 0
   if (before !== undefined) {
     startMb = Math.floor(before / scale)
     const beforeLengthMb = before - startMb * scale
     lengthMb += beforeLengthMb
-    edit.set(before, false)
-    edit.set(-(beforeLengthMb * scale + startMb), false)
+    beforeBySize = beforeLengthMb * scale + startMb
+    store.byOffset.remove(before)
+    store.bySize.remove(beforeBySize)
   }
   if (after !== undefined) {
     const afterLengthMb = after - endMb * scale
     lengthMb += afterLengthMb
-    edit.set(after, false)
-    edit.set(-(afterLengthMb * scale + endMb), false)
+    afterBySize = afterLengthMb * scale + endMb
+    store.byOffset.remove(after)
+    store.bySize.remove(afterBySize)
   }
-  edit.set(startMb * scale + lengthMb, true)
-  edit.set(-(lengthMb * scale + startMb), true)
+  const byOffsetKey = startMb * scale + lengthMb
+  const bySizeKey = lengthMb * scale + startMb
+  store.byOffset.insert(byOffsetKey)
+  store.bySize.insert(bySizeKey)
+  let log: number[]
+  if (before !== undefined && after !== undefined) {
+    log = [before, 1, -beforeBySize, 1, after, 1, -afterBySize, 1, byOffsetKey, 0, -bySizeKey, 0]
+  } else if (before !== undefined) {
+    log = [before, 1, -beforeBySize, 1, byOffsetKey, 0, -bySizeKey, 0]
+  } else if (after !== undefined) {
+    log = [after, 1, -afterBySize, 1, byOffsetKey, 0, -bySizeKey, 0]
+  } else {
+    log = [byOffsetKey, 0, -bySizeKey, 0]
+  }
   return {
     sizeMb: device.sizeMb,
     alignMb: device.alignMb,
     freeMb: device.freeMb + extentMb,
-    free: edit.done(),
+    free: publishWrites(from, log),
   }
 }
 
