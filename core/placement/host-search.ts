@@ -148,10 +148,12 @@ function boundBlocks(): void {
   const pci = req.pci.length > 0
   const zoneBit = zone === -1 ? 0 : 1 << zone
   const affinityBit = affinityZone === -1 ? 0 : 1 << affinityZone
+  const { blockStart, order, classBlocks } = index
+  const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   let topLower = -1
   for (let c = 0; c < 3; c++) {
     let top = -1
-    for (let b = index.classBlocks[c]!; b < index.classBlocks[c + 1]!; b++) {
+    for (let b = classBlocks[c]!; b < classBlocks[c + 1]!; b++) {
       const at = b * blockStatCount
       const mask = zoneMask[b]!
       if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v ||
@@ -164,7 +166,9 @@ function boundBlocks(): void {
         continue
       }
       if (sign === 0 || x[at + st.uniform] === 1) {
-        const r = scoreOf(index.order[index.blockStart[b]!]!)
+        // The block's one score: its first host's, by the reference scan's formula and order.
+        const i = order[blockStart[b]!]!
+        const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
         upper[b] = r
         lower[b] = r
       } else {
@@ -192,21 +196,11 @@ function boundBlocks(): void {
   search.topLower = topLower
 }
 
-/** The reference scan's resource score of host i, in its operation order. */
-function scoreOf(i: number): number {
-  const x = input.index
-  return req.sign * (2 - (x.freeVcpus[i]! - req.vcpus) * x.vcpuCapacityInv[i]! -
-    (x.freeRamMb[i]! - req.ramMb) * x.ramCapacityInv[i]!)
-}
-
 /** Whether host i passes every filter of the scan (the reference's own check). */
 function passes(i: number): boolean {
   const s = search
   return hostPasses(input, req, s.antiHost, s.antiRack, s.antiZone, i)
 }
-
-const exactBlock = (b: number): boolean =>
-  req.sign === 0 || index.stats[b * blockStatCount + st.uniform] === 1
 
 /**
  * Class c's best score and lowest host with it (`search.best`, `bestHost`, -1 when the class has
@@ -223,6 +217,8 @@ function classMax(c: number): void {
   const b0 = index.classBlocks[c]!
   const b1 = index.classBlocks[c + 1]!
   const top = search.topUpper[c]!
+  const stats = index.stats
+  const uniformSlot = st.uniform
   let best = -Infinity
   let host = -1
   let runner = -Infinity
@@ -235,7 +231,7 @@ function classMax(c: number): void {
     const b = k === -1 ? top : b0 + k
     if (b === -1 || (k >= 0 && b === top) || Number.isNaN(upper[b]!)) continue
     const bound = upper[b]!
-    const exact = exactBlock(b)
+    const exact = sign === 0 || stats[b * blockStatCount + uniformSlot] === 1
     const firstHost = order[blockStart[b]!]!
     if (k >= 0 && (bound < best || (bound === best && firstHost > host))) {
       if (!exact) { if (bound > skipped) skipped = bound } else if (bound > even1) {
@@ -270,7 +266,7 @@ function classMax(c: number): void {
         if (needRunner && r > runner) runner = r
         continue
       }
-      if ((r === best && i > host) || !passes(i)) continue
+      if ((r === best && i > host) || fv[i]! < v || fr[i]! < m || !passes(i)) continue
       if (r > best) { runner = best; best = r; host = i } else host = i
     }
   }
@@ -284,25 +280,30 @@ function classMax(c: number): void {
 function globalMin(): number {
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   const { sign, vcpus: v, ramMb: m } = req
-  const lower = search.lower
-  const blocks = index.blockStart.length - 1
+  const { lower } = search
+  const { blockStart, order, stats } = index
+  const uniformSlot = st.uniform
+  const blocks = blockStart.length - 1
   const top = search.topLower
   let low = Infinity
   for (let k = -1; k < blocks && visitsLeft >= 0; k++) {
     const b = k === -1 ? top : k
-    if (b === -1 || (k >= 0 && b === top) || Number.isNaN(lower[b]!) || lower[b]! >= low) continue
-    const hi = index.blockStart[b + 1]!
-    visitsLeft -= exactBlock(b) ? 1 : hi - index.blockStart[b]!
-    if (exactBlock(b)) {
-      for (let p = index.blockStart[b]!; p < hi; p++) {
-        if (passes(index.order[p]!)) { low = lower[b]!; break }
+    if (b === -1 || (k >= 0 && b === top)) continue
+    const bound = lower[b]!
+    if (Number.isNaN(bound) || bound >= low) continue
+    const hi = blockStart[b + 1]!
+    if (sign === 0 || stats[b * blockStatCount + uniformSlot] === 1) {
+      visitsLeft--
+      for (let p = blockStart[b]!; p < hi; p++) {
+        if (passes(order[p]!)) { low = bound; break }
       }
       continue
     }
-    for (let p = index.blockStart[b]!; p < hi; p++) {
-      const i = index.order[p]!
+    visitsLeft -= hi - blockStart[b]!
+    for (let p = blockStart[b]!; p < hi; p++) {
+      const i = order[p]!
       const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
-      if (r < low && passes(i)) low = r
+      if (r < low && fv[i]! >= v && fr[i]! >= m && passes(i)) low = r
     }
   }
   return low
