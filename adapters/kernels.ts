@@ -9,8 +9,9 @@ import { Result, Schema } from "effect"
 import { decode } from "../core/decode.ts"
 import { type BadRequest, err, invalid, NotFound, ok, type Outcome } from "../core/errors.ts"
 import {
-  BLOCK_SIZE_BYTES, type BlockDiff, type BlockKernels, bitmapBytes, blocksOf,
-  type KernelPreference, type KernelSelection, MAX_IMAGE_BYTES, selectKernels,
+  BLOCK_SIZE_BYTES, type BlockDiff, type BlockFingerprint, type BlockKernels, bitmapBytes,
+  blocksOf, fingerprintBlocksInto, type KernelPreference, type KernelSelection, MAX_IMAGE_BYTES,
+  selectKernels,
 } from "../core/kernels/index.ts"
 import { usePlacementScan } from "../core/kernels/scan-select.ts"
 
@@ -178,11 +179,15 @@ function diffSkippingEqualRuns(
     expectOk(kernels.diffBlocksInto(restA, restB, out.subarray(fullRunsBytes / EQUAL_RUN_BYTES)))
 }
 
-/** One xxHash64 per 4 KiB block of an image file of any size, read `chunkBytes` at a time. */
+/**
+ * One hash per 4 KiB block of an image file of any size, read `chunkBytes` at a time: xxHash64,
+ * or the `fingerprint` named.
+ */
 export function hashImageFile(
   kernels: BlockKernels,
   path: string,
   chunkBytes: number = FILE_CHUNK_BYTES_DEFAULT,
+  fingerprint: BlockFingerprint = "xxh64",
 ): Outcome<BigUint64Array, BadRequest | NotFound> {
   const badChunk = checkChunk(chunkBytes)
   if (badChunk !== undefined) return err(badChunk)
@@ -194,7 +199,8 @@ export function hashImageFile(
     for (let start = 0; start < sizeBytes; start += chunkBytes) {
       const view = expectOk(kernels.inputView(Math.min(chunkBytes, sizeBytes - start)))
       readChunk(fd.success, view, start, path)
-      expectOk(kernels.hashBlocksInto(view, hashes.subarray(start / BLOCK_SIZE_BYTES)))
+      expectOk(fingerprintBlocksInto(kernels, fingerprint, view,
+        hashes.subarray(start / BLOCK_SIZE_BYTES)))
     }
     return ok(hashes)
   } finally {

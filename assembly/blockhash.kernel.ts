@@ -1,7 +1,10 @@
-// Block hash kernel: one xxHash64 (seed 0) per 4 KiB block of an image in linear memory, the final
-// partial block hashed over its real length. The TypeScript wrapper (core/kernels/wasm.ts) owns the
-// memory, checks every length and places the input and output. Nothing here allocates.
-// The algorithm is Yann Collet's XXH64; core/kernels/xxhash64.ts is the reference it must equal.
+// Block hash kernel: one xxHash64 (seed 0) per 4 KiB block of an image in linear memory, or one
+// XXH3-64 (seed 0, default secret; assembly/xxh3.ts), the final partial block hashed over its real
+// length. The TypeScript wrapper (core/kernels/wasm.ts) owns the memory, checks every length and
+// places the input and output. Nothing here allocates.
+// The algorithms are Yann Collet's XXH64 and XXH3; core/kernels/xxhash64.ts and
+// core/kernels/xxh3.ts are the references they must equal.
+import { xxh3 } from "./xxh3"
 
 const BLOCK_BYTES: usize = 4096
 const BLOCK_SHIFT: usize = 12
@@ -100,4 +103,18 @@ export function hashBlocks(image: usize, imageBytes: usize, out: usize): u32 {
   if (rest == 0) return <u32>wholeBlocks
   store<u64>(out + (wholeBlocks << 3), hashBytes(image + (wholeBlocks << BLOCK_SHIFT), rest))
   return <u32>wholeBlocks + 1
+}
+
+/**
+ * Writes one XXH3-64 per block of [image, image + imageBytes) at out (8 bytes per block) and
+ * returns the block count, ceil(imageBytes / 4096).
+ */
+export function xxh3Blocks(image: usize, imageBytes: usize, out: usize): u32 {
+  const blockCount = (imageBytes + BLOCK_BYTES - 1) >> BLOCK_SHIFT
+  for (let index: usize = 0; index < blockCount; index++) {
+    const start = index << BLOCK_SHIFT
+    const length = min<usize>(BLOCK_BYTES, imageBytes - start)
+    store<u64>(out + (index << 3), xxh3(image + start, length))
+  }
+  return <u32>blockCount
 }

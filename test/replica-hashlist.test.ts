@@ -1,15 +1,17 @@
-// The master's block-hash list (adapters/replica/hashlist.ts): torn or stale lists read as
-// absent, and cycles that find changes by hash keep the slave equal to the master's snapshot.
+// The master's block-hash list (adapters/replica/hashlist.ts): torn, stale or other-fingerprint
+// lists read as absent, and cycles that find changes by hash keep the slave equal to the
+// master's snapshot.
 import { readFileSync, truncateSync, writeFileSync } from "node:fs"
 import { join } from "node:path"
 import { Result } from "effect"
 import { describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { referenceKernels, selectKernels, type BlockKernels } from "../core/kernels/index.ts"
-import { hashImageFile } from "../adapters/kernels.ts"
+import { diffImageFiles, hashImageFile } from "../adapters/kernels.ts"
 import { startAgent } from "../adapters/replica/agent.ts"
 import { readHashList, writeHashList } from "../adapters/replica/hashlist.ts"
 import { createMasterImage, imagePaths, readMeta } from "../adapters/replica/images.ts"
+import { listFingerprint } from "../adapters/replica/scan.ts"
 import { settleCycle, type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import { perTestDirs, prng, randomWrites, sha256File } from "./replica-helpers.ts"
 
@@ -20,14 +22,24 @@ const imageSizeBytes = 8 * 1024 * 1024 + 1000 // a partial final block
 const wasm = selectKernels("wasm")
 const wasmKernels: BlockKernels | null = Result.isSuccess(wasm) ? wasm.success.kernels : null
 
+function value<A>(r: Result.Result<A, { readonly message: string }>): A {
+  if (Result.isFailure(r)) throw new Error(r.failure.message)
+  return r.success
+}
+
 function req(port: number, generation: number, kernels: BlockKernels,
   over: Partial<SyncRequest> = {}): SyncRequest {
   return { masterDir: dirs.master, imageId: id, port, generation, fromGeneration: generation - 1,
     includeSlaveChanges: false, bwlimitBytesPerS: null, kernels, replyTimeoutMs: 20_000, ...over }
 }
 
-function baseHashes(): BigUint64Array {
-  const hashed = hashImageFile(referenceKernels(), imagePaths(dirs.master, id).base)
+/**
+ * The base's hashes as the sender's list should hold them (computed by the WebAssembly kernel:
+ * the TypeScript XXH3 is a slow BigInt reference; the two are held equal in kernels-xxh3).
+ */
+function baseHashes(kernels: BlockKernels): BigUint64Array {
+  const hashed = hashImageFile(kernels, imagePaths(dirs.master, id).base, undefined,
+    listFingerprint)
   if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
   return hashed.success
 }
@@ -36,12 +48,25 @@ describe("hash list file", () => {
   it("reads back what was written, and only at its generation and block count", () => {
     const path = join(dirs.root, "list.hashes")
     const hashes = new BigUint64Array([0n, 1n, 2n ** 64n - 1n, 0x0123456789abcdefn])
-    writeHashList(path, 7, hashes)
-    expect(readHashList(path, 7, 4)).toEqual(hashes)
-    expect(readHashList(path, 6, 4)).toBeNull()
-    expect(readHashList(path, 7, 5)).toBeNull()
-    expect(readHashList(path, 7, 3)).toBeNull()
-    expect(readHashList(join(dirs.root, "absent.hashes"), 7, 4)).toBeNull()
+    writeHashList(path, 7, hashes, "xxh3")
+    expect(readHashList(path, 7, 4, "xxh3")).toEqual(hashes)
+    expect(readHashList(path, 6, 4, "xxh3")).toBeNull()
+    expect(readHashList(path, 7, 5, "xxh3")).toBeNull()
+    expect(readHashList(path, 7, 3, "xxh3")).toBeNull()
+    expect(readHashList(join(dirs.root, "absent.hashes"), 7, 4, "xxh3")).toBeNull()
+  })
+
+  it("a list of another fingerprint reads as absent; an earlier version's list is xxHash64", () => {
+    const path = join(dirs.root, "kind.hashes")
+    const hashes = new BigUint64Array([5n, 6n, 7n])
+    writeHashList(path, 2, hashes, "xxh64")
+    expect(readHashList(path, 2, 3, "xxh3")).toBeNull()
+    expect(readHashList(path, 2, 3, "xxh64")).toEqual(hashes)
+    // Earlier versions wrote 0 in the header's last field: that is the xxHash64 code.
+    expect(readFileSync(path).readUInt32BE(16)).toBe(0)
+    writeHashList(path, 2, hashes, "xxh3")
+    expect(readFileSync(path).readUInt32BE(16)).toBe(1)
+    expect(readHashList(path, 2, 3, "xxh64")).toBeNull()
   })
 
   it("a torn list (cut short, or any byte changed) reads as absent", () => {
@@ -51,7 +76,7 @@ describe("hash list file", () => {
       fc.nat(), fc.integer({ min: 1, max: 255 }), fc.boolean(),
       (values, where, flip, cut) => {
         const hashes = BigUint64Array.from(values)
-        writeHashList(path, 3, hashes)
+        writeHashList(path, 3, hashes, "xxh3")
         const whole = readFileSync(path)
         const at = where % whole.length
         if (cut) truncateSync(path, at)
@@ -61,31 +86,45 @@ describe("hash list file", () => {
           writeFileSync(path, torn)
         }
         // A flipped byte in the block count or generation mismatches; elsewhere the CRC fails.
-        expect(readHashList(path, 3, hashes.length)).toBeNull()
+        expect(readHashList(path, 3, hashes.length, "xxh3")).toBeNull()
       }))
   })
 })
 
 describe.skipIf(wasmKernels === null)("cycles that find changes by hash (wasm backend)", () => {
-  it("alternating backends, a torn list and an agent cut mid-stream all converge", async () => {
+  it("alternating backends, a torn list, an old list and an agent cut mid-stream all converge",
+    async () => {
     const kernels = wasmKernels!
     createMasterImage(dirs.master, id, imageSizeBytes)
     const agent = await startAgent(dirs.slave, referenceKernels())
     const p = imagePaths(dirs.master, id)
     const random = prng(11)
-    const check = async (generation: number) => {
+    const blockCount = Math.ceil(imageSizeBytes / 4096)
+    const check = async (generation: number, listKept = true) => {
       await settleCycle(dirs.master, id) // the master's commit runs after the ACK
       expect(readMeta(dirs.master, id)!.generation).toBe(generation)
       expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(p.image))
-      expect(readHashList(p.hashes, generation, baseHashes().length)).toEqual(baseHashes())
+      const list = readHashList(p.hashes, generation, blockCount, listFingerprint)
+      if (listKept) expect(list).toEqual(baseHashes(kernels))
+      else expect(list).toBeNull()
     }
     try {
       let g = 0
+      // A TypeScript cycle diffs bytes and keeps no list: the next wasm cycle rebuilds it.
       for (const k of [kernels, referenceKernels(), kernels, kernels]) {
         randomWrites(p.image, imageSizeBytes, 40, random)
         g = (await syncOnce(req(agent.port, g + 1, k))).generation
-        await check(g)
+        await check(g, k.backend === "wasm")
       }
+      // A list of xxHash64s at the right generation (as an earlier version wrote it) is not
+      // used: had it been, every block would differ from it and ship.
+      writeHashList(p.hashes, g, value(kernels.hashBlocks(readFileSync(p.base))), "xxh64")
+      randomWrites(p.image, imageSizeBytes, 3, random)
+      const differing = value(diffImageFiles(referenceKernels(), p.image, p.base)).changedCount
+      const afterOld = await syncOnce(req(agent.port, g + 1, kernels))
+      expect(afterOld.changedBlockCount).toBe(differing)
+      g = afterOld.generation
+      await check(g)
       // A torn list is rebuilt from the base.
       truncateSync(p.hashes, 100)
       randomWrites(p.image, imageSizeBytes, 40, random)
@@ -104,7 +143,7 @@ describe.skipIf(wasmKernels === null)("cycles that find changes by hash (wasm ba
       await expect(syncOnce(req(agent.port, g + 1, kernels,
         { bwlimitBytesPerS: 256 * 1024, clock }))).rejects.toThrow()
       expect(cut).toBe(true)
-      expect(readHashList(p.hashes, g, baseHashes().length)).not.toBeNull()
+      expect(readHashList(p.hashes, g, blockCount, listFingerprint)).not.toBeNull()
       const again = await startAgent(dirs.slave, referenceKernels())
       try {
         // The blocks the cut cycle wrote into the base ahead of generation g ship again.

@@ -1,21 +1,25 @@
 /**
- * The master's block-hash list, `id.hashes`: one xxHash64 per 4 KiB block of `id.base` as of the
- * generation the metadata claims, so that a cycle reads and hashes only the image instead of
- * reading and comparing both the image and the base.
+ * The master's block-hash list, `id.hashes`: one fingerprint (XXH3-64 as the sender writes it;
+ * xxHash64 in lists of earlier versions) per 4 KiB block of `id.base` as of the generation the
+ * metadata claims, so that a cycle reads and hashes only the image instead of reading and
+ * comparing both the image and the base.
  *
  * It is a cache, never a record: written after the metadata claims its generation, without a
  * flush, through a temporary file and a rename. A list that is missing, torn (short, bad magic,
- * bad CRC-32), of another generation or of another block count reads as absent, and the cycle
- * then rebuilds it from the base. Blocks where the base may run ahead of the generation (those
+ * bad CRC-32), of another generation, of another block count or holding another fingerprint reads
+ * as absent, and the cycle then rebuilds it from the base. Blocks where the base may run ahead of the generation (those
  * of an unacknowledged cycle, `id.pending`) are shipped by every cycle until one is
  * acknowledged, whatever the list says; the list is patched with the hash of every block a cycle
  * ships, so after an ACK it equals the base block for block.
  *
- *   header (20 bytes): magic "CRH1", generation, block count, body CRC-32, 0 — big-endian u32
+ *   header (20 bytes): magic "CRH1", generation, block count, body CRC-32, fingerprint code
+ *                      (0 xxHash64 — the field was 0 in earlier versions —, 1 XXH3-64; the
+ *                      index in BLOCK_FINGERPRINTS) — big-endian u32
  *   body: block count × u64 hash, little-endian
  */
 import { closeSync, existsSync, openSync, readSync, renameSync, writeSync } from "node:fs"
 import { crc32 } from "node:zlib"
+import { BLOCK_FINGERPRINTS, type BlockFingerprint } from "../../core/kernels/index.ts"
 
 const hashListMagic = 0x43524831 // "CRH1"
 const headerBytes = 20
@@ -40,12 +44,19 @@ function hashesOf(body: Buffer): BigUint64Array {
   return hashes
 }
 
+/** The code of `fingerprint` in a list's header. */
+function fingerprintCode(fingerprint: BlockFingerprint): number {
+  const code = BLOCK_FINGERPRINTS.indexOf(fingerprint)
+  if (code < 0) throw new Error(`unknown block fingerprint ${fingerprint}`)
+  return code
+}
+
 /**
- * The hash list at `path` if it is whole and describes `blockCount` blocks at `generation`;
- * null otherwise (the caller rebuilds it).
+ * The hash list at `path` if it is whole and holds `fingerprint`s of `blockCount` blocks at
+ * `generation`; null otherwise (the caller rebuilds it).
  */
-export function readHashList(path: string, generation: number,
-  blockCount: number): BigUint64Array | null {
+export function readHashList(path: string, generation: number, blockCount: number,
+  fingerprint: BlockFingerprint): BigUint64Array | null {
   if (!existsSync(path)) return null
   const expectedBytes = headerBytes + blockCount * hashBytes
   const bytes = Buffer.allocUnsafe(expectedBytes + 1)
@@ -61,17 +72,19 @@ export function readHashList(path: string, generation: number,
   } finally { closeSync(fd) }
   if (length !== expectedBytes || bytes.readUInt32BE(0) !== hashListMagic) return null
   if (bytes.readUInt32BE(4) !== generation || bytes.readUInt32BE(8) !== blockCount ||
-    bytes.readUInt32BE(16) !== 0) return null
+    bytes.readUInt32BE(16) !== fingerprintCode(fingerprint)) return null
   const body = bytes.subarray(headerBytes, expectedBytes)
   if (crc32(body) !== bytes.readUInt32BE(12)) return null
   return hashesOf(body)
 }
 
 /**
- * Replaces the hash list at `path` with `hashes` at `generation` (temporary file and rename, no
- * flush: after a crash the old list, the new one, or a torn one that reads as absent).
+ * Replaces the hash list at `path` with `hashes` (`fingerprint`s) at `generation` (temporary file
+ * and rename, no flush: after a crash the old list, the new one, or a torn one that reads as
+ * absent).
  */
-export function writeHashList(path: string, generation: number, hashes: BigUint64Array): void {
+export function writeHashList(path: string, generation: number, hashes: BigUint64Array,
+  fingerprint: BlockFingerprint): void {
   if (!Number.isSafeInteger(generation) || generation < 0 || generation > 0xffffffff) {
     throw new Error(`hash list generation ${generation} outside 0..2^32-1`)
   }
@@ -81,6 +94,7 @@ export function writeHashList(path: string, generation: number, hashes: BigUint6
   head.writeUInt32BE(generation, 4)
   head.writeUInt32BE(hashes.length, 8)
   head.writeUInt32BE(crc32(body), 12)
+  head.writeUInt32BE(fingerprintCode(fingerprint), 16)
   const tmp = `${path}.tmp`
   const fd = openSync(tmp, "w", 0o644)
   try {

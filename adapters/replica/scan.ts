@@ -8,11 +8,18 @@
 import { closeSync, fstatSync, openSync } from "node:fs"
 import { Result } from "effect"
 import {
-  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, changedBlocks,
+  BLOCK_SIZE_BYTES, type BlockFingerprint, type BlockKernels, blocksOf, changedBlocks,
+  fingerprintBlocksInto,
 } from "../../core/kernels/index.ts"
 import { hashImageFile, readFully } from "../kernels.ts"
 import { readHashList } from "./hashlist.ts"
 import { imagePaths } from "./images.ts"
+
+/**
+ * The fingerprint of the hash list the sender keeps and scans by: XXH3-64, whose WebAssembly
+ * kernel runs its accumulate loop on SIMD lanes (xxHash64's runs four scalar lanes).
+ */
+export const listFingerprint: BlockFingerprint = "xxh3"
 
 /** Bytes of image and base read and diffed at a time: 1 MiB (both chunks stay in cache). */
 export const diffChunkBytes = 1024 * 1024
@@ -114,15 +121,18 @@ export interface ChangedByHash extends ChangedBlocks {
 
 /**
  * The blocks of the image whose hash differs from the base's hash list (`id.hashes` at
- * `generation`, rebuilt from the base when absent or stale): only the image is read, chunk by
- * chunk straight into the hash kernel's view, hashed there, and the changed blocks copied out
- * while the chunk is in cache. The returned list holds the new hash at every changed block.
+ * `generation` holding `fingerprint`s, rebuilt from the base when absent, stale or of another
+ * fingerprint): only the image is read, chunk by chunk straight into the hash kernel's view,
+ * hashed there, and the changed blocks copied out while the chunk is in cache. The returned list
+ * holds the new hash at every changed block.
  */
 export function changedSinceHashes(masterDir: string, imageId: string,
-  kernels: BlockKernels, generation: number, sizeBytes: number): ChangedByHash {
+  kernels: BlockKernels, generation: number, sizeBytes: number,
+  fingerprint: BlockFingerprint = listFingerprint): ChangedByHash {
   const p = imagePaths(masterDir, imageId)
   const blockCount = blocksOf(sizeBytes)
-  const hashes = readHashList(p.hashes, generation, blockCount) ?? baseHashes(kernels, p.base)
+  const hashes = readHashList(p.hashes, generation, blockCount, fingerprint) ??
+    baseHashes(kernels, p.base, fingerprint)
   if (hashes.length !== blockCount) throw new Error(`${p.base}: not ${sizeBytes} bytes`)
   const old32 = new Uint32Array(hashes.buffer, hashes.byteOffset, blockCount * 2)
   const chunkBlocks = diffChunkBytes / BLOCK_SIZE_BYTES
@@ -135,7 +145,7 @@ export function changedSinceHashes(masterDir: string, imageId: string,
     for (let start = 0; start < sizeBytes; start += diffChunkBytes) {
       const view = expectKernel(kernels.inputView(Math.min(diffChunkBytes, sizeBytes - start)))
       readAt(fd, view, start)
-      const count = expectKernel(kernels.hashBlocksInto(view, fresh))
+      const count = expectKernel(fingerprintBlocksInto(kernels, fingerprint, view, fresh))
       const firstBlock = start / BLOCK_SIZE_BYTES
       for (let local = 0; local < count; local++) {
         const at = (firstBlock + local) * 2
@@ -149,8 +159,9 @@ export function changedSinceHashes(masterDir: string, imageId: string,
   return { changed, captured: capture.captured, hashes }
 }
 
-function baseHashes(kernels: BlockKernels, basePath: string): BigUint64Array {
-  const hashed = hashImageFile(kernels, basePath)
+function baseHashes(kernels: BlockKernels, basePath: string,
+  fingerprint: BlockFingerprint): BigUint64Array {
+  const hashed = hashImageFile(kernels, basePath, undefined, fingerprint)
   if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
   return hashed.success
 }

@@ -7,14 +7,16 @@
  */
 import { closeSync, fdatasync as fdatasyncCb, openSync, rmSync, writeSync } from "node:fs"
 import { connect, type Socket } from "node:net"
-import { BLOCK_SIZE_BYTES, type BlockKernels, blocksOf } from "../../core/kernels/index.ts"
-import { readHashList, writeHashList } from "./hashlist.ts"
+import {
+  BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, fingerprintBlocksInto,
+} from "../../core/kernels/index.ts"
+import { writeHashList } from "./hashlist.ts"
 import {
   type ImageMeta, imagePaths, readMeta, writeMeta,
 } from "./images.ts"
 import { clearPending, type Pending, readPending, writePending } from "./pending.ts"
 import {
-  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel, readAt,
+  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel, listFingerprint, readAt,
 } from "./scan.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
@@ -120,32 +122,35 @@ export const batchBytesMax = 1024 * 1024
 
 /**
  * How this cycle finds the changed blocks: by the base's hash list where hashing is fast (the
- * WebAssembly backend: only the image is read), else by diffing image and base; in both cases
- * with the list to write after the ACK (null when there is no valid one to patch).
+ * WebAssembly backend: only the image is read), with the list to write after the ACK; else by
+ * diffing image and base, and then no list is kept: the TypeScript backend's only XXH3 is the
+ * BigInt reference (about 0.8 ms per block, so patching 1% of 256 MiB would cost more than the
+ * whole cycle), and its diff needs none. The list left from an earlier cycle names an older
+ * generation, so the next WebAssembly cycle reads it as stale and rebuilds it from the base.
  */
 function findChanges(req: SyncRequest, baseGeneration: number,
   sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
   if (req.kernels.backend === "wasm") {
-    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes)
+    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes,
+      listFingerprint)
   }
-  const p = imagePaths(req.masterDir, req.imageId)
-  const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes))
-  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes }
+  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes: null }
 }
 
 /**
- * Patches `hashes` with the hash of every shipped block the diff did not already hash, so the
- * list equals the base once the batches are in it.
+ * Patches `hashes` with the hash of every shipped block the scan did not already hash (those of
+ * an unacknowledged cycle, or the slave's own changes), so the list equals the base once the
+ * batches are in it.
  */
 function patchHashes(kernels: BlockKernels, hashes: BigUint64Array, batches: ReadonlyArray<Batch>,
-  hashedByDiff: ReadonlySet<number>): void {
+  hashedByScan: ReadonlySet<number>): void {
   const one = new BigUint64Array(1)
   for (const b of batches) {
     b.indices.forEach((index, i) => {
-      if (hashedByDiff.has(index)) return
+      if (hashedByScan.has(index)) return
       const at = b.payloadAt[i]!
       const payload = b.bytes.subarray(at, Math.min(at + BLOCK_SIZE_BYTES, b.bytes.length))
-      expectKernel(kernels.hashBlocksInto(payload, one))
+      expectKernel(fingerprintBlocksInto(kernels, listFingerprint, payload, one))
       hashes[index] = one[0]!
     })
   }
@@ -217,13 +222,10 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
       pendingDurable)
     // While the agent commits (its journal flush): the blocks into the base, which may run
     // ahead of the slave only at the pending indices (every later cycle ships them until one
-    // is acknowledged), and the hash list as the base will be (the diff's changed blocks are
-    // hashed already; a TypeScript diff only patches a list that is valid).
+    // is acknowledged), and the hash list as the base will be (the scan's changed blocks are
+    // hashed already).
     writeBatchesInPlace(baseFd, batches)
-    if (hashes !== null) {
-      patchHashes(req.kernels, hashes, batches, req.kernels.backend === "wasm" ? new Set(changed)
-        : new Set())
-    }
+    if (hashes !== null) patchHashes(req.kernels, hashes, batches, new Set(changed))
     const ack = await expect(peer, FrameType.ack, timeoutMs)
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
     acknowledged = true
@@ -269,7 +271,7 @@ async function commitCycle(req: SyncRequest, meta: ImageMeta, imageFd: number, b
 /** Writes the hash list; a list that cannot be written is removed (the cycle stands). */
 function saveHashList(path: string, generation: number, hashes: BigUint64Array): void {
   try {
-    writeHashList(path, generation, hashes)
+    writeHashList(path, generation, hashes, listFingerprint)
   } catch {
     rmSync(path, { force: true })
   }

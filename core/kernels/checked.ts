@@ -15,8 +15,10 @@ import {
 export interface UncheckedKernels {
   /** Writes the bitmap, returns the changed count. */
   readonly diffBlocksInto: (a: Uint8Array, b: Uint8Array, out: Uint8Array) => number
-  /** Writes one hash per block, returns the block count. */
+  /** Writes one xxHash64 per block, returns the block count. */
   readonly hashBlocksInto: (image: Uint8Array, out: BigUint64Array) => number
+  /** Writes one XXH3-64 per block, returns the block count. */
+  readonly xxh3BlocksInto: (image: Uint8Array, out: BigUint64Array) => number
   /** Writes the bitmap of differing entries, returns how many differ. */
   readonly diffHashesInto: (a: BigUint64Array, b: BigUint64Array, out: Uint8Array) => number
   /** Views for a diff's two inputs. */
@@ -50,6 +52,18 @@ export function checkedKernels(backend: KernelBackend, unchecked: UncheckedKerne
       if (problem !== undefined) return err(problem)
       const out = new BigUint64Array(blocksOf(image.length))
       unchecked.hashBlocksInto(image, out)
+      return ok(out)
+    },
+    xxh3BlocksInto: (image, out) => {
+      const problem = checkImage("image", image) ??
+        checkHashOut("out", out, blocksOf(image.length))
+      return problem === undefined ? ok(unchecked.xxh3BlocksInto(image, out)) : err(problem)
+    },
+    xxh3Blocks: (image) => {
+      const problem = checkImage("image", image)
+      if (problem !== undefined) return err(problem)
+      const out = new BigUint64Array(blocksOf(image.length))
+      unchecked.xxh3BlocksInto(image, out)
       return ok(out)
     },
     diffHashesInto: (a, b, out) => {

@@ -7,6 +7,7 @@
 import { diffBlockCount } from "./check.ts"
 import { checkedKernels } from "./checked.ts"
 import { BLOCK_SIZE_BYTES, type BlockKernels, bitmapBytes, blocksOf } from "./types.ts"
+import { xxh3 } from "./xxh3.ts"
 import { xxh64RangeInto } from "./xxhash64.ts"
 
 const WORDS_PER_BLOCK = BLOCK_SIZE_BYTES / 4
@@ -75,6 +76,15 @@ function hashInto(image: Uint8Array, out: BigUint64Array): number {
   return blockCount
 }
 
+function xxh3Into(image: Uint8Array, out: BigUint64Array): number {
+  const blockCount = blocksOf(image.length)
+  for (let index = 0; index < blockCount; index++) {
+    const start = index * BLOCK_SIZE_BYTES
+    out[index] = xxh3(image.subarray(start, Math.min(image.length, start + BLOCK_SIZE_BYTES)))
+  }
+  return blockCount
+}
+
 function hashDiffInto(a: BigUint64Array, b: BigUint64Array, out: Uint8Array): number {
   const count = Math.max(a.length, b.length)
   out.fill(0, 0, bitmapBytes(count))
@@ -105,6 +115,7 @@ export function referenceKernels(): BlockKernels {
   return checkedKernels("ts", {
     diffBlocksInto: diffInto,
     hashBlocksInto: hashInto,
+    xxh3BlocksInto: xxh3Into,
     diffHashesInto: hashDiffInto,
     inputViews: (lenA, lenB) => arena.views(lenA, lenB),
     inputView: (len) => arena.views(len, 0)[0],

@@ -61,6 +61,15 @@ export interface BlockKernels {
   hashBlocks(image: Uint8Array): Outcome<BigUint64Array, BadRequest>
 
   /**
+   * One XXH3-64 (seed 0, default secret) per block of `image`, on the same terms as
+   * `hashBlocksInto`: the cheaper block fingerprint (the WebAssembly kernel runs its accumulate
+   * loop on SIMD lanes; the TypeScript reference is a BigInt transcription, slow).
+   */
+  xxh3BlocksInto(image: Uint8Array, out: BigUint64Array): Outcome<number, BadRequest>
+  /** `xxh3BlocksInto` with a freshly allocated hash list. */
+  xxh3Blocks(image: Uint8Array): Outcome<BigUint64Array, BadRequest>
+
+  /**
    * Bitmap of differing entries between two block-hash lists (for images on different hosts):
    * entry `i` is set iff `a[i] !== b[i]` or it exists in only one list. Covers
    * `max(a.length, b.length)` entries; returns how many differ.
@@ -83,6 +92,22 @@ export interface BlockKernels {
    * it, pass it to `hashBlocksInto`/`hashBlocks`, and nothing is copied.
    */
   inputView(len: number): Outcome<Uint8Array, BadRequest>
+}
+
+/**
+ * The per-block hashes BlockKernels computes: `xxh64` (xxHash64, `hashBlocksInto`) or `xxh3`
+ * (XXH3-64, `xxh3BlocksInto`). A stored hash list records which one it holds.
+ */
+export type BlockFingerprint = "xxh64" | "xxh3"
+
+/** The fingerprints, in the order of their codes in a stored hash list (xxh64 = 0). */
+export const BLOCK_FINGERPRINTS: ReadonlyArray<BlockFingerprint> = ["xxh64", "xxh3"]
+
+/** `kernels.hashBlocksInto` or `kernels.xxh3BlocksInto`, as `fingerprint` names. */
+export function fingerprintBlocksInto(kernels: BlockKernels, fingerprint: BlockFingerprint,
+  image: Uint8Array, out: BigUint64Array): Outcome<number, BadRequest> {
+  return fingerprint === "xxh3" ? kernels.xxh3BlocksInto(image, out)
+    : kernels.hashBlocksInto(image, out)
 }
 
 /** Blocks in an image of `lengthBytes` bytes (the last one may be partial). */

@@ -99,15 +99,20 @@ export class DiffKernel {
   }
 }
 
-/** The block hash kernel (image → one xxHash64 per block) and the memory it owns. */
+/**
+ * The block hash kernel (image → one xxHash64, or one XXH3-64, per block) and the memory it owns
+ * (both hashes share the input view).
+ */
 export class HashKernel {
   private readonly memory: LinearMemory
   private readonly hashBlocksFn: HashFunction
+  private readonly xxh3BlocksFn: HashFunction
 
   constructor(module: object) {
     const exports = instantiate(module)
     this.memory = new LinearMemory(memoryOf(exports), regionBase(exports))
     this.hashBlocksFn = exportedFunction<HashFunction>(exports, "hashBlocks")
+    this.xxh3BlocksFn = exportedFunction<HashFunction>(exports, "xxh3Blocks")
   }
 
   /** The view where a hash of an image of `len` bytes finds its input. */
@@ -117,8 +122,17 @@ export class HashKernel {
     return this.memory.bytes.subarray(offset, offset + len)
   }
 
-  /** One hash per block of `image` into `out`; returns the block count. */
+  /** One xxHash64 per block of `image` into `out`; returns the block count. */
   hashBlocksInto(image: Uint8Array, out: BigUint64Array): number {
+    return this.run(this.hashBlocksFn, "hashBlocks", image, out)
+  }
+
+  /** One XXH3-64 per block of `image` into `out`; returns the block count. */
+  xxh3BlocksInto(image: Uint8Array, out: BigUint64Array): number {
+    return this.run(this.xxh3BlocksFn, "xxh3Blocks", image, out)
+  }
+
+  private run(kernel: HashFunction, name: string, image: Uint8Array, out: BigUint64Array): number {
     const len = image.length
     const blockCount = blocksOf(len)
     const offset = this.memory.base
@@ -126,8 +140,8 @@ export class HashKernel {
     const copy = staged(this.memory, image, offset)
     this.memory.reserve(outOffset + blockCount * HASH_BYTES)
     if (copy !== undefined) this.memory.bytes.set(copy, offset)
-    const written = this.hashBlocksFn(offset, len, outOffset)
-    if (written !== blockCount) throw new Error(`hashBlocks wrote ${written} of ${blockCount}`)
+    const written = kernel(offset, len, outOffset)
+    if (written !== blockCount) throw new Error(`${name} wrote ${written} of ${blockCount}`)
     const first = outOffset / HASH_BYTES
     out.set(this.memory.words.subarray(first, first + blockCount))
     return blockCount
@@ -141,6 +155,7 @@ export function wasmKernels(diffModule: object, hashModule: object): BlockKernel
   return checkedKernels("wasm", {
     diffBlocksInto: (a, b, out) => diff.diffBlocksInto(a, b, out),
     hashBlocksInto: (image, out) => hash.hashBlocksInto(image, out),
+    xxh3BlocksInto: (image, out) => hash.xxh3BlocksInto(image, out),
     diffHashesInto: (a, b, out) => diff.diffHashesInto(a, b, out),
     inputViews: (lenA, lenB) => diff.inputViews(lenA, lenB),
     inputView: (len) => hash.inputView(len),
