@@ -62,7 +62,8 @@ export const cellRamCapacityMb = (host: Host, cellIndex: number): number => {
  * Decides whether `spec` fits on `host` given `usage`: vCPUs and RAM against the host's capacity
  * (allocation ratios applied), each disk into a matching pool (largest disk first, best fit), and
  * NUMA shares into distinct cells (best fit by free RAM, lowest index on ties).
- * Deterministic; allocates only the assignment it returns.
+ * Deterministic. A fit with one disk and no NUMA binding is a shared value (see `oneDiskFit`);
+ * otherwise it allocates only the assignment it returns.
  */
 export function fitOnHost(host: Host, usage: HostUsage, spec: InstanceSpec): Fit {
   const freeVcpus = host.vcpuCapacity - usage.vcpusUsed
@@ -73,12 +74,71 @@ export function fitOnHost(host: Host, usage: HostUsage, spec: InstanceSpec): Fit
   if (spec.ramMb > freeRamMb) {
     return misfit("ramMb", "RAM MB", spec.ramMb, freeRamMb, host.ramCapacityMb)
   }
+  if (spec.disks.length === 1 && spec.numaCells === undefined) {
+    const disk = spec.disks[0]!
+    const best = bestPool(host, usage, disk)
+    if (best >= 0) return oneDiskFit(best, host.diskPools[best]!.name, disk.sizeMb)
+  }
   const disks = spec.disks.length === 0 ? [] : assignDisks(host, usage, spec.disks)
   if (!Array.isArray(disks)) return { fits: false, misfit: disks }
   const cells = spec.numaCells === undefined ? [] : assignCells(host, usage, spec)
   if (!Array.isArray(cells)) return { fits: false, misfit: cells }
   if (disks.length === 0 && cells.length === 0) return fitsAsIs
   return { fits: true, assignment: { disks, cells } }
+}
+
+/** The pool one disk goes to under best fit (the fullest matching pool it fits), or -1. */
+function bestPool(host: Host, usage: HostUsage, disk: DiskRequest): number {
+  const pools = host.diskPools
+  let best = -1
+  let bestFreeMb = 0
+  for (let p = 0; p < pools.length; p++) {
+    const freeMb = pools[p]!.sizeMb - usage.diskUsedMb[p]!
+    if (freeMb < disk.sizeMb || !poolMatches(disk, pools[p]!.name)) continue
+    if (best < 0 || freeMb < bestFreeMb) {
+      best = p
+      bestFreeMb = freeMb
+    }
+  }
+  return best
+}
+
+/** Most distinct one-disk fits `oneDiskFit` keeps; past it, each fit is a fresh object. */
+export const sharedFitsMax = 4096
+/** One-disk fits by pool name, then by `sizeMb * sharedPoolsMax + poolIndex`. */
+const sharedFits = new Map<string, Map<number, Fit>>()
+let sharedFitCount = 0
+/** Pool indexes a shared fit may have (pools per host beyond it get fresh fits). */
+const sharedPoolsMax = 64
+
+/**
+ * The fit of one disk on pool `poolIndex` (named `pool`) and nothing else. Fits are values (no
+ * one changes them), so equal ones are shared (frozen): placing such an instance allocates
+ * nothing here, and a server's record points at a fit that many others share, which a release
+ * reads from cache instead of from the record's own, long-untouched assignment.
+ */
+function oneDiskFit(poolIndex: number, pool: string, sizeMb: number): Fit {
+  const fresh = (): Fit => ({ fits: true, assignment: { disks: [{ poolIndex, pool, sizeMb }],
+    cells: [] } })
+  if (poolIndex >= sharedPoolsMax || !Number.isSafeInteger(sizeMb * sharedPoolsMax)) {
+    return fresh()
+  }
+  const key = sizeMb * sharedPoolsMax + poolIndex
+  let bySize = sharedFits.get(pool)
+  const known = bySize?.get(key)
+  if (known !== undefined) return known
+  if (sharedFitCount >= sharedFitsMax) return fresh()
+  const disk: PlacedDisk = Object.freeze({ poolIndex, pool, sizeMb })
+  const assignment: HostAssignment = Object.freeze({ disks: Object.freeze([disk]),
+    cells: Object.freeze([]) })
+  const fit: Fit = Object.freeze({ fits: true, assignment })
+  if (bySize === undefined) {
+    bySize = new Map()
+    sharedFits.set(pool, bySize)
+  }
+  bySize.set(key, fit)
+  sharedFitCount++
+  return fit
 }
 
 function misfit(
@@ -146,24 +206,39 @@ function assignCells(host: Host, usage: HostUsage, spec: InstanceSpec): PlacedCe
     .map((cellIndex) => ({ cellIndex, vcpus, ramMb }))
 }
 
-/** The usage after adding (`sign` 1) or removing (`sign` -1) an instance's holdings. */
+/**
+ * The usage after adding (`sign` 1) or removing (`sign` -1) an instance's holdings: a new object
+ * of one shape (arrays copied only when the assignment changes them).
+ */
 export function applyUsage(
   usage: HostUsage,
   spec: Pick<InstanceSpec, "vcpus" | "ramMb">,
   assignment: HostAssignment,
   sign: 1 | -1,
 ): HostUsage {
-  const diskUsedMb = assignment.disks.length === 0 ? usage.diskUsedMb : [...usage.diskUsedMb]
-  for (const d of assignment.disks) {
-    ;(diskUsedMb as number[])[d.poolIndex] = diskUsedMb[d.poolIndex]! + sign * d.sizeMb
+  const disks = assignment.disks
+  let diskUsedMb = usage.diskUsedMb
+  if (disks.length > 0) {
+    const copy = diskUsedMb.slice()
+    for (let k = 0; k < disks.length; k++) {
+      const d = disks[k]!
+      copy[d.poolIndex] = copy[d.poolIndex]! + sign * d.sizeMb
+    }
+    diskUsedMb = copy
   }
-  const cellVcpusUsed = assignment.cells.length === 0 ? usage.cellVcpusUsed
-    : [...usage.cellVcpusUsed]
-  const cellRamMbUsed = assignment.cells.length === 0 ? usage.cellRamMbUsed
-    : [...usage.cellRamMbUsed]
-  for (const c of assignment.cells) {
-    ;(cellVcpusUsed as number[])[c.cellIndex] = cellVcpusUsed[c.cellIndex]! + sign * c.vcpus
-    ;(cellRamMbUsed as number[])[c.cellIndex] = cellRamMbUsed[c.cellIndex]! + sign * c.ramMb
+  const cells = assignment.cells
+  let cellVcpusUsed = usage.cellVcpusUsed
+  let cellRamMbUsed = usage.cellRamMbUsed
+  if (cells.length > 0) {
+    const vcpus = cellVcpusUsed.slice()
+    const ramMb = cellRamMbUsed.slice()
+    for (let k = 0; k < cells.length; k++) {
+      const c = cells[k]!
+      vcpus[c.cellIndex] = vcpus[c.cellIndex]! + sign * c.vcpus
+      ramMb[c.cellIndex] = ramMb[c.cellIndex]! + sign * c.ramMb
+    }
+    cellVcpusUsed = vcpus
+    cellRamMbUsed = ramMb
   }
   return {
     vcpusUsed: usage.vcpusUsed + sign * spec.vcpus,
