@@ -13,9 +13,9 @@ import { sequenceOfUuid, volumeUuid } from "../core/pmem/ids.ts"
 import { chunkKeysMax, SortedSet } from "../core/persistent/sorted-set.ts"
 
 describe("sorted set (mutable sorted chunks)", () => {
-  it("behaves as a sorted array through inserts and removes that split and merge chunks", () => {
+  it("behaves as a sorted array through inserts, removes and in-place replaces", () => {
     // Dense keys and insert-heavy runs, so chunks split (past chunkKeysMax) and merge again.
-    const op = fc.tuple(fc.constantFrom("insert", "insert", "remove"),
+    const op = fc.tuple(fc.constantFrom("insert", "insert", "remove", "replace"),
       fc.integer({ min: 0, max: 400 }))
     fc.assert(fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
       const set = new SortedSet()
@@ -29,6 +29,10 @@ describe("sorted set (mutable sorted chunks)", () => {
         } else if (kind === "remove" && at >= 0) {
           set.remove(key)
           model.splice(at, 1)
+        } else if (kind === "replace" && at >= 0) {
+          // A key just above `key` takes its slot (keys are integers, so no neighbour is between).
+          set.replace(key, key + 0.5)
+          model[at] = key + 0.5
         }
       }
       expect(set.toArray()).toEqual(model)
@@ -52,12 +56,18 @@ describe("sorted set (mutable sorted chunks)", () => {
     expect([set.size, set.max(), set.ceiling(0)]).toEqual([0, undefined, undefined])
   })
 
-  it("refuses a duplicate insert, a missing remove and unsorted keys", () => {
+  it("refuses a duplicate insert, a missing remove, unsorted keys and a misplaced replace", () => {
     const set = new SortedSet([10, 20, 30])
     expect(() => set.insert(20)).toThrow(/already present/)
     expect(() => set.remove(25)).toThrow(/not present/)
     expect(set.toArray()).toEqual([10, 20, 30])
     expect(() => new SortedSet([2, 1])).toThrow(/ascend/)
+    expect(() => set.replace(20, 35)).toThrow(/place/)
+    expect(() => set.replace(20, 10)).toThrow(/place/)
+    expect(() => set.replace(25, 26)).toThrow(/not present/)
+    expect(set.toArray()).toEqual([10, 20, 30])
+    set.replace(30, 99)
+    expect([set.toArray(), set.max()]).toEqual([[10, 20, 99], 99])
   })
 })
 

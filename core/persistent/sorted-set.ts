@@ -8,7 +8,7 @@
  */
 
 /** Largest chunk; inserting into a full chunk splits it in two halves first. */
-export const chunkKeysMax = 128
+export const chunkKeysMax = 64
 /** A chunk shorter than this after a removal merges with a neighbour when the two fit in half. */
 const chunkKeysMergeBelow = chunkKeysMax / 8
 
@@ -138,6 +138,30 @@ export class SortedSet {
     this.lasts[c] = chunk[n - 1]!
     if (n < chunkKeysMergeBelow) this.mergeSmall(c)
     return was
+  }
+
+  /**
+   * Replaces `oldKey`, which must be present, by `newKey`, which must sort between `oldKey`'s
+   * neighbours (so it takes the same slot): one search and no keys moved. Anything else is a
+   * defect (throws, the set unchanged).
+   */
+  replace(oldKey: number, newKey: number): void {
+    const chunks = this.chunks
+    const c = this.chunkFor(oldKey)
+    const chunk = chunks[c]
+    const n = c < chunks.length ? this.lens[c]! : 0
+    const pos = chunk === undefined ? 0 : lowerBound(chunk, n, oldKey)
+    if (chunk === undefined || chunk[pos] !== oldKey) {
+      throw new Error(`SortedSet.replace: ${oldKey} is not present`)
+    }
+    const below = pos > 0 ? chunk[pos - 1]! : c > 0 ? this.lasts[c - 1]! : -Infinity
+    const above = pos + 1 < n ? chunk[pos + 1]! : c + 1 < chunks.length ? chunks[c + 1]![0]!
+      : Infinity
+    if (!(below < newKey && newKey < above)) {
+      throw new Error(`SortedSet.replace: ${newKey} does not take the place of ${oldKey}`)
+    }
+    chunk[pos] = newKey
+    if (pos === n - 1) this.lasts[c] = newKey
   }
 
   /** Splits full chunk `c` into two halves. */

@@ -115,16 +115,17 @@ export function allocateExtent(
   const sets = from.lineage as ExtentStore
   const byOffsetKey = offsetMb * scale + lengthMb
   sets.bySize.remove(key)
-  sets.byOffset.remove(byOffsetKey)
   let log: number[]
   if (restMb > 0) {
+    // The rest keeps the taken extent's place among the offsets: replaced in its slot.
     const restOffsetMb = offsetMb + extentMb
     const restBySize = restMb * scale + restOffsetMb
     const restByOffset = restOffsetMb * scale + restMb
     sets.bySize.insert(restBySize)
-    sets.byOffset.insert(restByOffset)
+    sets.byOffset.replace(byOffsetKey, restByOffset)
     log = [-key, 1, byOffsetKey, 1, -restBySize, 0, restByOffset, 0]
   } else {
+    sets.byOffset.remove(byOffsetKey)
     log = [-key, 1, byOffsetKey, 1]
   }
   return {
@@ -176,19 +177,25 @@ export function freeExtent(
     const beforeLengthMb = before - startMb * scale
     lengthMb += beforeLengthMb
     beforeBySize = beforeLengthMb * scale + startMb
-    store.byOffset.remove(before)
     store.bySize.remove(beforeBySize)
   }
   if (after !== undefined) {
     const afterLengthMb = after - endMb * scale
     lengthMb += afterLengthMb
     afterBySize = afterLengthMb * scale + endMb
-    store.byOffset.remove(after)
     store.bySize.remove(afterBySize)
   }
   const byOffsetKey = startMb * scale + lengthMb
   const bySizeKey = lengthMb * scale + startMb
-  store.byOffset.insert(byOffsetKey)
+  // The merged extent takes the slot of the neighbour it absorbs (same place by offset).
+  if (before !== undefined) {
+    store.byOffset.replace(before, byOffsetKey)
+    if (after !== undefined) store.byOffset.remove(after)
+  } else if (after !== undefined) {
+    store.byOffset.replace(after, byOffsetKey)
+  } else {
+    store.byOffset.insert(byOffsetKey)
+  }
   store.bySize.insert(bySizeKey)
   let log: number[]
   if (before !== undefined && after !== undefined) {
