@@ -103,6 +103,10 @@ function bestPool(host: Host, usage: HostUsage, disk: DiskRequest): number {
   return best
 }
 
+/** A one-disk fit of its own (not shared). */
+const freshOneDiskFit = (poolIndex: number, pool: string, sizeMb: number): Fit =>
+  ({ fits: true, assignment: { disks: [{ poolIndex, pool, sizeMb }], cells: [] } })
+
 /** Most distinct one-disk fits `oneDiskFit` keeps; past it, each fit is a fresh object. */
 export const sharedFitsMax = 4096
 /** One-disk fits by pool name, then by `sizeMb * sharedPoolsMax + poolIndex`. */
@@ -118,16 +122,14 @@ const sharedPoolsMax = 64
  * reads from cache instead of from the record's own, long-untouched assignment.
  */
 function oneDiskFit(poolIndex: number, pool: string, sizeMb: number): Fit {
-  const fresh = (): Fit => ({ fits: true, assignment: { disks: [{ poolIndex, pool, sizeMb }],
-    cells: [] } })
   if (poolIndex >= sharedPoolsMax || !Number.isSafeInteger(sizeMb * sharedPoolsMax)) {
-    return fresh()
+    return freshOneDiskFit(poolIndex, pool, sizeMb)
   }
   const key = sizeMb * sharedPoolsMax + poolIndex
   let bySize = sharedFits.get(pool)
   const known = bySize?.get(key)
   if (known !== undefined) return known
-  if (sharedFitCount >= sharedFitsMax) return fresh()
+  if (sharedFitCount >= sharedFitsMax) return freshOneDiskFit(poolIndex, pool, sizeMb)
   const disk: PlacedDisk = Object.freeze({ poolIndex, pool, sizeMb })
   const assignment: HostAssignment = Object.freeze({ disks: Object.freeze([disk]),
     cells: Object.freeze([]) })
