@@ -138,8 +138,10 @@ function stripes(p: usize, s: usize, count: usize): void {
     p += STRIPE_BYTES
     s += 8
   }
-  v128.store(ACC, p0, 0); v128.store(ACC, p1, 16); v128.store(ACC, p2, 32); v128.store(ACC, p3, 48)
-  v128.store(ACC, d0, 64); v128.store(ACC, d1, 80); v128.store(ACC, d2, 96); v128.store(ACC, d3, 112)
+  v128.store(ACC, p0, 0); v128.store(ACC, p1, 16)
+  v128.store(ACC, p2, 32); v128.store(ACC, p3, 48)
+  v128.store(ACC, d0, 64); v128.store(ACC, d1, 80)
+  v128.store(ACC, d2, 96); v128.store(ACC, d3, 112)
 }
 
 // Folds the input sums into the products (swapping each pair of lanes: acc[i ^ 1] += input

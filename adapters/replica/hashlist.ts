@@ -6,11 +6,12 @@
  *
  * It is a cache, never a record: written after the metadata claims its generation, without a
  * flush, through a temporary file and a rename. A list that is missing, torn (short, bad magic,
- * bad CRC-32), of another generation, of another block count or holding another fingerprint reads
- * as absent, and the cycle then rebuilds it from the base. Blocks where the base may run ahead of the generation (those
- * of an unacknowledged cycle, `id.pending`) are shipped by every cycle until one is
- * acknowledged, whatever the list says; the list is patched with the hash of every block a cycle
- * ships, so after an ACK it equals the base block for block.
+ * bad CRC-32), of another generation, of another block count or holding another fingerprint
+ * reads as absent, and the cycle then rebuilds it from the base. Blocks where the base may run
+ * ahead of the generation (those of an unacknowledged cycle, `id.pending`) are shipped by every
+ * cycle until one is acknowledged, whatever the list says; the list is patched with the hash of
+ * every block a cycle ships, so after an ACK it equals the base block for block. Only the
+ * WebAssembly backend keeps a list (sender.ts says why).
  *
  *   header (20 bytes): magic "CRH1", generation, block count, body CRC-32, fingerprint code
  *                      (0 xxHash64 — the field was 0 in earlier versions —, 1 XXH3-64; the

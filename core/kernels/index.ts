@@ -1,7 +1,8 @@
 /**
  * Block kernels: changed-block bitmaps between two images, one xxHash64 or XXH3-64 per 4 KiB
  * block, and the bitmap of differing entries between two block-hash lists. One interface
- * (BlockKernels), two backends: `ts` (the reference, and the fallback) and `wasm` (AssemblyScript with SIMD).
+ * (BlockKernels), two backends: `ts` (the reference, and the fallback) and `wasm`
+ * (AssemblyScript with SIMD).
  * `selectKernels("auto")` is the usual entry; adapters/kernels.ts applies CORRAL_KERNELS.
  * The placement scan (ScanKernel) has the same two backends; `defaultScanKernel()` is what the
  * placement fast path uses, `usePlacementScan` changes it.

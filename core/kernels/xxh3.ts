@@ -182,7 +182,7 @@ function derivedSecret(seed: bigint): Uint8Array {
   return secret
 }
 
-/** XXH3-64 of `bytes` with `seed` (an unsigned 64-bit value; 0 by default) and the default secret. */
+/** XXH3-64 of `bytes` with `seed` (unsigned 64-bit; 0 by default) and the default secret. */
 export function xxh3(bytes: Uint8Array, seed: bigint = 0n): bigint {
   const seedU64 = BigInt.asUintN(64, seed)
   const secret = XXH3_DEFAULT_SECRET as Uint8Array
