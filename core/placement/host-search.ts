@@ -151,6 +151,7 @@ function boundBlocks(): void {
   const { blockStart, order, classBlocks } = index
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   let topLower = -1
+  let topLowerExact = false
   for (let c = 0; c < 3; c++) {
     let top = -1
     for (let b = classBlocks[c]!; b < classBlocks[c + 1]!; b++) {
@@ -187,9 +188,28 @@ function boundBlocks(): void {
           upper[b] = -low + margin
           lower[b] = -high - margin
         }
+        // Where the block's hosts share one vCPU and one RAM capacity, the reference's formula
+        // over the block's largest free vCPUs and RAM bounds every host's score without margin
+        // (each of its rounded operations is monotonic): from below under pack, from above under
+        // spread. Under pack this is exactly the score of the block's empty hosts, so a block
+        // that holds some stops looking lower than the blocks that are all empty.
+        const vInv = x[at + st.minVcpuInv]!
+        const rInv = x[at + st.minRamInv]!
+        if (vInv === x[at + st.maxVcpuInv] && rInv === x[at + st.maxRamInv]) {
+          const edge = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * vInv -
+            (x[at + st.maxFreeRamMb]! - m) * rInv)
+          if (sign > 0) {
+            if (edge > lower[b]!) lower[b] = edge
+          } else if (edge < upper[b]!) upper[b] = edge
+        }
       }
       if (top === -1 || upper[b]! > upper[top]!) top = b
-      if (topLower === -1 || lower[b]! < lower[topLower]!) topLower = b
+      // On equal lower bounds an exact block first: its one score needs no visit of its hosts.
+      if (topLower === -1 || lower[b]! < lower[topLower]! ||
+        (lower[b] === lower[topLower] && !topLowerExact && x[at + st.uniform] === 1)) {
+        topLower = b
+        topLowerExact = sign === 0 || x[at + st.uniform] === 1
+      }
     }
     search.topUpper[c] = top
   }
