@@ -166,8 +166,14 @@ function boundBlocks(): void {
         lower[b] = NaN
         continue
       }
-      if (sign === 0 || x[at + st.uniform] === 1) {
-        // The block's one score: its first host's, by the reference scan's formula and order.
+      if (x[at + st.uniform] === 1) {
+        // The block's one score, by the reference scan's formula and order over its hosts'
+        // common columns (held in the summaries: no read of the hosts' own columns).
+        const r = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * x[at + st.minVcpuInv]! -
+          (x[at + st.maxFreeRamMb]! - m) * x[at + st.minRamInv]!)
+        upper[b] = r
+        lower[b] = r
+      } else if (sign === 0) {
         const i = order[blockStart[b]!]!
         const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
         upper[b] = r
