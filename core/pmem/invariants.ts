@@ -4,7 +4,7 @@
  * does not trust the code it checks. Returns the violations found (empty when all hold).
  */
 import { type Extent, extentIndexSizes, freeExtentsOf } from "./extents.ts"
-import { rmapEntries, rmapGet, rmapValues } from "../persistent/map.ts"
+import { recordHost, recordHosts, recordServers } from "./records.ts"
 import { sequenceOfUuid } from "./ids.ts"
 import { type DevicePmem, nameHashOf, type PmemState } from "./state.ts"
 
@@ -14,7 +14,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
   const used = new Map<string, Extent[]>()
   const counts = new Map<string, number>()
   const uuids = new Set<string>()
-  for (const server of rmapValues(state.servers)) {
+  for (const server of recordServers(state.records)) {
     const where = `server ${server.serverUuid}`
     if (server.volumes.length === 0) problems.push(`${where}: a record without volumes`)
     const names = new Set(server.volumes.map((v) => v.name))
@@ -39,7 +39,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
     if (affinity !== (server.pinnedNumaNode !== undefined)) {
       problems.push(`${where}: pinned ${String(server.pinnedNumaNode)} with affinity ${affinity}`)
     }
-    const host = rmapGet(state.hosts, server.host)?.devices
+    const host = recordHost(state.records, server.host)?.devices
     for (const v of server.volumes) {
       if (uuids.has(v.uuid)) problems.push(`${where}: uuid ${v.uuid} is not unique`)
       if (sequenceOfUuid(v.uuid) !== v.sequence) {
@@ -63,9 +63,9 @@ export function checkPmemInvariants(state: PmemState): string[] {
       counts.set(key, (counts.get(key) ?? 0) + 1)
     }
   }
-  for (const [hostName, host] of rmapEntries(state.hosts)) {
+  for (const host of recordHosts(state.records)) {
     for (const device of host.devices) {
-      const key = `${hostName}/${device.name}`
+      const key = `${host.host}/${device.name}`
       problems.push(...checkDevice(key, device, used.get(key) ?? [], counts.get(key) ?? 0))
     }
   }

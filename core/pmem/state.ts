@@ -26,7 +26,7 @@ import {
 import { allocateOnHost } from "./allocate.ts"
 import { deviceOf, refuseAdd } from "./checks.ts"
 import { type DeviceExtents, emptyDevice, freeExtent } from "./extents.ts"
-import { type RMap, rmapEmpty, rmapGet, rmapOf, rmapRemove, rmapSet } from "../persistent/map.ts"
+import { type PmemRecords, pmemRecordsOf, recordHost, recordServer, writeRecords } from "./records.ts"
 import { sequenceOfUuid, volumeSequenceMax, volumeUuid } from "./ids.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
@@ -90,10 +90,11 @@ export interface HostPmem {
 /** The pmem accounting of a whole inventory. Immutable. */
 export interface PmemState {
   readonly inventory: Inventory
-  /** Hosts that have at least one pmem device. */
-  readonly hosts: RMap<HostPmem>
-  /** Servers that hold at least one volume. */
-  readonly servers: RMap<ServerPmem>
+  /**
+   * The hosts that have at least one pmem device and the servers that hold at least one volume
+   * (read them with `hostPmemOf`, `serverPmemOf`; see `records.ts`).
+   */
+  readonly records: PmemRecords
   /** The sequence number the next volume's uuid is minted from (see `ids.ts`). */
   readonly nextSequence: number
 }
@@ -114,7 +115,7 @@ export interface PmemChange {
 /** The state of an inventory with no volumes: every device one free extent. */
 export function pmemStateOf(inventory: Inventory): PmemState {
   const hosts = inventory.hosts.filter((host) => host.pmemDevices.length > 0)
-    .map((host): [string, HostPmem] => [host.name, {
+    .map((host): HostPmem => ({
       host: host.name,
       devices: host.pmemDevices.map((d) => ({
         name: d.name,
@@ -122,20 +123,20 @@ export function pmemStateOf(inventory: Inventory): PmemState {
         extents: emptyDevice(d.sizeMb, d.alignMb),
         volumeCount: 0,
       })),
-    }])
-  return { inventory, hosts: rmapOf(hosts), servers: rmapEmpty(), nextSequence: 0 }
+    }))
+  return { inventory, records: pmemRecordsOf(hosts), nextSequence: 0 }
 }
 
 const noDevices: HostPmem = { host: "", devices: [] }
 
 /** The pmem devices of `host` (none for a host without pmem or an unknown host). */
 export function hostPmemOf(state: PmemState, host: string): HostPmem {
-  return rmapGet(state.hosts, host) ?? noDevices
+  return recordHost(state.records, host) ?? noDevices
 }
 
 /** The volumes of a server, or undefined when it holds none. */
 export function serverPmemOf(state: PmemState, serverUuid: string): ServerPmem | undefined {
-  return rmapGet(state.servers, serverUuid)
+  return recordServer(state.records, serverUuid)
 }
 
 /** Errors `addPmemVolumes` returns. */
@@ -205,8 +206,7 @@ export function addPmemVolumes(
   return ok({
     state: {
       inventory: state.inventory,
-      hosts: rmapSet(state.hosts, server.host, placed.host),
-      servers: rmapSet(state.servers, server.serverUuid, record),
+      records: writeRecords(state.records, server.serverUuid, record, placed.host),
       nextSequence: state.nextSequence + volumes.length,
     },
     volumes: added,
@@ -345,22 +345,20 @@ function removeVolumes(
     }
   }
   const host = hostPmemOf(state, server.host)
-  const servers = w === 0
-    ? rmapRemove(state.servers, server.serverUuid)
-    : rmapSet(state.servers, server.serverUuid, {
-      serverUuid: server.serverUuid,
-      host: server.host,
-      pinnedNumaNode: affinityCount > 0 ? server.pinnedNumaNode : undefined,
-      volumes: kept,
-      sequences,
-      nameHashes,
-      affinityCount,
-    })
+  const record: ServerPmem | undefined = w === 0 ? undefined : {
+    serverUuid: server.serverUuid,
+    host: server.host,
+    pinnedNumaNode: affinityCount > 0 ? server.pinnedNumaNode : undefined,
+    volumes: kept,
+    sequences,
+    nameHashes,
+    affinityCount,
+  }
+  const hostAfter: HostPmem = { host: host.host, devices: freed(host, removed) }
   return {
     state: {
       inventory: state.inventory,
-      hosts: rmapSet(state.hosts, server.host, { host: host.host, devices: freed(host, removed) }),
-      servers,
+      records: writeRecords(state.records, server.serverUuid, record, hostAfter),
       nextSequence: state.nextSequence,
     },
     volumes: removed,

@@ -10,7 +10,7 @@ import {
   freeExtentsOf,
   largestFreeMb,
 } from "./extents.ts"
-import { rmapValues } from "../persistent/map.ts"
+import { recordServers } from "./records.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import {
   allocateOnHost,
@@ -157,7 +157,7 @@ export interface PmemVolumePlacement {
 /** Every volume of the state (servers in a deterministic order, volumes in creation order). */
 export function pmemVolumesOf(state: PmemState): PmemVolumePlacement[] {
   const out: PmemVolumePlacement[] = []
-  for (const server of rmapValues(state.servers)) {
+  for (const server of recordServers(state.records)) {
     for (const volume of server.volumes) {
       out.push({ serverUuid: server.serverUuid, host: server.host, volume })
     }
