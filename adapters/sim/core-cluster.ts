@@ -33,6 +33,12 @@ interface Template {
 
 const noGroups: ReadonlyArray<string> = []
 
+/** Cells of a host row in `CoreCluster.hostRows` (8 doubles: one 64-byte line). */
+const row = {
+  vcpuCapacity: 0, ramCapacityMb: 1, freeVcpus: 2, freeRamMb: 3, diskUsedMb: 4, instances: 5,
+} as const
+const rowCells = 8
+
 /** The real core behind the simulator's cluster port. */
 export class CoreCluster implements SimCluster {
   readonly hostCount: number
@@ -50,16 +56,12 @@ export class CoreCluster implements SimCluster {
   /** Per demand (the engine passes one object per mix entry): what its VMs ask the core for. */
   private readonly templates = new WeakMap<VmDemand, Template>()
   /**
-   * Per host, what it offers (read here rather than from the decoded host records, which each
-   * have a hidden class of their own: a megamorphic property read on every placement).
+   * Per host, one row of `rowCells` numbers (`row`): what it offers (read here rather than from
+   * the host records) and, mirrored from the state after each change, its free vCPUs and RAM,
+   * disk used and VMs. One row per host rather than one array per column: a placement or release
+   * on a random host of 10,000 then touches one cache line here instead of six.
    */
-  private readonly vcpuCapacity: Float64Array
-  private readonly ramCapacityMb: Float64Array
-  /** Per host, mirrored from the state after each change: free vCPUs and RAM, disk used, VMs. */
-  private readonly freeVcpus: Float64Array
-  private readonly freeRamMb: Float64Array
-  private readonly diskUsedMb: Float64Array
-  private readonly instances: Int32Array
+  private readonly hostRows: Float64Array
   private hostsUsed = 0
 
   constructor(inventory: Inventory, private readonly weigher: Weigher,
@@ -83,29 +85,34 @@ export class CoreCluster implements SimCluster {
       this.capacity.set(`pci:${a.alias}`, column.reduce((s, n) => s + n, 0))
     }
     for (const k of this.capacity.keys()) if (k.includes(":")) this.devicesUsed.set(k, 0)
-    this.vcpuCapacity = Float64Array.from(inventory.hosts, (h) => h.vcpuCapacity)
-    this.ramCapacityMb = Float64Array.from(inventory.hosts, (h) => h.ramCapacityMb)
-    this.freeVcpus = this.vcpuCapacity.slice()
-    this.freeRamMb = this.ramCapacityMb.slice()
-    this.diskUsedMb = new Float64Array(this.hostCount)
-    this.instances = new Int32Array(this.hostCount)
+    this.hostRows = new Float64Array(rowCells * this.hostCount)
+    for (const h of inventory.hosts) {
+      const at = rowCells * h.index
+      this.hostRows[at + row.vcpuCapacity] = h.vcpuCapacity
+      this.hostRows[at + row.ramCapacityMb] = h.ramCapacityMb
+      this.hostRows[at + row.freeVcpus] = h.vcpuCapacity
+      this.hostRows[at + row.freeRamMb] = h.ramCapacityMb
+    }
   }
 
-  /** Copies one host's usage from the state into the per-host arrays and the totals (O(1)). */
+  /** Copies one host's usage from the state into its row and the totals (O(1)). */
   private mirror(host: number): void {
     const u = usageAt(this.state, host)
-    const freeVcpus = this.vcpuCapacity[host]! - u.vcpusUsed
-    const freeRamMb = this.ramCapacityMb[host]! - u.ramMbUsed
+    const rows = this.hostRows
+    const at = rowCells * host
+    const freeVcpus = rows[at + row.vcpuCapacity]! - u.vcpusUsed
+    const freeRamMb = rows[at + row.ramCapacityMb]! - u.ramMbUsed
     let diskMb = 0
-    for (const d of u.diskUsedMb) diskMb += d
-    this.vcpusUsed += this.freeVcpus[host]! - freeVcpus
-    this.ramMbUsed += this.freeRamMb[host]! - freeRamMb
-    this.diskMbUsed += diskMb - this.diskUsedMb[host]!
-    this.freeVcpus[host] = freeVcpus
-    this.freeRamMb[host] = freeRamMb
-    this.diskUsedMb[host] = diskMb
-    const before = this.instances[host]!
-    this.instances[host] = u.instanceCount
+    const disks = u.diskUsedMb
+    for (let p = 0; p < disks.length; p++) diskMb += disks[p]!
+    this.vcpusUsed += rows[at + row.freeVcpus]! - freeVcpus
+    this.ramMbUsed += rows[at + row.freeRamMb]! - freeRamMb
+    this.diskMbUsed += diskMb - rows[at + row.diskUsedMb]!
+    rows[at + row.freeVcpus] = freeVcpus
+    rows[at + row.freeRamMb] = freeRamMb
+    rows[at + row.diskUsedMb] = diskMb
+    const before = rows[at + row.instances]!
+    rows[at + row.instances] = u.instanceCount
     this.hostsUsed += (u.instanceCount > 0 ? 1 : 0) - (before > 0 ? 1 : 0)
   }
 
@@ -149,7 +156,10 @@ export class CoreCluster implements SimCluster {
       }))
       ids = groups.map((g) => g.id)
     }
-    const servers = members.map((m) => this.serverOf(m.id, this.templateOf(m.demand), ids))
+    const servers = new Array<ServerCreate>(members.length)
+    for (let k = 0; k < members.length; k++) {
+      servers[k] = this.serverOf(members[k]!.id, this.templateOf(members[k]!.demand), ids)
+    }
     const placed = schedule(this.state, groups === undefined
       ? { servers, policy: this.weigher } : { servers, groups, policy: this.weigher })
     if (Result.isFailure(placed)) {
@@ -232,7 +242,8 @@ export class CoreCluster implements SimCluster {
   }
 
   free(host: number): { vcpus: number; ramMb: number } {
-    return { vcpus: this.freeVcpus[host]!, ramMb: this.freeRamMb[host]! }
+    const at = rowCells * host
+    return { vcpus: this.hostRows[at + row.freeVcpus]!, ramMb: this.hostRows[at + row.freeRamMb]! }
   }
 
   holdings(): Iterable<Holding> {
