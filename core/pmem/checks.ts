@@ -54,12 +54,12 @@ export function refuseAdd(
   }
   let taken: string[] | undefined
   if (existing !== undefined) {
-    // Hashes first: a name is read only when its hash matches (see ServerPmem.nameHashes).
-    const hashes = existing.nameHashes
+    // Hashes first: a name is read only when its hash matches (see ServerPmem.volumeKeys).
+    const keys = existing.volumeKeys
     for (const v of volumes) {
       const hash = nameHashOf(v.name)
-      for (let k = 0; k < hashes.length; k++) {
-        if (hashes[k] === hash && held[k]!.name === v.name) {
+      for (let j = 1; j < keys.length; j += 2) {
+        if (keys[j] === hash && held[j >>> 1]!.name === v.name) {
           ;(taken ??= []).push(JSON.stringify(v.name))
         }
       }

@@ -20,14 +20,15 @@ export function checkPmemInvariants(state: PmemState): string[] {
     const names = new Set(server.volumes.map((v) => v.name))
     if (names.size !== server.volumes.length) problems.push(`${where}: duplicate volume names`)
     const n = server.volumes.length
-    if (server.sequences.length !== n || server.nameHashes.length !== n) {
-      problems.push(`${where}: ${server.sequences.length} sequences and ` +
-        `${server.nameHashes.length} name hashes for ${n} volumes`)
+    if (server.volumeKeys.length !== 2 * n) {
+      problems.push(`${where}: ${server.volumeKeys.length} volume keys for ${n} volumes`)
     }
     server.volumes.forEach((v, k) => {
-      if (server.sequences[k] !== v.sequence) problems.push(`${where}: sequences[${k}] stale`)
-      if (server.nameHashes[k] !== nameHashOf(v.name)) {
-        problems.push(`${where}: nameHashes[${k}] stale`)
+      if (server.volumeKeys[2 * k] !== v.sequence) {
+        problems.push(`${where}: volumeKeys[${2 * k}] (sequence) stale`)
+      }
+      if (server.volumeKeys[2 * k + 1] !== nameHashOf(v.name)) {
+        problems.push(`${where}: volumeKeys[${2 * k + 1}] (name hash) stale`)
       }
     })
     const affinityCount = server.volumes.filter((v) => v.affinity).length
