@@ -106,6 +106,16 @@ describe("VM table", () => {
     expect(t.phaseOf(99)).toBe(Phase.gone)
   })
 
+  it("without per-host lists, rows still move and leave; asking for a host's VMs is a defect", () => {
+    const t = new VmTable(2, false)
+    const a = t.add(1, -1, 0, 0)
+    const b = t.add(2, -1, 0, 1)
+    t.move(a, 1)
+    t.remove(b)
+    expect([t.hostOf(a), t.phaseOf(b), t.live, t.count]).toEqual([1, Phase.gone, 1, 2])
+    expect(() => t.on(1)).toThrow(/no per-host lists/)
+  })
+
   it("a handle reads and writes its row; a failover's record sticks until set back", () => {
     const t = new VmTable(1)
     const vm = new SimVm(t, t.add(3, -1, 0, 0))

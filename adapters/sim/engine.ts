@@ -75,7 +75,10 @@ export class Simulation {
   ) {
     const hosts = scenario.inventory.hosts.length
     this.hostStatus = scenario.inventory.hosts.map((h) => h.status)
-    this.vms = new VmTable(hosts)
+    const faults = scenario.spec.faults
+    // Only host faults (crash, maintenance, link loss) ask which VMs a host holds.
+    this.vms = new VmTable(hosts, faults.hostCrash !== undefined ||
+      faults.maintenance.length > 0 || faults.linkLoss !== undefined)
     this.linkUp = new Array<boolean>(hosts).fill(true)
     const stream = (n: StreamName) => derive(options.seed, n)
     this.streams = { arrivals: stream("arrivals"), mix: stream("mix"),
