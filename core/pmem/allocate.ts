@@ -3,7 +3,15 @@
  * commits it and placement dry-runs it: the host's new devices and each volume's extent, or the
  * typed shortfall. The host value given is never changed.
  */
-import { allocateExtent, extentMbFor, largestFreeMb } from "./extents.ts"
+import {
+  allocateExtent,
+  bestFit,
+  type DeviceExtents,
+  extentMbFor,
+  fitOffsetMb,
+  largestFreeMb,
+  takeExtent,
+} from "./extents.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import type { PmemVolumeRequest } from "./request.ts"
 import type { DevicePmem, HostPmem } from "./state.ts"
@@ -15,6 +23,34 @@ export interface Placed {
   readonly extentsMb: ReadonlyArray<number>
 }
 
+/** Where one volume went: the host's new devices and the volume's extent. */
+export interface PlacedOne {
+  readonly host: HostPmem
+  readonly offsetMb: number
+  readonly extentMb: number
+}
+
+/**
+ * A device record. Every record is made here, with its fields in one order, so all share one
+ * shape (the device's extent fields are flattened in: one object per device change).
+ */
+export function devicePmem(
+  name: string,
+  numaNode: number,
+  volumeCount: number,
+  extents: DeviceExtents,
+): DevicePmem {
+  return {
+    name,
+    numaNode,
+    volumeCount,
+    sizeMb: extents.sizeMb,
+    alignMb: extents.alignMb,
+    freeMb: extents.freeMb,
+    free: extents.free,
+  }
+}
+
 /**
  * Best-fit allocation of every volume on its device (devices must exist). Per device, volumes
  * are placed largest first (ties in request order), which packs better than request order.
@@ -23,7 +59,11 @@ export function allocateOnHost(
   host: HostPmem,
   volumes: ReadonlyArray<Pick<PmemVolumeRequest, "device" | "sizeMb">>,
 ): Placed | PmemInsufficientCapacity {
-  if (volumes.length === 1) return allocateOne(host, volumes[0]!)
+  if (volumes.length === 1) {
+    const one = placeOne(host, volumes[0]!)
+    if (one instanceof PmemInsufficientCapacity) return one
+    return { host: one.host, offsetsMb: [one.offsetMb], extentsMb: [one.extentMb] }
+  }
   const devices = host.devices.slice()
   const offsetsMb = new Array<number>(volumes.length).fill(-1)
   const extentsMb = new Array<number>(volumes.length).fill(0)
@@ -33,11 +73,11 @@ export function allocateOnHost(
     for (let i = 0; i < volumes.length; i++) {
       if (volumes[i]!.device !== before.name) continue
       mine.push(i)
-      extentsMb[i] = extentMbFor(before.extents, volumes[i]!.sizeMb)
+      extentsMb[i] = extentMbFor(before, volumes[i]!.sizeMb)
     }
     if (mine.length === 0) continue
     if (mine.length > 1) mine.sort((x, y) => extentsMb[y]! - extentsMb[x]! || x - y)
-    let extents = before.extents
+    let extents: DeviceExtents = before
     for (const i of mine) {
       const extentMb = extentsMb[i]!
       const got = extentMb <= extents.sizeMb ? allocateExtent(extents, extentMb) : undefined
@@ -45,41 +85,36 @@ export function allocateOnHost(
       extents = got.device
       offsetsMb[i] = got.offsetMb
     }
-    devices[d] = {
-      name: before.name,
-      numaNode: before.numaNode,
-      extents,
-      volumeCount: before.volumeCount + mine.length,
-    }
+    devices[d] = devicePmem(before.name, before.numaNode, before.volumeCount + mine.length, extents)
   }
   if (offsetsMb.includes(-1)) throw new Error("allocateOnHost: a volume names no device")
   return { host: { host: host.host, devices }, offsetsMb, extentsMb }
 }
 
 /** `allocateOnHost` for one volume: the same best fit, without the per-device grouping. */
-function allocateOne(
+export function placeOne(
   host: HostPmem,
   volume: Pick<PmemVolumeRequest, "device" | "sizeMb">,
-): Placed | PmemInsufficientCapacity {
+): PlacedOne | PmemInsufficientCapacity {
   const devices = host.devices
   let d = 0
   while (d < devices.length && devices[d]!.name !== volume.device) d++
   const before = devices[d]
   if (before === undefined) throw new Error("allocateOnHost: a volume names no device")
-  const extentMb = extentMbFor(before.extents, volume.sizeMb)
-  const got = extentMb <= before.extents.sizeMb
-    ? allocateExtent(before.extents, extentMb)
-    : undefined
-  if (got === undefined) return insufficient(host.host, before, [extentMb])
+  const extentMb = extentMbFor(before, volume.sizeMb)
+  const fit = extentMb <= before.sizeMb ? bestFit(before, extentMb) : -1
+  if (fit < 0) return insufficient(host.host, before, [extentMb])
   const after = devices.slice()
   after[d] = {
     name: before.name,
     numaNode: before.numaNode,
-    extents: got.device,
     volumeCount: before.volumeCount + 1,
+    sizeMb: before.sizeMb,
+    alignMb: before.alignMb,
+    freeMb: before.freeMb - extentMb,
+    free: takeExtent(before, fit, extentMb),
   }
-  const placedHost = { host: host.host, devices: after }
-  return { host: placedHost, offsetsMb: [got.offsetMb], extentsMb: [extentMb] }
+  return { host: { host: host.host, devices: after }, offsetMb: fitOffsetMb(fit), extentMb }
 }
 
 function insufficient(
@@ -88,15 +123,15 @@ function insufficient(
   extentsMb: ReadonlyArray<number>,
 ): PmemInsufficientCapacity {
   const requestedMb = extentsMb.reduce((s, e) => s + e, 0)
-  const largestFreeExtentMb = largestFreeMb(device.extents)
+  const largestFreeExtentMb = largestFreeMb(device)
   return new PmemInsufficientCapacity({
     resource: `pmem:${device.name}`,
     requested: requestedMb,
-    free: device.extents.freeMb,
-    capacity: device.extents.sizeMb,
+    free: device.freeMb,
+    capacity: device.sizeMb,
     host,
   }, {
-    fragmentation: requestedMb <= device.extents.freeMb,
+    fragmentation: requestedMb <= device.freeMb,
     largestFreeExtentMb,
   })
 }

@@ -96,25 +96,39 @@ export function largestFreeMb(device: DeviceExtents): number {
 }
 
 /**
- * Takes `extentMb` (a positive multiple of the alignment) from the best-fitting free extent.
- * Undefined when no single free extent is long enough; the device is then unchanged.
+ * The best-fitting free extent for `extentMb` (a positive multiple of the alignment): the
+ * smallest that is long enough, the lowest offset among equals, as a key for `takeExtent` and
+ * `fitOffsetMb`; -1 when no single free extent is long enough.
  */
-export function allocateExtent(
-  device: DeviceExtents,
-  extentMb: number,
-): { readonly device: DeviceExtents; readonly offsetMb: number } | undefined {
+export function bestFit(device: DeviceExtents, extentMb: number): number {
   if (!(extentMb > 0 && extentMb % device.alignMb === 0 && extentMb <= pmemDeviceSizeMbMax)) {
     throw new Error(`allocateExtent: ${extentMb} MB is not a positive multiple of the alignment`)
   }
-  const key = setsOf(device).bySize.ceiling(extentMb * scale)
-  if (key === undefined) return undefined
-  const lengthMb = Math.floor(key / scale)
-  const offsetMb = key - lengthMb * scale
+  return setsOf(device).bySize.ceiling(extentMb * scale) ?? -1
+}
+
+/** The offset of the free extent `fit` (a key from `bestFit`). */
+export function fitOffsetMb(fit: number): number {
+  return fit - Math.floor(fit / scale) * scale
+}
+
+/**
+ * The free extents of `device` once `extentMb` is taken from the start of the free extent `fit`
+ * (what `bestFit(device, extentMb)` returned): a new version; `device` reads as it was.
+ */
+export function takeExtent(
+  device: DeviceExtents,
+  fit: number,
+  extentMb: number,
+): Version<number, number> {
+  const lengthMb = Math.floor(fit / scale)
+  const offsetMb = fit - lengthMb * scale
   const restMb = lengthMb - extentMb
+  if (!(restMb >= 0 && extentMb > 0)) throw new Error(`takeExtent: ${extentMb} MB from ${fit}`)
   const from = writeFrom(device.free)
   const sets = from.lineage as ExtentStore
   const byOffsetKey = offsetMb * scale + lengthMb
-  sets.bySize.remove(key)
+  sets.bySize.remove(fit)
   let log: number[]
   if (restMb > 0) {
     // The rest keeps the taken extent's place among the offsets: replaced in its slot.
@@ -123,19 +137,32 @@ export function allocateExtent(
     const restByOffset = restOffsetMb * scale + restMb
     sets.bySize.insert(restBySize)
     sets.byOffset.replace(byOffsetKey, restByOffset)
-    log = [-key, 1, byOffsetKey, 1, -restBySize, 0, restByOffset, 0]
+    log = [-fit, 1, byOffsetKey, 1, -restBySize, 0, restByOffset, 0]
   } else {
     sets.byOffset.remove(byOffsetKey)
-    log = [-key, 1, byOffsetKey, 1]
+    log = [-fit, 1, byOffsetKey, 1]
   }
+  return publishWrites(from, log)
+}
+
+/**
+ * Takes `extentMb` (a positive multiple of the alignment) from the best-fitting free extent.
+ * Undefined when no single free extent is long enough; the device is then unchanged.
+ */
+export function allocateExtent(
+  device: DeviceExtents,
+  extentMb: number,
+): { readonly device: DeviceExtents; readonly offsetMb: number } | undefined {
+  const fit = bestFit(device, extentMb)
+  if (fit < 0) return undefined
   return {
     device: {
       sizeMb: device.sizeMb,
       alignMb: device.alignMb,
       freeMb: device.freeMb - extentMb,
-      free: publishWrites(from, log),
+      free: takeExtent(device, fit, extentMb),
     },
-    offsetMb,
+    offsetMb: fitOffsetMb(fit),
   }
 }
 
@@ -148,6 +175,20 @@ export function freeExtent(
   offsetMb: number,
   extentMb: number,
 ): DeviceExtents {
+  return {
+    sizeMb: device.sizeMb,
+    alignMb: device.alignMb,
+    freeMb: device.freeMb + extentMb,
+    free: returnExtent(device, offsetMb, extentMb),
+  }
+}
+
+/** `freeExtent`'s new free extents alone: a new version; `device` reads as it was. */
+export function returnExtent(
+  device: DeviceExtents,
+  offsetMb: number,
+  extentMb: number,
+): Version<number, number> {
   const endMb = offsetMb + extentMb
   if (offsetMb % device.alignMb !== 0 || extentMb <= 0 || endMb > device.sizeMb) {
     throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is not an aligned extent of the device`)
@@ -207,12 +248,7 @@ export function freeExtent(
   } else {
     log = [byOffsetKey, 0, -bySizeKey, 0]
   }
-  return {
-    sizeMb: device.sizeMb,
-    alignMb: device.alignMb,
-    freeMb: device.freeMb + extentMb,
-    free: publishWrites(from, log),
-  }
+  return publishWrites(from, log)
 }
 
 /** The free extents, by ascending offset. */

@@ -52,7 +52,7 @@ export function checkPmemInvariants(state: PmemState): string[] {
         problems.push(`${where}: volume ${v.uuid} on missing device ${server.host}/${v.device}`)
         continue
       }
-      const align = device.extents.alignMb
+      const align = device.alignMb
       if (v.extentMb !== Math.ceil(v.sizeMb / align) * align) {
         problems.push(`${where}: volume ${v.uuid} extent ${v.extentMb} MB for ${v.sizeMb} MB`)
       }
@@ -80,16 +80,16 @@ function checkDevice(
   volumeCount: number,
 ): string[] {
   const problems: string[] = []
-  const { sizeMb, alignMb } = device.extents
-  const free = freeExtentsOf(device.extents)
+  const { sizeMb, alignMb } = device
+  const free = freeExtentsOf(device)
   if (device.volumeCount !== volumeCount) {
     problems.push(`${key}: volumeCount ${device.volumeCount}, volumes ${volumeCount}`)
   }
   const freeMb = free.reduce((s, e) => s + e.lengthMb, 0)
-  if (freeMb !== device.extents.freeMb) {
-    problems.push(`${key}: freeMb ${device.extents.freeMb}, free extents add up to ${freeMb}`)
+  if (freeMb !== device.freeMb) {
+    problems.push(`${key}: freeMb ${device.freeMb}, free extents add up to ${freeMb}`)
   }
-  const bySize = extentIndexSizes(device.extents).bySize
+  const bySize = extentIndexSizes(device).bySize
   if (bySize !== free.length) {
     problems.push(`${key}: ${bySize} extents by size, ${free.length} by offset`)
   }

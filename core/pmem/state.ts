@@ -23,9 +23,9 @@ import {
   err,
   ok,
 } from "../errors.ts"
-import { allocateOnHost } from "./allocate.ts"
+import { allocateOnHost, devicePmem, placeOne } from "./allocate.ts"
 import { deviceOf, refuseAdd } from "./checks.ts"
-import { type DeviceExtents, emptyDevice, freeExtent } from "./extents.ts"
+import { type DeviceExtents, emptyDevice, returnExtent } from "./extents.ts"
 import {
   type PmemRecords,
   pmemRecordsOf,
@@ -37,7 +37,7 @@ import { sequenceOfUuid, volumeSequenceMax, volumeUuid } from "./ids.ts"
 import { PmemInsufficientCapacity } from "./insufficient.ts"
 import { type PmemVolumeRequest, pmemRequestLimits } from "./request.ts"
 
-export { allocateOnHost, type Placed } from "./allocate.ts"
+export { allocateOnHost, type Placed, type PlacedOne } from "./allocate.ts"
 export { placementIssues, pmemServerLimits } from "./checks.ts"
 
 /** A volume as the state records it. `extentMb` is `sizeMb` rounded up to the alignment. */
@@ -79,11 +79,14 @@ export function nameHashOf(name: string): number {
   return h >>> 2
 }
 
-/** One pmem device of a host with its free space. */
-export interface DevicePmem {
+/**
+ * One pmem device of a host with its free space: its extents (`DeviceExtents`: size, alignment,
+ * free MB and free extents) with the device's name, NUMA node and volume count. Made only by
+ * `devicePmem` or in its field order (one shape).
+ */
+export interface DevicePmem extends DeviceExtents {
   readonly name: string
   readonly numaNode: number
-  readonly extents: DeviceExtents
   readonly volumeCount: number
 }
 
@@ -123,12 +126,8 @@ export function pmemStateOf(inventory: Inventory): PmemState {
   const hosts = inventory.hosts.filter((host) => host.pmemDevices.length > 0)
     .map((host): HostPmem => ({
       host: host.name,
-      devices: host.pmemDevices.map((d) => ({
-        name: d.name,
-        numaNode: d.numaNode,
-        extents: emptyDevice(d.sizeMb, d.alignMb),
-        volumeCount: 0,
-      })),
+      devices: host.pmemDevices.map((d) =>
+        devicePmem(d.name, d.numaNode, 0, emptyDevice(d.sizeMb, d.alignMb))),
     }))
   return { inventory, records: pmemRecordsOf(hosts), nextSequence: 0 }
 }
@@ -165,8 +164,25 @@ export function addPmemVolumes(
   const hostPmem = hostPmemOf(state, server.host)
   const refused = refuseAdd(state, server, volumes, existing, hostPmem)
   if (refused !== undefined) return err(refused)
-  const placed = allocateOnHost(hostPmem, volumes)
-  if (placed instanceof PmemInsufficientCapacity) return err(placed)
+  // One volume (the usual add) is placed without the per-request arrays.
+  let placedHost: HostPmem
+  let offsetsMb: ReadonlyArray<number> | undefined
+  let extentsMb: ReadonlyArray<number> | undefined
+  let oneOffsetMb = 0
+  let oneExtentMb = 0
+  if (volumes.length === 1) {
+    const placed = placeOne(hostPmem, volumes[0]!)
+    if (placed instanceof PmemInsufficientCapacity) return err(placed)
+    placedHost = placed.host
+    oneOffsetMb = placed.offsetMb
+    oneExtentMb = placed.extentMb
+  } else {
+    const placed = allocateOnHost(hostPmem, volumes)
+    if (placed instanceof PmemInsufficientCapacity) return err(placed)
+    placedHost = placed.host
+    offsetsMb = placed.offsetsMb
+    extentsMb = placed.extentsMb
+  }
   if (state.nextSequence + volumes.length - 1 > volumeSequenceMax) {
     throw new Error("pmem volume sequence exhausted")
   }
@@ -189,10 +205,10 @@ export function addPmemVolumes(
       sequence: state.nextSequence + i,
       name: v.name,
       sizeMb: v.sizeMb,
-      extentMb: placed.extentsMb[i]!,
+      extentMb: extentsMb === undefined ? oneExtentMb : extentsMb[i]!,
       affinity: v.affinity,
       device: v.device,
-      offsetMb: placed.offsetsMb[i]!,
+      offsetMb: offsetsMb === undefined ? oneOffsetMb : offsetsMb[i]!,
     }
     if (existing !== undefined) allVolumes[held + i] = added[i]!
     if (v.affinity && pinnedNumaNode === undefined) {
@@ -210,7 +226,7 @@ export function addPmemVolumes(
   return ok({
     state: {
       inventory: state.inventory,
-      records: writeRecords(state.records, server.serverUuid, record, placed.host),
+      records: writeRecords(state.records, server.serverUuid, record, placedHost),
       nextSequence: state.nextSequence + volumes.length,
     },
     volumes: added,
@@ -383,8 +399,11 @@ function freed(host: HostPmem, removed: ReadonlyArray<PmemVolume>): DevicePmem[]
     devices[d] = {
       name: device.name,
       numaNode: device.numaNode,
-      extents: freeExtent(device.extents, v.offsetMb, v.extentMb),
       volumeCount: device.volumeCount - 1,
+      sizeMb: device.sizeMb,
+      alignMb: device.alignMb,
+      freeMb: device.freeMb + v.extentMb,
+      free: returnExtent(device, v.offsetMb, v.extentMb),
     }
   }
   return devices

@@ -89,12 +89,12 @@ export function pmemHostUsage(state: PmemState, host: string): PmemDeviceUsage[]
     host,
     device: d.name,
     numaNode: d.numaNode,
-    sizeMb: d.extents.sizeMb,
-    alignMb: d.extents.alignMb,
-    usedMb: d.extents.sizeMb - d.extents.freeMb,
-    freeMb: d.extents.freeMb,
-    largestFreeExtentMb: largestFreeMb(d.extents),
-    freeExtentCount: freeExtentCount(d.extents),
+    sizeMb: d.sizeMb,
+    alignMb: d.alignMb,
+    usedMb: d.sizeMb - d.freeMb,
+    freeMb: d.freeMb,
+    largestFreeExtentMb: largestFreeMb(d),
+    freeExtentCount: freeExtentCount(d),
     volumeCount: d.volumeCount,
   }))
 }
@@ -107,13 +107,13 @@ export function pmemUsage(state: PmemState): PmemDeviceUsage[] {
 /** The longest free extent of a device in MB; 0 when full, or when the device is unknown. */
 export function largestFreeExtentMb(state: PmemState, host: string, device: string): number {
   const d = hostPmemOf(state, host).devices.find((x) => x.name === device)
-  return d === undefined ? 0 : largestFreeMb(d.extents)
+  return d === undefined ? 0 : largestFreeMb(d)
 }
 
 /** The free extents of a device by ascending offset (empty when the device is unknown). */
 export function pmemFreeExtents(state: PmemState, host: string, device: string): Extent[] {
   const d = hostPmemOf(state, host).devices.find((x) => x.name === device)
-  return d === undefined ? [] : freeExtentsOf(d.extents)
+  return d === undefined ? [] : freeExtentsOf(d)
 }
 
 /** A volume as placement sees it: no name, no server. */
@@ -141,7 +141,7 @@ export function pmemFits(
   if (volumes.length === 1) {
     const v = volumes[0]!
     const d = hostPmem.devices.find((x) => x.name === v.device)!
-    return v.sizeMb > 0 && extentMbFor(d.extents, v.sizeMb) <= largestFreeMb(d.extents)
+    return v.sizeMb > 0 && extentMbFor(d, v.sizeMb) <= largestFreeMb(d)
   }
   if (volumes.some((v) => !(v.sizeMb > 0))) return false
   return !(allocateOnHost(hostPmem, volumes) instanceof PmemInsufficientCapacity)
