@@ -253,7 +253,9 @@ function classMax(c: number): void {
   let skipped = -Infinity
   let even1 = -Infinity
   let even2 = -Infinity
-  for (let k = -1; k < b1 - b0 && visitsLeft >= 0; k++) {
+  // The budget in a local: a module variable updated in the loop is boxed on every write.
+  let left = visitsLeft
+  for (let k = -1; k < b1 - b0 && left >= 0; k++) {
     const b = k === -1 ? top : b0 + k
     if (b === -1 || (k >= 0 && b === top) || Number.isNaN(upper[b]!)) continue
     const bound = upper[b]!
@@ -267,7 +269,7 @@ function classMax(c: number): void {
       continue
     }
     const hi = blockStart[b + 1]!
-    visitsLeft -= exact ? 1 : hi - blockStart[b]!
+    left -= exact ? 1 : hi - blockStart[b]!
     if (exact) {
       // Every host of the block scores `bound`: only its first candidate can matter.
       const matters = bound > best || (bound === best && firstHost < host) ||
@@ -296,6 +298,7 @@ function classMax(c: number): void {
       if (r > best) { runner = best; best = r; host = i } else host = i
     }
   }
+  visitsLeft = left
   search.best[c] = best
   search.bestHost[c] = host
   const even = even1 < best ? even1 : even2
@@ -312,25 +315,27 @@ function globalMin(): number {
   const blocks = blockStart.length - 1
   const top = search.topLower
   let low = Infinity
-  for (let k = -1; k < blocks && visitsLeft >= 0; k++) {
+  let left = visitsLeft
+  for (let k = -1; k < blocks && left >= 0; k++) {
     const b = k === -1 ? top : k
     if (b === -1 || (k >= 0 && b === top)) continue
     const bound = lower[b]!
     if (Number.isNaN(bound) || bound >= low) continue
     const hi = blockStart[b + 1]!
     if (sign === 0 || stats[b * blockStatCount + uniformSlot] === 1) {
-      visitsLeft--
+      left--
       for (let p = blockStart[b]!; p < hi; p++) {
         if (passes(order[p]!)) { low = bound; break }
       }
       continue
     }
-    visitsLeft -= hi - blockStart[b]!
+    left -= hi - blockStart[b]!
     for (let p = blockStart[b]!; p < hi; p++) {
       const i = order[p]!
       const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
       if (r < low && fv[i]! >= v && fr[i]! >= m && passes(i)) low = r
     }
   }
+  visitsLeft = left
   return low
 }
