@@ -95,6 +95,16 @@ describe.each(["ts", "wasm"] as const)("image files on the %s backend", (backend
       .toBe(0)
   })
 
+  it("hashImageFile with the XXH3 fingerprint equals the in-memory XXH3 list", () => {
+    // The reference's XXH3 is BigInt (slow): a file of a few chunks only.
+    const small = changed.subarray(0, 2 * chunk + 300)
+    const path = imageFile(`${backend}-small`, small)
+    const expected = value(referenceKernels().xxh3Blocks(small))
+    expect(value(hashImageFile(kernels, path, chunk, "xxh3"))).toEqual(expected)
+    expect(value(hashImageFile(kernels, path, chunk, "xxh3"))).not.toEqual(
+      value(hashImageFile(kernels, path, chunk)))
+  })
+
   it("a missing file is a NotFound; a bad chunk size a BadRequest", () => {
     const missing = failure(diffImageFiles(kernels, pathBase, join(dir, "nope")))
     expect(missing._tag).toBe("NotFound")
