@@ -82,16 +82,20 @@ export function indexedBest(scanInput: ScanInput, request: ScanRequest, hostInde
   }
   if (s.antiRack.length < scanInput.rackCount) s.antiRack = new Uint8Array(scanInput.rackCount)
   if (s.antiZone.length < scanInput.zoneCount) s.antiZone = new Uint8Array(scanInput.zoneCount)
-  for (const h of request.antiHosts) s.antiHost[h] = 1
-  for (const r of request.antiRacks) s.antiRack[r] = 1
-  for (const z of request.antiZones) s.antiZone[z] = 1
+  mark(s, request, 1)
   try {
     return decide()
   } finally {
-    for (const h of request.antiHosts) s.antiHost[h] = 0
-    for (const r of request.antiRacks) s.antiRack[r] = 0
-    for (const z of request.antiZones) s.antiZone[z] = 0
+    mark(s, request, 0)
   }
+}
+
+/** Sets (1) or clears (0) the request's anti-affinity flags (indexed loops: no iterators). */
+function mark(s: Search, request: ScanRequest, flag: number): void {
+  const { antiHosts, antiRacks, antiZones } = request
+  for (let k = 0; k < antiHosts.length; k++) s.antiHost[antiHosts[k]!] = flag
+  for (let k = 0; k < antiRacks.length; k++) s.antiRack[antiRacks[k]!] = flag
+  for (let k = 0; k < antiZones.length; k++) s.antiZone[antiZones[k]!] = flag
 }
 
 /** The reference's `bestOf` over the searched class maxima. */
