@@ -15,7 +15,9 @@ import { chunkKeysMax, SortedSet } from "../core/persistent/sorted-set.ts"
 describe("sorted set (mutable sorted chunks)", () => {
   it("behaves as a sorted array through inserts, removes and in-place replaces", () => {
     // Dense keys and insert-heavy runs, so chunks split (past chunkKeysMax) and merge again.
-    const op = fc.tuple(fc.constantFrom("insert", "insert", "remove", "replace"),
+    const op = fc.tuple(
+      fc.constantFrom("insert", "insert", "insert", "insert", "remove", "replace", "ceilingRemove",
+        "floorReplace"),
       fc.integer({ min: 0, max: 400 }))
     fc.assert(fc.property(fc.array(op, { maxLength: 600 }), (ops) => {
       const set = new SortedSet()
@@ -33,6 +35,22 @@ describe("sorted set (mutable sorted chunks)", () => {
           // A key just above `key` takes its slot (keys are integers, so no neighbour is between).
           set.replace(key, key + 0.5)
           model[at] = key + 0.5
+        } else if (kind === "ceilingRemove") {
+          // The allocator's pattern: a search, then a change of the key it found (the finger).
+          const found = set.ceiling(key)
+          expect(found).toBe(model.find((k) => k >= key))
+          if (found !== undefined) {
+            set.remove(found)
+            model.splice(model.indexOf(found), 1)
+          }
+        } else if (kind === "floorReplace") {
+          const found = set.floor(key)
+          expect(found).toBe(model.findLast((k) => k <= key))
+          const i = found === undefined ? -1 : model.indexOf(found)
+          if (i >= 0 && (i + 1 === model.length || model[i + 1]! > found! + 0.25)) {
+            set.replace(found!, found! + 0.25)
+            model[i] = found! + 0.25
+          }
         }
       }
       expect(set.toArray()).toEqual(model)

@@ -30,6 +30,14 @@ export class SortedSet {
   private readonly lens: number[] = []
   private readonly lasts: number[] = []
   private count = 0
+  /**
+   * Where the key the last `ceiling` or `floor` returned was (chunk, position): a remove or
+   * replace of that key — the allocator's next step — starts there instead of searching. Only a
+   * hint: it is used when the slot still holds the key (keys are distinct, so then it is the
+   * key's place), whatever changed since.
+   */
+  private fingerChunk = 0
+  private fingerPos = 0
 
   /** A set of `keys`, which must ascend strictly. */
   constructor(keys: ReadonlyArray<number> = []) {
@@ -102,11 +110,22 @@ export class SortedSet {
       this.count = 1
       return false
     }
-    let c = this.chunkFor(key)
-    if (c === chunks.length) c--
-    let chunk = chunks[c]!
-    let n = this.lens[c]!
-    let pos = lowerBound(chunk, n, key)
+    let c: number
+    let chunk: Float64Array
+    let n: number
+    let pos: number
+    if (!present && this.atFinger(key)) {
+      c = this.fingerChunk
+      chunk = chunks[c]!
+      n = this.lens[c]!
+      pos = this.fingerPos
+    } else {
+      c = this.chunkFor(key)
+      if (c === chunks.length) c--
+      chunk = chunks[c]!
+      n = this.lens[c]!
+      pos = lowerBound(chunk, n, key)
+    }
     const was = pos < n && chunk[pos] === key
     if (was === present) return was
     if (present) {
@@ -147,10 +166,11 @@ export class SortedSet {
    */
   replace(oldKey: number, newKey: number): void {
     const chunks = this.chunks
-    const c = this.chunkFor(oldKey)
+    const hit = this.atFinger(oldKey)
+    const c = hit ? this.fingerChunk : this.chunkFor(oldKey)
     const chunk = chunks[c]
     const n = c < chunks.length ? this.lens[c]! : 0
-    const pos = chunk === undefined ? 0 : lowerBound(chunk, n, oldKey)
+    const pos = hit ? this.fingerPos : chunk === undefined ? 0 : lowerBound(chunk, n, oldKey)
     if (chunk === undefined || chunk[pos] !== oldKey) {
       throw new Error(`SortedSet.replace: ${oldKey} is not present`)
     }
@@ -162,6 +182,13 @@ export class SortedSet {
     }
     chunk[pos] = newKey
     if (pos === n - 1) this.lasts[c] = newKey
+  }
+
+  /** Whether the finger's slot holds `key` (see `fingerChunk`). */
+  private atFinger(key: number): boolean {
+    const c = this.fingerChunk
+    return c < this.chunks.length && this.fingerPos < this.lens[c]! &&
+      this.chunks[c]![this.fingerPos] === key
   }
 
   /** Splits full chunk `c` into two halves. */
@@ -197,7 +224,10 @@ export class SortedSet {
     const c = this.chunkFor(key)
     if (c === this.chunks.length) return undefined
     const chunk = this.chunks[c]!
-    return chunk[lowerBound(chunk, this.lens[c]!, key)]
+    const pos = lowerBound(chunk, this.lens[c]!, key)
+    this.fingerChunk = c
+    this.fingerPos = pos
+    return chunk[pos]
   }
 
   /** The largest key ≤ `key`, or undefined. */
@@ -206,10 +236,16 @@ export class SortedSet {
     if (c < this.chunks.length) {
       const chunk = this.chunks[c]!
       const pos = lowerBound(chunk, this.lens[c]!, key)
-      if (chunk[pos] === key) return key
-      if (pos > 0) return chunk[pos - 1]
+      if (chunk[pos] === key || pos > 0) {
+        this.fingerChunk = c
+        this.fingerPos = chunk[pos] === key ? pos : pos - 1
+        return chunk[this.fingerPos]
+      }
     }
-    return c > 0 ? this.lasts[c - 1] : undefined
+    if (c === 0) return undefined
+    this.fingerChunk = c - 1
+    this.fingerPos = this.lens[c - 1]! - 1
+    return this.lasts[c - 1]
   }
 
   /** The largest key, or undefined when empty. */

@@ -194,8 +194,9 @@ export function returnExtent(
     throw new Error(`freeExtent: [${offsetMb}, ${endMb}) is not an aligned extent of the device`)
   }
   const sets = setsOf(device)
-  let before = sets.byOffset.floor(offsetMb * scale + scale - 1)
+  // Floor last: the set's finger then holds `before`, which the merge replaces.
   let after = sets.byOffset.ceiling(offsetMb * scale)
+  let before = sets.byOffset.floor(offsetMb * scale + scale - 1)
   if (before !== undefined) {
     const beforeEndMb = Math.floor(before / scale) + (before % scale)
     if (beforeEndMb > offsetMb) throw new Error(`freeExtent: ${offsetMb} MB is already free`)
