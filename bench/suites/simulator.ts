@@ -216,10 +216,14 @@ function inChild(mode: "engine" | "real", requests: number, timeoutS = 0): Child
 
 /**
  * Where a real-core run's time went, per request: the core's placement, the core's release, the
- * invariant checks, and the rest (the simulator's engine, cluster adapter and recorder).
+ * invariant checks, and the rest (the simulator's engine, cluster adapter and recorder). The
+ * timers read the wall clock, which on a busy machine also counts the time the process waited
+ * for a core; the second set scales each part by the run's CPU/wall ratio (an estimate that
+ * assumes the waits fall on every part alike), comparable across machine loads.
  */
 function split(label: string, r: ChildResult): BenchRecord[] {
   const us = (seconds: number) => (seconds * 1e6) / r.requests
+  const cpuUs = (seconds: number) => us(seconds) * (r.cpuSeconds / r.seconds)
   const rest = r.seconds - r.placeSeconds - r.releaseSeconds - r.checkSeconds
   return [
     record(suite, `${label}: core placement (schedule), µs per request`, us(r.placeSeconds), "µs",
@@ -230,6 +234,13 @@ function split(label: string, r: ChildResult): BenchRecord[] {
     record(suite, `${label}: the simulator's own code, µs per request`, us(rest), "µs", "lower"),
     record(suite, `${label}: the simulator's own share of the run`, rest / r.seconds, "ratio",
       "lower"),
+    record(suite, `${label}: CPU µs per request (whole run)`, us(r.cpuSeconds), "µs", "lower"),
+    record(suite, `${label}: core placement, CPU-scaled µs per request`, cpuUs(r.placeSeconds),
+      "µs", "lower"),
+    record(suite, `${label}: core release, CPU-scaled µs per request`, cpuUs(r.releaseSeconds),
+      "µs", "lower"),
+    record(suite, `${label}: the simulator's own code, CPU-scaled µs per request`, cpuUs(rest),
+      "µs", "lower"),
   ]
 }
 
