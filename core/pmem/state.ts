@@ -262,6 +262,12 @@ export function deletePmemVolumes(
     if (repeated !== undefined) return err(repeated)
   }
   const server = serverPmemOf(state, serverUuid)
+  if (n === 1) {
+    // The usual delete: one volume, found and removed without a list of positions.
+    const k = server === undefined ? -1 : volumeIndexOf(server, volumeUuids[0]!)
+    if (k < 0) return err(new NotFound({ resource: "pmem volume", id: lowerCase(volumeUuids[0]!) }))
+    return ok(removeVolumes(state, server!, k, undefined))
+  }
   const indexes = new Array<number>(n)
   for (let i = 0; i < n; i++) {
     const uuid = volumeUuids[i]!
@@ -269,7 +275,7 @@ export function deletePmemVolumes(
     if (k < 0) return err(new NotFound({ resource: "pmem volume", id: lowerCase(uuid) }))
     indexes[i] = k
   }
-  return ok(removeVolumes(state, server!, indexes))
+  return ok(removeVolumes(state, server!, -1, indexes))
 }
 
 /** A BadRequest naming every uuid listed again (case-insensitively), or undefined. */
@@ -321,23 +327,24 @@ export function releaseServer(state: PmemState, serverUuid: string): PmemChange 
   if (server === undefined) return { state, volumes: [] }
   const indexes = new Array<number>(server.volumes.length)
   for (let k = 0; k < indexes.length; k++) indexes[k] = k
-  return removeVolumes(state, server, indexes)
+  return removeVolumes(state, server, -1, indexes)
 }
 
 /**
- * Removes the server's volumes at `indexes` (distinct positions in `server.volumes`) and frees
- * their extents. The removed volumes are returned in the server's (creation) order.
+ * Removes the server's volumes at `indexes` (distinct positions in `server.volumes`), or when
+ * `indexes` is undefined the one at `only`, and frees their extents. The removed volumes are
+ * returned in the server's (creation) order.
  */
 function removeVolumes(
   state: PmemState,
   server: ServerPmem,
-  indexes: ReadonlyArray<number>,
+  only: number,
+  indexes: ReadonlyArray<number> | undefined,
 ): PmemChange {
   const volumes = server.volumes
   // One volume (the usual delete) is compared by index; more are marked in a list.
-  const only = indexes.length === 1 ? indexes[0]! : -1
   let gone: boolean[] | undefined
-  if (only < 0) {
+  if (indexes !== undefined) {
     gone = new Array<boolean>(volumes.length).fill(false)
     for (const k of indexes) {
       if (!(k >= 0 && k < volumes.length) || gone[k]) {
@@ -345,11 +352,12 @@ function removeVolumes(
       }
       gone[k] = true
     }
-  } else if (!(only < volumes.length)) {
+  } else if (!(only >= 0 && only < volumes.length)) {
     throw new Error("removeVolumes: a volume is not the server's")
   }
-  const keptCount = volumes.length - indexes.length
-  const removed = new Array<PmemVolume>(indexes.length)
+  const removedCount = indexes === undefined ? 1 : indexes.length
+  const keptCount = volumes.length - removedCount
+  const removed = new Array<PmemVolume>(removedCount)
   const kept = new Array<PmemVolume>(keptCount)
   const volumeKeys = new Array<number>(2 * keptCount)
   const keys = server.volumeKeys
