@@ -6,6 +6,7 @@ import { describe, expect, it } from "vitest"
 import {
   type BlockKernels, referenceKernels, selectKernels, xxh3,
 } from "../core/kernels/index.ts"
+import { xxh3Halves } from "../core/kernels/xxh3-halves.ts"
 
 const MASK64 = (1n << 64n) - 1n
 const PRIME32 = 2654435761n
@@ -89,6 +90,31 @@ describe("xxh3 against published vectors", () => {
     const twoBlocks = value(kernels.xxh3Blocks(sanityBuffer(B + 1)))
     expect(twoBlocks[0]).toBe(0xe91206429d1f48f9n)
     expect(twoBlocks[1]).toBe(xxh3(sanityBuffer(B + 1).subarray(B)))
+  })
+})
+
+describe("xxh3 in 32-bit halves (the TypeScript backend's) against the BigInt reference", () => {
+  it("agrees on random inputs of every length from 0 to three blocks, at any alignment", () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 3 * B + 100 }), fc.nat(3),
+      (bytes, offset) => {
+        const shifted = new Uint8Array(bytes.length + offset)
+        shifted.set(bytes, offset)
+        expect(xxh3Halves(shifted.subarray(offset))).toBe(xxh3(bytes))
+      }))
+  })
+
+  it("agrees on the published and xxhsum vectors over 240 bytes", () => {
+    for (const length of [241, 403, 512, 1024, 2048, 2099, 2240, 2367, 4095, 4096, 4161]) {
+      expect(xxh3Halves(sanityBuffer(length))).toBe(xxh3(sanityBuffer(length)))
+    }
+    expect(xxh3Halves(sanityBuffer(4096))).toBe(0xe91206429d1f48f9n)
+  })
+
+  it("gets every carry right: all-ones input, whose products and sums overflow each lane", () => {
+    for (const length of [241, 4096]) {
+      const ones = new Uint8Array(length).fill(0xff)
+      expect(xxh3Halves(ones)).toBe(xxh3(ones))
+    }
   })
 })
 

@@ -33,10 +33,7 @@ function req(port: number, generation: number, kernels: BlockKernels,
     includeSlaveChanges: false, bwlimitBytesPerS: null, kernels, replyTimeoutMs: 20_000, ...over }
 }
 
-/**
- * The base's hashes as the sender's list should hold them (computed by the WebAssembly kernel:
- * the TypeScript XXH3 is a slow BigInt reference; the two are held equal in kernels-xxh3).
- */
+/** The base's hashes as the sender's list should hold them. */
 function baseHashes(kernels: BlockKernels): BigUint64Array {
   const hashed = hashImageFile(kernels, imagePaths(dirs.master, id).base, undefined,
     listFingerprint)
@@ -100,21 +97,20 @@ describe.skipIf(wasmKernels === null)("cycles that find changes by hash (wasm ba
     const p = imagePaths(dirs.master, id)
     const random = prng(11)
     const blockCount = Math.ceil(imageSizeBytes / 4096)
-    const check = async (generation: number, listKept = true) => {
+    const check = async (generation: number) => {
       await settleCycle(dirs.master, id) // the master's commit runs after the ACK
       expect(readMeta(dirs.master, id)!.generation).toBe(generation)
       expect(sha256File(imagePaths(dirs.slave, id).image)).toBe(sha256File(p.image))
       const list = readHashList(p.hashes, generation, blockCount, listFingerprint)
-      if (listKept) expect(list).toEqual(baseHashes(kernels))
-      else expect(list).toBeNull()
+      expect(list).toEqual(baseHashes(kernels))
     }
     try {
       let g = 0
-      // A TypeScript cycle diffs bytes and keeps no list: the next wasm cycle rebuilds it.
-      for (const k of [kernels, referenceKernels(), kernels, kernels]) {
+      // A TypeScript cycle diffs bytes and patches the valid list with what it ships.
+      for (const k of [kernels, referenceKernels(), kernels, referenceKernels(), kernels]) {
         randomWrites(p.image, imageSizeBytes, 40, random)
         g = (await syncOnce(req(agent.port, g + 1, k))).generation
-        await check(g, k.backend === "wasm")
+        await check(g)
       }
       // A list of xxHash64s at the right generation (as an earlier version wrote it) is not
       // used: had it been, every block would differ from it and ship.

@@ -10,7 +10,7 @@ import { connect, type Socket } from "node:net"
 import {
   BLOCK_SIZE_BYTES, type BlockKernels, blocksOf, fingerprintBlocksInto,
 } from "../../core/kernels/index.ts"
-import { writeHashList } from "./hashlist.ts"
+import { readHashList, writeHashList } from "./hashlist.ts"
 import {
   type ImageMeta, imagePaths, readMeta, writeMeta,
 } from "./images.ts"
@@ -122,11 +122,11 @@ export const batchBytesMax = 1024 * 1024
 
 /**
  * How this cycle finds the changed blocks: by the base's hash list where hashing is fast (the
- * WebAssembly backend: only the image is read), with the list to write after the ACK; else by
- * diffing image and base, and then no list is kept: the TypeScript backend's only XXH3 is the
- * BigInt reference (about 0.8 ms per block, so patching 1% of 256 MiB would cost more than the
- * whole cycle), and its diff needs none. The list left from an earlier cycle names an older
- * generation, so the next WebAssembly cycle reads it as stale and rebuilds it from the base.
+ * WebAssembly backend: only the image is read), else by diffing image and base (the TypeScript
+ * backend: native `memcmp` skips equal runs, faster than any TypeScript hash of the image); in
+ * both cases with the list to write after the ACK (null when there is no valid one to patch: the
+ * TypeScript backend patches a valid list with the shipped blocks' fingerprints, about 10 µs a
+ * block, so that a later WebAssembly cycle need not rebuild it from the base).
  */
 function findChanges(req: SyncRequest, baseGeneration: number,
   sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
@@ -134,7 +134,9 @@ function findChanges(req: SyncRequest, baseGeneration: number,
     return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes,
       listFingerprint)
   }
-  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes: null }
+  const p = imagePaths(req.masterDir, req.imageId)
+  const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes), listFingerprint)
+  return { ...changedSinceBase(req.masterDir, req.imageId, req.kernels, sizeBytes), hashes }
 }
 
 /**
@@ -222,10 +224,13 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
       pendingDurable)
     // While the agent commits (its journal flush): the blocks into the base, which may run
     // ahead of the slave only at the pending indices (every later cycle ships them until one
-    // is acknowledged), and the hash list as the base will be (the scan's changed blocks are
-    // hashed already).
+    // is acknowledged), and the hash list as the base will be (a hash scan's changed blocks are
+    // hashed already; a TypeScript diff only patches a list that is valid).
     writeBatchesInPlace(baseFd, batches)
-    if (hashes !== null) patchHashes(req.kernels, hashes, batches, new Set(changed))
+    if (hashes !== null) {
+      patchHashes(req.kernels, hashes, batches, req.kernels.backend === "wasm" ? new Set(changed)
+        : new Set())
+    }
     const ack = await expect(peer, FrameType.ack, timeoutMs)
     if (ack.body.generation !== req.generation) throw new Error(`ACK for ${ack.body.generation}`)
     acknowledged = true

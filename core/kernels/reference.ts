@@ -7,7 +7,7 @@
 import { diffBlockCount } from "./check.ts"
 import { checkedKernels } from "./checked.ts"
 import { BLOCK_SIZE_BYTES, type BlockKernels, bitmapBytes, blocksOf } from "./types.ts"
-import { xxh3 } from "./xxh3.ts"
+import { xxh3Halves } from "./xxh3-halves.ts"
 import { xxh64RangeInto } from "./xxhash64.ts"
 
 const WORDS_PER_BLOCK = BLOCK_SIZE_BYTES / 4
@@ -80,7 +80,7 @@ function xxh3Into(image: Uint8Array, out: BigUint64Array): number {
   const blockCount = blocksOf(image.length)
   for (let index = 0; index < blockCount; index++) {
     const start = index * BLOCK_SIZE_BYTES
-    out[index] = xxh3(image.subarray(start, Math.min(image.length, start + BLOCK_SIZE_BYTES)))
+    out[index] = xxh3Halves(image.subarray(start, Math.min(image.length, start + BLOCK_SIZE_BYTES)))
   }
   return blockCount
 }

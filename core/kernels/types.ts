@@ -62,8 +62,8 @@ export interface BlockKernels {
 
   /**
    * One XXH3-64 (seed 0, default secret) per block of `image`, on the same terms as
-   * `hashBlocksInto`: the cheaper block fingerprint (the WebAssembly kernel runs its accumulate
-   * loop on SIMD lanes; the TypeScript reference is a BigInt transcription, slow).
+   * `hashBlocksInto`: the cheaper block fingerprint where SIMD runs (the WebAssembly kernel
+   * runs its accumulate loop on v128 lanes; the TypeScript backend uses 32-bit halves).
    */
   xxh3BlocksInto(image: Uint8Array, out: BigUint64Array): Outcome<number, BadRequest>
   /** `xxh3BlocksInto` with a freshly allocated hash list. */

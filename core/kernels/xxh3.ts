@@ -3,7 +3,8 @@
  * transcribed from xxHash's specification (doc/xxhash_spec.md): every input length (0-16, 17-128,
  * 129-240 and > 240 bytes) and any seed. Written to be obviously right, not fast (about 3,000
  * BigInt operations per 4 KiB block): it is the oracle the WebAssembly block fingerprint
- * (assembly/xxh3.ts) is held equal to, and the TypeScript backend's `xxh3BlocksInto`.
+ * (assembly/xxh3.ts) and the 32-bit-halves one (xxh3-halves.ts, the TypeScript backend's) are
+ * held equal to, and the latter's path for inputs of 240 bytes or less.
  * Checked against xxHash's published sanity vectors in test/kernels-xxh3.test.ts.
  */
 
