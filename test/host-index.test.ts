@@ -10,7 +10,7 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
   withHostStatus } from "../core/cluster/index.ts"
-import { blockStat, blockStatCount, buildHostIndex, type HostIndex }
+import { blockStat, blockStatCount, buildHostIndex, type HostIndex, pciColumnMax }
   from "../core/cluster/host-index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { setPlacementScan } from "../core/kernels/scan-select.ts"
@@ -134,7 +134,11 @@ describe("the host index", () => {
             }
           }
           if (kept !== undefined) {
-            expect([...kept.stats]).toEqual([...indexOf(state, kept.blockSize).stats])
+            const rebuilt = indexOf(state, kept.blockSize)
+            expect([...kept.stats]).toEqual([...rebuilt.stats])
+            kept.pciColumns.forEach((column, k) => {
+              expect([...kept.pciMaxes[k]!]).toEqual([...pciColumnMax(rebuilt, column)])
+            })
           }
         }
         history.push(state)

@@ -12,7 +12,7 @@
  * of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
-import type { ScanIndex } from "./scan.ts"
+import type { PciColumn, ScanIndex } from "./scan.ts"
 
 /** Hosts per block. */
 export const hostBlockSize = 64
@@ -70,6 +70,13 @@ export interface HostIndex {
   readonly zoneMask: Int32Array
   /** Per block, 1 when one of its hosts has PCI devices. */
   readonly pciBlock: Uint8Array
+  /**
+   * PCI columns the search asked for (`pciColumnMax`), and per block the most devices of each
+   * column's spec free on one host (`pciMaxes[k]` for `pciColumns[k]`), kept current per changed
+   * host like the summaries.
+   */
+  readonly pciColumns: PciColumn[]
+  readonly pciMaxes: Int32Array[]
   /** Per block, `blockStatCount` summaries (`blockStat`). */
   readonly stats: Float64Array
 }
@@ -106,7 +113,7 @@ export function buildHostIndex(
   const blocks = starts.length - 1
   const index: HostIndex = {
     blockSize, order, classBlocks, blockStart: Int32Array.from(starts), blockOf: new Int32Array(n),
-    zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks),
+    zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks), pciColumns: [], pciMaxes: [],
     stats: new Float64Array(blocks * blockStatCount),
   }
   for (let b = 0; b < blocks; b++) {
@@ -165,6 +172,39 @@ export function refreshHostIndex(
   const b = index.blockOf[hostIndex]!
   readHostColumns(scan, hostIndex, now)
   if (!foldHost(index, scan, b, hostIndex, was, now)) summarise(index, scan, b)
+  if (index.pciBlock[b] === 1) {
+    for (let k = 0; k < index.pciColumns.length; k++) {
+      index.pciMaxes[k]![b] = blockMaxOf(index, index.pciColumns[k]!.free, b)
+    }
+  }
+}
+
+/**
+ * Per block, the most devices of `column`'s spec free on one of its hosts; computed over every
+ * block on the first call for a column (O(hosts)), then kept current by `refreshHostIndex`.
+ * `column` must be one of the columns of the scan the index describes.
+ */
+export function pciColumnMax(index: HostIndex, column: PciColumn): Int32Array {
+  const k = index.pciColumns.indexOf(column)
+  if (k >= 0) return index.pciMaxes[k]!
+  const blocks = index.blockStart.length - 1
+  const max = new Int32Array(blocks)
+  for (let b = 0; b < blocks; b++) {
+    if (index.pciBlock[b] === 1) max[b] = blockMaxOf(index, column.free, b)
+  }
+  index.pciColumns.push(column)
+  index.pciMaxes.push(max)
+  return max
+}
+
+/** The largest of `values` over block b's hosts. */
+function blockMaxOf(index: HostIndex, values: Int32Array, b: number): number {
+  let max = 0
+  for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+    const v = values[index.order[p]!]!
+    if (v > max) max = v
+  }
+  return max
 }
 
 /** Recomputes the summaries of the block holding `hostIndex` from scratch (O(block)). */

@@ -12,7 +12,7 @@
  * the full scan.
  */
 import {
-  blockStat as st, blockStatCount, type HostIndex, ramThresholdsMb, usedThresholds,
+  blockStat as st, blockStatCount, type HostIndex, pciColumnMax, ramThresholdsMb, usedThresholds,
 } from "../cluster/host-index.ts"
 import { classWinner, hostPasses } from "../kernels/scan-reference.ts"
 import { anyDiskKind, type ScanInput, type ScanRequest } from "../kernels/scan-types.ts"
@@ -98,6 +98,15 @@ function mark(s: Search, request: ScanRequest, flag: number): void {
   for (let k = 0; k < antiZones.length; k++) s.antiZone[antiZones[k]!] = flag
 }
 
+/** Per-block PCI maxima of the request's columns (scratch, set per search). */
+const pciMax: Int32Array[] = []
+
+/** Whether some host of block b may have each requested PCI column's count free. */
+function pciMayFit(b: number, count: number): boolean {
+  for (let k = 0; k < count; k++) if (pciMax[k]![b]! < req.pciCounts[k]!) return false
+  return true
+}
+
 /** The reference's `bestOf` over the searched class maxima. */
 function decide(): number {
   const s = search
@@ -135,7 +144,7 @@ function decide(): number {
 function boundBlocks(): void {
   const { upper, lower } = search
   const x = index.stats
-  const { zoneMask, pciBlock } = index
+  const { zoneMask } = index
   const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
   let threshold = 0
   while (threshold + 1 < usedThresholds.length && usedThresholds[threshold + 1]! <= v) {
@@ -149,7 +158,9 @@ function boundBlocks(): void {
   while (ram + 1 < ramThresholdsMb.length && ramThresholdsMb[ram + 1]! <= m) ram++
   const ramSlot = st.usedByRam + 2 * ram
   const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
-  const pci = req.pci.length > 0
+  // Per requested PCI column, the most devices free on one host of each block.
+  const pciCount = req.pci.length
+  for (let k = 0; k < pciCount; k++) pciMax[k] = pciColumnMax(index, req.pci[k]!)
   const zoneBit = zone === -1 ? 0 : 1 << zone
   const affinityBit = affinityZone === -1 ? 0 : 1 << affinityZone
   const { blockStart, order, classBlocks } = index
@@ -164,7 +175,7 @@ function boundBlocks(): void {
       if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v ||
         x[at + st.maxFreeRamMb]! < m || (mask !== -1 && (mask & zoneBit) !== zoneBit) ||
         (mask !== -1 && (mask & affinityBit) !== affinityBit) ||
-        (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pci && pciBlock[b] === 0) ||
+        (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pciCount > 0 && !pciMayFit(b, pciCount)) ||
         (hostBlock >= 0 && hostBlock !== b)) {
         upper[b] = NaN
         lower[b] = NaN
