@@ -4,7 +4,7 @@
  * random live volume and adds a new one to the same server. Measured side by side:
  * - the public API (`deletePmemVolumes` + `addPmemVolumes` on the immutable state), target
  *   ≥ 200,000 pairs/s;
- * - the device allocator alone (copy-on-write chunked extent indexes);
+ * - the device allocator alone (the rerootable chunked extent sets of `core/pmem/extents.ts`);
  * - a naive baseline allocator: an immutable sorted array of free extents, best fit by a full
  *   scan, copied on every change; the ratio allocator / baseline is reported.
  */

@@ -2,8 +2,8 @@
  * Persistent-memory volumes: the state built from the inventory, and the three operations that
  * change it — add a list of volumes to a server, delete a list, release all of a server's
  * volumes when it is deleted. Each is all-or-nothing and returns a new state; the state it was
- * given is never mutated (structural sharing: persistent maps and copy-on-write extent indexes),
- * so a dry run is the same call with the result discarded.
+ * given always reads as it did (rerootable records and extent sets, see `records.ts` and
+ * `extents.ts`), so a dry run is the same call with the result discarded.
  *
  * Servers are owned elsewhere (core/cluster): the caller names the server, its host and, when
  * known, its NUMA node. This module records which volumes a server holds, on which host, and
