@@ -377,6 +377,21 @@ describe("deleting and releasing volumes", () => {
     expect(checkPmemInvariants(s)).toEqual([])
   })
 
+  it("tells apart volumes whose sequences share their low bits (the keys' filter)", () => {
+    // Volume keys keep 23 bits of the sequence: these two volumes have equal ones.
+    let s = add(twoNodeState(), s1, [vol("a", 2)])
+    s = add({ ...s, nextSequence: 2 ** 23 }, s1, [vol("b", 2)])
+    const [a, b] = serverPmemVolumes(s, "s1")
+    const forged = `${a!.volume_uuid.slice(0, 24)}${(2 ** 24).toString(16).padStart(12, "0")}`
+    expect(failure(deletePmemVolumes(s, "s1", [forged]))._tag).toBe("NotFound")
+    const withoutB = Result.getOrThrow(deletePmemVolumes(s, "s1", [b!.volume_uuid])).state
+    expect(serverPmemVolumes(withoutB, "s1")).toEqual([a])
+    const withoutA = Result.getOrThrow(deletePmemVolumes(s, "s1", [a!.volume_uuid])).state
+    expect(serverPmemVolumes(withoutA, "s1")).toEqual([b])
+    expect(failure(addPmemVolumes(s, s1, [vol("b", 2)]))._tag).toBe("Conflict")
+    expect(checkPmemInvariants(withoutA)).toEqual([])
+  })
+
   it("keeps a server's extents while others come and go, and frees them on release", () => {
     let s = add(twoNodeState(), s1, [vol("keep", 30, "NV0", true), vol("dram", 512, "DRAM")])
     const kept = serverPmemVolumes(s, "s1")

@@ -17,6 +17,7 @@ import {
   type DevicePmem,
   type HostPmem,
   nameHashOf,
+  nameHashOfKey,
   type PmemServerRef,
   type PmemState,
   type PmemVolume,
@@ -58,8 +59,8 @@ export function refuseAdd(
     const keys = existing.volumeKeys
     for (const v of volumes) {
       const hash = nameHashOf(v.name)
-      for (let j = 1; j < keys.length; j += 2) {
-        if (keys[j] === hash && held[j >>> 1]!.name === v.name) {
+      for (let k = 0; k < keys.length; k++) {
+        if (nameHashOfKey(keys[k]!) === hash && held[k]!.name === v.name) {
           ;(taken ??= []).push(JSON.stringify(v.name))
         }
       }

@@ -6,7 +6,7 @@
 import { type Extent, extentIndexSizes, freeExtentsOf } from "./extents.ts"
 import { recordHost, recordHosts, recordServers } from "./records.ts"
 import { sequenceOfUuid } from "./ids.ts"
-import { type DevicePmem, nameHashOf, type PmemState } from "./state.ts"
+import { type DevicePmem, type PmemState, volumeKeyOf } from "./state.ts"
 
 /** Every rule the state must keep; each violation is one line naming where it is. */
 export function checkPmemInvariants(state: PmemState): string[] {
@@ -20,15 +20,12 @@ export function checkPmemInvariants(state: PmemState): string[] {
     const names = new Set(server.volumes.map((v) => v.name))
     if (names.size !== server.volumes.length) problems.push(`${where}: duplicate volume names`)
     const n = server.volumes.length
-    if (server.volumeKeys.length !== 2 * n) {
+    if (server.volumeKeys.length !== n) {
       problems.push(`${where}: ${server.volumeKeys.length} volume keys for ${n} volumes`)
     }
     server.volumes.forEach((v, k) => {
-      if (server.volumeKeys[2 * k] !== v.sequence) {
-        problems.push(`${where}: volumeKeys[${2 * k}] (sequence) stale`)
-      }
-      if (server.volumeKeys[2 * k + 1] !== nameHashOf(v.name)) {
-        problems.push(`${where}: volumeKeys[${2 * k + 1}] (name hash) stale`)
+      if (server.volumeKeys[k] !== volumeKeyOf(v.sequence, v.name)) {
+        problems.push(`${where}: volumeKeys[${k}] stale`)
       }
     })
     const affinityCount = server.volumes.filter((v) => v.affinity).length

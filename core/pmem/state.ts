@@ -62,10 +62,10 @@ export interface ServerPmem {
   /** In creation order. */
   readonly volumes: ReadonlyArray<PmemVolume>
   /**
-   * `volumes[k].sequence` at `2k` and `nameHashOf(volumes[k].name)` at `2k + 1`, in one flat
-   * number array beside `volumes`: the lookups by uuid and the name-uniqueness check scan it
-   * instead of reading every volume record (which, spread over the heap, cost a cache miss
-   * each; measured 10% of a churn pair when the records were read instead).
+   * `volumeKeyOf(volumes[k].sequence, volumes[k].name)` at `k`, in a flat array of doubles
+   * beside `volumes`: the lookups by uuid and the name-uniqueness check scan it instead of
+   * reading every volume record (which, spread over the heap, cost a cache miss each; measured
+   * 10% of a churn pair when the records were read instead).
    */
   readonly volumeKeys: ReadonlyArray<number>
   /** How many of `volumes` have affinity (the server is pinned while it is above 0). */
@@ -77,6 +77,24 @@ export function nameHashOf(name: string): number {
   let h = 0x811c9dc5
   for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193)
   return h >>> 2
+}
+
+/** The span of the name hash in a volume key, and of the sequence bits it keeps (53 in all). */
+const keyHashSpan = 2 ** 30
+const keySequenceSpan = 2 ** 23
+
+/**
+ * A volume's key in `ServerPmem.volumeKeys`: the low 23 bits of its sequence above the 30-bit
+ * hash of its name, one exact double. Equal keys are only a hint (a lookup confirms on the
+ * volume): the key filters, it does not identify.
+ */
+export function volumeKeyOf(sequence: number, name: string): number {
+  return (sequence % keySequenceSpan) * keyHashSpan + nameHashOf(name)
+}
+
+/** The name hash a volume key holds. */
+export function nameHashOfKey(key: number): number {
+  return key - Math.floor(key / keyHashSpan) * keyHashSpan
 }
 
 /**
@@ -191,14 +209,13 @@ export function addPmemVolumes(
   const added = new Array<PmemVolume>(n)
   // The server's new flat arrays are built at their final length: old entries, then new ones.
   const allVolumes = existing === undefined ? added : grown(existing.volumes, n)
-  const volumeKeys = existing === undefined ? new Array<number>(2 * n)
-    : grown(existing.volumeKeys, 2 * n)
+  const volumeKeys = existing === undefined ? new Array<number>(n)
+    : grownKeys(existing.volumeKeys, n)
   let affinityCount = existing === undefined ? 0 : existing.affinityCount
   let pinnedNumaNode = existing?.pinnedNumaNode
   for (let i = 0; i < n; i++) {
     const v = volumes[i]!
-    volumeKeys[2 * (held + i)] = state.nextSequence + i
-    volumeKeys[2 * (held + i) + 1] = nameHashOf(v.name)
+    volumeKeys[held + i] = volumeKeyOf(state.nextSequence + i, v.name)
     if (v.affinity) affinityCount++
     added[i] = {
       uuid: volumeUuid(server.serverUuid, v.name, state.nextSequence + i),
@@ -237,6 +254,16 @@ export function addPmemVolumes(
 function grown<T>(xs: ReadonlyArray<T>, extra: number): T[] {
   const out = new Array<T>(xs.length + extra)
   for (let i = 0; i < xs.length; i++) out[i] = xs[i]!
+  return out
+}
+
+/**
+ * `grown` for volume keys: its own allocation site, so V8 keeps these arrays as unboxed doubles
+ * (a site shared with the volume lists would make them arrays of boxed numbers).
+ */
+function grownKeys(keys: ReadonlyArray<number>, extra: number): number[] {
+  const out = new Array<number>(keys.length + extra)
+  for (let i = 0; i < keys.length; i++) out[i] = keys[i]!
   return out
 }
 
@@ -309,13 +336,18 @@ function lowerCase(text: string): string {
 function volumeIndexOf(server: ServerPmem, uuid: string): number {
   const sequence = sequenceOfUuid(uuid)
   if (sequence < 0) return -1
+  const low = (sequence % keySequenceSpan) * keyHashSpan
+  const high = low + keyHashSpan
   const keys = server.volumeKeys
-  let j = 0
-  while (j < keys.length && keys[j] !== sequence) j += 2
-  if (j >= keys.length) return -1
-  const k = j >>> 1
-  const held = server.volumes[k]!.uuid
-  return held === uuid || held === lowerCase(uuid) ? k : -1
+  for (let k = 0; k < keys.length; k++) {
+    const key = keys[k]!
+    if (key < low || key >= high) continue
+    const volume = server.volumes[k]!
+    if (volume.sequence !== sequence) continue
+    // A sequence is never reused in a state's history: this is the only volume that has it.
+    return volume.uuid === uuid || volume.uuid === lowerCase(uuid) ? k : -1
+  }
+  return -1
 }
 
 /**
@@ -359,7 +391,7 @@ function removeVolumes(
   const keptCount = volumes.length - removedCount
   const removed = new Array<PmemVolume>(removedCount)
   const kept = new Array<PmemVolume>(keptCount)
-  const volumeKeys = new Array<number>(2 * keptCount)
+  const volumeKeys = new Array<number>(keptCount)
   const keys = server.volumeKeys
   let r = 0
   let w = 0
@@ -370,8 +402,7 @@ function removeVolumes(
       removed[r++] = v
       if (v.affinity) affinityCount--
     } else {
-      volumeKeys[2 * w] = keys[2 * k]!
-      volumeKeys[2 * w + 1] = keys[2 * k + 1]!
+      volumeKeys[w] = keys[k]!
       kept[w++] = volumes[k]!
     }
   }
