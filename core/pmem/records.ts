@@ -81,19 +81,24 @@ export function recordServer(records: PmemRecords, serverUuid: string): ServerPm
 /**
  * A new version with `server` as the record of `serverUuid` (undefined: it holds no volume any
  * more) and `host` as the record of its host, which must be one of the records' hosts.
+ * `wasServer` is what `records` holds for `serverUuid` (the caller has just read it there; it
+ * becomes the undo log's entry, so the write needs no second lookup).
  */
 export function writeRecords(
   records: PmemRecords,
   serverUuid: string,
+  wasServer: ServerPmem | undefined,
   server: ServerPmem | undefined,
   host: HostPmem,
 ): PmemRecords {
-  const k = storeOf(records).hostIndex.get(host.host)
-  if (k === undefined) throw new Error(`writeRecords: ${host.host} is not a pmem host`)
   const from = writeFrom(records)
   const store = from.lineage as RecordStore
-  const wasServer = store.write(serverUuid, server)
-  const wasHost = store.write(k, host)
+  const k = store.hostIndex.get(host.host)
+  if (k === undefined) throw new Error(`writeRecords: ${host.host} is not a pmem host`)
+  const wasHost = store.hosts[k]
+  if (server === undefined) store.servers.delete(serverUuid)
+  else store.servers.set(serverUuid, server)
+  store.hosts[k] = host
   return publishWrites(from, [serverUuid, wasServer, k, wasHost])
 }
 

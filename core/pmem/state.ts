@@ -243,7 +243,7 @@ export function addPmemVolumes(
   return ok({
     state: {
       inventory: state.inventory,
-      records: writeRecords(state.records, server.serverUuid, record, placedHost),
+      records: writeRecords(state.records, server.serverUuid, existing, record, placedHost),
       nextSequence: state.nextSequence + volumes.length,
     },
     volumes: added,
@@ -419,7 +419,7 @@ function removeVolumes(
   return {
     state: {
       inventory: state.inventory,
-      records: writeRecords(state.records, server.serverUuid, record, hostAfter),
+      records: writeRecords(state.records, server.serverUuid, server, record, hostAfter),
       nextSequence: state.nextSequence,
     },
     volumes: removed,
