@@ -136,6 +136,7 @@ describe("the host index", () => {
           if (kept !== undefined) {
             const rebuilt = indexOf(state, kept.blockSize)
             expect([...kept.stats]).toEqual([...rebuilt.stats])
+            expect([...kept.superStats]).toEqual([...rebuilt.superStats])
             kept.pciColumns.forEach((column, k) => {
               expect([...kept.pciMaxes[k]!]).toEqual([...pciColumnMax(rebuilt, column)])
             })

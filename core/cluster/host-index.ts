@@ -4,11 +4,13 @@
  * hosts' `ScanIndex` columns (largest free vCPUs, RAM and disk per pool kind, hosts up, and the
  * extremes of the utilisation terms the weighers add up). The placement fast path searches these
  * blocks best bound first (`core/placement/host-search.ts`) so a successful placement evaluates
- * the hosts that could win, not every host.
+ * the hosts that could win, not every host. Superblocks of `superBlockSize` blocks combine their
+ * blocks' summaries the same way, so a search bounds some ten superblocks first and the blocks of
+ * only those it enters (a superblock of hosts all alike, e.g. all empty, is one exact score).
  *
  * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` folds the
  * changed host into its block's summaries (O(1), or O(block) when the host held an extreme it
- * left) and a rebuilt `ScanIndex` starts without one, so the index always describes the columns
+ * left), and the block's into its superblock's likewise; a rebuilt `ScanIndex` starts without one, so the index always describes the columns
  * of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
@@ -16,6 +18,8 @@ import type { PciColumn, ScanIndex } from "./scan.ts"
 
 /** Hosts per block. */
 export const hostBlockSize = 64
+/** Blocks per superblock (a superblock never spans two classes). */
+export const superBlockSize = 8
 /** Zones a block's zone mask can tell apart; with more zones, no block is skipped by zone. */
 export const blockZonesMax = 30
 
@@ -79,6 +83,21 @@ export interface HostIndex {
   readonly pciMaxes: Int32Array[]
   /** Per block, `blockStatCount` summaries (`blockStat`). */
   readonly stats: Float64Array
+  /**
+   * Superblocks of up to `superBlockSize` blocks: those of class c are `classSupers[c]` up to
+   * `classSupers[c + 1]`; superblock s holds blocks `superStart[s]` up to `superStart[s + 1]`.
+   */
+  readonly classSupers: Int32Array
+  readonly superStart: Int32Array
+  /** The superblock of each block. */
+  readonly superOf: Int32Array
+  /** Per superblock, the zone masks of its blocks or'ed (-1 when any is -1). */
+  readonly superZoneMask: Int32Array
+  /**
+   * Per superblock, its blocks' summaries combined (the same slots: extremes of extremes, hosts
+   * up summed; `uniform` when every host of the superblock is alike).
+   */
+  readonly superStats: Float64Array
 }
 
 /** Builds the index over a scan's columns (O(hosts)); tests pass small blocks. */
@@ -114,7 +133,7 @@ export function buildHostIndex(
   const index: HostIndex = {
     blockSize, order, classBlocks, blockStart: Int32Array.from(starts), blockOf: new Int32Array(n),
     zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks), pciColumns: [], pciMaxes: [],
-    stats: new Float64Array(blocks * blockStatCount),
+    stats: new Float64Array(blocks * blockStatCount), ...superblocksOf(classBlocks, blocks),
   }
   for (let b = 0; b < blocks; b++) {
     let mask = 0
@@ -127,7 +146,124 @@ export function buildHostIndex(
     index.zoneMask[b] = zoneCount > blockZonesMax ? -1 : mask
     summarise(index, scan, b)
   }
+  for (let q = 0; q < index.superStart.length - 1; q++) {
+    let mask = 0
+    for (let b = index.superStart[q]!; b < index.superStart[q + 1]!; b++) {
+      mask = mask === -1 || index.zoneMask[b] === -1 ? -1 : mask | index.zoneMask[b]!
+    }
+    index.superZoneMask[q] = mask
+    combineSuper(index, q)
+  }
   return index
+}
+
+/** The superblock layout over the classes' blocks (summaries and zone masks still empty). */
+function superblocksOf(classBlocks: Int32Array, blocks: number) {
+  const classSupers = new Int32Array(4)
+  const starts: number[] = []
+  for (let c = 0; c < 3; c++) {
+    classSupers[c] = starts.length
+    for (let b = classBlocks[c]!; b < classBlocks[c + 1]!; b += superBlockSize) starts.push(b)
+  }
+  classSupers[3] = starts.length
+  starts.push(blocks)
+  const supers = starts.length - 1
+  const superOf = new Int32Array(blocks)
+  for (let q = 0; q < supers; q++) superOf.fill(q, starts[q]!, starts[q + 1]!)
+  return { classSupers, superStart: Int32Array.from(starts), superOf,
+    superZoneMask: new Int32Array(supers), superStats: new Float64Array(supers * blockStatCount) }
+}
+
+/** How a superblock combines a slot over its blocks: 0 min, 1 max, 2 sum, 3 `uniform`. */
+const slotCombine = new Int8Array(blockStatCount).fill(1)
+for (const slot of [blockStat.minVcpuInv, blockStat.minRamInv, blockStat.minUsed]) {
+  slotCombine[slot] = 0
+}
+for (let k = 0; k < usedThresholds.length; k++) slotCombine[blockStat.usedByThreshold + 2 * k] = 0
+for (let k = 0; k < ramThresholdsMb.length; k++) slotCombine[blockStat.usedByRam + 2 * k] = 0
+slotCombine[blockStat.upCount] = 2
+slotCombine[blockStat.uniform] = 3
+
+/** Block b's summaries before a refresh (scratch). */
+const blockWas = new Float64Array(blockStatCount)
+
+/**
+ * Brings the summaries of block b's superblock up to date after b's changed from `old`: per
+ * slot O(1) unless b held the superblock's extreme and left it (then that slot is combined again
+ * over the superblock's blocks). The result equals `combineSuper`'s.
+ */
+function foldSuper(index: HostIndex, b: number, old: Float64Array): void {
+  const q = index.superOf[b]!
+  const x = index.stats
+  const out = index.superStats
+  const at = b * blockStatCount
+  const o = q * blockStatCount
+  for (let k = 0; k < blockStatCount; k++) {
+    const was = old[k]!
+    const is = x[at + k]!
+    if (was === is) continue
+    const kind = slotCombine[k]!
+    const cur = out[o + k]!
+    if (kind === 0) {
+      if (is < cur) out[o + k] = is
+      else if (was === cur) out[o + k] = combineSlot(index, q, k)
+    } else if (kind === 1) {
+      if (is > cur) out[o + k] = is
+      else if (was === cur) out[o + k] = combineSlot(index, q, k)
+    } else if (kind === 2) out[o + k] = cur + is - was
+  }
+  out[o + blockStat.uniform] = superUniform(index, q)
+}
+
+/** Slot k combined over superblock q's blocks (min or max by `slotCombine`). */
+function combineSlot(index: HostIndex, q: number, k: number): number {
+  const x = index.stats
+  const min = slotCombine[k] === 0
+  let v = min ? Infinity : -Infinity
+  for (let b = index.superStart[q]!; b < index.superStart[q + 1]!; b++) {
+    const y = x[b * blockStatCount + k]!
+    if (min ? y < v : y > v) v = y
+  }
+  return v
+}
+
+/** 1 when every block of superblock q is alike and they share their columns' values. */
+function superUniform(index: HostIndex, q: number): number {
+  const x = index.stats
+  const b0 = index.superStart[q]!
+  const first = b0 * blockStatCount
+  if (x[first + blockStat.uniform] !== 1) return 0
+  for (let b = b0 + 1; b < index.superStart[q + 1]!; b++) {
+    const at = b * blockStatCount
+    if (x[at + blockStat.uniform] !== 1 ||
+      x[at + blockStat.maxFreeVcpus] !== x[first + blockStat.maxFreeVcpus] ||
+      x[at + blockStat.maxFreeRamMb] !== x[first + blockStat.maxFreeRamMb] ||
+      x[at + blockStat.minVcpuInv] !== x[first + blockStat.minVcpuInv] ||
+      x[at + blockStat.minRamInv] !== x[first + blockStat.minRamInv]) return 0
+  }
+  return 1
+}
+
+/** Recomputes superblock q's summaries from its blocks' (O(superBlockSize × slots)). */
+function combineSuper(index: HostIndex, q: number): void {
+  const x = index.stats
+  const out = index.superStats
+  const o = q * blockStatCount
+  const b0 = index.superStart[q]!
+  const b1 = index.superStart[q + 1]!
+  const first = b0 * blockStatCount
+  for (let k = 0; k < blockStatCount; k++) out[o + k] = x[first + k]!
+  for (let b = b0 + 1; b < b1; b++) {
+    const at = b * blockStatCount
+    for (let k = 0; k < blockStatCount; k++) {
+      const kind = slotCombine[k]!
+      const v = x[at + k]!
+      if (kind === 0) { if (v < out[o + k]!) out[o + k] = v } else if (kind === 1) {
+        if (v > out[o + k]!) out[o + k] = v
+      } else if (kind === 2) out[o + k] = out[o + k]! + v
+    }
+  }
+  out[o + blockStat.uniform] = superUniform(index, q)
 }
 
 /** Slots of `HostColumns`: one host's scan columns the summaries read. */
@@ -171,7 +307,10 @@ export function refreshHostIndex(
 ): void {
   const b = index.blockOf[hostIndex]!
   readHostColumns(scan, hostIndex, now)
+  const at = b * blockStatCount
+  for (let k = 0; k < blockStatCount; k++) blockWas[k] = index.stats[at + k]!
   if (!foldHost(index, scan, b, hostIndex, was, now)) summarise(index, scan, b)
+  foldSuper(index, b, blockWas)
   if (index.pciBlock[b] === 1) {
     for (let k = 0; k < index.pciColumns.length; k++) {
       index.pciMaxes[k]![b] = blockMaxOf(index, index.pciColumns[k]!.free, b)

@@ -1,8 +1,8 @@
 /**
  * The placement scan's winner from the host index (`core/cluster/host-index.ts`) by branch and
  * bound, without visiting every host. Per special-hardware class it finds the best resource
- * score and its lowest host (blocks best bound first, then every block whose bound could still
- * beat or tie it), and, where the special-hardware term is normalised (2+ classes among the
+ * score and its lowest host (superblocks best bound first, then every superblock and within it
+ * every block whose bound could still beat or tie it), and, where the special-hardware term is normalised (2+ classes among the
  * candidates), the lowest score over all candidates and an upper bound of each class's runner-up.
  * Hosts are scored with the reference scan's formula in its operation order, so the floats are
  * the same; bounds carry a rounding margin except for blocks whose hosts are all alike, whose
@@ -29,8 +29,15 @@ let visitsLeft = 0
 
 /** Scratch a search reuses (grown to the index, never per call). */
 interface Search {
+  /** Bounds per block (set when its superblock is expanded) and per superblock. */
   upper: Float64Array
   lower: Float64Array
+  superUpper: Float64Array
+  superLower: Float64Array
+  /** Per superblock, the search (`stamp`) that expanded it, and its block of largest bound. */
+  expanded: Int32Array
+  superTop: Int32Array
+  stamp: number
   antiHost: Uint8Array
   antiRack: Uint8Array
   antiZone: Uint8Array
@@ -40,14 +47,16 @@ interface Search {
   readonly runnerUp: Float64Array
   /** The same per class in the reference scan's layout (best, runner-up, host at 3c…). */
   readonly classes: Float64Array
-  /** Per class, the block of the largest upper bound (-1 when none is feasible). */
+  /** Per class, the superblock of the largest upper bound (-1 when none is feasible). */
   readonly topUpper: Int32Array
-  /** The block of the smallest lower bound (all classes), -1 when none is feasible. */
+  /** The superblock of the smallest lower bound (all classes), -1 when none is feasible. */
   topLower: number
 }
 
 const search: Search = {
-  upper: new Float64Array(0), lower: new Float64Array(0), antiHost: new Uint8Array(0),
+  upper: new Float64Array(0), lower: new Float64Array(0), superUpper: new Float64Array(0),
+  superLower: new Float64Array(0), expanded: new Int32Array(0), superTop: new Int32Array(0),
+  stamp: 0, antiHost: new Uint8Array(0),
   antiRack: new Uint8Array(0), antiZone: new Uint8Array(0), best: new Float64Array(3),
   bestHost: new Int32Array(3), runnerUp: new Float64Array(3), classes: new Float64Array(9),
   topUpper: new Int32Array(3), topLower: -1,
@@ -77,6 +86,14 @@ export function indexedBest(scanInput: ScanInput, request: ScanRequest, hostInde
     s.upper = new Float64Array(blocks)
     s.lower = new Float64Array(blocks)
   }
+  const supers = hostIndex.superStart.length - 1
+  if (s.superUpper.length < supers) {
+    s.superUpper = new Float64Array(supers)
+    s.superLower = new Float64Array(supers)
+    s.expanded = new Int32Array(supers)
+    s.superTop = new Int32Array(supers)
+    s.stamp = 0
+  }
   if (s.antiHost.length < scanInput.index.up.length) {
     s.antiHost = new Uint8Array(scanInput.index.up.length)
   }
@@ -101,16 +118,22 @@ function mark(s: Search, request: ScanRequest, flag: number): void {
 /** Per-block PCI maxima of the request's columns (scratch, set per search). */
 const pciMax: Int32Array[] = []
 
-/** Whether some host of block b may have each requested PCI column's count free. */
-function pciMayFit(b: number, count: number): boolean {
-  for (let k = 0; k < count; k++) if (pciMax[k]![b]! < req.pciCounts[k]!) return false
-  return true
+/** Whether one block of `b0` up to `b1` may hold a host with each requested PCI count free. */
+function pciMayFitIn(b0: number, b1: number): boolean {
+  if (bPciCount === 0) return true
+  for (let b = b0; b < b1; b++) {
+    let fits = true
+    for (let k = 0; k < bPciCount && fits; k++) fits = pciMax[k]![b]! >= req.pciCounts[k]!
+    if (fits) return true
+  }
+  return false
 }
 
 /** The reference's `bestOf` over the searched class maxima. */
 function decide(): number {
   const s = search
-  boundBlocks()
+  prepareBounds()
+  boundSupers()
   let sMin = Infinity
   let sMax = -Infinity
   let rMax = -Infinity
@@ -136,105 +159,165 @@ function decide(): number {
   return best === -2 ? -1 : best
 }
 
-/**
- * Every block's upper and lower bound of the resource score for the request, NaN where no host
- * of the block can pass the filters the summaries decide (status, zone, vCPUs, RAM, disk, PCI,
- * host affinity). Exact (no margin) where the block's hosts are alike or the score is 0.
- */
-function boundBlocks(): void {
-  const { upper, lower } = search
-  const x = index.stats
-  const { zoneMask } = index
-  const { vcpus: v, ramMb: m, sign, zone, affinityZone, affinityHost, diskColumn, diskMb } = req
+/** The request's bound inputs, set once per search by `prepareBounds` for `boundInto`. */
+let bV = 0
+let bM = 0
+let bSign = 0
+let bDiskSlot = -1
+let bDiskMb = 0
+let bUsedSlot = 0
+let bRamSlot = 0
+let bZoneBit = 0
+let bAffinityBit = 0
+let bPciCount = 0
+let bHostBlock = -1
+let bHostSuper = -1
+
+function prepareBounds(): void {
+  const { vcpus: v, ramMb: m, zone, affinityZone, affinityHost, diskColumn } = req
   let threshold = 0
   while (threshold + 1 < usedThresholds.length && usedThresholds[threshold + 1]! <= v) {
     threshold++
   }
-  // Slots read per block, as offsets from its first slot.
-  const diskSlot = diskColumn < 0 ? -1
-    : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
-  const usedSlot = st.usedByThreshold + 2 * threshold
   let ram = 0
   while (ram + 1 < ramThresholdsMb.length && ramThresholdsMb[ram + 1]! <= m) ram++
-  const ramSlot = st.usedByRam + 2 * ram
-  const hostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
+  bV = v
+  bM = m
+  bSign = req.sign
+  // Slots read per block, as offsets from its first slot.
+  bDiskSlot = diskColumn < 0 ? -1
+    : diskColumn === anyDiskKind ? st.maxFreeDiskAny : st.maxFreeDisk + diskColumn
+  bDiskMb = req.diskMb
+  bUsedSlot = st.usedByThreshold + 2 * threshold
+  bRamSlot = st.usedByRam + 2 * ram
+  bZoneBit = zone === -1 ? 0 : 1 << zone
+  bAffinityBit = affinityZone === -1 ? 0 : 1 << affinityZone
+  bHostBlock = affinityHost >= 0 ? index.blockOf[affinityHost]! : -1
+  bHostSuper = bHostBlock >= 0 ? index.superOf[bHostBlock]! : -1
   // Per requested PCI column, the most devices free on one host of each block.
-  const pciCount = req.pci.length
-  for (let k = 0; k < pciCount; k++) pciMax[k] = pciColumnMax(index, req.pci[k]!)
-  const zoneBit = zone === -1 ? 0 : 1 << zone
-  const affinityBit = affinityZone === -1 ? 0 : 1 << affinityZone
-  const { blockStart, order, classBlocks } = index
-  const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
+  bPciCount = req.pci.length
+  for (let k = 0; k < bPciCount; k++) pciMax[k] = pciColumnMax(index, req.pci[k]!)
+}
+
+/**
+ * The upper and lower bound of the resource score over the hosts whose summaries are
+ * `x[at…]` (a block's or a superblock's), into `upper[i]` and `lower[i]`: NaN when none of them
+ * can pass the filters the summaries decide (status, zone, vCPUs, RAM, disk; `mayFit` for PCI
+ * and host affinity). Exact (no margin) where the hosts are alike; `firstHost` is scored where
+ * the score is 0.
+ */
+function boundInto(x: Float64Array, at: number, mask: number, mayFit: boolean,
+  firstHost: number, upper: Float64Array, lower: Float64Array, i: number): void {
+  const v = bV
+  const m = bM
+  const sign = bSign
+  if (!mayFit || x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v ||
+    x[at + st.maxFreeRamMb]! < m || (mask !== -1 && (mask & bZoneBit) !== bZoneBit) ||
+    (mask !== -1 && (mask & bAffinityBit) !== bAffinityBit) ||
+    (bDiskSlot >= 0 && x[at + bDiskSlot]! < bDiskMb)) {
+    upper[i] = NaN
+    lower[i] = NaN
+    return
+  }
+  if (x[at + st.uniform] === 1) {
+    // The one score, by the reference scan's formula and order over the hosts' common columns
+    // (held in the summaries: no read of the hosts' own columns).
+    const r = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * x[at + st.minVcpuInv]! -
+      (x[at + st.maxFreeRamMb]! - m) * x[at + st.minRamInv]!)
+    upper[i] = r
+    lower[i] = r
+    return
+  }
+  if (sign === 0) {
+    const c = input.index
+    const r = sign * (2 - (c.freeVcpus[firstHost]! - v) * c.vcpuCapacityInv[firstHost]! -
+      (c.freeRamMb[firstHost]! - m) * c.ramCapacityInv[firstHost]!)
+    upper[i] = r
+    lower[i] = r
+    return
+  }
+  // Only hosts with at least v free vCPUs and m MB free RAM can take the request: the
+  // utilisation extremes over those with at least the largest thresholds ≤ v and ≤ m bound it
+  // (the tighter of the two; some exist: maxFreeVcpus ≥ v, maxFreeRamMb ≥ m).
+  const hiUsed = Math.min(x[at + bUsedSlot + 1]!, x[at + bRamSlot + 1]!)
+  const loUsed = Math.max(x[at + bUsedSlot]!, x[at + bRamSlot]!)
+  const high = hiUsed + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
+  const low = loUsed + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
+  const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
+  let up = sign > 0 ? high + margin : -low + margin
+  let lo = sign > 0 ? low - margin : -high - margin
+  // Where the hosts share one vCPU and one RAM capacity, the reference's formula over their
+  // largest free vCPUs and RAM bounds every host's score without margin (each of its rounded
+  // operations is monotonic): from below under pack, from above under spread. Under pack this
+  // is exactly the score of empty hosts, so a block holding some stops looking lower than the
+  // blocks that are all empty.
+  const vInv = x[at + st.minVcpuInv]!
+  const rInv = x[at + st.minRamInv]!
+  if (vInv === x[at + st.maxVcpuInv] && rInv === x[at + st.maxRamInv]) {
+    const edge = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * vInv -
+      (x[at + st.maxFreeRamMb]! - m) * rInv)
+    if (sign > 0) { if (edge > lo) lo = edge } else if (edge < up) up = edge
+  }
+  upper[i] = up
+  lower[i] = lo
+}
+
+/** Whether all hosts of the superblock or block summarised at `x[at…]` are alike. */
+const exactAt = (x: Float64Array, at: number): boolean =>
+  bSign === 0 || x[at + st.uniform] === 1
+
+/**
+ * Every superblock's bounds, per class the superblock of the largest upper bound, and the
+ * superblock of the smallest lower bound (an exact one first on ties). Block bounds are
+ * computed per superblock when a search enters it (`expand`).
+ */
+function boundSupers(): void {
+  const s = search
+  const { superUpper, superLower } = s
+  const x = index.superStats
+  const { superStart, blockStart, order, superZoneMask, classSupers } = index
   let topLower = -1
   let topLowerExact = false
   for (let c = 0; c < 3; c++) {
     let top = -1
-    for (let b = classBlocks[c]!; b < classBlocks[c + 1]!; b++) {
-      const at = b * blockStatCount
-      const mask = zoneMask[b]!
-      if (x[at + st.upCount] === 0 || x[at + st.maxFreeVcpus]! < v ||
-        x[at + st.maxFreeRamMb]! < m || (mask !== -1 && (mask & zoneBit) !== zoneBit) ||
-        (mask !== -1 && (mask & affinityBit) !== affinityBit) ||
-        (diskSlot >= 0 && x[at + diskSlot]! < diskMb) || (pciCount > 0 && !pciMayFit(b, pciCount)) ||
-        (hostBlock >= 0 && hostBlock !== b)) {
-        upper[b] = NaN
-        lower[b] = NaN
-        continue
-      }
-      if (x[at + st.uniform] === 1) {
-        // The block's one score, by the reference scan's formula and order over its hosts'
-        // common columns (held in the summaries: no read of the hosts' own columns).
-        const r = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * x[at + st.minVcpuInv]! -
-          (x[at + st.maxFreeRamMb]! - m) * x[at + st.minRamInv]!)
-        upper[b] = r
-        lower[b] = r
-      } else if (sign === 0) {
-        const i = order[blockStart[b]!]!
-        const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
-        upper[b] = r
-        lower[b] = r
-      } else {
-        // Only hosts with at least v free vCPUs and m MB free RAM can take the request: the
-        // utilisation extremes over those with at least the largest thresholds ≤ v and ≤ m
-        // bound it (the tighter of the two; some exist: maxFreeVcpus ≥ v, maxFreeRamMb ≥ m).
-        const hiUsed = Math.min(x[at + usedSlot + 1]!, x[at + ramSlot + 1]!)
-        const loUsed = Math.max(x[at + usedSlot]!, x[at + ramSlot]!)
-        const high = hiUsed + v * x[at + st.maxVcpuInv]! + m * x[at + st.maxRamInv]!
-        const low = loUsed + v * x[at + st.minVcpuInv]! + m * x[at + st.minRamInv]!
-        const margin = boundMargin * (2 + x[at + st.maxMagnitude]! + Math.abs(high))
-        if (sign > 0) {
-          upper[b] = high + margin
-          lower[b] = low - margin
-        } else {
-          upper[b] = -low + margin
-          lower[b] = -high - margin
-        }
-        // Where the block's hosts share one vCPU and one RAM capacity, the reference's formula
-        // over the block's largest free vCPUs and RAM bounds every host's score without margin
-        // (each of its rounded operations is monotonic): from below under pack, from above under
-        // spread. Under pack this is exactly the score of the block's empty hosts, so a block
-        // that holds some stops looking lower than the blocks that are all empty.
-        const vInv = x[at + st.minVcpuInv]!
-        const rInv = x[at + st.minRamInv]!
-        if (vInv === x[at + st.maxVcpuInv] && rInv === x[at + st.maxRamInv]) {
-          const edge = sign * (2 - (x[at + st.maxFreeVcpus]! - v) * vInv -
-            (x[at + st.maxFreeRamMb]! - m) * rInv)
-          if (sign > 0) {
-            if (edge > lower[b]!) lower[b] = edge
-          } else if (edge < upper[b]!) upper[b] = edge
-        }
-      }
-      if (top === -1 || upper[b]! > upper[top]!) top = b
-      // On equal lower bounds an exact block first: its one score needs no visit of its hosts.
-      if (topLower === -1 || lower[b]! < lower[topLower]! ||
-        (lower[b] === lower[topLower] && !topLowerExact && x[at + st.uniform] === 1)) {
-        topLower = b
-        topLowerExact = sign === 0 || x[at + st.uniform] === 1
+    for (let q = classSupers[c]!; q < classSupers[c + 1]!; q++) {
+      const at = q * blockStatCount
+      const b0 = superStart[q]!
+      const mayFit = (bHostSuper < 0 || bHostSuper === q) && pciMayFitIn(b0, superStart[q + 1]!)
+      boundInto(x, at, superZoneMask[q]!, mayFit, order[blockStart[b0]!]!, superUpper,
+        superLower, q)
+      if (Number.isNaN(superUpper[q]!)) continue
+      if (top === -1 || superUpper[q]! > superUpper[top]!) top = q
+      if (topLower === -1 || superLower[q]! < superLower[topLower]! ||
+        (superLower[q] === superLower[topLower] && !topLowerExact && exactAt(x, at))) {
+        topLower = q
+        topLowerExact = exactAt(x, at)
       }
     }
-    search.topUpper[c] = top
+    s.topUpper[c] = top
   }
-  search.topLower = topLower
+  s.topLower = topLower
+  s.stamp++
+}
+
+/** Block bounds of superblock q (once per search); its block of the largest upper bound. */
+function expand(q: number): number {
+  const s = search
+  const { upper, lower } = s
+  const b0 = index.superStart[q]!
+  const b1 = index.superStart[q + 1]!
+  if (s.expanded[q] === s.stamp) return s.superTop[q]!
+  s.expanded[q] = s.stamp
+  const x = index.stats
+  let top = -1
+  for (let b = b0; b < b1; b++) {
+    const mayFit = (bHostBlock < 0 || bHostBlock === b) && pciMayFitIn(b, b + 1)
+    boundInto(x, b * blockStatCount, index.zoneMask[b]!, mayFit,
+      index.order[index.blockStart[b]!]!, upper, lower, b)
+    if (!Number.isNaN(upper[b]!) && (top === -1 || upper[b]! > upper[top]!)) top = b
+  }
+  s.superTop[q] = top
+  return top
 }
 
 /** Whether host i passes every filter of the scan (the reference's own check). */
@@ -247,70 +330,89 @@ function passes(i: number): boolean {
  * Class c's best score and lowest host with it (`search.best`, `bestHost`, -1 when the class has
  * no candidate) and an upper bound of its best candidate score below that (`runnerUp`, -Infinity
  * if none; the scores of visited hosts below the best count whether or not they pass).
+ * Superblocks best bound first, then every superblock, and within it every block, whose bound
+ * could still beat or tie the best.
  */
 function classMax(c: number): void {
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   const { sign, vcpus: v, ramMb: m } = req
   const needRunner = req.specialWeight !== 0
-  const upper = search.upper
-  const order = index.order
-  const blockStart = index.blockStart
-  const b0 = index.classBlocks[c]!
-  const b1 = index.classBlocks[c + 1]!
-  const top = search.topUpper[c]!
-  const stats = index.stats
-  const uniformSlot = st.uniform
+  const { upper, superUpper } = search
+  const { order, blockStart, superStart, stats, superStats } = index
+  const q0 = index.classSupers[c]!
+  const q1 = index.classSupers[c + 1]!
+  const topSuper = search.topUpper[c]!
   let best = -Infinity
   let host = -1
   let runner = -Infinity
-  // Bounds of blocks left out: of uneven blocks (any score up to it), and of even blocks (their
+  // Bounds of blocks left out: of uneven ones (any score up to it), and of even ones (their
   // exact score; the largest two, as the largest may turn out to be the best itself).
   let skipped = -Infinity
   let even1 = -Infinity
   let even2 = -Infinity
   // The budget in a local: a module variable updated in the loop is boxed on every write.
   let left = visitsLeft
-  for (let k = -1; k < b1 - b0 && left >= 0; k++) {
-    const b = k === -1 ? top : b0 + k
-    if (b === -1 || (k >= 0 && b === top) || Number.isNaN(upper[b]!)) continue
-    const bound = upper[b]!
-    const exact = sign === 0 || stats[b * blockStatCount + uniformSlot] === 1
-    const firstHost = order[blockStart[b]!]!
-    if (k >= 0 && (bound < best || (bound === best && firstHost > host))) {
-      if (!exact) { if (bound > skipped) skipped = bound } else if (bound > even1) {
+  // Superblocks (level 1) and, inside one, blocks (level 0) share the skip and visit steps.
+  for (let j = -1; j < q1 - q0 && left >= 0; j++) {
+    const q = j === -1 ? topSuper : q0 + j
+    if (q === -1 || (j >= 0 && q === topSuper) || Number.isNaN(superUpper[q]!)) continue
+    const qBound = superUpper[q]!
+    const qExact = exactAt(superStats, q * blockStatCount)
+    const qFirst = order[blockStart[superStart[q]!]!]!
+    if (qBound < best || (qBound === best && qFirst > host)) {
+      if (!qExact) { if (qBound > skipped) skipped = qBound } else if (qBound > even1) {
         if (even1 !== -Infinity) even2 = even1
-        even1 = bound
-      } else if (bound < even1 && bound > even2) even2 = bound
+        even1 = qBound
+      } else if (qBound < even1 && qBound > even2) even2 = qBound
       continue
     }
-    const hi = blockStart[b + 1]!
-    left -= exact ? 1 : hi - blockStart[b]!
-    if (exact) {
-      // Every host of the block scores `bound`: only its first candidate can matter.
-      const matters = bound > best || (bound === best && firstHost < host) ||
-        (needRunner && bound > runner)
-      if (!matters) continue
-      for (let p = blockStart[b]!; p < hi; p++) {
-        const i = order[p]!
-        if (!passes(i)) continue
-        if (bound > best) { runner = best; best = bound; host = i } else if (bound === best) {
-          if (i < host) host = i
-        } else if (bound > runner) runner = bound
-        break
-      }
-      continue
-    }
-    for (let p = blockStart[b]!; p < hi; p++) {
-      const i = order[p]!
-      const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
-      // The score first (cheap), the filters only for a host that could become the best. A
-      // score below the best raises the runner-up bound unfiltered (an upper bound is enough).
-      if (r < best) {
-        if (needRunner && r > runner) runner = r
+    const b0 = superStart[q]!
+    const b1 = qExact ? b0 + 1 : superStart[q + 1]!
+    const topBlock = qExact ? b0 : expand(q)
+    for (let k = -1; k < b1 - b0 && left >= 0; k++) {
+      const b = k === -1 ? topBlock : b0 + k
+      if (b === -1 || (k >= 0 && b === topBlock)) continue
+      const bound = qExact ? qBound : upper[b]!
+      if (Number.isNaN(bound)) continue
+      const exact = qExact || exactAt(stats, b * blockStatCount)
+      const firstHost = order[blockStart[b]!]!
+      if (bound < best || (bound === best && firstHost > host)) {
+        if (!exact) { if (bound > skipped) skipped = bound } else if (bound > even1) {
+          if (even1 !== -Infinity) even2 = even1
+          even1 = bound
+        } else if (bound < even1 && bound > even2) even2 = bound
         continue
       }
-      if ((r === best && i > host) || fv[i]! < v || fr[i]! < m || !passes(i)) continue
-      if (r > best) { runner = best; best = r; host = i } else host = i
+      // An exact superblock is visited as one block spanning all its hosts.
+      const hi = qExact ? blockStart[superStart[q + 1]!]! : blockStart[b + 1]!
+      left -= exact ? 1 : hi - blockStart[b]!
+      if (exact) {
+        // Every host scores `bound`: only the first candidate can matter.
+        const matters = bound > best || (bound === best && firstHost < host) ||
+          (needRunner && bound > runner)
+        if (!matters) continue
+        for (let p = blockStart[b]!; p < hi; p++) {
+          const i = order[p]!
+          if (!passes(i)) continue
+          if (bound > best) { runner = best; best = bound; host = i } else if (bound === best) {
+            if (i < host) host = i
+          } else if (bound > runner) runner = bound
+          break
+        }
+        continue
+      }
+      for (let p = blockStart[b]!; p < hi; p++) {
+        const i = order[p]!
+        const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
+        // The score first (cheap), the filters only for a host that could become the best. A
+        // score below the best raises the runner-up bound unfiltered (an upper bound is enough).
+        if (r < best) {
+          if (needRunner && r > runner) runner = r
+          continue
+        }
+        if ((r === best && i > host) || fv[i]! < v || fr[i]! < m || !passes(i)) continue
+        if (r > best) { runner = best; best = r; host = i } else host = i
+      }
     }
   }
   visitsLeft = left
@@ -324,31 +426,39 @@ function classMax(c: number): void {
 function globalMin(): number {
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   const { sign, vcpus: v, ramMb: m } = req
-  const { lower } = search
-  const { blockStart, order, stats } = index
-  const uniformSlot = st.uniform
-  const blocks = blockStart.length - 1
+  const { lower, superLower } = search
+  const { blockStart, order, stats, superStart, superStats } = index
+  const supers = superStart.length - 1
   const top = search.topLower
   let low = Infinity
   let left = visitsLeft
-  for (let k = -1; k < blocks && left >= 0; k++) {
-    const b = k === -1 ? top : k
-    if (b === -1 || (k >= 0 && b === top)) continue
-    const bound = lower[b]!
-    if (Number.isNaN(bound) || bound >= low) continue
-    const hi = blockStart[b + 1]!
-    if (sign === 0 || stats[b * blockStatCount + uniformSlot] === 1) {
-      left--
-      for (let p = blockStart[b]!; p < hi; p++) {
-        if (passes(order[p]!)) { low = bound; break }
+  for (let j = -1; j < supers && left >= 0; j++) {
+    const q = j === -1 ? top : j
+    if (q === -1 || (j >= 0 && q === top)) continue
+    const qBound = superLower[q]!
+    if (Number.isNaN(qBound) || qBound >= low) continue
+    const qExact = exactAt(superStats, q * blockStatCount)
+    const b0 = superStart[q]!
+    const b1 = qExact ? b0 + 1 : superStart[q + 1]!
+    if (!qExact) expand(q)
+    for (let b = b0; b < b1 && left >= 0; b++) {
+      const bound = qExact ? qBound : lower[b]!
+      if (Number.isNaN(bound) || bound >= low) continue
+      // An exact superblock is looked at as one block spanning all its hosts.
+      const hi = qExact ? blockStart[superStart[q + 1]!]! : blockStart[b + 1]!
+      if (qExact || exactAt(stats, b * blockStatCount)) {
+        left--
+        for (let p = blockStart[b]!; p < hi; p++) {
+          if (passes(order[p]!)) { low = bound; break }
+        }
+        continue
       }
-      continue
-    }
-    left -= hi - blockStart[b]!
-    for (let p = blockStart[b]!; p < hi; p++) {
-      const i = order[p]!
-      const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
-      if (r < low && fv[i]! >= v && fr[i]! >= m && passes(i)) low = r
+      left -= hi - blockStart[b]!
+      for (let p = blockStart[b]!; p < hi; p++) {
+        const i = order[p]!
+        const r = sign * (2 - (fv[i]! - v) * vi[i]! - (fr[i]! - m) * ri[i]!)
+        if (r < low && fv[i]! >= v && fr[i]! >= m && passes(i)) low = r
+      }
     }
   }
   visitsLeft = left
