@@ -10,8 +10,8 @@
  *
  * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` folds the
  * changed host into its block's summaries (O(1), or O(block) when the host held an extreme it
- * left), and the block's into its superblock's likewise; a rebuilt `ScanIndex` starts without one, so the index always describes the columns
- * of the state that reads them.
+ * left), and the block's into its superblock's likewise; a rebuilt `ScanIndex` starts without
+ * one, so the index always describes the columns of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
 import type { PciColumn, ScanIndex } from "./scan.ts"
