@@ -1,10 +1,14 @@
 import { Result } from "effect"
+import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
   createServer,
   deleteGroup,
   deleteServer,
+  emptyUsage,
   findGroup,
+  fitOnHost,
+  type HostUsage,
   hypervisorViews,
   type ClusterState,
   serverCount,
@@ -12,8 +16,14 @@ import {
   usageList,
   withHostStatus,
 } from "../core/cluster/index.ts"
+import { buildHostIndex } from "../core/cluster/host-index.ts"
+import { topologyOf } from "../core/cluster/rules.ts"
+import { buildScan, type ScanIndex, updateScanHost, updateScanUsage, usageWithin }
+  from "../core/cluster/scan.ts"
+import type { Inventory } from "../core/inventory/index.ts"
+import { pciStateOf } from "../core/pci/index.ts"
 import { schedule } from "../core/placement/index.ts"
-import { host } from "./builders.ts"
+import { host, inventoryOf } from "./builders.ts"
 import { clusterOf, server, volume, withGroups } from "./placement-builders.ts"
 
 function created(state: ClusterState, s: ReturnType<typeof server>, hostName: string) {
@@ -129,4 +139,108 @@ describe("createServer / deleteServer", () => {
     expect(failure(createServer(s2, server("d").build(), "h1"))._tag).toBe("InsufficientCapacity")
     expect(Result.isSuccess(createServer(s0, server("d").cpus(16).build(), "h1"))).toBe(true)
   })
+})
+
+// The scan row a commit or release writes (`updateScanUsage`, which reads no host record)
+// equals what a full host rewrite (`updateScanHost`) writes, block summaries included.
+const poolPrefixes = ["ECKD:", "FBA:", ""] as const
+
+const fleet = fc.array(fc.record({
+  cpus: fc.integer({ min: 1, max: 8 }),
+  zone: fc.constantFrom("z1", "z2"),
+  pools: fc.array(fc.record({ prefix: fc.constantFrom(...poolPrefixes),
+    sizeMb: fc.integer({ min: 1, max: 1000 }) }), { maxLength: 4 }),
+}), { minLength: 1, maxLength: 7 })
+
+function inventoryFrom(hosts: ReadonlyArray<{ cpus: number; zone: string;
+  pools: ReadonlyArray<{ prefix: string; sizeMb: number }> }>): Inventory {
+  return inventoryOf(...hosts.map((h, i) => {
+    const b = host(`h${i}`).cpus(h.cpus).ram(4096).zone(h.zone)
+    h.pools.forEach((p, k) => b.diskPool(`${p.prefix}p${k}`, p.sizeMb))
+    return b
+  }))
+}
+
+const change = fc.record({
+  host: fc.nat(),
+  vcpus: fc.integer({ min: -2, max: 10 }),
+  ramMb: fc.integer({ min: -2, max: 5000 }),
+  disks: fc.array(fc.integer({ min: -2, max: 1100 }), { maxLength: 4 }),
+})
+
+/** The columns a usage change may touch, and the change log. */
+function columnsOf(scan: ScanIndex): unknown {
+  return { up: [...scan.up], freeVcpus: [...scan.freeVcpus], freeRamMb: [...scan.freeRamMb],
+    maxFreeDiskMb: [...scan.maxFreeDiskMb], version: scan.version, log: [...scan.changeLog],
+    stats: [...(scan.hostIndex?.stats ?? [])] }
+}
+
+describe("scan rows after a usage change", () => {
+  it("property: updateScanUsage writes what updateScanHost does; usageWithin = capacities", () => {
+    fc.assert(fc.property(fleet, fc.array(change, { maxLength: 24 }), (hosts, changes) => {
+      const inventory = inventoryFrom(hosts)
+      const pci = pciStateOf(inventory)
+      const usage = inventory.hosts.map(emptyUsage)
+      const topology = topologyOf(inventory)
+      const byHost = buildScan(inventory, usage)
+      const byUsage = buildScan(inventory, usage)
+      for (const scan of [byHost, byUsage]) {
+        scan.hostIndex = buildHostIndex(scan, topology.zoneOf, topology.zoneNames.length,
+          inventory, 2)
+      }
+      for (const c of changes) {
+        const h = inventory.hosts[c.host % inventory.hosts.length]!
+        const next: HostUsage = { vcpusUsed: c.vcpus, ramMbUsed: c.ramMb,
+          diskUsedMb: h.diskPools.map((_, k) => c.disks[k] ?? 0), cellVcpusUsed: [0],
+          cellRamMbUsed: [0], instanceCount: 1 }
+        const within = next.vcpusUsed >= 0 && next.ramMbUsed >= 0 &&
+          next.vcpusUsed <= h.vcpuCapacity && next.ramMbUsed <= h.ramCapacityMb &&
+          h.diskPools.every((p, k) => next.diskUsedMb[k]! >= 0 && next.diskUsedMb[k]! <= p.sizeMb)
+        expect(usageWithin(byUsage, h.index, next)).toBe(within)
+        updateScanHost(byHost, h, next, pci)
+        updateScanUsage(byUsage, h.index, next, pci)
+      }
+      expect(columnsOf(byUsage)).toEqual(columnsOf(byHost))
+    }))
+  })
+
+  it("a usage whose disk list does not match the host's pools is not within", () => {
+    const inventory = inventoryOf(host("a").diskPool("p0", 10).diskPool("FBA:p1", 10))
+    const scan = buildScan(inventory, inventory.hosts.map(emptyUsage))
+    const u = { ...emptyUsage(inventory.hosts[0]!), diskUsedMb: [0] }
+    expect(usageWithin(scan, 0, u)).toBe(false)
+    expect(usageWithin(scan, 0, emptyUsage(inventory.hosts[0]!))).toBe(true)
+  })
+})
+
+describe("a fit of one disk", () => {
+  it("property: the fullest matching pool it fits (lowest index on ties), a shared frozen value",
+    () => {
+      fc.assert(fc.property(fleet, fc.integer({ min: 1, max: 1000 }),
+        fc.constantFrom(undefined, "ECKD", "FBA", "zpool"),
+        fc.array(fc.nat(1000), { maxLength: 4 }),
+        (hosts, sizeMb, kind, used) => {
+          const inventory = inventoryFrom(hosts)
+          const h = inventory.hosts[0]!
+          const usage: HostUsage = { ...emptyUsage(h),
+            diskUsedMb: h.diskPools.map((p, k) => Math.min(p.sizeMb, used[k] ?? 0)) }
+          const disk = kind === undefined ? { sizeMb } : { sizeMb, kind }
+          const spec = { kind: "server" as const, vcpus: 1, ramMb: 1, disks: [disk], groups: [] }
+          let best = -1
+          h.diskPools.forEach((p, k) => {
+            const free = p.sizeMb - usage.diskUsedMb[k]!
+            const kindOf = p.name.startsWith("ECKD:") ? "ECKD"
+              : p.name.startsWith("FBA:") ? "FBA" : "zpool"
+            if (free < sizeMb || (kind !== undefined && kindOf !== kind)) return
+            if (best < 0 || free < h.diskPools[best]!.sizeMb - usage.diskUsedMb[best]!) best = k
+          })
+          const fit = fitOnHost(h, usage, spec)
+          expect(fit.fits).toBe(best >= 0)
+          if (!fit.fits) return
+          expect(fit.assignment).toEqual({ disks: [{ poolIndex: best,
+            pool: h.diskPools[best]!.name, sizeMb }], cells: [] })
+          expect(fitOnHost(h, usage, spec)).toBe(fit)
+          expect(Object.isFrozen(fit.assignment.disks[0])).toBe(true)
+        }))
+    })
 })
