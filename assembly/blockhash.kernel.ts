@@ -4,7 +4,7 @@
 // places the input and output. Nothing here allocates.
 // The algorithms are Yann Collet's XXH64 and XXH3; core/kernels/xxhash64.ts and
 // core/kernels/xxh3.ts are the references they must equal.
-import { xxh3 } from "./xxh3"
+import { xxh3, xxh3Block } from "./xxh3"
 
 const BLOCK_BYTES: usize = 4096
 const BLOCK_SHIFT: usize = 12
@@ -114,7 +114,8 @@ export function xxh3Blocks(image: usize, imageBytes: usize, out: usize): u32 {
   for (let index: usize = 0; index < blockCount; index++) {
     const start = index << BLOCK_SHIFT
     const length = min<usize>(BLOCK_BYTES, imageBytes - start)
-    store<u64>(out + (index << 3), xxh3(image + start, length))
+    const hash = length == BLOCK_BYTES ? xxh3Block(image + start) : xxh3(image + start, length)
+    store<u64>(out + (index << 3), hash)
   }
   return <u32>blockCount
 }
