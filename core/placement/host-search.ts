@@ -352,7 +352,9 @@ function classMax(c: number): void {
   let even2 = -Infinity
   // The budget in a local: a module variable updated in the loop is boxed on every write.
   let left = visitsLeft
-  // Superblocks (level 1) and, inside one, blocks (level 0) share the skip and visit steps.
+  // Superblocks (level 1) and, inside one, blocks (level 0) share the skip and visit steps. The
+  // left-out bookkeeping is written out at both levels on purpose: kept in locals it stays in
+  // registers (a helper over a typed scratch measured 0-16% slower on the search).
   for (let j = -1; j < q1 - q0 && left >= 0; j++) {
     const q = j === -1 ? topSuper : q0 + j
     if (q === -1 || (j >= 0 && q === topSuper) || Number.isNaN(superUpper[q]!)) continue
