@@ -77,10 +77,16 @@ export function sequenceOfUuid(uuid: string): number {
   let value = 0
   for (let i = 24; i < 36; i++) {
     const c = uuid.charCodeAt(i)
-    const digit = c >= 48 && c <= 57 ? c - 48 : c >= 97 && c <= 102 ? c - 87
-      : c >= 65 && c <= 70 ? c - 55 : -1
+    const digit = c < 128 ? hexValues[c]! : -1
     if (digit < 0) return -1
     value = value * 16 + digit
   }
   return value
+}
+
+/** The value of each ASCII hex digit, either case; -1 for any other character (a table read). */
+const hexValues = new Int8Array(128).fill(-1)
+for (let v = 0; v < 16; v++) {
+  hexValues[hexCodes[v]!] = v
+  if (v >= 10) hexValues[hexCodes[v]! - 32] = v
 }
