@@ -49,6 +49,11 @@ export const blockStat = {
    * the tighter of the two: the smaller maximum, the larger minimum).
    */
   usedByRam: 25,
+  /**
+   * Hosts of the block whose free vCPUs, RAM and capacities equal its first host's (`uniform`
+   * is this count reaching the block's size), kept per change without a scan of the block.
+   */
+  alike: 25 + 2 * 8,
 } as const
 /** Free-vCPU thresholds of the `usedByThreshold` slots (0: every host, as minUsed/maxUsed). */
 export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
@@ -56,7 +61,10 @@ export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
 export const ramThresholdsMb: ReadonlyArray<number> =
   [0, 1024, 2048, 4096, 8192, 16_384, 32_768, 65_536]
 /** Slots per block in `HostIndex.stats`. */
-export const blockStatCount = 25 + 2 * ramThresholdsMb.length
+export const blockStatCount = 26 + 2 * ramThresholdsMb.length
+if (blockStat.alike !== blockStat.usedByRam + 2 * ramThresholdsMb.length) {
+  throw new Error("host index: the alike slot must follow the free-RAM threshold pairs")
+}
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
 export interface HostIndex {
@@ -267,15 +275,15 @@ function combineSuper(index: HostIndex, q: number): void {
 }
 
 /** Slots of `HostColumns`: one host's scan columns the summaries read. */
-const col = { fv: 0, fr: 1, vi: 2, ri: 3, disk: 4, up: 7 } as const
+const col = { fv: 0, fr: 1, vi: 2, ri: 3, disk: 4, up: 7, used: 8, magnitude: 9 } as const
 /**
  * One host's scan columns as the summaries read them (free vCPUs, free RAM, 1/capacities, largest
  * free disk per pool kind, up), saved before an update so the refresh can fold in the change.
  */
 export type HostColumns = Float64Array
 
-/** Scratch for `HostColumns` (8 slots). */
-export const newHostColumns = (): HostColumns => new Float64Array(8)
+/** Scratch for `HostColumns` (10 slots). */
+export const newHostColumns = (): HostColumns => new Float64Array(10)
 
 /** Copies host i's columns from the scan into `out`. */
 export function readHostColumns(scan: ScanIndex, i: number, out: HostColumns): void {
@@ -288,6 +296,13 @@ export function readHostColumns(scan: ScanIndex, i: number, out: HostColumns): v
   out[col.disk + 1] = scan.maxFreeDiskMb[n + i]!
   out[col.disk + 2] = scan.maxFreeDiskMb[2 * n + i]!
   out[col.up] = scan.up[i]!
+  const fv = out[col.fv]!
+  const fr = out[col.fr]!
+  const vi = out[col.vi]!
+  const ri = out[col.ri]!
+  // The utilisation term and magnitude in `summarise`'s operation order (the same bits).
+  out[col.used] = 2 - fv * vi - fr * ri
+  out[col.magnitude] = Math.abs(fv) * vi + Math.abs(fr) * ri
 }
 
 const now = newHostColumns()
@@ -295,8 +310,8 @@ const now = newHostColumns()
 /**
  * Brings the summaries of the block holding `hostIndex` up to date after that host's columns
  * changed from `was` (`readHostColumns` before the update) to what the scan holds now. Each
- * extreme is folded in at O(1) unless the host held it and moved away from it (or the block may
- * have become uniform): then the block is summarised again (O(block)). The result equals a
+ * extreme is folded in at O(1) unless the host held it and moved away from it: then the block is
+ * summarised again (O(block)). The result equals a
  * summary from scratch.
  */
 export function refreshHostIndex(
@@ -346,32 +361,14 @@ function blockMaxOf(index: HostIndex, values: Int32Array, b: number): number {
   return max
 }
 
-/** Recomputes the summaries of the block holding `hostIndex` from scratch (O(block)). */
-export function resummariseHost(index: HostIndex, scan: ScanIndex, hostIndex: number): void {
-  summarise(index, scan, index.blockOf[hostIndex]!)
-}
 
-const usedOf = (c: HostColumns): number => 2 - c[col.fv]! * c[col.vi]! - c[col.fr]! * c[col.ri]!
-const magnitudeOf = (c: HostColumns): number =>
-  Math.abs(c[col.fv]!) * c[col.vi]! + Math.abs(c[col.fr]!) * c[col.ri]!
-
-/** A maximum with one member's value changed; false when only a recompute can tell it. */
-function foldMax(s: Float64Array, slot: number, was: number, wasIn: boolean, is: number,
-  isIn: boolean): boolean {
-  const cur = s[slot]!
-  if (wasIn && was === cur && !(isIn && is >= cur)) return false
-  if (isIn && is > cur) s[slot] = is
-  return true
-}
-
-/** A minimum with one member's value changed; false when only a recompute can tell it. */
-function foldMin(s: Float64Array, slot: number, was: number, wasIn: boolean, is: number,
-  isIn: boolean): boolean {
-  const cur = s[slot]!
-  if (wasIn && was === cur && !(isIn && is <= cur)) return false
-  if (isIn && is < cur) s[slot] = is
-  return true
-}
+/** Summary slots folded as the minimum or maximum of one host column, as (slot, column) pairs. */
+const minFolds = Int8Array.of(blockStat.minUsed, col.used, blockStat.minVcpuInv, col.vi,
+  blockStat.minRamInv, col.ri)
+const maxFolds = Int8Array.of(blockStat.maxUsed, col.used, blockStat.maxMagnitude, col.magnitude,
+  blockStat.maxVcpuInv, col.vi, blockStat.maxRamInv, col.ri, blockStat.maxFreeVcpus, col.fv,
+  blockStat.maxFreeRamMb, col.fr, blockStat.maxFreeDisk, col.disk,
+  blockStat.maxFreeDisk + 1, col.disk + 1, blockStat.maxFreeDisk + 2, col.disk + 2)
 
 const sameColumns = (a: HostColumns, b: HostColumns): boolean =>
   a[col.fv] === b[col.fv] && a[col.fr] === b[col.fr] && a[col.vi] === b[col.vi] &&
@@ -379,57 +376,89 @@ const sameColumns = (a: HostColumns, b: HostColumns): boolean =>
 
 const other = newHostColumns()
 
-/** Folds host i's change into block b's summaries; false when the block must be summarised. */
+/**
+ * Folds host i's change into block b's summaries; false when the block must be summarised (the
+ * host held an extreme and left it). Every value is read from the column scratch arrays: no
+ * number crosses a call, so none is boxed.
+ */
 function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: HostColumns,
   is: HostColumns): boolean {
   const s = index.stats
   const at = b * blockStatCount
   const lo = index.blockStart[b]!
-  if (index.blockStart[b + 1]! - lo === 1) return false
-  if (s[at + blockStat.uniform] === 1) {
-    if (!sameColumns(was, is)) s[at + blockStat.uniform] = 0
-  } else {
-    // Still uneven unless the host now equals another of the block (then maybe all are alike).
-    const first = index.order[lo]!
-    readHostColumns(scan, first === i ? index.order[lo + 1]! : first, other)
-    if (sameColumns(is, other)) return false
+  const size = index.blockStart[b + 1]! - lo
+  if (size === 1) return false
+  const first = index.order[lo]!
+  if (first === i) s[at + blockStat.alike] = countAlike(index, scan, b)
+  else {
+    readHostColumns(scan, first, other)
+    s[at + blockStat.alike] = s[at + blockStat.alike]! + (sameColumns(is, other) ? 1 : 0) -
+      (sameColumns(was, other) ? 1 : 0)
   }
+  s[at + blockStat.uniform] = s[at + blockStat.alike] === size ? 1 : 0
   s[at + blockStat.upCount] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
-  const u0 = usedOf(was)
-  const u1 = usedOf(is)
-  const fv0 = was[col.fv]!
-  const fv1 = is[col.fv]!
-  let ok = foldMin(s, at + blockStat.minUsed, u0, true, u1, true) &&
-    foldMax(s, at + blockStat.maxUsed, u0, true, u1, true) &&
-    foldMax(s, at + blockStat.maxMagnitude, magnitudeOf(was), true, magnitudeOf(is), true) &&
-    foldMin(s, at + blockStat.minVcpuInv, was[col.vi]!, true, is[col.vi]!, true) &&
-    foldMax(s, at + blockStat.maxVcpuInv, was[col.vi]!, true, is[col.vi]!, true) &&
-    foldMin(s, at + blockStat.minRamInv, was[col.ri]!, true, is[col.ri]!, true) &&
-    foldMax(s, at + blockStat.maxRamInv, was[col.ri]!, true, is[col.ri]!, true) &&
-    foldMax(s, at + blockStat.maxFreeVcpus, fv0, true, fv1, true) &&
-    foldMax(s, at + blockStat.maxFreeRamMb, was[col.fr]!, true, is[col.fr]!, true)
-  for (let k = 0; ok && k < 3; k++) {
-    ok = foldMax(s, at + blockStat.maxFreeDisk + k, was[col.disk + k]!, true, is[col.disk + k]!,
-      true)
+  for (let k = 0; k < minFolds.length; k += 2) {
+    const slot = at + minFolds[k]!
+    const w = was[minFolds[k + 1]!]!
+    const v = is[minFolds[k + 1]!]!
+    const cur = s[slot]!
+    if (w === cur && v > cur) return false
+    if (v < cur) s[slot] = v
   }
-  for (let k = 0; ok && k < usedThresholds.length; k++) {
-    const t = usedThresholds[k]!
-    const slot = at + blockStat.usedByThreshold + 2 * k
-    ok = foldMin(s, slot, u0, fv0 >= t, u1, fv1 >= t) &&
-      foldMax(s, slot + 1, u0, fv0 >= t, u1, fv1 >= t)
+  for (let k = 0; k < maxFolds.length; k += 2) {
+    const slot = at + maxFolds[k]!
+    const w = was[maxFolds[k + 1]!]!
+    const v = is[maxFolds[k + 1]!]!
+    const cur = s[slot]!
+    if (w === cur && v < cur) return false
+    if (v > cur) s[slot] = v
   }
-  const fr0 = was[col.fr]!
-  const fr1 = is[col.fr]!
-  for (let k = 0; ok && k < ramThresholdsMb.length; k++) {
-    const t = ramThresholdsMb[k]!
-    const slot = at + blockStat.usedByRam + 2 * k
-    ok = foldMin(s, slot, u0, fr0 >= t, u1, fr1 >= t) &&
-      foldMax(s, slot + 1, u0, fr0 >= t, u1, fr1 >= t)
-  }
-  if (!ok) return false
+  const u0 = was[col.used]!
+  const u1 = is[col.used]!
+  if (!foldPairs(s, at + blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!,
+    u0, u1)) return false
+  if (!foldPairs(s, at + blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!,
+    u0, u1)) return false
   const d = at + blockStat.maxFreeDisk
   s[at + blockStat.maxFreeDiskAny] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
   return true
+}
+
+/**
+ * The min/max pairs of `used` per threshold from `start` with one host's change (free `f0` to
+ * `f1`, used `u0` to `u1`); false when only a recompute can tell a pair.
+ */
+function foldPairs(s: Float64Array, start: number, thresholds: ReadonlyArray<number>, f0: number,
+  f1: number, u0: number, u1: number): boolean {
+  for (let k = 0; k < thresholds.length; k++) {
+    const t = thresholds[k]!
+    const wasIn = f0 >= t
+    const isIn = f1 >= t
+    if (!wasIn && !isIn) break
+    const lo = start + 2 * k
+    const min = s[lo]!
+    const max = s[lo + 1]!
+    if (wasIn && ((u0 === min && !(isIn && u1 <= min)) || (u0 === max && !(isIn && u1 >= max)))) {
+      return false
+    }
+    if (isIn && u1 < min) s[lo] = u1
+    if (isIn && u1 > max) s[lo + 1] = u1
+  }
+  return true
+}
+
+/** Hosts of block b whose free vCPUs, RAM and capacities equal its first host's. */
+function countAlike(index: HostIndex, scan: ScanIndex, b: number): number {
+  const { freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv } = scan
+  const first = index.order[index.blockStart[b]!]!
+  let alike = 0
+  for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+    const i = index.order[p]!
+    if (freeVcpus[i] === freeVcpus[first] && freeRamMb[i] === freeRamMb[first] &&
+      vcpuCapacityInv[i] === vcpuCapacityInv[first] &&
+      ramCapacityInv[i] === ramCapacityInv[first]) alike++
+  }
+  return alike
 }
 
 /** Per free-vCPU and per free-RAM threshold, the min and max of `used` while summarising. */
@@ -463,7 +492,7 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let minVi = Infinity, maxVi = -Infinity, minRi = Infinity, maxRi = -Infinity
   let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
   let upCount = 0
-  let uniform = 1
+  let alike = 0
   resetPairs(vcpuScratch)
   resetPairs(ramScratch)
   for (let p = lo; p < hi; p++) {
@@ -489,8 +518,8 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     if (maxFreeDiskMb[n + i]! > d1) d1 = maxFreeDiskMb[n + i]!
     if (maxFreeDiskMb[2 * n + i]! > d2) d2 = maxFreeDiskMb[2 * n + i]!
     upCount += up[i]!
-    if (fv !== freeVcpus[first] || fr !== freeRamMb[first] || vi !== vcpuCapacityInv[first] ||
-      ri !== ramCapacityInv[first]) uniform = 0
+    if (fv === freeVcpus[first] && fr === freeRamMb[first] && vi === vcpuCapacityInv[first] &&
+      ri === ramCapacityInv[first]) alike++
   }
   const s = index.stats
   const at = b * blockStatCount
@@ -510,5 +539,6 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   s[at + blockStat.maxFreeDisk + 2] = d2
   s[at + blockStat.maxFreeDiskAny] = Math.max(d0, d1, d2)
   s[at + blockStat.upCount] = upCount
-  s[at + blockStat.uniform] = uniform
+  s[at + blockStat.alike] = alike
+  s[at + blockStat.uniform] = alike === hi - lo ? 1 : 0
 }
