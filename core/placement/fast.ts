@@ -214,12 +214,21 @@ function rulesOf(
       required[scope] = was === -1 || was === domain ? domain : -2
       continue
     }
+    const out = forbidden[scope]!
+    if (group.maxPerDomain === 1 && hosts.length <= 32) {
+      // Every member's domain is full: no counting (and no Map) for a small group.
+      for (let k = 0; k < hosts.length; k++) {
+        const d = domainOf(state.topology, group.scope, hosts[k]!)
+        if (!out.includes(d)) out.push(d)
+      }
+      continue
+    }
     const counts = new Map<number, number>()
     for (const h of hosts) {
       const d = domainOf(state.topology, group.scope, h)
       const n = (counts.get(d) ?? 0) + 1
       counts.set(d, n)
-      if (n === group.maxPerDomain) forbidden[scope]!.push(d)
+      if (n === group.maxPerDomain) out.push(d)
     }
   }
   return { affinityHost: required[0]!, affinityRack: required[1]!, affinityZone: required[2]!,
