@@ -79,9 +79,10 @@ export function createCluster(given: Inventory): ClusterState {
 
 /**
  * The inventory with each host record copied by `Object.assign`, so hosts with the same fields
- * share one hidden class. Records built by a spread followed by more properties (as the
- * inventory decoder builds them) each get a class of their own on V8, and with thousands of
- * hosts every host field read on the commit path missed the inline caches (a runtime lookup).
+ * share one hidden class whoever built them. Records built by a spread followed by more
+ * properties each get a class of their own on V8 (the decoder no longer builds them so, a
+ * caller's code may), and with thousands of hosts every host field read on the commit path would
+ * miss the inline caches (a runtime lookup).
  */
 function sharedShapeHosts(inventory: Inventory): Inventory {
   return Object.assign({}, inventory, { hosts: inventory.hosts.map((h) => Object.assign({}, h)) })

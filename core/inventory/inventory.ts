@@ -294,16 +294,16 @@ function buildInventory(spec: InventorySpec): Inventory {
 
 function buildHost(spec: HostSpec, index: number): Host {
   const cells = spec.numaCells ?? [{ id: 0, cpus: spec.vcpus, ramMb: spec.ramMb }]
-  const numaCells = cells.map((c) => ({
-    ...c,
+  // Object.assign, not a spread followed by more properties: V8 gives each object made that way
+  // a hidden class of its own, and every later read of a host field would miss the caches.
+  const numaCells = cells.map((c) => Object.assign({}, c, {
     socket: c.socket ?? c.id,
     dramPmemMb: spec.pmemDevices
       .filter((d) => d.name === "DRAM" && d.numaNode === c.id)
       .reduce((s, d) => s + d.sizeMb, 0),
   }))
   const dramPmemMb = numaCells.reduce((s, c) => s + c.dramPmemMb, 0)
-  return {
-    ...spec,
+  return Object.assign({}, spec, {
     index,
     numaCells,
     dramPmemMb,
@@ -311,5 +311,5 @@ function buildHost(spec: HostSpec, index: number): Host {
     ramCapacityMb: Math.floor(
       (spec.ramMb - spec.reservedRamMb - dramPmemMb) * spec.ramAllocationRatio,
     ),
-  }
+  })
 }
