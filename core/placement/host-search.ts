@@ -115,6 +115,8 @@ function mark(s: Search, request: ScanRequest, flag: number): void {
   for (let k = 0; k < antiZones.length; k++) s.antiZone[antiZones[k]!] = flag
 }
 
+const noPciFree = new Int32Array(0)
+
 /** Per-block PCI maxima of the request's columns (scratch, set per search). */
 const pciMax: Int32Array[] = []
 
@@ -337,6 +339,10 @@ function classMax(c: number): void {
   const { freeVcpus: fv, freeRamMb: fr, vcpuCapacityInv: vi, ramCapacityInv: ri } = input.index
   const { sign, vcpus: v, ramMb: m } = req
   const needRunner = req.specialWeight !== 0
+  // The first PCI column's free devices, checked before the full filters (hosts whose devices
+  // are all taken often score highest under pack).
+  const pciFree = req.pci.length > 0 ? req.pci[0]!.free : noPciFree
+  const pciNeed = req.pci.length > 0 ? req.pciCounts[0]! : 0
   const { upper, superUpper } = search
   const { order, blockStart, superStart, stats, superStats } = index
   const q0 = index.classSupers[c]!
@@ -412,7 +418,8 @@ function classMax(c: number): void {
           if (needRunner && r > runner) runner = r
           continue
         }
-        if ((r === best && i > host) || fv[i]! < v || fr[i]! < m || !passes(i)) continue
+        if ((r === best && i > host) || fv[i]! < v || fr[i]! < m ||
+          (pciNeed > 0 && pciFree[i]! < pciNeed) || !passes(i)) continue
         if (r > best) { runner = best; best = r; host = i } else host = i
       }
     }
