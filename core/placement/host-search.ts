@@ -343,6 +343,7 @@ function classMax(c: number): void {
   // are all taken often score highest under pack).
   const pciFree = req.pci.length > 0 ? req.pci[0]!.free : noPciFree
   const pciNeed = req.pci.length > 0 ? req.pciCounts[0]! : 0
+  const antiHost = search.antiHost
   const { upper, superUpper } = search
   const { order, blockStart, superStart, stats, superStats } = index
   const q0 = index.classSupers[c]!
@@ -418,7 +419,7 @@ function classMax(c: number): void {
           if (needRunner && r > runner) runner = r
           continue
         }
-        if ((r === best && i > host) || fv[i]! < v || fr[i]! < m ||
+        if ((r === best && i > host) || fv[i]! < v || fr[i]! < m || antiHost[i] === 1 ||
           (pciNeed > 0 && pciFree[i]! < pciNeed) || !passes(i)) continue
         if (r > best) { runner = best; best = r; host = i } else host = i
       }
