@@ -5,6 +5,7 @@
  */
 import type { Host, Inventory } from "../inventory/index.ts"
 import type { PciDevType } from "../model/index.ts"
+import { type HostMatch, SpecMemo } from "./specs.ts"
 
 /** Keys that are pool properties in their own right; an `extra_info` entry never shadows them. */
 export const poolPropertyKeys = ["vendor_id", "product_id", "dev_type"] as const
@@ -81,6 +82,10 @@ export interface PciHostLayout {
    */
   readonly freeOffset: number
   readonly slotCount: number
+  /** The layout's remembered request specs (shared by its hosts; see `./specs.ts`). */
+  readonly specs: SpecMemo
+  /** Spec id → this host's matching pools, filled on first use (a memo of layout facts). */
+  readonly matched: Array<HostMatch | undefined>
 }
 
 /** The cluster's layout. */
@@ -93,15 +98,16 @@ export interface PciLayout {
 /** Builds the layout of every host of `inventory`. */
 export function layoutOf(inventory: Inventory): PciLayout {
   let nextId = 1
+  const specs = new SpecMemo()
   const hosts = inventory.hosts.map((host) => {
-    const layout = hostLayoutOf(host, nextId)
+    const layout = hostLayoutOf(host, nextId, specs)
     nextId += layout.devices.length
     return layout
   })
   return { hosts, hostIndex: inventory.hostIndex, deviceCount: nextId - 1 }
 }
 
-function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
+function hostLayoutOf(host: Host, firstId: number, memo: SpecMemo): PciHostLayout {
   const specs = host.pciDevices
   const byAddress = new Map(specs.map((d, k) => [d.address.toLowerCase(), k]))
   const children: number[][] = specs.map(() => [])
@@ -155,7 +161,7 @@ function hostLayoutOf(host: Host, firstId: number): PciHostLayout {
   return {
     index: host.index, name: host.name, computeNodeId: host.index + 1, firstId, devices: counted,
     pools: placed, cellSocket: new Map(host.numaCells.map((c) => [c.id, c.socket])),
-    freeOffset, slotCount: bitWords,
+    freeOffset, slotCount: bitWords, specs: memo, matched: [],
   }
 }
 

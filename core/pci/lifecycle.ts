@@ -14,7 +14,7 @@ import { locateDevice, type PciHostLayout } from "./layout.ts"
 import {
   type PciClaimInput, type PciNumaPolicy, type PciRequest, pciRequestLimits,
 } from "./request.ts"
-import { claimOnHost } from "./select.ts"
+import { decideOnHost, Shortfall, shortfallError } from "./select.ts"
 import { type Holding, HostWork, type PciState, useAt } from "./state.ts"
 
 export type { PciClaimInput }
@@ -53,11 +53,15 @@ const noCells: ReadonlyArray<number> = []
 
 /** Checks a claim's input against the host: uuid, requests, NUMA cells. */
 function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | undefined {
-  const uuid = input.instanceUuid
-  if (!isUuidLike(uuid)) {
+  if (!isUuidLike(input.instanceUuid)) {
     return invalid("instanceUuid", "an instance uuid of 1-64 letters, digits, '_', '.', ':', '-'")
   }
-  const requests = input.requests
+  return checkRequests(host, input.requests, input.instanceNumaCells ?? noCells)
+}
+
+/** Checks requests and NUMA cells against the host (a claim's checks but the uuid). */
+function checkRequests(host: PciHostLayout, requests: ReadonlyArray<PciRequest>,
+  cells: ReadonlyArray<number>): BadRequest | undefined {
   if (requests.length === 0 || requests.length > pciRequestLimits.requestsMax) {
     return invalid("requests", `1 to ${pciRequestLimits.requestsMax} requests`)
   }
@@ -70,7 +74,6 @@ function checkClaim(host: PciHostLayout, input: PciClaimInput): BadRequest | und
       return invalid(`requests[${i}].spec`, `1 to ${pciRequestLimits.alternativesMax} alternatives`)
     }
   }
-  const cells = input.instanceNumaCells ?? noCells
   if (cells.length > pciRequestLimits.instanceNumaCellsMax) {
     return invalid("instanceNumaCells", `at most ${pciRequestLimits.instanceNumaCellsMax} cells`)
   }
@@ -96,14 +99,14 @@ export function claim(state: PciState, input: PciClaimInput):
   const bad = checkClaim(host, input)
   if (bad !== undefined) return Result.fail(bad)
   const usage = rvecGet(state.hosts, host.index)
-  const decided = claimOnHost(host, usage, input.instanceUuid, input.requests, input)
-  if (Result.isFailure(decided)) return Result.fail(decided.failure)
-  const { taken } = decided.success
+  const decided = decideOnHost(host, usage, input.instanceUuid, input.requests, input, false)
+  if (decided instanceof Shortfall) return Result.fail(shortfallError(host, usage, decided))
+  const taken = decided.taken
   const holdings = withDevices(rmapGet(state.instances, input.instanceUuid), host.index, taken)
   return Result.succeed({
     state: {
       layout: state.layout,
-      hosts: setHost(state, host.index, decided.success.usage),
+      hosts: setHost(state, host.index, decided.usage),
       instances: rmapSet(state.instances, input.instanceUuid, holdings),
     },
     devices: globalIds(host, taken),
@@ -153,11 +156,10 @@ export function pciFits(state: PciState, hostName: string, requests: ReadonlyArr
   const index = state.layout.hostIndex.get(hostName)
   if (index === undefined) return false
   const host = state.layout.hosts[index]!
-  if (checkClaim(host, { host: hostName, instanceUuid: "fits", requests, ...numa }) !== undefined) {
-    return false
-  }
-  return Result.isSuccess(
-    claimOnHost(host, rvecGet(state.hosts, index), "fits", requests, numa, true))
+  if (checkRequests(host, requests, numa.instanceNumaCells ?? noCells) !== undefined) return false
+  // The decision alone: a shortfall is an answer here, so no error value is built for it.
+  return !(decideOnHost(host, rvecGet(state.hosts, index), "fits", requests, numa, true)
+    instanceof Shortfall)
 }
 
 function setHost(state: PciState, index: number, usage: ReturnType<HostWork["done"]>) {
@@ -196,9 +198,19 @@ function holdingsOf(state: PciState, instanceUuid: string, hostName: string | un
  */
 export function allocate(state: PciState, input: { readonly host: string;
   readonly instanceUuid: string }): Result.Result<PciChange, NotFound | Conflict> {
-  const held = holdingsOf(state, input.instanceUuid, input.host)
-  if (Result.isFailure(held)) return Result.fail(held.failure)
-  const holding = held.success.chosen[0]!
+  // One holding per host: found by a loop, with no filtered copy or wrapper (claim → allocate
+  // is the placement path; holdingsOf gives the same errors in the same order).
+  const all = rmapGet(state.instances, input.instanceUuid)
+  const index = state.layout.hostIndex.get(input.host)
+  let holding: Holding | undefined
+  if (all !== undefined && index !== undefined) {
+    for (let i = 0; i < all.length; i++) if (all[i]!.host === index) holding = all[i]!
+  }
+  if (holding === undefined) {
+    const held = holdingsOf(state, input.instanceUuid, input.host)
+    if (Result.isFailure(held)) return Result.fail(held.failure)
+    throw new Error(`pci invariant broken: holdings of ${input.instanceUuid} on ${input.host}`)
+  }
   const host = state.layout.hosts[holding.host]!
   const work = new HostWork(host, rvecGet(state.hosts, holding.host))
   const changed: number[] = []

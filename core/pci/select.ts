@@ -11,8 +11,9 @@
  */
 import { Result } from "effect"
 import { InsufficientCapacity } from "../errors.ts"
-import type { PciHostLayout, PciPoolInfo } from "./layout.ts"
+import type { PciHostLayout } from "./layout.ts"
 import type { PciNumaPolicy, PciRequest, PciSpec } from "./request.ts"
+import { hostMatchOf, poolsMatching } from "./specs.ts"
 import { HostWork, type HostUsage, useAt } from "./state.ts"
 
 /** The NUMA side of a claim: the policy and the host cells the instance's NUMA cells sit on. */
@@ -29,37 +30,10 @@ export interface HostDecision {
   readonly taken: ReadonlyArray<number>
 }
 
-/** Whether pool `pool` matches alternative `alt` (every key equal, values lower-case). */
-function matchesAlternative(pool: PciPoolInfo, alt: PciSpec): boolean {
-  for (const key in alt) {
-    const have = pool.props.get(key)
-    if (have === undefined || have !== alt[key]!.toLowerCase()) return false
-  }
-  return true
-}
-
-/** Whether any alternative asks for PFs (otherwise PF pools are not candidates). */
-function asksForPf(spec: ReadonlyArray<PciSpec>): boolean {
-  for (let i = 0; i < spec.length; i++) {
-    if (spec[i]!["dev_type"]?.toLowerCase() === "type-pf") return true
-  }
-  return false
-}
-
-/** Pools of `layout` a request's spec may draw from, NUMA aside, in pool order. */
-export function matchingPools(layout: PciHostLayout, spec: ReadonlyArray<PciSpec>): number[] {
-  const pfOk = asksForPf(spec)
-  const out: number[] = []
-  for (const pool of layout.pools) {
-    if (pool.devType === "type-PF" && !pfOk) continue
-    for (const alt of spec) {
-      if (matchesAlternative(pool, alt)) {
-        out.push(pool.index)
-        break
-      }
-    }
-  }
-  return out
+/** Pools of `layout` a request's spec may draw from, NUMA aside, in pool order (memoised). */
+export function matchingPools(layout: PciHostLayout, spec: ReadonlyArray<PciSpec>):
+  ReadonlyArray<number> {
+  return poolsMatching(layout, spec)
 }
 
 /** Candidate pools after the NUMA policy, best first, and how many devices they offer now. */
@@ -75,7 +49,7 @@ interface FreeCounts {
 
 function sum(pools: ReadonlyArray<number>, free: FreeCounts): number {
   let total = 0
-  for (const p of pools) total += free.freeOf(p)
+  for (let i = 0; i < pools.length; i++) total += free.freeOf(pools[i]!)
   return total
 }
 
@@ -149,44 +123,72 @@ export function resourceOf(request: PciRequest): string {
 export function claimOnHost(layout: PciHostLayout, usage: HostUsage, holder: string,
   requests: ReadonlyArray<PciRequest>, numa: PciNuma, dryRun = false):
   Result.Result<HostDecision, InsufficientCapacity> {
+  const decided = decideOnHost(layout, usage, holder, requests, numa, dryRun)
+  if (decided instanceof Shortfall) return Result.fail(shortfallError(layout, usage, decided))
+  return Result.succeed(decided)
+}
+
+/** Which request failed, with its matching pools and the devices its NUMA policy allowed. */
+export class Shortfall {
+  constructor(readonly request: PciRequest, readonly matching: ReadonlyArray<number>,
+    readonly free: number) {}
+}
+
+/**
+ * `claimOnHost`'s decision without the error value: the decision, or the first request's
+ * shortfall (usage untouched). A feasibility check uses it and never builds an error (an Effect
+ * tagged error captures a stack: tens of microseconds).
+ */
+export function decideOnHost(layout: PciHostLayout, usage: HostUsage, holder: string,
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma, dryRun: boolean):
+  HostDecision | Shortfall {
   const work = new HostWork(layout, usage)
-  let decided: Result.Result<number[], Shortfall>
+  let decided: number[] | Shortfall
   try {
     decided = decide(work, layout, holder, requests, numa)
   } catch (bug) {
     work.abort()
     throw bug
   }
-  if (Result.isFailure(decided)) {
+  if (decided instanceof Shortfall) {
     work.abort()
-    const failed = decided.failure
-    return Result.fail(new InsufficientCapacity({
-      resource: resourceOf(failed.request), requested: failed.request.count,
-      free: failed.free, capacity: capacityOf(layout, usage, failed.matching), host: layout.name,
-    }))
+    return decided
   }
-  return Result.succeed({ usage: dryRun ? work.abort() : work.done(), taken: decided.success })
+  return { usage: dryRun ? work.abort() : work.done(), taken: decided }
 }
 
-/** Which request failed, with its matching pools and the devices its NUMA policy allowed. */
-interface Shortfall {
-  readonly request: PciRequest
-  readonly matching: ReadonlyArray<number>
-  readonly free: number
+/** The InsufficientCapacity a shortfall on `layout` (in state `usage`) is reported as. */
+export function shortfallError(layout: PciHostLayout, usage: HostUsage, failed: Shortfall):
+  InsufficientCapacity {
+  return new InsufficientCapacity({
+    resource: resourceOf(failed.request), requested: failed.request.count,
+    free: failed.free, capacity: capacityOf(layout, usage, failed.matching), host: layout.name,
+  })
 }
 
 /** Consumes `requests` in the batch: the devices taken, or the first request's shortfall. */
 function decide(work: HostWork, layout: PciHostLayout, holder: string,
-  requests: ReadonlyArray<PciRequest>, numa: PciNuma): Result.Result<number[], Shortfall> {
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma): number[] | Shortfall {
   const cells = numa.instanceNumaCells ?? noCells
   const taken: number[] = []
-  for (const request of requests) {
-    const matching = matchingPools(layout, request.spec)
-    const policy = request.numaPolicy ?? numa.numaPolicy ?? "legacy"
-    const candidates = numaCandidates(layout, matching, request.count, policy, cells,
-      work)
-    let needed = candidates.free >= request.count ? request.count : 0
-    for (const p of candidates.pools) {
+  for (let r = 0; r < requests.length; r++) {
+    const request = requests[r]!
+    const match = hostMatchOf(layout, request.spec)
+    let pools: ReadonlyArray<number>
+    let free: number
+    if (cells.length === 0) {
+      // No NUMA cells: every matching pool, in taking order, with no array built.
+      pools = match.ranked
+      free = sum(match.pools, work)
+    } else {
+      const policy = request.numaPolicy ?? numa.numaPolicy ?? "legacy"
+      const candidates = numaCandidates(layout, match.pools, request.count, policy, cells, work)
+      pools = candidates.pools
+      free = candidates.free
+    }
+    let needed = free >= request.count ? request.count : 0
+    for (let i = 0; i < pools.length && needed > 0; i++) {
+      const p = pools[i]!
       while (needed > 0) {
         const d = work.firstAvailable(p)
         if (d < 0) break
@@ -195,11 +197,9 @@ function decide(work: HostWork, layout: PciHostLayout, holder: string,
         needed--
       }
     }
-    if (candidates.free < request.count || needed > 0) {
-      return Result.fail({ request, matching, free: candidates.free })
-    }
+    if (free < request.count || needed > 0) return new Shortfall(request, match.pools, free)
   }
-  return Result.succeed(taken)
+  return taken
 }
 
 /** Devices of `pools` that exist (are not removed), whatever their use. */
