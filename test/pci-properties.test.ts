@@ -2,7 +2,7 @@ import { Result } from "effect"
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import {
-  allocate, checkPciInvariants, claim, free, hypervisorPciStats, type PciRequest, type PciState,
+  allocate, checkPciInvariants, claim, claimAllocated, free, hypervisorPciStats, type PciRequest, type PciState,
   pciDetail, pciFits, pciStateOf, pciStatusTotals, removeDevice, serverPciDevices,
 } from "../core/pci/index.ts"
 import { host, inventoryOf } from "./builders.ts"
@@ -136,6 +136,32 @@ describe("PCI accounting invariants under any sequence of operations", () => {
         expect(taken.every((d) => d.status === "available")).toBe(true)
         expect(r.success.devices.length).toBe(reqs.reduce((n, q) => n + q.count, 0))
         expect(new Set(r.success.devices).size).toBe(r.success.devices.length)
+      }))
+  })
+  it("claimAllocated is claim then allocate: same state, devices and errors", () => {
+    fc.assert(fc.property(clusterShape, fc.array(operation, { maxLength: 8 }), fc.nat(2),
+      fc.nat(3), fc.subarray([...requests], { minLength: 1, maxLength: 2 }), fc.subarray([0, 1]),
+      (initial, ops, hostIndex, instance, reqs, cells) => {
+        let state = clusters[initial]!
+        for (const op of ops) {
+          const r = apply(state, op)
+          if (Result.isSuccess(r)) state = r.success.state
+        }
+        const input = { host: `h${hostIndex}`, instanceUuid: `vm-${instance}`, requests: reqs,
+          numaPolicy: "legacy" as const, instanceNumaCells: cells }
+        const before = snapshot(state)
+        const one = claimAllocated(state, input)
+        const claimed = claim(state, input)
+        expect(snapshot(state)).toBe(before)
+        if (Result.isFailure(claimed)) {
+          expect(Result.isFailure(one) && { ...one.failure }).toEqual({ ...claimed.failure })
+          return
+        }
+        const two = Result.getOrThrow(allocate(claimed.success.state, input))
+        const done = Result.getOrThrow(one)
+        expect(done.devices).toEqual(claimed.success.devices)
+        expect(snapshot(done.state)).toBe(snapshot(two.state))
+        expect(checkPciInvariants(done.state)).toEqual([])
       }))
   })
 })

@@ -23,6 +23,7 @@
 export {
   allocate,
   claim,
+  claimAllocated,
   free,
   type PciChange,
   type PciClaimError,

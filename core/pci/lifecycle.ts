@@ -15,7 +15,7 @@ import {
   type PciClaimInput, type PciNumaPolicy, type PciRequest, pciRequestLimits,
 } from "./request.ts"
 import { decideOnHost, Shortfall, shortfallError } from "./select.ts"
-import { type Holding, HostWork, type PciState, useAt } from "./state.ts"
+import { type Holding, type HostUsage, HostWork, type PciState, useAt } from "./state.ts"
 
 export type { PciClaimInput }
 
@@ -94,23 +94,61 @@ function checkRequests(host: PciHostLayout, requests: ReadonlyArray<PciRequest>,
  */
 export function claim(state: PciState, input: PciClaimInput):
   Result.Result<PciChange, PciClaimError> {
+  return claimWith(state, input, false)
+}
+
+/**
+ * `claim` then `allocate` as one transition, for an instance that starts at once (a scheduler's
+ * placement): the devices go from available to allocated in one batch, with one write of the
+ * host and of the instance's holdings instead of two. The result equals `allocate(claim(…))`:
+ * the same state (devices the instance had claimed on the host before are allocated too), the
+ * devices `claim` names, and `claim`'s errors.
+ */
+export function claimAllocated(state: PciState, input: PciClaimInput):
+  Result.Result<PciChange, PciClaimError> {
+  return claimWith(state, input, true)
+}
+
+function claimWith(state: PciState, input: PciClaimInput, allocated: boolean):
+  Result.Result<PciChange, PciClaimError> {
   const host = hostOf(state, input.host)
   if (host instanceof NotFound) return Result.fail(host)
   const bad = checkClaim(host, input)
   if (bad !== undefined) return Result.fail(bad)
   const usage = rvecGet(state.hosts, host.index)
-  const decided = decideOnHost(host, usage, input.instanceUuid, input.requests, input, false)
+  const before = rmapGet(state.instances, input.instanceUuid)
+  // Read before the batch: `usage` is then still the newest version of the host.
+  const claimedBefore = allocated && holdsClaimed(before, host.index, usage)
+  const decided = decideOnHost(host, usage, input.instanceUuid, input.requests, input, false,
+    allocated)
   if (decided instanceof Shortfall) return Result.fail(shortfallError(host, usage, decided))
   const taken = decided.taken
-  const holdings = withDevices(rmapGet(state.instances, input.instanceUuid), host.index, taken)
-  return Result.succeed({
-    state: {
-      layout: state.layout,
-      hosts: setHost(state, host.index, decided.usage),
-      instances: rmapSet(state.instances, input.instanceUuid, holdings),
-    },
-    devices: globalIds(host, taken),
-  })
+  const holdings = withDevices(before, host.index, taken)
+  const next: PciState = {
+    layout: state.layout,
+    hosts: setHost(state, host.index, decided.usage),
+    instances: rmapSet(state.instances, input.instanceUuid, holdings),
+  }
+  const devices = globalIds(host, taken)
+  if (claimedBefore) {
+    // Devices claimed earlier on this host are allocated as `allocate` would (rare: an attach
+    // while the instance is still only claimed).
+    const all = allocate(next, { host: input.host, instanceUuid: input.instanceUuid })
+    if (Result.isFailure(all)) throw new Error(`pci invariant broken: ${all.failure.message}`)
+    return Result.succeed({ state: all.success.state, devices })
+  }
+  return Result.succeed({ state: next, devices })
+}
+
+/** Whether `holdings` has a device in status claimed on host `hostIndex` (read in `usage`). */
+function holdsClaimed(holdings: ReadonlyArray<Holding> | undefined, hostIndex: number,
+  usage: HostUsage): boolean {
+  if (holdings === undefined) return false
+  for (const h of holdings) {
+    if (h.host !== hostIndex) continue
+    for (const d of h.devices) if (useAt(usage, d).status === "claimed") return true
+  }
+  return false
 }
 
 /** The global ids of host-local devices `local` (a loop: no per-call closure). */

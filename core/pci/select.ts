@@ -140,12 +140,12 @@ export class Shortfall {
  * tagged error captures a stack: tens of microseconds).
  */
 export function decideOnHost(layout: PciHostLayout, usage: HostUsage, holder: string,
-  requests: ReadonlyArray<PciRequest>, numa: PciNuma, dryRun: boolean):
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma, dryRun: boolean, allocated = false):
   HostDecision | Shortfall {
   const work = new HostWork(layout, usage)
   let decided: number[] | Shortfall
   try {
-    decided = decide(work, layout, holder, requests, numa)
+    decided = decide(work, layout, holder, requests, numa, allocated)
   } catch (bug) {
     work.abort()
     throw bug
@@ -166,9 +166,12 @@ export function shortfallError(layout: PciHostLayout, usage: HostUsage, failed: 
   })
 }
 
-/** Consumes `requests` in the batch: the devices taken, or the first request's shortfall. */
+/**
+ * Consumes `requests` in the batch: the devices taken (claimed, or allocated when `allocated`),
+ * or the first request's shortfall.
+ */
 function decide(work: HostWork, layout: PciHostLayout, holder: string,
-  requests: ReadonlyArray<PciRequest>, numa: PciNuma): number[] | Shortfall {
+  requests: ReadonlyArray<PciRequest>, numa: PciNuma, allocated: boolean): number[] | Shortfall {
   const cells = numa.instanceNumaCells ?? noCells
   const taken: number[] = []
   for (let r = 0; r < requests.length; r++) {
@@ -192,7 +195,8 @@ function decide(work: HostWork, layout: PciHostLayout, holder: string,
       while (needed > 0) {
         const d = work.firstAvailable(p)
         if (d < 0) break
-        work.claim(d, holder)
+        if (allocated) work.claimAllocated(d, holder)
+        else work.claim(d, holder)
         taken.push(d)
         needed--
       }

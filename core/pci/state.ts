@@ -164,6 +164,17 @@ export class HostWork {
     this.holdChanged(d, +1, 0)
   }
 
+  /**
+   * available → allocated by `holder` in one step (`claim` then `allocate` with half the
+   * writes); the device's relatives become unavailable.
+   */
+  claimAllocated(d: number, holder: string): void {
+    const u = this.use(d)
+    assert(u.status === "available", `claim of device ${d} in status ${u.status}`)
+    this.put(d, useOf("allocated", holder, false))
+    this.holdChanged(d, +1, +1)
+  }
+
   /** claimed → allocated; the device's relatives become unavailable. */
   allocate(d: number): void {
     const u = this.use(d)
