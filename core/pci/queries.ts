@@ -9,6 +9,7 @@ import { rvecGet } from "../persistent/vec.ts"
 import type { PciHostLayout } from "./layout.ts"
 import type { PciRequest, PciSpec } from "./request.ts"
 import { matchingPools } from "./select.ts"
+import { hostMatchFor } from "./specs.ts"
 import { type PciState, poolFreeAt } from "./state.ts"
 
 /** One pool of a host with its free count. */
@@ -92,14 +93,17 @@ export function pciFreeByHost(state: PciState, request: Pick<PciRequest, "spec">
   if (column.length < hosts.length) {
     throw new RangeError(`pciFreeByHost: out has ${column.length} slots for ${hosts.length} hosts`)
   }
+  // The spec is looked up once; each host then reads its remembered pools by the spec's id.
+  const entry = hosts.length > 0 ? hosts[0]!.specs.entryOf(request.spec) : undefined
   for (const host of hosts) {
-    if (host.pools.length === 0) {
+    if (host.pools.length === 0 || entry === undefined) {
       column[host.index] = 0
       continue
     }
     const usage = rvecGet(state.hosts, host.index)
+    const pools = hostMatchFor(host, entry).pools
     let total = 0
-    for (const p of matchingPools(host, request.spec)) total += poolFreeAt(host, usage, p)
+    for (let i = 0; i < pools.length; i++) total += poolFreeAt(host, usage, pools[i]!)
     column[host.index] = total
   }
   return column

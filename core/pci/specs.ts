@@ -89,7 +89,12 @@ export class SpecMemo {
 /** Host `host`'s pools for `spec`, from its memo when known. */
 export function hostMatchOf(host: MatchHost, spec: ReadonlyArray<PciSpec>): HostMatch {
   if (host.pools.length === 0) return emptyMatch
-  const entry = host.specs.entryOf(spec)
+  return hostMatchFor(host, host.specs.entryOf(spec))
+}
+
+/** Host `host`'s pools for a spec already looked up in its layout's memo (`entryOf`). */
+export function hostMatchFor(host: MatchHost, entry: SpecEntry): HostMatch {
+  if (host.pools.length === 0) return emptyMatch
   if (entry.id < 0) return matchOf(host, entry)
   const known = host.matched[entry.id]
   if (known !== undefined) return known
