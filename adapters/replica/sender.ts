@@ -125,7 +125,7 @@ export const batchBytesMax = 1024 * 1024
  * WebAssembly backend: only the image is read), else by diffing image and base (the TypeScript
  * backend: native `memcmp` skips equal runs, faster than any TypeScript hash of the image); in
  * both cases with the list to write after the ACK (null when there is no valid one to patch: the
- * TypeScript backend patches a valid list with the shipped blocks' fingerprints, about 10 µs a
+ * TypeScript backend patches a valid list with the shipped blocks' fingerprints, 10-20 µs a
  * block, so that a later WebAssembly cycle need not rebuild it from the base).
  */
 function findChanges(req: SyncRequest, baseGeneration: number,

@@ -4,7 +4,7 @@
  * and each 32 × 32 → 64-bit product is exact: its low half from `Math.imul`, its high half from
  * the double-precision product (within 2^11 of the true one) corrected by the low half. The four
  * 128-bit products of the final merge are done with BigInt (once per input). This is what the
- * TypeScript backend's `xxh3BlocksInto` runs (about 100 times faster than the BigInt
+ * TypeScript backend's `xxh3BlocksInto` runs (40-80 times faster than the BigInt
  * transcription in xxh3.ts, which it is held equal to in test/kernels-xxh3.test.ts).
  */
 import { XXH3_DEFAULT_SECRET, xxh3 } from "./xxh3.ts"
