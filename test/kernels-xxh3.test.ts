@@ -7,22 +7,9 @@ import {
   type BlockKernels, referenceKernels, selectKernels, xxh3,
 } from "../core/kernels/index.ts"
 import { xxh3Halves } from "../core/kernels/xxh3-halves.ts"
+import { MASK64, PRIME64, sanityBuffer } from "./hash-vectors.ts"
 
-const MASK64 = (1n << 64n) - 1n
-const PRIME32 = 2654435761n
-const PRIME64 = 11400714785074694797n
 const B = 4096
-
-/** The buffer xxHash's sanity check hashes (its XSUM_fillTestBuffer). */
-function sanityBuffer(lengthBytes: number): Uint8Array {
-  const bytes = new Uint8Array(lengthBytes)
-  let generator = PRIME32
-  for (let i = 0; i < lengthBytes; i++) {
-    bytes[i] = Number(generator >> 56n)
-    generator = (generator * PRIME64) & MASK64
-  }
-  return bytes
-}
 
 function value<A>(r: Result.Result<A, { readonly message: string }>): A {
   if (Result.isFailure(r)) throw new Error(r.failure.message)

@@ -3,23 +3,10 @@
 import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { xxh64 } from "../core/kernels/index.ts"
+import { MASK64, PRIME32, sanityBuffer } from "./hash-vectors.ts"
 
-const MASK64 = (1n << 64n) - 1n
-const PRIME32 = 2654435761n
-const PRIME64 = 11400714785074694797n
 const P1 = 0x9e3779b185ebca87n, P2 = 0xc2b2ae3d27d4eb4fn, P3 = 0x165667b19e3779f9n
 const P4 = 0x85ebca77c2b2ae63n, P5 = 0x27d4eb2f165667c5n
-
-/** The buffer xxHash's sanity check hashes (its XSUM_fillTestBuffer). */
-function sanityBuffer(lengthBytes: number): Uint8Array {
-  const bytes = new Uint8Array(lengthBytes)
-  let generator = PRIME32
-  for (let i = 0; i < lengthBytes; i++) {
-    bytes[i] = Number(generator >> 56n)
-    generator = (generator * PRIME64) & MASK64
-  }
-  return bytes
-}
 
 // XXH64 as the specification states it, one BigInt operation per step: slow and obviously right.
 const rotl = (x: bigint, r: bigint) => ((x << r) | (x >> (64n - r))) & MASK64
