@@ -10,8 +10,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, type GroupRule, type GroupScope, scanOf,
   withHostStatus } from "../core/cluster/index.ts"
-import { blockStat, blockStatCount, buildHostIndex, type HostIndex, pciColumnMax }
-  from "../core/cluster/host-index.ts"
+import { blockStat, blockStatCount, buildHostIndex, type HostIndex, pciColumnMax,
+  recomputableSlots, recomputeSlot } from "../core/cluster/host-index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { setPlacementScan } from "../core/kernels/scan-select.ts"
 import { newScanResult } from "../core/kernels/scan-types.ts"
@@ -146,6 +146,27 @@ describe("the host index", () => {
       })
     }))
     expect(decided).toBeGreaterThan(checks / 4)
+  })
+
+  it("recomputes any one extreme of a block alone as the block's summary has it", () => {
+    // A fold recomputes the few extremes a changed host left (more, and the whole block is
+    // summarised again): each slot on its own must equal the summary's, over random clusters.
+    fc.assert(fc.property(scenarioArb, (s) => {
+      let state: ClusterState = drawnCluster(s.hosts, s.groups)
+      s.ops.forEach((o, k) => {
+        if (o.op !== "create") return
+        const r = schedule(state, { servers: [drawnRequest(`s${k}`, o.server, s.groups.length)],
+          policy: o.policy })
+        if (Result.isSuccess(r)) state = r.success.state
+      })
+      const index = indexOf(state, s.blockSize)
+      const scan = scanInputOf(state).index
+      for (let b = 0; b < index.blockStart.length - 1; b++) {
+        for (const slot of recomputableSlots) {
+          expect(recomputeSlot(index, scan, b, slot)).toBe(index.stats[b * blockStatCount + slot])
+        }
+      }
+    }))
   })
 
   it("equals the full scan on 300 hosts (32 a block), 400 placements, pack and spread", () => {

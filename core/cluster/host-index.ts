@@ -377,9 +377,10 @@ const sameColumns = (a: HostColumns, b: HostColumns): boolean =>
 const other = newHostColumns()
 
 /**
- * Folds host i's change into block b's summaries; false when the block must be summarised (the
- * host held an extreme and left it). Every value is read from the column scratch arrays: no
- * number crosses a call, so none is boxed.
+ * Folds host i's change into block b's summaries. An extreme the host held and left is
+ * recomputed alone over the block (`recomputeSlot`); false when so many are that the block is
+ * better summarised again. Every value is read from the column scratch arrays: no number crosses
+ * a call, so none is boxed.
  */
 function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: HostColumns,
   is: HostColumns): boolean {
@@ -397,54 +398,110 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   }
   s[at + blockStat.uniform] = s[at + blockStat.alike] === size ? 1 : 0
   s[at + blockStat.upCount] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
+  staleCount = 0
   for (let k = 0; k < minFolds.length; k += 2) {
     const slot = at + minFolds[k]!
     const w = was[minFolds[k + 1]!]!
     const v = is[minFolds[k + 1]!]!
     const cur = s[slot]!
-    if (w === cur && v > cur) return false
-    if (v < cur) s[slot] = v
+    if (w === cur && v > cur) stale[staleCount++] = minFolds[k]!
+    else if (v < cur) s[slot] = v
   }
   for (let k = 0; k < maxFolds.length; k += 2) {
     const slot = at + maxFolds[k]!
     const w = was[maxFolds[k + 1]!]!
     const v = is[maxFolds[k + 1]!]!
     const cur = s[slot]!
-    if (w === cur && v < cur) return false
-    if (v > cur) s[slot] = v
+    if (w === cur && v < cur) stale[staleCount++] = maxFolds[k]!
+    else if (v > cur) s[slot] = v
   }
   const u0 = was[col.used]!
   const u1 = is[col.used]!
-  if (!foldPairs(s, at + blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!,
-    u0, u1)) return false
-  if (!foldPairs(s, at + blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!,
-    u0, u1)) return false
+  foldPairs(s, at, blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!, u0, u1)
+  foldPairs(s, at, blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!, u0, u1)
+  if (staleCount > staleMax) return false
+  for (let k = 0; k < staleCount; k++) s[at + stale[k]!] = recomputeSlot(index, scan, b, stale[k]!)
   const d = at + blockStat.maxFreeDisk
   s[at + blockStat.maxFreeDiskAny] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
   return true
 }
 
+/** Slots (offsets in a block's summaries) whose extreme a fold could not tell, and their count. */
+const stale = new Int8Array(blockStatCount)
+let staleCount = 0
+/** More stale slots than this and the whole block is summarised again (one pass for all). */
+const staleMax = 6
+
 /**
- * The min/max pairs of `used` per threshold from `start` with one host's change (free `f0` to
- * `f1`, used `u0` to `u1`); false when only a recompute can tell a pair.
+ * The min/max pairs of `used` per threshold at `start` (offset in the block at `at`) with one
+ * host's change (free `f0` to `f1`, used `u0` to `u1`); a pair member only a recompute can tell
+ * goes to `stale`.
  */
-function foldPairs(s: Float64Array, start: number, thresholds: ReadonlyArray<number>, f0: number,
-  f1: number, u0: number, u1: number): boolean {
+function foldPairs(s: Float64Array, at: number, start: number, thresholds: ReadonlyArray<number>,
+  f0: number, f1: number, u0: number, u1: number): void {
   for (let k = 0; k < thresholds.length; k++) {
     const t = thresholds[k]!
     const wasIn = f0 >= t
     const isIn = f1 >= t
     if (!wasIn && !isIn) break
-    const lo = start + 2 * k
+    const lo = at + start + 2 * k
     const min = s[lo]!
     const max = s[lo + 1]!
-    if (wasIn && ((u0 === min && !(isIn && u1 <= min)) || (u0 === max && !(isIn && u1 >= max)))) {
-      return false
-    }
-    if (isIn && u1 < min) s[lo] = u1
-    if (isIn && u1 > max) s[lo + 1] = u1
+    if (wasIn && u0 === min && !(isIn && u1 <= min)) stale[staleCount++] = start + 2 * k
+    else if (isIn && u1 < min) s[lo] = u1
+    if (wasIn && u0 === max && !(isIn && u1 >= max)) stale[staleCount++] = start + 2 * k + 1
+    else if (isIn && u1 > max) s[lo + 1] = u1
+    if (staleCount > staleMax) return
   }
-  return true
+}
+
+/**
+ * What a summary slot is: the column it takes the extreme of (`col`), whether the maximum, and
+ * for the threshold pairs the column a host must reach the threshold in (-1: every host).
+ */
+const slotColumn = new Int8Array(blockStatCount).fill(-1)
+const slotMax = new Uint8Array(blockStatCount)
+const slotMember = new Int8Array(blockStatCount).fill(-1)
+const slotThreshold = new Float64Array(blockStatCount)
+for (let k = 0; k < minFolds.length; k += 2) slotColumn[minFolds[k]!] = minFolds[k + 1]!
+for (let k = 0; k < maxFolds.length; k += 2) {
+  slotColumn[maxFolds[k]!] = maxFolds[k + 1]!
+  slotMax[maxFolds[k]!] = 1
+}
+for (const [start, thresholds, member] of [[blockStat.usedByThreshold, usedThresholds, col.fv],
+  [blockStat.usedByRam, ramThresholdsMb, col.fr]] as const) {
+  thresholds.forEach((t, k) => {
+    for (const m of [0, 1]) {
+      slotColumn[start + 2 * k + m] = col.used
+      slotMax[start + 2 * k + m] = m
+      slotMember[start + 2 * k + m] = member
+      slotThreshold[start + 2 * k + m] = t
+    }
+  })
+}
+const hostNow = newHostColumns()
+
+/** The summary slots `recomputeSlot` computes (every extreme; not the counts and flags). */
+export const recomputableSlots: ReadonlyArray<number> =
+  [...slotColumn.keys()].filter((k) => slotColumn[k]! >= 0)
+
+/**
+ * @internal Slot `slot` (one of `recomputableSlots`) of block b computed over its hosts, as
+ * `summarise` computes it.
+ */
+export function recomputeSlot(index: HostIndex, scan: ScanIndex, b: number, slot: number): number {
+  const column = slotColumn[slot]!
+  const max = slotMax[slot] === 1
+  const member = slotMember[slot]!
+  const t = slotThreshold[slot]!
+  let v = max ? -Infinity : Infinity
+  for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
+    readHostColumns(scan, index.order[p]!, hostNow)
+    if (member >= 0 && !(hostNow[member]! >= t)) continue
+    const x = hostNow[column]!
+    if (max ? x > v : x < v) v = x
+  }
+  return v
 }
 
 /** Hosts of block b whose free vCPUs, RAM and capacities equal its first host's. */
