@@ -76,6 +76,17 @@ describe("event queue", () => {
       }))
   })
 
+  it("keeps its bucket numbers exact when a fine width meets late times", () => {
+    // Width 2^-30 s and times near 1e9 s would number buckets past 2^53, where the next bucket
+    // (+1) is the same number and the ring never reaches its events: the queue coarsens instead.
+    const q = new EventQueue({ adaptEveryPops: 4, widthExponent: -30 })
+    const times = [1e9 + 2e-5, 1e9, 1e9 + 100, 1e9 + 1e-5, 2e9, 1e9 + 3e-5]
+    times.forEach((t, i) => q.push(t, 0, i))
+    const out: number[] = []
+    for (let e = q.pop(); e !== undefined; e = q.pop()) out.push(e.timeS)
+    expect(out).toEqual([...times].sort((a, b) => a - b))
+  })
+
   it("re-chooses its bucket width from the event rate", () => {
     const q = new EventQueue({ adaptEveryPops: 64 })
     for (let i = 0; i < 10_000; i++) q.push(i * 1000, 0, i)

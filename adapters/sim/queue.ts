@@ -30,6 +30,16 @@ export const eventsPerBucket = 32
 /** Bucket widths are 2^k seconds with k in [widthExponentMin, widthExponentMax]. */
 const widthExponentMin = -30
 const widthExponentMax = 30
+/**
+ * Bucket numbers stay below 2^bucketBits, so that stepping to the next bucket (+1) is exact: a
+ * width too fine for the latest time pushed would make bucket numbers past 2^53, where +1 is lost
+ * and the ring never reaches its events.
+ */
+const bucketBits = 50
+
+/** The finest width exponent whose bucket numbers stay below 2^bucketBits up to `timeS`. */
+const finestExponentFor = (timeS: number): number =>
+  timeS <= 1 ? widthExponentMin : Math.ceil(Math.log2(timeS)) - bucketBits + 1
 
 /** A scheduled event as `pop` returns it (the same object every call: copy what you keep). */
 export interface QueuedEvent {
@@ -133,6 +143,8 @@ export class EventQueue {
   private pops = 0
   private readonly adaptMask: number
   private adaptFromS = 0
+  /** The latest time pushed. */
+  private maxTimeS = 0
   private readonly out: QueuedEvent = { timeS: 0, kind: 0, subject: 0 }
 
   constructor(options: QueueOptions = {}) {
@@ -141,7 +153,7 @@ export class EventQueue {
       throw new Error(`adaptEveryPops ${every}: a power of two`)
     }
     this.adaptMask = every - 1
-    this.widthExponent = options.widthExponent ?? 0
+    this.widthExponent = Math.max(options.widthExponent ?? 0, widthExponentMin)
     this.perWidth = 2 ** -this.widthExponent
   }
 
@@ -162,6 +174,11 @@ export class EventQueue {
       throw new Error(`event kind ${kind} for subject ${subject}: out of range`)
     }
     if (this.length >= queueLengthMax) throw new Error(`event queue over ${queueLengthMax} events`)
+    if (timeS > this.maxTimeS) {
+      this.maxTimeS = timeS
+      const finest = finestExponentFor(timeS)
+      if (this.widthExponent < finest) this.rebucket(finest, this.bucket / this.perWidth)
+    }
     this.length++
     this.insert(timeS, this.nextSeq++, subject * kindsMax + kind)
   }
@@ -267,7 +284,8 @@ export class EventQueue {
     this.adaptFromS = nowS
     if (!(spanS > 0)) return
     const wantS = (eventsPerBucket * spanS) / (this.adaptMask + 1)
-    const k = Math.min(widthExponentMax, Math.max(widthExponentMin, Math.round(Math.log2(wantS))))
+    const k = Math.min(widthExponentMax, Math.max(widthExponentMin,
+      finestExponentFor(this.maxTimeS), Math.round(Math.log2(wantS))))
     if (Math.abs(k - this.widthExponent) >= 2) this.rebucket(k, nowS)
   }
 
