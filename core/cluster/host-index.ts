@@ -14,57 +14,16 @@
  * one, so the index always describes the columns of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
+import { combineSuper, foldSuper, superblocksOf } from "./host-superblocks.ts"
+import {
+  blockStat, blockStatCount, blockZonesMax, hostBlockSize, ramThresholdsMb, usedThresholds,
+} from "./host-slots.ts"
 import type { PciColumn, ScanIndex } from "./scan.ts"
 
-/** Hosts per block. */
-export const hostBlockSize = 64
-/** Blocks per superblock (a superblock never spans two classes). */
-export const superBlockSize = 8
-/** Zones a block's zone mask can tell apart; with more zones, no block is skipped by zone. */
-export const blockZonesMax = 30
-
-/** Per-block summary slots in `HostIndex.stats` (stride `blockStatCount`). */
-export const blockStat = {
-  // The slots every search reads of every block come first (one cache line).
-  /** 1 when every host of the block has the same free vCPUs, RAM and capacities. */
-  uniform: 0,
-  upCount: 1,
-  maxFreeVcpus: 2, maxFreeRamMb: 3,
-  minVcpuInv: 4, maxVcpuInv: 5, minRamInv: 6, maxRamInv: 7,
-  /** max of `|freeVcpus|/vcpuCapacity + |freeRamMb|/ramCapacityMb` (for the rounding margin). */
-  maxMagnitude: 8,
-  /** min and max over the block of `2 - freeVcpus/vcpuCapacity - freeRamMb/ramCapacityMb`. */
-  minUsed: 9, maxUsed: 10,
-  /** Largest free disk per pool kind column (3 slots), then of any kind. */
-  maxFreeDisk: 11, maxFreeDiskAny: 14,
-  /**
-   * min and max of the `minUsed` term over the hosts with at least `usedThresholds[k]` free
-   * vCPUs, at `usedByThreshold + 2k` and `+ 2k + 1` (a request for v vCPUs can only land on
-   * those, so its bound takes the largest threshold ≤ v).
-   */
-  usedByThreshold: 15,
-  /**
-   * The same over the hosts with at least `ramThresholdsMb[k]` MB of RAM free, at
-   * `usedByRam + 2k` and `+ 2k + 1` (a request's candidates lie in both sets, so its bound takes
-   * the tighter of the two: the smaller maximum, the larger minimum).
-   */
-  usedByRam: 25,
-  /**
-   * Hosts of the block whose free vCPUs, RAM and capacities equal its first host's (`uniform`
-   * is this count reaching the block's size), kept per change without a scan of the block.
-   */
-  alike: 25 + 2 * 8,
-} as const
-/** Free-vCPU thresholds of the `usedByThreshold` slots (0: every host, as minUsed/maxUsed). */
-export const usedThresholds: ReadonlyArray<number> = [0, 1, 2, 4, 8]
-/** Free-RAM thresholds (MB) of the `usedByRam` slots, ascending. */
-export const ramThresholdsMb: ReadonlyArray<number> =
-  [0, 1024, 2048, 4096, 8192, 16_384, 32_768, 65_536]
-/** Slots per block in `HostIndex.stats`. */
-export const blockStatCount = 26 + 2 * ramThresholdsMb.length
-if (blockStat.alike !== blockStat.usedByRam + 2 * ramThresholdsMb.length) {
-  throw new Error("host index: the alike slot must follow the free-RAM threshold pairs")
-}
+export {
+  blockStat, blockStatCount, blockZonesMax, hostBlockSize, ramThresholdsMb, superBlockSize,
+  usedThresholds,
+} from "./host-slots.ts"
 
 /** Blocks of hosts per special-hardware class, with their summaries. */
 export interface HostIndex {
@@ -165,115 +124,6 @@ export function buildHostIndex(
   return index
 }
 
-/** The superblock layout over the classes' blocks (summaries and zone masks still empty). */
-function superblocksOf(classBlocks: Int32Array, blocks: number) {
-  const classSupers = new Int32Array(4)
-  const starts: number[] = []
-  for (let c = 0; c < 3; c++) {
-    classSupers[c] = starts.length
-    for (let b = classBlocks[c]!; b < classBlocks[c + 1]!; b += superBlockSize) starts.push(b)
-  }
-  classSupers[3] = starts.length
-  starts.push(blocks)
-  const supers = starts.length - 1
-  const superOf = new Int32Array(blocks)
-  for (let q = 0; q < supers; q++) superOf.fill(q, starts[q]!, starts[q + 1]!)
-  return { classSupers, superStart: Int32Array.from(starts), superOf,
-    superZoneMask: new Int32Array(supers), superStats: new Float64Array(supers * blockStatCount) }
-}
-
-/** How a superblock combines a slot over its blocks: 0 min, 1 max, 2 sum, 3 `uniform`. */
-const slotCombine = new Int8Array(blockStatCount).fill(1)
-for (const slot of [blockStat.minVcpuInv, blockStat.minRamInv, blockStat.minUsed]) {
-  slotCombine[slot] = 0
-}
-for (let k = 0; k < usedThresholds.length; k++) slotCombine[blockStat.usedByThreshold + 2 * k] = 0
-for (let k = 0; k < ramThresholdsMb.length; k++) slotCombine[blockStat.usedByRam + 2 * k] = 0
-slotCombine[blockStat.upCount] = 2
-slotCombine[blockStat.uniform] = 3
-
-/** Block b's summaries before a refresh (scratch). */
-const blockWas = new Float64Array(blockStatCount)
-
-/**
- * Brings the summaries of block b's superblock up to date after b's changed from `old`: per
- * slot O(1) unless b held the superblock's extreme and left it (then that slot is combined again
- * over the superblock's blocks). The result equals `combineSuper`'s.
- */
-function foldSuper(index: HostIndex, b: number, old: Float64Array): void {
-  const q = index.superOf[b]!
-  const x = index.stats
-  const out = index.superStats
-  const at = b * blockStatCount
-  const o = q * blockStatCount
-  for (let k = 0; k < blockStatCount; k++) {
-    const was = old[k]!
-    const is = x[at + k]!
-    if (was === is) continue
-    const kind = slotCombine[k]!
-    const cur = out[o + k]!
-    if (kind === 0) {
-      if (is < cur) out[o + k] = is
-      else if (was === cur) out[o + k] = combineSlot(index, q, k)
-    } else if (kind === 1) {
-      if (is > cur) out[o + k] = is
-      else if (was === cur) out[o + k] = combineSlot(index, q, k)
-    } else if (kind === 2) out[o + k] = cur + is - was
-  }
-  out[o + blockStat.uniform] = superUniform(index, q)
-}
-
-/** Slot k combined over superblock q's blocks (min or max by `slotCombine`). */
-function combineSlot(index: HostIndex, q: number, k: number): number {
-  const x = index.stats
-  const min = slotCombine[k] === 0
-  let v = min ? Infinity : -Infinity
-  for (let b = index.superStart[q]!; b < index.superStart[q + 1]!; b++) {
-    const y = x[b * blockStatCount + k]!
-    if (min ? y < v : y > v) v = y
-  }
-  return v
-}
-
-/** 1 when every block of superblock q is alike and they share their columns' values. */
-function superUniform(index: HostIndex, q: number): number {
-  const x = index.stats
-  const b0 = index.superStart[q]!
-  const first = b0 * blockStatCount
-  if (x[first + blockStat.uniform] !== 1) return 0
-  for (let b = b0 + 1; b < index.superStart[q + 1]!; b++) {
-    const at = b * blockStatCount
-    if (x[at + blockStat.uniform] !== 1 ||
-      x[at + blockStat.maxFreeVcpus] !== x[first + blockStat.maxFreeVcpus] ||
-      x[at + blockStat.maxFreeRamMb] !== x[first + blockStat.maxFreeRamMb] ||
-      x[at + blockStat.minVcpuInv] !== x[first + blockStat.minVcpuInv] ||
-      x[at + blockStat.minRamInv] !== x[first + blockStat.minRamInv]) return 0
-  }
-  return 1
-}
-
-/** Recomputes superblock q's summaries from its blocks' (O(superBlockSize × slots)). */
-function combineSuper(index: HostIndex, q: number): void {
-  const x = index.stats
-  const out = index.superStats
-  const o = q * blockStatCount
-  const b0 = index.superStart[q]!
-  const b1 = index.superStart[q + 1]!
-  const first = b0 * blockStatCount
-  for (let k = 0; k < blockStatCount; k++) out[o + k] = x[first + k]!
-  for (let b = b0 + 1; b < b1; b++) {
-    const at = b * blockStatCount
-    for (let k = 0; k < blockStatCount; k++) {
-      const kind = slotCombine[k]!
-      const v = x[at + k]!
-      if (kind === 0) { if (v < out[o + k]!) out[o + k] = v } else if (kind === 1) {
-        if (v > out[o + k]!) out[o + k] = v
-      } else if (kind === 2) out[o + k] = out[o + k]! + v
-    }
-  }
-  out[o + blockStat.uniform] = superUniform(index, q)
-}
-
 /** Slots of `HostColumns`: one host's scan columns the summaries read. */
 const col = { fv: 0, fr: 1, vi: 2, ri: 3, disk: 4, up: 7, used: 8, magnitude: 9 } as const
 /**
@@ -306,6 +156,8 @@ export function readHostColumns(scan: ScanIndex, i: number, out: HostColumns): v
 }
 
 const now = newHostColumns()
+/** Block b's summaries before a refresh (scratch, for its superblock's fold). */
+const blockWas = new Float64Array(blockStatCount)
 
 /**
  * Brings the summaries of the block holding `hostIndex` up to date after that host's columns
