@@ -29,6 +29,8 @@ export interface UncheckedKernels {
 
 /** The BlockKernels of `backend`, checking every argument before `unchecked` runs. */
 export function checkedKernels(backend: KernelBackend, unchecked: UncheckedKernels): BlockKernels {
+  const xxh64 = checkedHashes((image, out) => unchecked.hashBlocksInto(image, out))
+  const xxh3 = checkedHashes((image, out) => unchecked.xxh3BlocksInto(image, out))
   return {
     backend,
     diffBlocksInto: (a, b, out) => {
@@ -42,30 +44,10 @@ export function checkedKernels(backend: KernelBackend, unchecked: UncheckedKerne
       const blockCount = diffBlockCount(a.length, b.length)
       return ok(withBitmap(blockCount, (out) => unchecked.diffBlocksInto(a, b, out)))
     },
-    hashBlocksInto: (image, out) => {
-      const problem = checkImage("image", image) ??
-        checkHashOut("out", out, blocksOf(image.length))
-      return problem === undefined ? ok(unchecked.hashBlocksInto(image, out)) : err(problem)
-    },
-    hashBlocks: (image) => {
-      const problem = checkImage("image", image)
-      if (problem !== undefined) return err(problem)
-      const out = new BigUint64Array(blocksOf(image.length))
-      unchecked.hashBlocksInto(image, out)
-      return ok(out)
-    },
-    xxh3BlocksInto: (image, out) => {
-      const problem = checkImage("image", image) ??
-        checkHashOut("out", out, blocksOf(image.length))
-      return problem === undefined ? ok(unchecked.xxh3BlocksInto(image, out)) : err(problem)
-    },
-    xxh3Blocks: (image) => {
-      const problem = checkImage("image", image)
-      if (problem !== undefined) return err(problem)
-      const out = new BigUint64Array(blocksOf(image.length))
-      unchecked.xxh3BlocksInto(image, out)
-      return ok(out)
-    },
+    hashBlocksInto: xxh64.into,
+    hashBlocks: xxh64.fresh,
+    xxh3BlocksInto: xxh3.into,
+    xxh3Blocks: xxh3.fresh,
     diffHashesInto: (a, b, out) => {
       const problem = checkHashList("a", a) ?? checkHashList("b", b) ??
         checkBitmapOut("out", out, Math.max(a.length, b.length))
@@ -84,6 +66,24 @@ export function checkedKernels(backend: KernelBackend, unchecked: UncheckedKerne
     inputView: (len) => {
       const problem = checkImageLength("len", len)
       return problem === undefined ? ok(unchecked.inputView(len)) : err(problem)
+    },
+  }
+}
+
+/** A per-block hash checked: into the caller's list, and into a fresh one. */
+function checkedHashes(hashInto: (image: Uint8Array, out: BigUint64Array) => number) {
+  return {
+    into: (image: Uint8Array, out: BigUint64Array): Outcome<number, BadRequest> => {
+      const problem = checkImage("image", image) ??
+        checkHashOut("out", out, blocksOf(image.length))
+      return problem === undefined ? ok(hashInto(image, out)) : err(problem)
+    },
+    fresh: (image: Uint8Array): Outcome<BigUint64Array, BadRequest> => {
+      const problem = checkImage("image", image)
+      if (problem !== undefined) return err(problem)
+      const out = new BigUint64Array(blocksOf(image.length))
+      hashInto(image, out)
+      return ok(out)
     },
   }
 }
