@@ -53,7 +53,9 @@ const weightsArb = fc.constantFrom<Weights>(defaultWeights,
   { policy: 1, softAffinity: 0, softAntiAffinity: 0, specialHardware: 0 },
   { policy: -2, softAffinity: 0, softAntiAffinity: 0, specialHardware: 3 },
   { policy: 0, softAffinity: 0, softAntiAffinity: 0, specialHardware: 2 },
-  { policy: 0.5, softAffinity: 0, softAntiAffinity: 0, specialHardware: 1e-9 })
+  { policy: 0.5, softAffinity: 0, softAntiAffinity: 0, specialHardware: 1e-9 },
+  // Special hardware weighted enough that class 0 dominates with 2 special classes too.
+  { policy: 1, softAffinity: 0, softAntiAffinity: 0, specialHardware: 5 })
 const opArb = fc.oneof(
   fc.record({ op: fc.constant("create" as const), server: serverArb, policy: policyArb }),
   fc.record({ op: fc.constant("create" as const), server: serverArb, policy: policyArb }),

@@ -13,8 +13,8 @@ import { pciFreeByHost } from "../core/pci/index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
 import { newScanKernel } from "../core/kernels/scan-select.ts"
 import { placeFast } from "../core/placement/fast.ts"
-import { defaultWeights, type NamedInstance, placeGang, type Policy, schedule, type Weights }
-  from "../core/placement/index.ts"
+import { defaultWeights, type NamedInstance, placeGang, type Policy, preparePlacement, schedule,
+  type Weights } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
 import { clusterOf, drawnCluster, drawnRequest, server } from "./placement-builders.ts"
 
@@ -97,6 +97,21 @@ describe("the fast path chooses what the general path chooses", () => {
       if (Result.isSuccess(a) && Result.isSuccess(b)) {
         expect(a.success.servers).toEqual(b.success.servers)
         expect(usageList(a.success.state)).toEqual(usageList(b.success.state))
+      }
+    }), { numRuns: 300 })
+  })
+
+  it("preparePlacement builds the columns and host index ahead and changes no placement", () => {
+    fc.assert(fc.property(scenarioArb, ({ state, next, policy }) => {
+      const before = usageList(state)
+      preparePlacement(state)
+      expect(scanOf(state).hostIndex).toBeDefined()
+      expect(usageList(state)).toEqual(before)
+      const a = schedule(state, { servers: [next], policy })
+      const b = schedule(state, { servers: [next], policy, fastPath: false })
+      expect(Result.isSuccess(a)).toBe(Result.isSuccess(b))
+      if (Result.isSuccess(a) && Result.isSuccess(b)) {
+        expect(a.success.servers).toEqual(b.success.servers)
       }
     }), { numRuns: 300 })
   })

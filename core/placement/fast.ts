@@ -113,6 +113,21 @@ function specOf(instance: InstanceSpec): InstanceSpec {
     zone: i.zone, pmemDevice: i.pmemDevice }
 }
 
+/**
+ * Builds what the fast path reads of `state` (its scan columns and, with `hostIndex`, the host
+ * index) ahead of the first placement, which would otherwise pay for it: a controller calls this
+ * once when it loads its state. The state's value is unchanged; later commits keep the columns
+ * and the index current (a state that no longer owns its columns rebuilds them on its next
+ * placement, as before).
+ */
+export function preparePlacement(state: ClusterState, hostIndex = true): void {
+  const input = scanInputOf(state)
+  if (hostIndex) {
+    input.index.hostIndex ??=
+      buildHostIndex(input.index, input.zoneOf, input.zoneCount, state.inventory)
+  }
+}
+
 let lastInput: ScanInput | undefined
 let lastTopology: ClusterState["topology"] | undefined
 

@@ -142,6 +142,7 @@ function decide(): number {
   for (let c = 0; c < 3; c++) {
     classMax(c)
     if (visitsLeft < 0) return -1
+    if (c === 0 && dominates()) return s.bestHost[0]!
     if (s.bestHost[c] === -1) continue
     if (-c < sMin) sMin = -c
     if (-c > sMax) sMax = -c
@@ -160,6 +161,42 @@ function decide(): number {
   const best = classWinner(req, classes, rMin, rMax, sMin, sMax)
   return best === -2 ? -1 : best
 }
+
+/**
+ * Whether class 0's best host (hosts without special hardware; just searched) is the winner
+ * whatever the other classes hold, so they need no search: the special-hardware term lifts every
+ * class-0 candidate above any other class's by at least `specialWeight / cMax` (cMax: the highest
+ * class the index holds), more than the resource term's whole range (`policyWeight`); and its
+ * runner-up is far enough below its best that no normalisation the bounds allow can round the
+ * two level (`classWinner`'s -2). Then the reference's answer, direct or through its exact
+ * second pass, is class 0's lowest host of the best score.
+ */
+function dominates(): boolean {
+  const s = search
+  const { specialWeight: sw, policyWeight: pw } = req
+  if (sw <= 0 || pw <= 0 || s.bestHost[0] === -1) return false
+  const classSupers = index.classSupers
+  let cMax = 0
+  for (let c = 1; c < 3; c++) if (classSupers[c + 1]! > classSupers[c]!) cMax = c
+  if (cMax === 0 || !(sw / cMax > pw * (1 + dominanceMargin))) return false
+  const best = s.best[0]!
+  const runner = s.runnerUp[0]!
+  if (runner === -Infinity) return true
+  // The candidates' resource range is at most the widest the superblock bounds allow.
+  let hi = best
+  for (let c = 0; c < 3; c++) {
+    const q = s.topUpper[c]!
+    if (q >= 0 && s.superUpper[q]! > hi) hi = s.superUpper[q]!
+  }
+  const lo = s.topLower >= 0 ? Math.min(s.superLower[s.topLower]!, runner) : runner
+  return (best - runner) * pw > dominanceMargin * (sw + pw) * (hi - lo)
+}
+
+/**
+ * Relative margin of `dominates`' comparisons, far above the few ulps the normalisation's
+ * rounded operations can move a score by.
+ */
+const dominanceMargin = 1e-9
 
 /** The request's bound inputs, set once per search by `prepareBounds` for `boundInto`. */
 let bV = 0
