@@ -1,11 +1,12 @@
 /**
- * The device side of a fit: PCI requests through `corral/pci`'s `claim` (then `allocate`: a
- * created server is running) and pmem volumes through `corral/pmem`'s `addPmemVolumes`. The
- * cluster never re-implements their decisions; a dry run is the same call with the result dropped.
+ * The device side of a fit: PCI requests through `corral/pci`'s `claimAllocated` (`claim` then
+ * `allocate`: a created server is running) and pmem volumes through `corral/pmem`'s
+ * `addPmemVolumes`. The cluster never re-implements their decisions; a dry run is the same call
+ * with the result dropped.
  */
 import { Result } from "effect"
 import type { Host } from "../inventory/inventory.ts"
-import { allocate, claim, type PciClaimError, type PciState } from "../pci/index.ts"
+import { claimAllocated, type PciClaimError, type PciClaimInput, type PciState } from "../pci/index.ts"
 import { type AddPmemError, addPmemVolumes, type PmemState } from "../pmem/index.ts"
 import type { HostAssignment, InstanceSpec } from "./types.ts"
 import type { Misfit } from "./fit.ts"
@@ -44,14 +45,12 @@ export function fitDevices(
   let nextPci = pci
   let pciDevices: ReadonlyArray<number> = []
   if ((spec.pci?.length ?? 0) > 0) {
-    const claimed = claim(pci, claimOf(host.name, uuid, spec, cellIds))
-    if (Result.isFailure(claimed)) return deviceMisfit("pci", claimed.failure)
-    const allocated = allocate(claimed.success.state, { host: host.name, instanceUuid: uuid })
-    if (Result.isFailure(allocated)) {
-      throw new Error(`allocate after claim: ${allocated.failure.message}`)
-    }
-    nextPci = allocated.success.state
-    pciDevices = claimed.success.devices
+    // Claimed and allocated in one batch (a created server is running): `allocate(claim(…))`
+    // with one write of the host and of the holdings.
+    const taken = claimAllocated(pci, claimOf(host.name, uuid, spec, cellIds))
+    if (Result.isFailure(taken)) return deviceMisfit("pci", taken.failure)
+    nextPci = taken.success.state
+    pciDevices = taken.success.devices
   }
   let nextPmem = pmem
   let pmemVolumes: ReadonlyArray<string> = []
@@ -67,7 +66,7 @@ export function fitDevices(
 
 /** The PCI claim of a spec: optional fields only when set (no spreads: see `serverRecordOf`). */
 function claimOf(host: string, uuid: string, spec: InstanceSpec, cellIds: ReadonlyArray<number>)
-  : Parameters<typeof claim>[1] {
+  : PciClaimInput {
   const policy = spec.pciNumaPolicy
   if (policy === undefined) {
     return cellIds.length === 0 ? { host, instanceUuid: uuid, requests: spec.pci! }
