@@ -65,7 +65,18 @@ export interface HostIndex {
    * up summed; `uniform` when every host of the superblock is alike).
    */
   readonly superStats: Float64Array
+  /**
+   * Per block, the scan columns (`refSlots` of `HostColumns`: free vCPUs, RAM, 1/capacities,
+   * largest free disk per kind) of its first host, then of its last host, kept current with them:
+   * a fold compares the changed host with them without reading those hosts from the scan.
+   */
+  readonly refColumns: Float64Array
 }
+
+/** `HostColumns` slots kept per reference host in `HostIndex.refColumns`. */
+const refSlots = 7
+/** Slots per block in `HostIndex.refColumns` (first host's, then last host's). */
+const refStride = 2 * refSlots
 
 /** Builds the index over a scan's columns (O(hosts)); tests pass small blocks. */
 export function buildHostIndex(
@@ -101,6 +112,7 @@ export function buildHostIndex(
     blockSize, order, classBlocks, blockStart: Int32Array.from(starts), blockOf: new Int32Array(n),
     zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks), pciColumns: [], pciMaxes: [],
     stats: new Float64Array(blocks * blockStatCount), ...superblocksOf(classBlocks, blocks),
+    refColumns: new Float64Array(blocks * refStride),
   }
   for (let b = 0; b < blocks; b++) {
     let mask = 0
@@ -112,6 +124,10 @@ export function buildHostIndex(
     }
     index.zoneMask[b] = zoneCount > blockZonesMax ? -1 : mask
     summarise(index, scan, b)
+    readHostColumns(scan, order[index.blockStart[b]!]!, now)
+    writeRef(index, b, 0, now)
+    readHostColumns(scan, order[index.blockStart[b + 1]! - 1]!, now)
+    writeRef(index, b, refSlots, now)
   }
   for (let q = 0; q < index.superStart.length - 1; q++) {
     let mask = 0
@@ -156,15 +172,44 @@ export function readHostColumns(scan: ScanIndex, i: number, out: HostColumns): v
 }
 
 const now = newHostColumns()
-/** Block b's summaries before a refresh (scratch, for its superblock's fold). */
+/** Block b's summaries before it is summarised again (scratch). */
 const blockWas = new Float64Array(blockStatCount)
+
+/**
+ * The summary slots a refresh changed (`changedSlot`, each once) and their values before it
+ * (`changedOld`), for the superblock's fold; `changedMark` flags the slots listed.
+ */
+const changedSlot = new Int8Array(blockStatCount)
+const changedOld = new Float64Array(blockStatCount)
+const changedMark = new Uint8Array(blockStatCount)
+let changedCount = 0
+
+/** Writes summary slot `k` of the block at `at`, listing it in the changes when it moves. */
+function put(s: Float64Array, at: number, k: number, v: number): void {
+  const cur = s[at + k]!
+  if (cur === v) return
+  if (changedMark[k] === 0) {
+    changedMark[k] = 1
+    changedSlot[changedCount] = k
+    changedOld[changedCount] = cur
+    changedCount++
+  }
+  s[at + k] = v
+}
+
+/** Writes host columns `c` as block b's reference at `offset` (0: first host, `refSlots`: last). */
+function writeRef(index: HostIndex, b: number, offset: number, c: HostColumns): void {
+  const r = b * refStride + offset
+  for (let k = 0; k < refSlots; k++) index.refColumns[r + k] = c[k]!
+}
 
 /**
  * Brings the summaries of the block holding `hostIndex` up to date after that host's columns
  * changed from `was` (`readHostColumns` before the update) to what the scan holds now. Each
- * extreme is folded in at O(1) unless the host held it and moved away from it: then the block is
- * summarised again (O(block)). The result equals a
- * summary from scratch.
+ * extreme is folded in at O(1) unless the host held it and moved away from it and no other host
+ * of the block is known to hold it too: then that extreme is recomputed over the block, or with
+ * many such the block is summarised again (O(block)). Only the slots that changed are folded into
+ * the superblock. The result equals a summary from scratch.
  */
 export function refreshHostIndex(
   index: HostIndex,
@@ -174,10 +219,27 @@ export function refreshHostIndex(
 ): void {
   const b = index.blockOf[hostIndex]!
   readHostColumns(scan, hostIndex, now)
+  const s = index.stats
   const at = b * blockStatCount
-  for (let k = 0; k < blockStatCount; k++) blockWas[k] = index.stats[at + k]!
-  if (!foldHost(index, scan, b, hostIndex, was, now)) summarise(index, scan, b)
-  foldSuper(index, b, blockWas)
+  changedCount = 0
+  const folded = foldHost(index, scan, b, hostIndex, was, now)
+  for (let c = 0; c < changedCount; c++) changedMark[changedSlot[c]!] = 0
+  if (!folded) {
+    // Undo the fold's writes, then summarise and list what the summary changed.
+    for (let c = changedCount - 1; c >= 0; c--) s[at + changedSlot[c]!] = changedOld[c]!
+    for (let k = 0; k < blockStatCount; k++) blockWas[k] = s[at + k]!
+    summarise(index, scan, b)
+    changedCount = 0
+    for (let k = 0; k < blockStatCount; k++) {
+      if (blockWas[k] === s[at + k]) continue
+      changedSlot[changedCount] = k
+      changedOld[changedCount] = blockWas[k]!
+      changedCount++
+    }
+  }
+  if (index.order[index.blockStart[b]!] === hostIndex) writeRef(index, b, 0, now)
+  if (index.order[index.blockStart[b + 1]! - 1] === hostIndex) writeRef(index, b, refSlots, now)
+  foldSuper(index, b, changedSlot, changedOld, changedCount)
   if (index.pciBlock[b] === 1) {
     for (let k = 0; k < index.pciColumns.length; k++) {
       index.pciMaxes[k]![b] = blockMaxOf(index, index.pciColumns[k]!.free, b)
@@ -222,14 +284,18 @@ const maxFolds = Int8Array.of(blockStat.maxUsed, col.used, blockStat.maxMagnitud
   blockStat.maxFreeRamMb, col.fr, blockStat.maxFreeDisk, col.disk,
   blockStat.maxFreeDisk + 1, col.disk + 1, blockStat.maxFreeDisk + 2, col.disk + 2)
 
-const sameColumns = (a: HostColumns, b: HostColumns): boolean =>
-  a[col.fv] === b[col.fv] && a[col.fr] === b[col.fr] && a[col.vi] === b[col.vi] &&
-  a[col.ri] === b[col.ri]
+/** Whether host columns `c` equal the first `count` reference columns at `r`. */
+function sameAsRef(c: HostColumns, refs: Float64Array, r: number, count: number): boolean {
+  for (let k = 0; k < count; k++) if (c[k] !== refs[r + k]) return false
+  return true
+}
 
-const other = newHostColumns()
+/** Reference columns `alike` compares (free vCPUs, RAM and the two 1/capacities). */
+const alikeSlots = 4
 
 /**
- * Folds host i's change into block b's summaries. An extreme the host held and left is
+ * Folds host i's change into block b's summaries. An extreme the host held and left is still
+ * held when the block's first or last host (another host) had the host's old columns; else it is
  * recomputed alone over the block (`recomputeSlot`); false when so many are that the block is
  * better summarised again. Every value is read from the column scratch arrays: no number crosses
  * a call, so none is boxed.
@@ -242,39 +308,44 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   const size = index.blockStart[b + 1]! - lo
   if (size === 1) return false
   const first = index.order[lo]!
-  if (first === i) s[at + blockStat.alike] = countAlike(index, scan, b)
-  else {
-    readHostColumns(scan, first, other)
-    s[at + blockStat.alike] = s[at + blockStat.alike]! + (sameColumns(is, other) ? 1 : 0) -
-      (sameColumns(was, other) ? 1 : 0)
-  }
-  s[at + blockStat.uniform] = s[at + blockStat.alike] === size ? 1 : 0
-  s[at + blockStat.upCount] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
+  const last = index.order[lo + size - 1]!
+  const refs = index.refColumns
+  const r = b * refStride
+  const alike = first === i ? countAlike(index, scan, b)
+    : s[at + blockStat.alike]! + (sameAsRef(is, refs, r, alikeSlots) ? 1 : 0) -
+      (sameAsRef(was, refs, r, alikeSlots) ? 1 : 0)
+  put(s, at, blockStat.alike, alike)
+  put(s, at, blockStat.uniform, alike === size ? 1 : 0)
+  put(s, at, blockStat.upCount, s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!)
+  // Another host with every column the host had holds every extreme the host held.
+  const held = (i !== first && sameAsRef(was, refs, r, refSlots)) ||
+    (i !== last && sameAsRef(was, refs, r + refSlots, refSlots))
   staleCount = 0
   for (let k = 0; k < minFolds.length; k += 2) {
-    const slot = at + minFolds[k]!
     const w = was[minFolds[k + 1]!]!
     const v = is[minFolds[k + 1]!]!
-    const cur = s[slot]!
-    if (w === cur && v > cur) stale[staleCount++] = minFolds[k]!
-    else if (v < cur) s[slot] = v
+    const cur = s[at + minFolds[k]!]!
+    if (!held && w === cur && v > cur) stale[staleCount++] = minFolds[k]!
+    else if (v < cur) put(s, at, minFolds[k]!, v)
   }
   for (let k = 0; k < maxFolds.length; k += 2) {
-    const slot = at + maxFolds[k]!
     const w = was[maxFolds[k + 1]!]!
     const v = is[maxFolds[k + 1]!]!
-    const cur = s[slot]!
-    if (w === cur && v < cur) stale[staleCount++] = maxFolds[k]!
-    else if (v > cur) s[slot] = v
+    const cur = s[at + maxFolds[k]!]!
+    if (!held && w === cur && v < cur) stale[staleCount++] = maxFolds[k]!
+    else if (v > cur) put(s, at, maxFolds[k]!, v)
   }
   const u0 = was[col.used]!
   const u1 = is[col.used]!
-  foldPairs(s, at, blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!, u0, u1)
-  foldPairs(s, at, blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!, u0, u1)
+  foldPairs(s, at, blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!, u0, u1,
+    held)
+  foldPairs(s, at, blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!, u0, u1, held)
   if (staleCount > staleMax) return false
-  for (let k = 0; k < staleCount; k++) s[at + stale[k]!] = recomputeSlot(index, scan, b, stale[k]!)
+  for (let k = 0; k < staleCount; k++) {
+    put(s, at, stale[k]!, recomputeSlot(index, scan, b, stale[k]!))
+  }
   const d = at + blockStat.maxFreeDisk
-  s[at + blockStat.maxFreeDiskAny] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
+  put(s, at, blockStat.maxFreeDiskAny, Math.max(s[d]!, s[d + 1]!, s[d + 2]!))
   return true
 }
 
@@ -287,22 +358,22 @@ const staleMax = 6
 /**
  * The min/max pairs of `used` per threshold at `start` (offset in the block at `at`) with one
  * host's change (free `f0` to `f1`, used `u0` to `u1`); a pair member only a recompute can tell
- * goes to `stale`.
+ * goes to `stale` (none when another host `held` the host's old columns).
  */
 function foldPairs(s: Float64Array, at: number, start: number, thresholds: ReadonlyArray<number>,
-  f0: number, f1: number, u0: number, u1: number): void {
+  f0: number, f1: number, u0: number, u1: number, held: boolean): void {
   for (let k = 0; k < thresholds.length; k++) {
     const t = thresholds[k]!
     const wasIn = f0 >= t
     const isIn = f1 >= t
     if (!wasIn && !isIn) break
-    const lo = at + start + 2 * k
-    const min = s[lo]!
-    const max = s[lo + 1]!
-    if (wasIn && u0 === min && !(isIn && u1 <= min)) stale[staleCount++] = start + 2 * k
-    else if (isIn && u1 < min) s[lo] = u1
-    if (wasIn && u0 === max && !(isIn && u1 >= max)) stale[staleCount++] = start + 2 * k + 1
-    else if (isIn && u1 > max) s[lo + 1] = u1
+    const lo = start + 2 * k
+    const min = s[at + lo]!
+    const max = s[at + lo + 1]!
+    if (!held && wasIn && u0 === min && !(isIn && u1 <= min)) stale[staleCount++] = lo
+    else if (isIn && u1 < min) put(s, at, lo, u1)
+    if (!held && wasIn && u0 === max && !(isIn && u1 >= max)) stale[staleCount++] = lo + 1
+    else if (isIn && u1 > max) put(s, at, lo + 1, u1)
     if (staleCount > staleMax) return
   }
 }

@@ -36,20 +36,25 @@ slotCombine[blockStat.upCount] = 2
 slotCombine[blockStat.uniform] = 3
 
 /**
- * Brings the summaries of block b's superblock up to date after b's changed from `old`: per
- * slot O(1) unless b held the superblock's extreme and left it (then that slot is combined again
- * over the superblock's blocks). The result equals `combineSuper`'s.
+ * Brings the summaries of block b's superblock up to date after b's slots `slots[0..count)`
+ * changed from `old[0..count)` (each slot listed once; the others as they were): per slot O(1)
+ * unless b held the superblock's extreme and left it (then that slot is combined again over the
+ * superblock's blocks). The result equals `combineSuper`'s.
  */
-export function foldSuper(index: HostIndex, b: number, old: Float64Array): void {
+export function foldSuper(index: HostIndex, b: number, slots: Int8Array, old: Float64Array,
+  count: number): void {
   const q = index.superOf[b]!
   const x = index.stats
   const out = index.superStats
   const at = b * blockStatCount
   const o = q * blockStatCount
-  for (let k = 0; k < blockStatCount; k++) {
-    const was = old[k]!
+  let uniformMoved = false
+  for (let c = 0; c < count; c++) {
+    const k = slots[c]!
+    const was = old[c]!
     const is = x[at + k]!
     if (was === is) continue
+    if (uniformInputs[k] === 1) uniformMoved = true
     const kind = slotCombine[k]!
     const cur = out[o + k]!
     if (kind === 0) {
@@ -60,8 +65,13 @@ export function foldSuper(index: HostIndex, b: number, old: Float64Array): void 
       else if (was === cur) out[o + k] = combineSlot(index, q, k)
     } else if (kind === 2) out[o + k] = cur + is - was
   }
-  out[o + blockStat.uniform] = superUniform(index, q)
+  if (uniformMoved) out[o + blockStat.uniform] = superUniform(index, q)
 }
+
+/** The block slots `superUniform` reads (1), so a fold recomputes it only when one moved. */
+const uniformInputs = new Uint8Array(blockStatCount)
+for (const slot of [blockStat.uniform, blockStat.maxFreeVcpus, blockStat.maxFreeRamMb,
+  blockStat.minVcpuInv, blockStat.minRamInv]) uniformInputs[slot] = 1
 
 /** Slot k combined over superblock q's blocks (min, max or sum by `slotCombine`). */
 function combineSlot(index: HostIndex, q: number, k: number): number {
