@@ -9,7 +9,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, scanOf, type ServerCreate }
   from "../core/cluster/index.ts"
-import { buildHostIndex, type HostIndex } from "../core/cluster/host-index.ts"
+import { blockStatCount, buildHostIndex, type HostIndex, recomputableSlots, recomputeSlots }
+  from "../core/cluster/host-index.ts"
 import { scanInputOf } from "../core/placement/fast.ts"
 import { host } from "./builders.ts"
 import { clusterOf } from "./placement-builders.ts"
@@ -59,6 +60,33 @@ describe("the host index refresh", () => {
     step(deleteServer(state, "a"))
     step(deleteServer(state, "c"))
     step(deleteServer(state, "b"))
+  })
+
+  it("property: any set of extremes recomputed together in one pass equals the summaries", () => {
+    const kinds = [[4, 4096], [8, 8192], [6, 2048]] as const
+    const scenario = fc.record({
+      hosts: fc.array(fc.integer({ min: 0, max: kinds.length - 1 }), { minLength: 1,
+        maxLength: 20 }),
+      blockSize: fc.constantFrom(1, 3, 8),
+      used: fc.array(fc.record({ pick: fc.nat(), vcpus: fc.integer({ min: 0, max: 4 }),
+        ramMb: fc.constantFrom(0, 1024, 1536, 2048, 4096) }), { maxLength: 30 }),
+      slots: fc.subarray([...recomputableSlots], { minLength: 1 }),
+    })
+    fc.assert(fc.property(scenario, (s) => {
+      let state = clusterOf(...s.hosts.map((kind, k) =>
+        host(`h${k}`).cpus(kinds[kind]![0]).ram(kinds[kind]![1])))
+      s.used.forEach((u, k) => {
+        const r = createServer(state, server(`s${k}`, u.vcpus, u.ramMb),
+          `h${u.pick % s.hosts.length}`)
+        if (Result.isSuccess(r)) state = r.success.state
+      })
+      const index = indexOf(state, s.blockSize)
+      const out = new Float64Array(s.slots.length)
+      for (let b = 0; b < index.blockStart.length - 1; b++) {
+        recomputeSlots(index, scanOf(state), b, Int8Array.from(s.slots), s.slots.length, out)
+        expect([...out]).toEqual(s.slots.map((slot) => index.stats[b * blockStatCount + slot]))
+      }
+    }))
   })
 
   it("property: kept summaries equal rebuilt ones through creates and deletes on chosen hosts", () => {

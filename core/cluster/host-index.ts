@@ -295,9 +295,9 @@ const alikeSlots = 4
 
 /**
  * Folds host i's change into block b's summaries. An extreme the host held and left is still
- * held when the block's first or last host (another host) had the host's old columns; else it is
- * recomputed alone over the block (`recomputeSlot`); false when so many are that the block is
- * better summarised again. Every value is read from the column scratch arrays: no number crosses
+ * held when the block's first or last host (another host) had the host's old columns; else such
+ * extremes are recomputed together over the block (`recomputeSlots`); false when so many are that
+ * the block is better summarised again. Every value is read from the column scratch arrays: no number crosses
  * a call, so none is boxed.
  */
 function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: HostColumns,
@@ -341,8 +341,9 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
     held)
   foldPairs(s, at, blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!, u0, u1, held)
   if (staleCount > staleMax) return false
-  for (let k = 0; k < staleCount; k++) {
-    put(s, at, stale[k]!, recomputeSlot(index, scan, b, stale[k]!))
+  if (staleCount > 0) {
+    recomputeSlots(index, scan, b, stale, staleCount, recomputed)
+    for (let k = 0; k < staleCount; k++) put(s, at, stale[k]!, recomputed[k]!)
   }
   const d = at + blockStat.maxFreeDisk
   put(s, at, blockStat.maxFreeDiskAny, Math.max(s[d]!, s[d + 1]!, s[d + 2]!))
@@ -352,8 +353,13 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
 /** Slots (offsets in a block's summaries) whose extreme a fold could not tell, and their count. */
 const stale = new Int8Array(blockStatCount)
 let staleCount = 0
-/** More stale slots than this and the whole block is summarised again (one pass for all). */
-const staleMax = 6
+/** Their values recomputed (by position in `stale`). */
+const recomputed = new Float64Array(blockStatCount)
+/**
+ * More stale slots than this and the whole block is summarised again; up to it they are
+ * recomputed together in one pass over the block (`recomputeSlots`).
+ */
+const staleMax = 4
 
 /**
  * The min/max pairs of `used` per threshold at `start` (offset in the block at `at`) with one
@@ -413,18 +419,30 @@ export const recomputableSlots: ReadonlyArray<number> =
  * `summarise` computes it.
  */
 export function recomputeSlot(index: HostIndex, scan: ScanIndex, b: number, slot: number): number {
-  const column = slotColumn[slot]!
-  const max = slotMax[slot] === 1
-  const member = slotMember[slot]!
-  const t = slotThreshold[slot]!
-  let v = max ? -Infinity : Infinity
+  oneSlot[0] = slot
+  recomputeSlots(index, scan, b, oneSlot, 1, recomputed)
+  return recomputed[0]!
+}
+
+const oneSlot = new Int8Array(1)
+
+/**
+ * @internal Slots `slots[0..count)` (each one of `recomputableSlots`) of block b computed over its
+ * hosts in one pass, as `summarise` computes them, into `out[0..count)`.
+ */
+export function recomputeSlots(index: HostIndex, scan: ScanIndex, b: number, slots: Int8Array,
+  count: number, out: Float64Array): void {
+  for (let c = 0; c < count; c++) out[c] = slotMax[slots[c]!] === 1 ? -Infinity : Infinity
   for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
     readHostColumns(scan, index.order[p]!, hostNow)
-    if (member >= 0 && !(hostNow[member]! >= t)) continue
-    const x = hostNow[column]!
-    if (max ? x > v : x < v) v = x
+    for (let c = 0; c < count; c++) {
+      const slot = slots[c]!
+      const member = slotMember[slot]!
+      if (member >= 0 && !(hostNow[member]! >= slotThreshold[slot]!)) continue
+      const x = hostNow[slotColumn[slot]!]!
+      if (slotMax[slot] === 1 ? x > out[c]! : x < out[c]!) out[c] = x
+    }
   }
-  return v
 }
 
 /** Hosts of block b whose free vCPUs, RAM and capacities equal its first host's. */
@@ -444,6 +462,16 @@ function countAlike(index: HostIndex, scan: ScanIndex, b: number): number {
 /** Per free-vCPU and per free-RAM threshold, the min and max of `used` while summarising. */
 const vcpuScratch = new Float64Array(2 * usedThresholds.length)
 const ramScratch = new Float64Array(2 * ramThresholdsMb.length)
+/** The thresholds as typed arrays (ascending). */
+const vcpuThresholds = Float64Array.from(usedThresholds)
+const ramThresholds = Float64Array.from(ramThresholdsMb)
+/**
+ * While summarising, per count j of thresholds a host's free vCPUs (RAM) reach, the min and max
+ * of `used` over those hosts (at 2j and 2j + 1): one update per host, where a host reaching k
+ * thresholds counts in k pairs.
+ */
+const vcpuBuckets = new Float64Array(2 * (usedThresholds.length + 1))
+const ramBuckets = new Float64Array(2 * (ramThresholdsMb.length + 1))
 
 /** Empties min/max pairs (min +∞, max −∞). */
 function resetPairs(pairs: Float64Array): void {
@@ -453,12 +481,25 @@ function resetPairs(pairs: Float64Array): void {
   }
 }
 
-/** Widens the min/max pairs of `pairs` to `used` for every threshold `free` reaches. */
-function widenByThreshold(pairs: Float64Array, thresholds: ReadonlyArray<number>, free: number,
-  used: number): void {
-  for (let k = 0; k < thresholds.length && free >= thresholds[k]!; k++) {
-    if (used < pairs[2 * k]!) pairs[2 * k] = used
-    if (used > pairs[2 * k + 1]!) pairs[2 * k + 1] = used
+/** How many of `thresholds` (ascending) `free` reaches. */
+function reached(thresholds: Float64Array, free: number): number {
+  let j = 0
+  while (j < thresholds.length && free >= thresholds[j]!) j++
+  return j
+}
+
+/**
+ * The per-threshold pairs from the buckets: threshold k's hosts are those reaching more than k
+ * thresholds, so its min and max are those of buckets k + 1 and above.
+ */
+function pairsOfBuckets(buckets: Float64Array, pairs: Float64Array): void {
+  let min = Infinity
+  let max = -Infinity
+  for (let j = pairs.length >> 1; j >= 1; j--) {
+    if (buckets[2 * j]! < min) min = buckets[2 * j]!
+    if (buckets[2 * j + 1]! > max) max = buckets[2 * j + 1]!
+    pairs[2 * j - 2] = min
+    pairs[2 * j - 1] = max
   }
 }
 
@@ -473,8 +514,12 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
   let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
   let upCount = 0
   let alike = 0
-  resetPairs(vcpuScratch)
-  resetPairs(ramScratch)
+  const fv0 = freeVcpus[first]!
+  const fr0 = freeRamMb[first]!
+  const vi0 = vcpuCapacityInv[first]!
+  const ri0 = ramCapacityInv[first]!
+  resetPairs(vcpuBuckets)
+  resetPairs(ramBuckets)
   for (let p = lo; p < hi; p++) {
     const i = index.order[p]!
     const fv = freeVcpus[i]!
@@ -482,8 +527,12 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     const vi = vcpuCapacityInv[i]!
     const ri = ramCapacityInv[i]!
     const used = 2 - fv * vi - fr * ri
-    widenByThreshold(vcpuScratch, usedThresholds, fv, used)
-    widenByThreshold(ramScratch, ramThresholdsMb, fr, used)
+    const jv = 2 * reached(vcpuThresholds, fv)
+    if (used < vcpuBuckets[jv]!) vcpuBuckets[jv] = used
+    if (used > vcpuBuckets[jv + 1]!) vcpuBuckets[jv + 1] = used
+    const jr = 2 * reached(ramThresholds, fr)
+    if (used < ramBuckets[jr]!) ramBuckets[jr] = used
+    if (used > ramBuckets[jr + 1]!) ramBuckets[jr + 1] = used
     if (used < minUsed) minUsed = used
     if (used > maxUsed) maxUsed = used
     const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
@@ -498,11 +547,12 @@ function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
     if (maxFreeDiskMb[n + i]! > d1) d1 = maxFreeDiskMb[n + i]!
     if (maxFreeDiskMb[2 * n + i]! > d2) d2 = maxFreeDiskMb[2 * n + i]!
     upCount += up[i]!
-    if (fv === freeVcpus[first] && fr === freeRamMb[first] && vi === vcpuCapacityInv[first] &&
-      ri === ramCapacityInv[first]) alike++
+    if (fv === fv0 && fr === fr0 && vi === vi0 && ri === ri0) alike++
   }
   const s = index.stats
   const at = b * blockStatCount
+  pairsOfBuckets(vcpuBuckets, vcpuScratch)
+  pairsOfBuckets(ramBuckets, ramScratch)
   s.set(vcpuScratch, at + blockStat.usedByThreshold)
   s.set(ramScratch, at + blockStat.usedByRam)
   s[at + blockStat.minUsed] = minUsed
