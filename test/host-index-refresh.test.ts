@@ -27,13 +27,32 @@ const attached = (state: ClusterState, blockSize: number): HostIndex => {
   return index
 }
 
-/** The kept index equals one rebuilt from the state's columns, slot for slot. */
-function expectRebuilt(state: ClusterState, kept: HostIndex): void {
+/**
+ * The kept index equals one rebuilt from the state's columns, slot for slot (with `bounds`, each
+ * runner-up bound is checked too).
+ */
+function expectRebuilt(state: ClusterState, kept: HostIndex, bounds = true): void {
   expect(scanOf(state).hostIndex).toBe(kept)
   const rebuilt = indexOf(state, kept.blockSize)
   expect([...kept.stats]).toEqual([...rebuilt.stats])
   expect([...kept.superStats]).toEqual([...rebuilt.superStats])
   expect([...kept.refColumns]).toEqual([...rebuilt.refColumns])
+  if (!bounds) return
+  // Each runner-up bound lies between the extreme and the extreme of the hosts but one holder.
+  const slots = Int8Array.from(recomputableSlots)
+  const best = new Float64Array(slots.length)
+  const second = new Float64Array(slots.length)
+  const outside: string[] = []
+  for (let b = 0; b < kept.blockStart.length - 1; b++) {
+    recomputeSlots(kept, scanOf(state), b, slots, slots.length, best, second)
+    for (let c = 0; c < slots.length; c++) {
+      const bound = kept.runnerUp[b * blockStatCount + slots[c]!]!
+      const lo = Math.min(best[c]!, second[c]!)
+      const hi = Math.max(best[c]!, second[c]!)
+      if (!(bound >= lo && bound <= hi)) outside.push(`block ${b} slot ${slots[c]}: ${bound}`)
+    }
+  }
+  expect(outside).toEqual([])
 }
 
 const server = (uuid: string, vcpus: number, ramMb: number, diskMb = 0): ServerCreate =>
@@ -117,8 +136,9 @@ describe("the host index refresh", () => {
         if (Result.isFailure(r)) return
         if (!del) live.push(`s${k}`)
         state = r.success.state
-        expectRebuilt(state, kept)
+        expectRebuilt(state, kept, k === s.ops.length - 1)
       })
+      expectRebuilt(state, kept)
     }))
   })
 })

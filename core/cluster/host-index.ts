@@ -10,11 +10,13 @@
  *
  * The index belongs to one `ScanIndex` (its `hostIndex` field): `updateScanHost` folds the
  * changed host into its block's summaries (O(1), or O(block) when the host held an extreme it
- * left), and the block's into its superblock's likewise; a rebuilt `ScanIndex` starts without
+ * left behind the runner-up bound and no other host is known to hold it), and the block's into
+ * its superblock's likewise; a rebuilt `ScanIndex` starts without
  * one, so the index always describes the columns of the state that reads them.
  */
 import type { Inventory } from "../inventory/inventory.ts"
 import { combineSuper, foldSuper, superblocksOf } from "./host-superblocks.ts"
+import { summarise } from "./host-summary.ts"
 import {
   blockStat, blockStatCount, blockZonesMax, hostBlockSize, ramThresholdsMb, usedThresholds,
 } from "./host-slots.ts"
@@ -71,6 +73,14 @@ export interface HostIndex {
    * a fold compares the changed host with them without reading those hosts from the scan.
    */
   readonly refColumns: Float64Array
+  /**
+   * Per block and extreme slot (`recomputableSlots`; stride `blockStatCount`), a bound on the
+   * runner-up: at least the extreme over the block's hosts but one holding the extreme (at most,
+   * for a minimum) and no further out than the extreme. When the host holding an extreme moves
+   * and stays at or beyond this bound, it still holds it and nothing is recomputed. Set to the
+   * extreme itself when a block is summarised, made exact when a slot is recomputed.
+   */
+  readonly runnerUp: Float64Array
 }
 
 /** `HostColumns` slots kept per reference host in `HostIndex.refColumns`. */
@@ -113,6 +123,7 @@ export function buildHostIndex(
     zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks), pciColumns: [], pciMaxes: [],
     stats: new Float64Array(blocks * blockStatCount), ...superblocksOf(classBlocks, blocks),
     refColumns: new Float64Array(blocks * refStride),
+    runnerUp: new Float64Array(blocks * blockStatCount),
   }
   for (let b = 0; b < blocks; b++) {
     let mask = 0
@@ -124,6 +135,8 @@ export function buildHostIndex(
     }
     index.zoneMask[b] = zoneCount > blockZonesMax ? -1 : mask
     summarise(index, scan, b)
+    index.runnerUp.set(index.stats.subarray(b * blockStatCount, (b + 1) * blockStatCount),
+      b * blockStatCount)
     readHostColumns(scan, order[index.blockStart[b]!]!, now)
     writeRef(index, b, 0, now)
     readHostColumns(scan, order[index.blockStart[b + 1]! - 1]!, now)
@@ -184,8 +197,12 @@ const changedOld = new Float64Array(blockStatCount)
 const changedMark = new Uint8Array(blockStatCount)
 let changedCount = 0
 
-/** Writes summary slot `k` of the block at `at`, listing it in the changes when it moves. */
-function put(s: Float64Array, at: number, k: number, v: number): void {
+/**
+ * Writes `from[c]` to summary slot `k` of the block at `at`, listing the slot in the changes when
+ * it moves (the value is read here: a number passed to a call that is not inlined is boxed).
+ */
+function put(s: Float64Array, at: number, k: number, from: Float64Array, c: number): void {
+  const v = from[c]!
   const cur = s[at + k]!
   if (cur === v) return
   if (changedMark[k] === 0) {
@@ -206,10 +223,11 @@ function writeRef(index: HostIndex, b: number, offset: number, c: HostColumns): 
 /**
  * Brings the summaries of the block holding `hostIndex` up to date after that host's columns
  * changed from `was` (`readHostColumns` before the update) to what the scan holds now. Each
- * extreme is folded in at O(1) unless the host held it and moved away from it and no other host
- * of the block is known to hold it too: then that extreme is recomputed over the block, or with
- * many such the block is summarised again (O(block)). Only the slots that changed are folded into
- * the superblock. The result equals a summary from scratch.
+ * extreme is folded in at O(1) unless the host held it alone and moved behind the slot's
+ * runner-up bound (`HostIndex.runnerUp`) while no other host is known to have had its columns:
+ * then that extreme is recomputed over the block, or with many such the block is summarised
+ * again (O(block)). Only the slots that changed are folded into the superblock. The result
+ * equals a summary from scratch.
  */
 export function refreshHostIndex(
   index: HostIndex,
@@ -229,6 +247,7 @@ export function refreshHostIndex(
     for (let c = changedCount - 1; c >= 0; c--) s[at + changedSlot[c]!] = changedOld[c]!
     for (let k = 0; k < blockStatCount; k++) blockWas[k] = s[at + k]!
     summarise(index, scan, b)
+    for (let k = 0; k < blockStatCount; k++) index.runnerUp[at + k] = s[at + k]!
     changedCount = 0
     for (let k = 0; k < blockStatCount; k++) {
       if (blockWas[k] === s[at + k]) continue
@@ -290,6 +309,9 @@ function sameAsRef(c: HostColumns, refs: Float64Array, r: number, count: number)
   return true
 }
 
+/** A computed value on its way to `put` (scratch). */
+const value = new Float64Array(1)
+
 /** Reference columns `alike` compares (free vCPUs, RAM and the two 1/capacities). */
 const alikeSlots = 4
 
@@ -314,47 +336,45 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   const alike = first === i ? countAlike(index, scan, b)
     : s[at + blockStat.alike]! + (sameAsRef(is, refs, r, alikeSlots) ? 1 : 0) -
       (sameAsRef(was, refs, r, alikeSlots) ? 1 : 0)
-  put(s, at, blockStat.alike, alike)
-  put(s, at, blockStat.uniform, alike === size ? 1 : 0)
-  put(s, at, blockStat.upCount, s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!)
+  value[0] = alike
+  put(s, at, blockStat.alike, value, 0)
+  value[0] = alike === size ? 1 : 0
+  put(s, at, blockStat.uniform, value, 0)
+  value[0] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
+  put(s, at, blockStat.upCount, value, 0)
   // Another host with every column the host had holds every extreme the host held.
   const held = (i !== first && sameAsRef(was, refs, r, refSlots)) ||
     (i !== last && sameAsRef(was, refs, r + refSlots, refSlots))
   staleCount = 0
+  const runnerUp = index.runnerUp
   for (let k = 0; k < minFolds.length; k += 2) {
-    const w = was[minFolds[k + 1]!]!
-    const v = is[minFolds[k + 1]!]!
-    const cur = s[at + minFolds[k]!]!
-    if (!held && w === cur && v > cur) stale[staleCount++] = minFolds[k]!
-    else if (v < cur) put(s, at, minFolds[k]!, v)
+    foldSlot(s, runnerUp, at, minFolds[k]!, false, was, is, minFolds[k + 1]!, held)
   }
   for (let k = 0; k < maxFolds.length; k += 2) {
-    const w = was[maxFolds[k + 1]!]!
-    const v = is[maxFolds[k + 1]!]!
-    const cur = s[at + maxFolds[k]!]!
-    if (!held && w === cur && v < cur) stale[staleCount++] = maxFolds[k]!
-    else if (v > cur) put(s, at, maxFolds[k]!, v)
+    foldSlot(s, runnerUp, at, maxFolds[k]!, true, was, is, maxFolds[k + 1]!, held)
   }
-  const u0 = was[col.used]!
-  const u1 = is[col.used]!
-  foldPairs(s, at, blockStat.usedByThreshold, usedThresholds, was[col.fv]!, is[col.fv]!, u0, u1,
-    held)
-  foldPairs(s, at, blockStat.usedByRam, ramThresholdsMb, was[col.fr]!, is[col.fr]!, u0, u1, held)
+  foldPairs(s, runnerUp, at, blockStat.usedByThreshold, usedThresholds, was, is, col.fv, held)
+  foldPairs(s, runnerUp, at, blockStat.usedByRam, ramThresholdsMb, was, is, col.fr, held)
   if (staleCount > staleMax) return false
   if (staleCount > 0) {
-    recomputeSlots(index, scan, b, stale, staleCount, recomputed)
-    for (let k = 0; k < staleCount; k++) put(s, at, stale[k]!, recomputed[k]!)
+    recomputeSlots(index, scan, b, stale, staleCount, recomputed, recomputedRunnerUp)
+    for (let k = 0; k < staleCount; k++) {
+      put(s, at, stale[k]!, recomputed, k)
+      runnerUp[at + stale[k]!] = recomputedRunnerUp[k]!
+    }
   }
   const d = at + blockStat.maxFreeDisk
-  put(s, at, blockStat.maxFreeDiskAny, Math.max(s[d]!, s[d + 1]!, s[d + 2]!))
+  value[0] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
+  put(s, at, blockStat.maxFreeDiskAny, value, 0)
   return true
 }
 
 /** Slots (offsets in a block's summaries) whose extreme a fold could not tell, and their count. */
 const stale = new Int8Array(blockStatCount)
 let staleCount = 0
-/** Their values recomputed (by position in `stale`). */
+/** Their values recomputed (by position in `stale`), and their runner-ups. */
 const recomputed = new Float64Array(blockStatCount)
+const recomputedRunnerUp = new Float64Array(blockStatCount)
 /**
  * More stale slots than this and the whole block is summarised again; up to it they are
  * recomputed together in one pass over the block (`recomputeSlots`).
@@ -366,22 +386,59 @@ const staleMax = 4
  * host's change (free `f0` to `f1`, used `u0` to `u1`); a pair member only a recompute can tell
  * goes to `stale` (none when another host `held` the host's old columns).
  */
-function foldPairs(s: Float64Array, at: number, start: number, thresholds: ReadonlyArray<number>,
-  f0: number, f1: number, u0: number, u1: number, held: boolean): void {
+function foldPairs(s: Float64Array, runnerUp: Float64Array, at: number, start: number,
+  thresholds: ReadonlyArray<number>, was: HostColumns, is: HostColumns, free: number,
+  held: boolean): void {
   for (let k = 0; k < thresholds.length; k++) {
     const t = thresholds[k]!
-    const wasIn = f0 >= t
-    const isIn = f1 >= t
+    const wasIn = was[free]! >= t
+    const isIn = is[free]! >= t
     if (!wasIn && !isIn) break
     const lo = start + 2 * k
-    const min = s[at + lo]!
-    const max = s[at + lo + 1]!
-    if (!held && wasIn && u0 === min && !(isIn && u1 <= min)) stale[staleCount++] = lo
-    else if (isIn && u1 < min) put(s, at, lo, u1)
-    if (!held && wasIn && u0 === max && !(isIn && u1 >= max)) stale[staleCount++] = lo + 1
-    else if (isIn && u1 > max) put(s, at, lo + 1, u1)
+    // Outside the threshold's hosts, a host counts as the identity of the min (+∞) or max (−∞).
+    ends[0] = wasIn ? was[col.used]! : Infinity
+    ends[1] = isIn ? is[col.used]! : Infinity
+    ends[2] = wasIn ? was[col.used]! : -Infinity
+    ends[3] = isIn ? is[col.used]! : -Infinity
+    foldSlot(s, runnerUp, at, lo, false, ends, ends, 0, held, 1)
+    foldSlot(s, runnerUp, at, lo + 1, true, ends, ends, 2, held, 3)
     if (staleCount > staleMax) return
   }
+}
+
+/** A host's old and new values of a threshold pair's min and max (scratch of `foldPairs`). */
+const ends = new Float64Array(4)
+
+/**
+ * Folds one host's value of extreme slot k (a maximum when `max`, else a minimum) moving from
+ * `from[c]` to `to[c2]` (`c2` defaults to `c`), with the slot's runner-up bound; the slot goes
+ * to `stale` when only a recompute can tell its extreme: the host held it alone (or level with
+ * the bound) and fell behind the bound. With `held`, another host had the host's old value, so
+ * the host holds nothing alone. The values are read here (no number crosses a call: none is
+ * boxed when the call is not inlined).
+ */
+function foldSlot(s: Float64Array, runnerUp: Float64Array, at: number, k: number, max: boolean,
+  from: Float64Array, to: Float64Array, c: number, held: boolean, c2: number = c): void {
+  const w = from[c]!
+  const v = to[c2]!
+  if (v === w) return
+  const best = s[at + k]!
+  if (held || w !== best) {
+    // Not the only holder: the extreme moves out to v, or the runner-up bound does (only a move
+    // towards the extreme can pass the bound: the bound is read then alone).
+    if (max ? v > best : v < best) {
+      runnerUp[at + k] = best
+      put(s, at, k, to, c2)
+    } else if (max ? v > w : v < w) {
+      if (max ? v > runnerUp[at + k]! : v < runnerUp[at + k]!) runnerUp[at + k] = v
+    }
+    return
+  }
+  // The host holds the extreme: it keeps it when it moves out, or stays at or beyond the bound
+  // on every other host (a bound level with the extreme may be another host holding it too).
+  if ((max ? v > best : v < best) || (max ? v >= runnerUp[at + k]! : v <= runnerUp[at + k]!)) {
+    put(s, at, k, to, c2)
+  } else stale[staleCount++] = k
 }
 
 /**
@@ -428,11 +485,16 @@ const oneSlot = new Int8Array(1)
 
 /**
  * @internal Slots `slots[0..count)` (each one of `recomputableSlots`) of block b computed over its
- * hosts in one pass, as `summarise` computes them, into `out[0..count)`.
+ * hosts in one pass, as `summarise` computes them, into `out[0..count)`; with `runnerUp`, the
+ * same extreme over the block's hosts but one holding it into `runnerUp[0..count)` (the identity,
+ * ∓∞, when the slot counts fewer than two hosts).
  */
 export function recomputeSlots(index: HostIndex, scan: ScanIndex, b: number, slots: Int8Array,
-  count: number, out: Float64Array): void {
-  for (let c = 0; c < count; c++) out[c] = slotMax[slots[c]!] === 1 ? -Infinity : Infinity
+  count: number, out: Float64Array, runnerUp: Float64Array = secondScratch): void {
+  for (let c = 0; c < count; c++) {
+    out[c] = slotMax[slots[c]!] === 1 ? -Infinity : Infinity
+    runnerUp[c] = out[c]!
+  }
   for (let p = index.blockStart[b]!; p < index.blockStart[b + 1]!; p++) {
     readHostColumns(scan, index.order[p]!, hostNow)
     for (let c = 0; c < count; c++) {
@@ -440,10 +502,16 @@ export function recomputeSlots(index: HostIndex, scan: ScanIndex, b: number, slo
       const member = slotMember[slot]!
       if (member >= 0 && !(hostNow[member]! >= slotThreshold[slot]!)) continue
       const x = hostNow[slotColumn[slot]!]!
-      if (slotMax[slot] === 1 ? x > out[c]! : x < out[c]!) out[c] = x
+      const max = slotMax[slot] === 1
+      if (max ? x > out[c]! : x < out[c]!) {
+        runnerUp[c] = out[c]!
+        out[c] = x
+      } else if (max ? x > runnerUp[c]! : x < runnerUp[c]!) runnerUp[c] = x
     }
   }
 }
+
+const secondScratch = new Float64Array(blockStatCount)
 
 /** Hosts of block b whose free vCPUs, RAM and capacities equal its first host's. */
 function countAlike(index: HostIndex, scan: ScanIndex, b: number): number {
@@ -457,118 +525,4 @@ function countAlike(index: HostIndex, scan: ScanIndex, b: number): number {
       ramCapacityInv[i] === ramCapacityInv[first]) alike++
   }
   return alike
-}
-
-/** Per free-vCPU and per free-RAM threshold, the min and max of `used` while summarising. */
-const vcpuScratch = new Float64Array(2 * usedThresholds.length)
-const ramScratch = new Float64Array(2 * ramThresholdsMb.length)
-/** The thresholds as typed arrays (ascending). */
-const vcpuThresholds = Float64Array.from(usedThresholds)
-const ramThresholds = Float64Array.from(ramThresholdsMb)
-/**
- * While summarising, per count j of thresholds a host's free vCPUs (RAM) reach, the min and max
- * of `used` over those hosts (at 2j and 2j + 1): one update per host, where a host reaching k
- * thresholds counts in k pairs.
- */
-const vcpuBuckets = new Float64Array(2 * (usedThresholds.length + 1))
-const ramBuckets = new Float64Array(2 * (ramThresholdsMb.length + 1))
-
-/** Empties min/max pairs (min +∞, max −∞). */
-function resetPairs(pairs: Float64Array): void {
-  for (let k = 0; k < pairs.length; k += 2) {
-    pairs[k] = Infinity
-    pairs[k + 1] = -Infinity
-  }
-}
-
-/** How many of `thresholds` (ascending) `free` reaches. */
-function reached(thresholds: Float64Array, free: number): number {
-  let j = 0
-  while (j < thresholds.length && free >= thresholds[j]!) j++
-  return j
-}
-
-/**
- * The per-threshold pairs from the buckets: threshold k's hosts are those reaching more than k
- * thresholds, so its min and max are those of buckets k + 1 and above.
- */
-function pairsOfBuckets(buckets: Float64Array, pairs: Float64Array): void {
-  let min = Infinity
-  let max = -Infinity
-  for (let j = pairs.length >> 1; j >= 1; j--) {
-    if (buckets[2 * j]! < min) min = buckets[2 * j]!
-    if (buckets[2 * j + 1]! > max) max = buckets[2 * j + 1]!
-    pairs[2 * j - 2] = min
-    pairs[2 * j - 1] = max
-  }
-}
-
-function summarise(index: HostIndex, scan: ScanIndex, b: number): void {
-  const { up, freeVcpus, freeRamMb, vcpuCapacityInv, ramCapacityInv, maxFreeDiskMb } = scan
-  const n = up.length
-  const lo = index.blockStart[b]!
-  const hi = index.blockStart[b + 1]!
-  const first = index.order[lo]!
-  let minUsed = Infinity, maxUsed = -Infinity, maxMagnitude = 0
-  let minVi = Infinity, maxVi = -Infinity, minRi = Infinity, maxRi = -Infinity
-  let maxFv = -Infinity, maxFr = -Infinity, d0 = -Infinity, d1 = -Infinity, d2 = -Infinity
-  let upCount = 0
-  let alike = 0
-  const fv0 = freeVcpus[first]!
-  const fr0 = freeRamMb[first]!
-  const vi0 = vcpuCapacityInv[first]!
-  const ri0 = ramCapacityInv[first]!
-  resetPairs(vcpuBuckets)
-  resetPairs(ramBuckets)
-  for (let p = lo; p < hi; p++) {
-    const i = index.order[p]!
-    const fv = freeVcpus[i]!
-    const fr = freeRamMb[i]!
-    const vi = vcpuCapacityInv[i]!
-    const ri = ramCapacityInv[i]!
-    const used = 2 - fv * vi - fr * ri
-    const jv = 2 * reached(vcpuThresholds, fv)
-    if (used < vcpuBuckets[jv]!) vcpuBuckets[jv] = used
-    if (used > vcpuBuckets[jv + 1]!) vcpuBuckets[jv + 1] = used
-    const jr = 2 * reached(ramThresholds, fr)
-    if (used < ramBuckets[jr]!) ramBuckets[jr] = used
-    if (used > ramBuckets[jr + 1]!) ramBuckets[jr + 1] = used
-    if (used < minUsed) minUsed = used
-    if (used > maxUsed) maxUsed = used
-    const magnitude = Math.abs(fv) * vi + Math.abs(fr) * ri
-    if (magnitude > maxMagnitude) maxMagnitude = magnitude
-    if (vi < minVi) minVi = vi
-    if (vi > maxVi) maxVi = vi
-    if (ri < minRi) minRi = ri
-    if (ri > maxRi) maxRi = ri
-    if (fv > maxFv) maxFv = fv
-    if (fr > maxFr) maxFr = fr
-    if (maxFreeDiskMb[i]! > d0) d0 = maxFreeDiskMb[i]!
-    if (maxFreeDiskMb[n + i]! > d1) d1 = maxFreeDiskMb[n + i]!
-    if (maxFreeDiskMb[2 * n + i]! > d2) d2 = maxFreeDiskMb[2 * n + i]!
-    upCount += up[i]!
-    if (fv === fv0 && fr === fr0 && vi === vi0 && ri === ri0) alike++
-  }
-  const s = index.stats
-  const at = b * blockStatCount
-  pairsOfBuckets(vcpuBuckets, vcpuScratch)
-  pairsOfBuckets(ramBuckets, ramScratch)
-  s.set(vcpuScratch, at + blockStat.usedByThreshold)
-  s.set(ramScratch, at + blockStat.usedByRam)
-  s[at + blockStat.minUsed] = minUsed
-  s[at + blockStat.maxUsed] = maxUsed
-  s[at + blockStat.maxMagnitude] = maxMagnitude
-  s[at + blockStat.minVcpuInv] = minVi
-  s[at + blockStat.maxVcpuInv] = maxVi
-  s[at + blockStat.minRamInv] = minRi
-  s[at + blockStat.maxRamInv] = maxRi
-  s[at + blockStat.maxFreeVcpus] = maxFv
-  s[at + blockStat.maxFreeRamMb] = maxFr
-  s[at + blockStat.maxFreeDisk] = d0
-  s[at + blockStat.maxFreeDisk + 1] = d1
-  s[at + blockStat.maxFreeDisk + 2] = d2
-  s[at + blockStat.maxFreeDiskAny] = Math.max(d0, d1, d2)
-  s[at + blockStat.upCount] = upCount
-  s[at + blockStat.alike] = alike
-  s[at + blockStat.uniform] = alike === hi - lo ? 1 : 0
 }
