@@ -3,11 +3,15 @@
 // (partial final block and chunk included), both backends, by base diff and by hash list.
 import { readFileSync, writeFileSync } from "node:fs"
 import { Result } from "effect"
-import { describe, expect, it } from "vitest"
+import { afterAll, beforeAll, describe, expect, it } from "vitest"
 import fc from "fast-check"
 import { diffImageFiles } from "../adapters/kernels.ts"
 import { imagePaths } from "../adapters/replica/images.ts"
-import { changedSinceBase, changedSinceHashes } from "../adapters/replica/scan.ts"
+import { writeHashList } from "../adapters/replica/hashlist.ts"
+import {
+  type ChangedByHash, changedSinceBase, changedSinceHashes, changedSinceHashesShared,
+} from "../adapters/replica/scan.ts"
+import { type ScanWorker, startScanWorker } from "../adapters/replica/scan-worker.ts"
 import {
   type BlockKernels, changedBlocks, referenceKernels, selectKernels,
 } from "../core/kernels/index.ts"
@@ -52,4 +56,68 @@ describe("changed-block scans", () => {
         }
       }))
   }, 600_000)
+})
+
+describe.runIf(Result.isSuccess(wasm))("the hash-list scan with the scan worker", () => {
+  let worker: ScanWorker | null = null
+  beforeAll(async () => {
+    worker = startScanWorker(2)
+    await worker!.untilReady()
+  }, 120_000)
+  afterAll(async () => { await worker?.terminate() })
+
+  /** The scan's result as plain data: changed list, captured bytes, patched list, in order. */
+  const plain = (found: ChangedByHash) => ({
+    changed: found.changed,
+    captured: found.changed.map((index) => Buffer.from(found.captured.get(index)!).toString("hex")),
+    hashes: [...found.hashes],
+  })
+
+  it("finds the same blocks, captures the same bytes and patches the list alike", async () => {
+    const id = "vm"
+    const p = imagePaths(dirs.master, id)
+    const kernels = backends.find((k) => k.backend === "wasm")!
+    let sharedRuns = 0
+    await fc.assert(fc.asyncProperty(
+      fc.integer({ min: 1, max: 5 * 1024 * 1024 + 5000 }),
+      fc.array(fc.tuple(fc.nat(), fc.integer({ min: 1, max: 20_000 }), fc.nat(255)),
+        { maxLength: 16 }),
+      fc.nat(255),
+      async (sizeBytes, writes, fill) => {
+        const base = Buffer.alloc(sizeBytes, fill)
+        const image = Buffer.from(base)
+        for (const [at, length, byte] of writes) image.fill(byte, at % sizeBytes, Math.min(
+          sizeBytes, at % sizeBytes + length))
+        writeFileSync(p.base, base)
+        writeFileSync(p.image, image)
+        const list = kernels.xxh3Blocks(base)
+        if (Result.isFailure(list)) throw new Error(list.failure.message)
+        writeHashList(p.hashes, 1, list.success, "xxh3")
+        const alone = changedSinceHashes(dirs.master, id, kernels, 1, sizeBytes, "xxh3")
+        writeHashList(p.hashes, 1, list.success, "xxh3")
+        const shared = await changedSinceHashesShared(dirs.master, id, kernels, 1, sizeBytes,
+          "xxh3", worker, { chunksMin: 1, joinWaitMs: 5_000 })
+        expect(alone.workerChunks).toBe(0)
+        if (shared.workerChunks > 0) sharedRuns++
+        expect(plain(shared)).toEqual(plain(alone))
+      }))
+    // The worker joined and scanned chunks in most runs (the main thread waits for it to join).
+    expect(sharedRuns).toBeGreaterThan(500)
+  }, 600_000)
+
+  it("leaves images below the threshold, and a missing worker, to the main thread", async () => {
+    const id = "small"
+    const p = imagePaths(dirs.master, id)
+    const kernels = backends.find((k) => k.backend === "wasm")!
+    const base = Buffer.alloc(3 * 1024 * 1024, 7)
+    const image = Buffer.from(base).fill(9, 5000, 9000)
+    writeFileSync(p.base, base)
+    writeFileSync(p.image, image)
+    for (const [w, chunksMin] of [[worker, 4], [null, 1]] as const) {
+      const found = await changedSinceHashesShared(dirs.master, id, kernels, 1, base.length,
+        "xxh3", w, { chunksMin, joinWaitMs: 1_000 })
+      expect(found.workerChunks).toBe(0)
+      expect(found.changed).toEqual([1, 2])
+    }
+  })
 })

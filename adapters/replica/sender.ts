@@ -16,8 +16,10 @@ import {
 } from "./images.ts"
 import { clearPending, type Pending, readPending, writePending } from "./pending.ts"
 import {
-  type ChangedBlocks, changedSinceBase, changedSinceHashes, expectKernel, listFingerprint, readAt,
+  type ChangedBlocks, changedSinceBase, changedSinceHashesShared, expectKernel, listFingerprint,
+  readAt,
 } from "./scan.ts"
+import { readyScanWorker, startScanWorker } from "./scan-worker.ts"
 import {
   type AgentState, blockFrameOverheadBytes, controlFrame, type Frame, FrameReader, FrameType,
   writeBlockFrameHeader,
@@ -39,6 +41,12 @@ export interface SyncRequest {
   readonly kernels: BlockKernels
   readonly replyTimeoutMs?: number
   readonly clock?: ThrottleClock
+  /**
+   * Whether the WebAssembly scan may use the process's scan worker (scan-worker.ts) on a second
+   * core (default true): it is started after the process's first scan and joins the scans that
+   * follow once it has loaded.
+   */
+  readonly scanWorker?: boolean
 }
 
 /** What an acknowledged cycle did. */
@@ -122,17 +130,22 @@ export const batchBytesMax = 1024 * 1024
 
 /**
  * How this cycle finds the changed blocks: by the base's hash list where hashing is fast (the
- * WebAssembly backend: only the image is read), else by diffing image and base (the TypeScript
- * backend: native `memcmp` skips equal runs, faster than any TypeScript hash of the image); in
- * both cases with the list to write after the ACK (null when there is no valid one to patch: the
- * TypeScript backend patches a valid list with the shipped blocks' fingerprints, 10-20 µs a
- * block, so that a later WebAssembly cycle need not rebuild it from the base).
+ * WebAssembly backend: only the image is read, on the main thread and, once it has loaded, the
+ * process's scan worker on the second core; the worker is started after the first such scan and
+ * kept warm), else by diffing image and base (the TypeScript backend: native `memcmp` skips equal
+ * runs, faster than any TypeScript hash of the image); in both cases with the list to write after
+ * the ACK (null when there is no valid one to patch: the TypeScript backend patches a valid list
+ * with the shipped blocks' fingerprints, 10-20 µs a block, so that a later WebAssembly cycle need
+ * not rebuild it from the base).
  */
-function findChanges(req: SyncRequest, baseGeneration: number,
-  sizeBytes: number): ChangedBlocks & { readonly hashes: BigUint64Array | null } {
+async function findChanges(req: SyncRequest, baseGeneration: number,
+  sizeBytes: number): Promise<ChangedBlocks & { readonly hashes: BigUint64Array | null }> {
   if (req.kernels.backend === "wasm") {
-    return changedSinceHashes(req.masterDir, req.imageId, req.kernels, baseGeneration, sizeBytes,
-      listFingerprint)
+    const useWorker = req.scanWorker ?? true
+    const found = await changedSinceHashesShared(req.masterDir, req.imageId, req.kernels,
+      baseGeneration, sizeBytes, listFingerprint, useWorker ? readyScanWorker() : null)
+    if (useWorker) startScanWorker()
+    return found
   }
   const p = imagePaths(req.masterDir, req.imageId)
   const hashes = readHashList(p.hashes, baseGeneration, blocksOf(sizeBytes), listFingerprint)
@@ -208,7 +221,7 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // HELLO first: the agent recovers and answers while this process diffs.
     await peer.write(controlFrame(FrameType.hello,
       { imageId: req.imageId, sizeBytes: meta.sizeBytes, blockSizeBytes: BLOCK_SIZE_BYTES }))
-    const { changed, captured, hashes } = findChanges(req, meta.generation, meta.sizeBytes)
+    const { changed, captured, hashes } = await findChanges(req, meta.generation, meta.sizeBytes)
     const state = (await expect(peer, FrameType.state, timeoutMs)).body
     const indices = planIndices(req, meta.generation, state, changed, pending)
     // The agent can only ever hold the generation it holds now or this one.

@@ -2,9 +2,11 @@
  * Suite `replication`: a 256 MiB image with 1% of its 4 KiB blocks changed between cycles.
  *
  * - end-to-end incremental sync on the real path (TypeScript backend: image and base read and
- *   diffed; WebAssembly backend: only the image read and hashed against the base's hash list;
+ *   diffed; WebAssembly backend: only the image read and hashed against the base's hash list,
+ *   timed twice: with the scan on the main thread alone, and on 2 threads with the process's
+ *   scan worker, started and loaded before the first timed cycle as in a long-lived sender;
  *   changed blocks sent over loopback to a spawned agent process that is already listening,
- *   pending record flushed before END, journal commit with fdatasync, ACK), once per backend,
+ *   pending record flushed before END, journal commit with fdatasync, ACK), once per side,
  *   timed to the ACK (the slave holds the generation durably) and, apart, to the end of the
  *   master's commit that follows it (base fdatasync, metadata; the agent's in-place apply
  *   after its ACK is never timed), against
@@ -14,13 +16,13 @@
  *   run its delta transfer every time (otherwise a file modified in the same second as the
  *   last run is skipped by the size-and-mtime check); each rsync result is checked untimed,
  *
- * interleaved in the same run (ts, rsync, wasm, rsync --fsync, …) with fresh changes before every
- * iteration and `sync` (untimed) before every timed run so no side inherits the other's dirty
- * pages; every file involved is in the page cache for both. The figure is each side's median.
+ * interleaved in the same run (ts, rsync, wasm 1 thread, rsync --fsync, wasm 2 threads, rsync, …)
+ * with fresh changes before every iteration and `sync` (untimed) before every timed run so no
+ * side inherits the other's dirty pages; every file involved is in the page cache for both. The figure is each side's median.
  * Also the diff throughputs: each kernel on two 256 MiB images already in its memory, and the
  * whole file diff (diffImageFiles: page-cache reads into the kernel's views + diff); and the
  * WebAssembly scan by hash list with each fingerprint (xxHash64, and XXH3-64 as the sender
- * uses it).
+ * uses it), and the XXH3 scan alone on 1 and 2 threads, alternating (wall and CPU time).
  */
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
@@ -38,7 +40,10 @@ import { writeHashList } from "../../adapters/replica/hashlist.ts"
 import {
   createMasterImage, imagePaths, readMeta, writeMeta,
 } from "../../adapters/replica/images.ts"
-import { changedSinceHashes, diffChunkBytes } from "../../adapters/replica/scan.ts"
+import {
+  changedSinceHashes, changedSinceHashesShared, diffChunkBytes,
+} from "../../adapters/replica/scan.ts"
+import { type ScanWorker, startScanWorker } from "../../adapters/replica/scan-worker.ts"
 import { settleCycle, syncOnce } from "../../adapters/replica/sender.ts"
 import { Bench, type BenchRecord, hz, record, runBench } from "../lib.ts"
 
@@ -168,6 +173,49 @@ async function diffThroughput(kernels: BlockKernels, masterDir: string): Promise
   ]
 }
 
+/** Alternating scans on 1 and 2 threads per configuration. */
+const scanPairCount = 12
+
+/**
+ * The XXH3 hash-list scan alone (the sender's), on the main thread alone and with the warm scan
+ * worker, alternating in one process over the same list and image: wall time and CPU time of the
+ * whole process (both threads) per scan, medians.
+ */
+async function scanThreads(kernels: BlockKernels, masterDir: string,
+  worker: ScanWorker): Promise<BenchRecord[]> {
+  const meta = readMeta(masterDir, id)!
+  const p = imagePaths(masterDir, id)
+  const hashed = hashImageFile(kernels, p.base, undefined, "xxh3")
+  if (Result.isFailure(hashed)) throw new Error(hashed.failure.message)
+  const wall = [[], []] as [number[], number[]], cpu = [[], []] as [number[], number[]]
+  for (let i = 0; i < scanPairCount + 2; i++) {
+    for (const threads of [1, 2] as const) {
+      writeHashList(p.hashes, meta.generation, hashed.success, "xxh3")
+      const c0 = process.cpuUsage(), t0 = performance.now()
+      const found = await changedSinceHashesShared(masterDir, id, kernels, meta.generation,
+        meta.sizeBytes, "xxh3", threads === 2 ? worker : null)
+      const t = performance.now() - t0, c = process.cpuUsage(c0)
+      if (i < 2) continue // warm-up pairs
+      wall[threads - 1].push(t)
+      cpu[threads - 1].push((c.user + c.system) / 1000)
+      if (threads === 2 && found.workerChunks === 0) console.log("scan worker did not join a scan")
+    }
+  }
+  const gbPerS = (ms: number) => imageSizeBytes / (ms / 1000) / 1e9
+  return [
+    record(suite, "changed-block scan by hash list (XXH3-64), 1 thread, alternating with 2 " +
+      "threads", gbPerS(median(wall[0])), "GB/s", "higher"),
+    record(suite, "changed-block scan by hash list (XXH3-64), 2 threads (main + warm scan " +
+      "worker)", gbPerS(median(wall[1])), "GB/s", "higher"),
+    record(suite, "changed-block scan, 2 threads / 1 thread, wall time", median(wall[0]) /
+      median(wall[1]), "x", "higher"),
+    record(suite, "changed-block scan CPU time (whole process), 1 thread", median(cpu[0]), "ms",
+      "lower"),
+    record(suite, "changed-block scan CPU time (whole process), 2 threads", median(cpu[1]), "ms",
+      "lower"),
+  ]
+}
+
 function backends(): BlockKernels[] {
   const wasm = selectKernels("wasm")
   if (Result.isSuccess(wasm)) return [referenceKernels(), wasm.success.kernels]
@@ -175,10 +223,39 @@ function backends(): BlockKernels[] {
   return [referenceKernels()]
 }
 
-/** How a backend's cycle finds the changed blocks (adapters/replica/sender.ts). */
-function findsBy(backend: string): string {
-  return backend === "wasm" ? "image hashed against the base's hash list, built from the base " +
-    "on the first cycle" : "image diffed against the base"
+/**
+ * One timed configuration of the sender: a backend, and for WebAssembly whether the hash scan
+ * runs on the main thread alone or with the scan worker beside it (warm: started and loaded
+ * before the first timed cycle, as in a long-lived sender).
+ */
+interface Side {
+  readonly name: string
+  readonly kernels: BlockKernels
+  readonly scanWorker: boolean
+  readonly target?: number
+}
+
+function sides(kernelsList: ReadonlyArray<BlockKernels>, workerReady: boolean): Side[] {
+  const out: Side[] = []
+  for (const kernels of kernelsList) {
+    if (kernels.backend === "ts") {
+      out.push({ name: "ts backend", kernels, scanWorker: false, target: 3 })
+      continue
+    }
+    out.push({ name: "wasm backend, scan on 1 thread", kernels, scanWorker: false,
+      target: workerReady ? undefined : 5 })
+    if (workerReady) {
+      out.push({ name: "wasm backend, scan on 2 threads (main + warm scan worker)", kernels,
+        scanWorker: true, target: 5 })
+    }
+  }
+  return out
+}
+
+/** How a side's cycle finds the changed blocks (adapters/replica/sender.ts). */
+function findsBy(side: Side): string {
+  return side.kernels.backend === "wasm" ? "image hashed against the base's hash list, built " +
+    "from the base on the first cycle" : "image diffed against the base"
 }
 
 /** Runs the suite. */
@@ -194,8 +271,14 @@ export async function run(): Promise<BenchRecord[]> {
     let seed = 42
     const random = () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) / 2 ** 32)
     const kernelsList = backends()
-    const ours = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
-    const committed = new Map<string, number[]>(kernelsList.map((k) => [k.backend, []]))
+    const worker = startScanWorker()
+    const workerReady = worker !== null && await worker.untilReady().then(() => true, (e) => {
+      console.log(`scan worker unavailable (${e instanceof Error ? e.message : e}): 1 thread only`)
+      return false
+    })
+    const timed = sides(kernelsList, workerReady)
+    const ours = new Map<Side, number[]>(timed.map((side) => [side, []]))
+    const committed = new Map<Side, number[]>(timed.map((side) => [side, []]))
     const theirs: number[] = [], theirsFsync: number[] = []
     const rsync = (extra: string[]): number => {
       execFileSync("sync")
@@ -210,17 +293,17 @@ export async function run(): Promise<BenchRecord[]> {
     }
     let generation = 1
     for (let i = 0; i < iterationCount; i++) {
-      for (const [k, kernels] of kernelsList.entries()) {
+      for (const [k, side] of timed.entries()) {
         changeBlocks(imagePaths(masterDir, id).image, random)
         execFileSync("sync")
         const t0 = performance.now()
         const r = await syncOnce({ masterDir, imageId: id, port: started.port,
           generation: generation + 1, fromGeneration: generation, includeSlaveChanges: false,
-          bwlimitBytesPerS: null, kernels })
-        ours.get(kernels.backend)!.push(performance.now() - t0)
+          bwlimitBytesPerS: null, kernels: side.kernels, scanWorker: side.scanWorker })
+        ours.get(side)!.push(performance.now() - t0)
         // The master's own commit (base fdatasync, metadata) runs after the ACK: timed apart.
         await settleCycle(masterDir, id)
-        committed.get(kernels.backend)!.push(performance.now() - t0)
+        committed.get(side)!.push(performance.now() - t0)
         generation = r.generation
         // Untimed: the agent applies in place after its ACK; let it finish before anyone else
         // (the check below, rsync's next timed run) touches the disk.
@@ -234,12 +317,12 @@ export async function run(): Promise<BenchRecord[]> {
       }
     }
     const records: BenchRecord[] = []
-    for (const [backend, times] of ours) {
-      records.push(record(suite, `incremental sync (${backend} backend: ${findsBy(backend)}): ` +
+    for (const [side, times] of ours) {
+      records.push(record(suite, `incremental sync (${side.name}: ${findsBy(side)}): ` +
         "256 MiB, 1% of blocks, find+send+pending fsync+journal fdatasync, to the ACK (the " +
         "slave holds it durably); agent already running", median(times), "ms", "lower"))
-      records.push(record(suite, `the same, ${backend} backend, to the master's commit (base ` +
-        "fdatasync + metadata after the ACK)", median(committed.get(backend)!), "ms", "lower"))
+      records.push(record(suite, `the same, ${side.name}, to the master's commit (base ` +
+        "fdatasync + metadata after the ACK)", median(committed.get(side)!), "ms", "lower"))
     }
     if (haveRsync) {
       records.push(record(suite, "rsync --inplace --no-whole-file -B 4096 --ignore-times, same " +
@@ -248,16 +331,21 @@ export async function run(): Promise<BenchRecord[]> {
         records.push(record(suite, "rsync … --fsync (for reference)", median(theirsFsync), "ms",
           "lower"))
       }
-      for (const [backend, times] of ours) {
-        records.push(record(suite, `speed-up over rsync, ${backend} backend (median/median)`,
-          median(theirs) / median(times), "x", "higher", backend === "ts" ? 3 : 5))
-        records.push(record(suite, `speed-up over rsync, ${backend} backend, to the master's ` +
-          "commit", median(theirs) / median(committed.get(backend)!), "x", "higher"))
+      for (const [side, times] of ours) {
+        records.push(record(suite, `speed-up over rsync, ${side.name} (median/median)`,
+          median(theirs) / median(times), "x", "higher", side.target))
+        records.push(record(suite, `speed-up over rsync, ${side.name}, to the master's ` +
+          "commit", median(theirs) / median(committed.get(side)!), "x", "higher"))
       }
     } else {
       console.log("rsync is not installed: the rsync comparison was skipped")
     }
-    for (const kernels of kernelsList) records.push(...await diffThroughput(kernels, masterDir))
+    for (const kernels of kernelsList) {
+      records.push(...await diffThroughput(kernels, masterDir))
+      if (kernels.backend === "wasm" && workerReady) {
+        records.push(...await scanThreads(kernels, masterDir, worker!))
+      }
+    }
     return records
   } finally {
     if (agent !== undefined && agent.exitCode === null) agent.kill("SIGKILL")
