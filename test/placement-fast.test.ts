@@ -101,11 +101,15 @@ describe("the fast path chooses what the general path chooses", () => {
     }), { numRuns: 300 })
   })
 
-  it("preparePlacement builds the columns and host index ahead and changes no placement", () => {
+  it("preparePlacement builds the host index and PCI columns ahead and changes no placement", () => {
     fc.assert(fc.property(scenarioArb, ({ state, next, policy }) => {
       const before = usageList(state)
-      preparePlacement(state)
+      const vf = [{ vendor_id: "8086", product_id: "1520" }]
+      preparePlacement(state, { pci: [vf] })
       expect(scanOf(state).hostIndex).toBeDefined()
+      const column = pciColumnOf(scanOf(state), state.pci, vf)
+      expect([...scanOf(state).pci.values()]).toContain(column)
+      expect([...column.free]).toEqual([...pciFreeByHost(state.pci, { spec: vf })])
       expect(usageList(state)).toEqual(before)
       const a = schedule(state, { servers: [next], policy })
       const b = schedule(state, { servers: [next], policy, fastPath: false })
