@@ -9,8 +9,8 @@ import fc from "fast-check"
 import { describe, expect, it } from "vitest"
 import { type ClusterState, createServer, deleteServer, scanOf, type ServerCreate }
   from "../core/cluster/index.ts"
-import { blockStatCount, buildHostIndex, type HostIndex, recomputableSlots, recomputeSlots }
-  from "../core/cluster/host-index.ts"
+import { blockStatCount, buildHostIndex, type HostIndex, recomputableSlots, recomputeSlots,
+  runnerUpOf } from "../core/cluster/host-index.ts"
 import { scanInputOf } from "../core/placement/fast.ts"
 import { host } from "./builders.ts"
 import { clusterOf } from "./placement-builders.ts"
@@ -46,7 +46,7 @@ function expectRebuilt(state: ClusterState, kept: HostIndex, bounds = true): voi
   for (let b = 0; b < kept.blockStart.length - 1; b++) {
     recomputeSlots(kept, scanOf(state), b, slots, slots.length, best, second)
     for (let c = 0; c < slots.length; c++) {
-      const bound = kept.runnerUp[b * blockStatCount + slots[c]!]!
+      const bound = runnerUpOf(kept, b, slots[c]!)
       const lo = Math.min(best[c]!, second[c]!)
       const hi = Math.max(best[c]!, second[c]!)
       if (!(bound >= lo && bound <= hi)) outside.push(`block ${b} slot ${slots[c]}: ${bound}`)

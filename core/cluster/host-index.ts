@@ -74,7 +74,8 @@ export interface HostIndex {
    */
   readonly refColumns: Float64Array
   /**
-   * Per block and extreme slot (`recomputableSlots`; stride `blockStatCount`), a bound on the
+   * Per block and extreme slot (`runnerUpOf`: at `runnerUpStride` per block, the slots whose
+   * holder most placements move towards first, so a placement reads few lines), a bound on the
    * runner-up: at least the extreme over the block's hosts but one holding the extreme (at most,
    * for a minimum) and no further out than the extreme. When the host holding an extreme moves
    * and stays at or beyond this bound, it still holds it and nothing is recomputed. Set to the
@@ -123,7 +124,7 @@ export function buildHostIndex(
     zoneMask: new Int32Array(blocks), pciBlock: new Uint8Array(blocks), pciColumns: [], pciMaxes: [],
     stats: new Float64Array(blocks * blockStatCount), ...superblocksOf(classBlocks, blocks),
     refColumns: new Float64Array(blocks * refStride),
-    runnerUp: new Float64Array(blocks * blockStatCount),
+    runnerUp: new Float64Array(blocks * runnerUpStride),
   }
   for (let b = 0; b < blocks; b++) {
     let mask = 0
@@ -135,8 +136,7 @@ export function buildHostIndex(
     }
     index.zoneMask[b] = zoneCount > blockZonesMax ? -1 : mask
     summarise(index, scan, b)
-    index.runnerUp.set(index.stats.subarray(b * blockStatCount, (b + 1) * blockStatCount),
-      b * blockStatCount)
+    resetRunnerUp(index, b)
     readHostColumns(scan, order[index.blockStart[b]!]!, now)
     writeRef(index, b, 0, now)
     readHostColumns(scan, order[index.blockStart[b + 1]! - 1]!, now)
@@ -197,12 +197,8 @@ const changedOld = new Float64Array(blockStatCount)
 const changedMark = new Uint8Array(blockStatCount)
 let changedCount = 0
 
-/**
- * Writes `from[c]` to summary slot `k` of the block at `at`, listing the slot in the changes when
- * it moves (the value is read here: a number passed to a call that is not inlined is boxed).
- */
-function put(s: Float64Array, at: number, k: number, from: Float64Array, c: number): void {
-  const v = from[c]!
+/** Writes `v` to summary slot `k` of the block at `at`, listing the slot in the changes. */
+function put(s: Float64Array, at: number, k: number, v: number): void {
   const cur = s[at + k]!
   if (cur === v) return
   if (changedMark[k] === 0) {
@@ -247,7 +243,7 @@ export function refreshHostIndex(
     for (let c = changedCount - 1; c >= 0; c--) s[at + changedSlot[c]!] = changedOld[c]!
     for (let k = 0; k < blockStatCount; k++) blockWas[k] = s[at + k]!
     summarise(index, scan, b)
-    for (let k = 0; k < blockStatCount; k++) index.runnerUp[at + k] = s[at + k]!
+    resetRunnerUp(index, b)
     changedCount = 0
     for (let k = 0; k < blockStatCount; k++) {
       if (blockWas[k] === s[at + k]) continue
@@ -309,9 +305,6 @@ function sameAsRef(c: HostColumns, refs: Float64Array, r: number, count: number)
   return true
 }
 
-/** A computed value on its way to `put` (scratch). */
-const value = new Float64Array(1)
-
 /** Reference columns `alike` compares (free vCPUs, RAM and the two 1/capacities). */
 const alikeSlots = 4
 
@@ -336,36 +329,34 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   const alike = first === i ? countAlike(index, scan, b)
     : s[at + blockStat.alike]! + (sameAsRef(is, refs, r, alikeSlots) ? 1 : 0) -
       (sameAsRef(was, refs, r, alikeSlots) ? 1 : 0)
-  value[0] = alike
-  put(s, at, blockStat.alike, value, 0)
-  value[0] = alike === size ? 1 : 0
-  put(s, at, blockStat.uniform, value, 0)
-  value[0] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
-  put(s, at, blockStat.upCount, value, 0)
+  put(s, at, blockStat.alike, alike)
+  put(s, at, blockStat.uniform, alike === size ? 1 : 0)
+  put(s, at, blockStat.upCount, s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!)
   // Another host with every column the host had holds every extreme the host held.
   const held = (i !== first && sameAsRef(was, refs, r, refSlots)) ||
     (i !== last && sameAsRef(was, refs, r + refSlots, refSlots))
   staleCount = 0
   const runnerUp = index.runnerUp
+  const ru = b * runnerUpStride
   for (let k = 0; k < minFolds.length; k += 2) {
-    foldSlot(s, runnerUp, at, minFolds[k]!, false, was, is, minFolds[k + 1]!, held)
+    foldSlot(s, runnerUp, at, ru, minFolds[k]!, false, was, is, minFolds[k + 1]!, held)
   }
   for (let k = 0; k < maxFolds.length; k += 2) {
-    foldSlot(s, runnerUp, at, maxFolds[k]!, true, was, is, maxFolds[k + 1]!, held)
+    foldSlot(s, runnerUp, at, ru, maxFolds[k]!, true, was, is, maxFolds[k + 1]!, held)
   }
-  foldPairs(s, runnerUp, at, blockStat.usedByThreshold, usedThresholds, was, is, col.fv, held)
-  foldPairs(s, runnerUp, at, blockStat.usedByRam, ramThresholdsMb, was, is, col.fr, held)
+  foldPairs(s, runnerUp, at, ru, blockStat.usedByThreshold, usedThresholds, was, is, col.fv,
+    held)
+  foldPairs(s, runnerUp, at, ru, blockStat.usedByRam, ramThresholdsMb, was, is, col.fr, held)
   if (staleCount > staleMax) return false
   if (staleCount > 0) {
     recomputeSlots(index, scan, b, stale, staleCount, recomputed, recomputedRunnerUp)
     for (let k = 0; k < staleCount; k++) {
-      put(s, at, stale[k]!, recomputed, k)
-      runnerUp[at + stale[k]!] = recomputedRunnerUp[k]!
+      put(s, at, stale[k]!, recomputed[k]!)
+      runnerUp[ru + runnerUpAt[stale[k]!]!] = recomputedRunnerUp[k]!
     }
   }
   const d = at + blockStat.maxFreeDisk
-  value[0] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
-  put(s, at, blockStat.maxFreeDiskAny, value, 0)
+  put(s, at, blockStat.maxFreeDiskAny, Math.max(s[d]!, s[d + 1]!, s[d + 2]!))
   return true
 }
 
@@ -386,7 +377,8 @@ const staleMax = 4
  * host's change (free `f0` to `f1`, used `u0` to `u1`); a pair member only a recompute can tell
  * goes to `stale` (none when another host `held` the host's old columns).
  */
-function foldPairs(s: Float64Array, runnerUp: Float64Array, at: number, start: number,
+function foldPairs(s: Float64Array, runnerUp: Float64Array, at: number, ru: number,
+  start: number,
   thresholds: ReadonlyArray<number>, was: HostColumns, is: HostColumns, free: number,
   held: boolean): void {
   for (let k = 0; k < thresholds.length; k++) {
@@ -400,14 +392,47 @@ function foldPairs(s: Float64Array, runnerUp: Float64Array, at: number, start: n
     ends[1] = isIn ? is[col.used]! : Infinity
     ends[2] = wasIn ? was[col.used]! : -Infinity
     ends[3] = isIn ? is[col.used]! : -Infinity
-    foldSlot(s, runnerUp, at, lo, false, ends, ends, 0, held, 1)
-    foldSlot(s, runnerUp, at, lo + 1, true, ends, ends, 2, held, 3)
+    foldSlot(s, runnerUp, at, ru, lo, false, ends, ends, 0, held, 1)
+    foldSlot(s, runnerUp, at, ru, lo + 1, true, ends, ends, 2, held, 3)
     if (staleCount > staleMax) return
   }
 }
 
 /** A host's old and new values of a threshold pair's min and max (scratch of `foldPairs`). */
 const ends = new Float64Array(4)
+
+/**
+ * Where each extreme slot's runner-up bound sits in a block's `HostIndex.runnerUp` (-1: not an
+ * extreme): the largest `used`, overall and per threshold, first (a placement on a host that is
+ * not the fullest moves it towards those and reads their bounds), then the other extremes.
+ */
+const runnerUpAt = new Int8Array(blockStatCount).fill(-1)
+let runnerUpStride = 0
+for (const slot of [blockStat.maxUsed,
+  ...usedThresholds.map((_, k) => blockStat.usedByThreshold + 2 * k + 1),
+  ...ramThresholdsMb.map((_, k) => blockStat.usedByRam + 2 * k + 1)]) {
+  runnerUpAt[slot] = runnerUpStride++
+}
+for (const slot of [blockStat.minUsed, blockStat.maxMagnitude, blockStat.minVcpuInv,
+  blockStat.maxVcpuInv, blockStat.minRamInv, blockStat.maxRamInv, blockStat.maxFreeVcpus,
+  blockStat.maxFreeRamMb, blockStat.maxFreeDisk, blockStat.maxFreeDisk + 1,
+  blockStat.maxFreeDisk + 2, ...usedThresholds.map((_, k) => blockStat.usedByThreshold + 2 * k),
+  ...ramThresholdsMb.map((_, k) => blockStat.usedByRam + 2 * k)]) {
+  runnerUpAt[slot] = runnerUpStride++
+}
+
+/** @internal The runner-up bound of extreme slot `slot` of block b. */
+export const runnerUpOf = (index: HostIndex, b: number, slot: number): number =>
+  index.runnerUp[b * runnerUpStride + runnerUpAt[slot]!]!
+
+/** Sets block b's runner-up bounds to its extremes (valid bounds, if loose). */
+function resetRunnerUp(index: HostIndex, b: number): void {
+  const at = b * blockStatCount
+  const ru = b * runnerUpStride
+  for (let k = 0; k < blockStatCount; k++) {
+    if (runnerUpAt[k]! >= 0) index.runnerUp[ru + runnerUpAt[k]!] = index.stats[at + k]!
+  }
+}
 
 /**
  * Folds one host's value of extreme slot k (a maximum when `max`, else a minimum) moving from
@@ -417,27 +442,29 @@ const ends = new Float64Array(4)
  * the host holds nothing alone. The values are read here (no number crosses a call: none is
  * boxed when the call is not inlined).
  */
-function foldSlot(s: Float64Array, runnerUp: Float64Array, at: number, k: number, max: boolean,
-  from: Float64Array, to: Float64Array, c: number, held: boolean, c2: number = c): void {
+function foldSlot(s: Float64Array, runnerUp: Float64Array, at: number, ru: number, k: number,
+  max: boolean, from: Float64Array, to: Float64Array, c: number, held: boolean,
+  c2: number = c): void {
   const w = from[c]!
   const v = to[c2]!
   if (v === w) return
   const best = s[at + k]!
+  const r = ru + runnerUpAt[k]!
   if (held || w !== best) {
     // Not the only holder: the extreme moves out to v, or the runner-up bound does (only a move
     // towards the extreme can pass the bound: the bound is read then alone).
     if (max ? v > best : v < best) {
-      runnerUp[at + k] = best
-      put(s, at, k, to, c2)
-    } else if (max ? v > w : v < w) {
-      if (max ? v > runnerUp[at + k]! : v < runnerUp[at + k]!) runnerUp[at + k] = v
+      runnerUp[r] = best
+      put(s, at, k, v)
+    } else if ((max ? v > w : v < w) && (max ? v > runnerUp[r]! : v < runnerUp[r]!)) {
+      runnerUp[r] = v
     }
     return
   }
   // The host holds the extreme: it keeps it when it moves out, or stays at or beyond the bound
   // on every other host (a bound level with the extreme may be another host holding it too).
-  if ((max ? v > best : v < best) || (max ? v >= runnerUp[at + k]! : v <= runnerUp[at + k]!)) {
-    put(s, at, k, to, c2)
+  if ((max ? v > best : v < best) || (max ? v >= runnerUp[r]! : v <= runnerUp[r]!)) {
+    put(s, at, k, v)
   } else stale[staleCount++] = k
 }
 
@@ -470,6 +497,10 @@ const hostNow = newHostColumns()
 /** The summary slots `recomputeSlot` computes (every extreme; not the counts and flags). */
 export const recomputableSlots: ReadonlyArray<number> =
   [...slotColumn.keys()].filter((k) => slotColumn[k]! >= 0)
+if (recomputableSlots.some((k) => runnerUpAt[k]! < 0) ||
+  runnerUpStride !== recomputableSlots.length) {
+  throw new Error("host index: every extreme slot needs one runner-up bound")
+}
 
 /**
  * @internal Slot `slot` (one of `recomputableSlots`) of block b computed over its hosts, as

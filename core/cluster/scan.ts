@@ -75,6 +75,11 @@ export interface ScanIndex {
    * (`updateScanUsage`) reads no host record.
    */
   readonly pools?: PoolLayout | undefined
+  /**
+   * 1 for each host with PCI devices (static; set by `buildScan`): a usage update rewrites the
+   * PCI columns of those hosts alone (another host's entry is always 0), reading no PCI record.
+   */
+  readonly pciHosts?: Uint8Array | undefined
 }
 
 /** Every host's disk pools, flat and in host order (static for an inventory). */
@@ -115,10 +120,11 @@ export const freeRamMbOf = (host: Host, usage: HostUsage): number =>
 export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>): ScanIndex {
   const count = inventory.hosts.length
   const special = new Int32Array(count)
+  const pciHosts = new Uint8Array(count)
   let anySpecial = false
   for (const host of inventory.hosts) {
-    special[host.index] = (host.pciDevices.length > 0 ? 1 : 0) +
-      (host.pmemDevices.length > 0 ? 1 : 0)
+    pciHosts[host.index] = host.pciDevices.length > 0 ? 1 : 0
+    special[host.index] = pciHosts[host.index]! + (host.pmemDevices.length > 0 ? 1 : 0)
     anySpecial ||= special[host.index]! > 0
   }
   const scan: ScanIndex = {
@@ -139,6 +145,7 @@ export function buildScan(inventory: Inventory, usage: ReadonlyArray<HostUsage>)
     owner: undefined,
     hostIndex: undefined,
     pools: poolLayoutOf(inventory),
+    pciHosts,
   }
   for (let i = 0; i < count; i++) writeHost(scan, inventory.hosts[i]!, usage[i]!)
   return scan
@@ -186,7 +193,8 @@ export function updateScanUsage(
   const index = scan.hostIndex
   if (index !== undefined) readHostColumns(scan, hostIndex, before)
   writeUsage(scan, pools, hostIndex, usage)
-  if (scan.pci.size > 0) {
+  const pciHosts = scan.pciHosts
+  if (scan.pci.size > 0 && (pciHosts === undefined || pciHosts[hostIndex] === 1)) {
     for (const column of scan.pci.values()) writePciHost(column, pci, hostIndex)
   }
   if (index !== undefined) refreshHostIndex(index, scan, hostIndex, before)
