@@ -211,5 +211,21 @@ export function faultBody(error: CorralError): Record<string, { code: number; me
 export type Outcome<A, E = CorralError> = Result.Result<A, E>
 
 /** Shorthand constructors so domain code reads `return ok(x)` / `return err(new NotFound(...))`. */
+/**
+ * Builds an operating error without capturing a stack trace. Such errors are outcomes a caller
+ * handles (a rejection, a conflict), not defects, and their stack says nothing a caller needs;
+ * V8 captured one in 7-130 µs on the placement path, more than a placement costs. Synchronous:
+ * the limit is restored before anything else runs.
+ */
+export function quietly<E>(make: () => E): E {
+  const limit = Error.stackTraceLimit
+  Error.stackTraceLimit = 0
+  try {
+    return make()
+  } finally {
+    Error.stackTraceLimit = limit
+  }
+}
+
 export const ok = <A>(value: A): Outcome<A, never> => Result.succeed(value)
 export const err = <E>(error: E): Outcome<never, E> => Result.fail(error)

@@ -11,9 +11,9 @@ import { type ClusterState, deleteServer, type GroupRule, type GroupScope, scanO
 import { pciColumnOf } from "../core/cluster/scan.ts"
 import { pciFreeByHost } from "../core/pci/index.ts"
 import { referenceScan } from "../core/kernels/scan-reference.ts"
-import { newScanKernel } from "../core/kernels/scan-select.ts"
+import { newScanKernel, setPlacementScan } from "../core/kernels/scan-select.ts"
 import { placeFast } from "../core/placement/fast.ts"
-import { defaultWeights, type NamedInstance, placeGang, type Policy, preparePlacement, schedule,
+import { defaultWeights, type NamedInstance, type NoValidHost, placeGang, type Policy, preparePlacement, schedule,
   type Weights } from "../core/placement/index.ts"
 import { host } from "./builders.ts"
 import { clusterOf, drawnCluster, drawnRequest, server } from "./placement-builders.ts"
@@ -87,6 +87,29 @@ describe("the fast path chooses what the general path chooses", () => {
       expect(routed).toEqual(general)
     }))
     expect(decided).toBeGreaterThan(250)
+  })
+
+  it("a rejected instance: the scan's NoValidHost equals the general path's, field by field", () => {
+    let rejected = 0
+    const fields = (e: unknown) => {
+      const x = e as NoValidHost
+      return { tag: x._tag, code: x.code, reason: x.reason, instance: x.instance,
+        filters: x.filters, detail: x.detail, message: x.message }
+    }
+    fc.assert(fc.property(scenarioArb, ({ state, next, policy, weights }) => {
+      const instance = { ...next, name: next.uuid }
+      const general = placeGang(state, { instances: [instance], policy, weights, fastPath: false })
+      if (Result.isSuccess(general)) return
+      rejected++
+      for (const kernel of kernels) {
+        setPlacementScan(kernel)
+        const routed = placeGang(state, { instances: [instance], policy, weights })
+        if (Result.isSuccess(routed)) throw new Error("the scan placed what the general path rejects")
+        expect(fields(routed.failure)).toEqual(fields(general.failure))
+      }
+      setPlacementScan(kernels[1]!)
+    }))
+    expect(rejected).toBeGreaterThan(50)
   })
 
   it("schedule commits the fast path's choice like the general path's", () => {

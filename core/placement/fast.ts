@@ -19,9 +19,9 @@ import {
   anyDiskKind, newScanResult, type ScanInput, type ScanKernel, type ScanRequest, scanPciMax,
   scanSlotCount,
 } from "../kernels/scan-types.ts"
-import { defaultScanKernel } from "../kernels/scan-select.ts"
+import { defaultScanKernel, newScanKernel } from "../kernels/scan-select.ts"
 import { filterOrder } from "./cycle.ts"
-import { filterNames } from "./errors.ts"
+import { type FilterCount, filterNames, type FilterName } from "./errors.ts"
 import { indexedBest } from "./host-search.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
 import type { NamedInstance } from "./view.ts"
@@ -112,6 +112,71 @@ function specOf(instance: InstanceSpec): InstanceSpec {
     numaCells: i.numaCells, pci: i.pci, pciNumaPolicy: i.pciNumaPolicy, pmem: i.pmem,
     zone: i.zone, pmemDevice: i.pmemDevice }
 }
+
+/** Why the scan finds no host for an instance: the general path's per-filter counts. */
+export interface ScanRejection {
+  readonly filters: FilterCount[]
+  /** The filter that removed the last hosts. */
+  readonly reason: FilterName
+  /** Whether some host passes with the inventory empty, every host up and no group members. */
+  readonly resolvable: boolean
+}
+
+/**
+ * The fused scan's account of a rejected instance, or undefined when a host passes or the scan
+ * cannot express the request: the counts of every filter in `filterOrder` over every host, as
+ * the general path's cycle gives them, the filter that removed the last hosts, and whether the
+ * instance would fit the inventory empty with every host up (the general path's second search,
+ * here a scan of the empty cluster without the groups, whose rules bind no one there). Two scans
+ * instead of two searches of the filter plugins (a property holds the two rejections equal).
+ */
+export function scanRejection(
+  state: ClusterState,
+  instance: InstanceSpec,
+  policy: Policy,
+  weights: Weights,
+  empty: ClusterState,
+  kernel: ScanKernel = defaultScanKernel(),
+): ScanRejection | undefined {
+  if (instanceIssues(instance, "instance").length > 0 || state.inventory.hosts.length === 0) {
+    return undefined
+  }
+  const request = scanRequestOf(state, instance, policy, weights)
+  if (request === undefined) return undefined
+  const input = scanInputOf(state)
+  kernel.scan(input, request, result)
+  if (result.best >= 0 || result.count > 0) return undefined
+  const filters: FilterCount[] = []
+  let remaining = input.index.up.length
+  let reason: FilterName | undefined
+  for (let k = 0; k < filterOrder.length; k++) {
+    const out = remaining - result.removed[k]!
+    filters.push({ filter: filterOrder[k]!, hostsIn: remaining, hostsOut: out })
+    if (result.removed[k]! > 0) reason = filterOrder[k]
+    remaining = out
+  }
+  if (reason === undefined) return undefined
+  const loose = scanRequestOf(empty, Object.assign({}, instance, { groups: noGroups }), policy,
+    weights)
+  if (loose === undefined) return undefined
+  emptyKernelLike(kernel).scan(scanInputOf(empty), loose, result)
+  return { filters, reason, resolvable: result.best >= 0 }
+}
+
+const noGroups: ReadonlyArray<string> = []
+
+/**
+ * A scan backend of `kernel`'s kind kept for empty clusters: a WebAssembly kernel holds one
+ * scan's columns in its memory and reloads them all when handed another scan, so the state's
+ * kernel and the empty cluster's stay apart (each then synced once, then per change).
+ */
+function emptyKernelLike(kernel: ScanKernel): ScanKernel {
+  if (kernel.backend === "ts") return kernel
+  emptyKernel ??= newScanKernel("wasm")
+  return emptyKernel.backend === kernel.backend ? emptyKernel : kernel
+}
+
+let emptyKernel: ScanKernel | undefined
 
 /** What `preparePlacement` builds ahead. */
 export interface PlacementPreparation {

@@ -7,7 +7,7 @@
  * rejected only when no placement satisfies every hard rule, or the budget ran out (said so).
  */
 import { antiAffinityOverflow } from "./capacity.ts"
-import { type BadRequest, type NotFound, type Outcome, err, ok } from "../errors.ts"
+import { type BadRequest, type NotFound, type Outcome, err, ok, quietly } from "../errors.ts"
 import { createCluster } from "../cluster/state.ts"
 import type { ClusterState, GroupRecord, HostAssignment } from "../cluster/types.ts"
 import type { Inventory } from "../inventory/inventory.ts"
@@ -24,7 +24,7 @@ import {
 import { NoValidHost, rejectionReasons } from "./errors.ts"
 import { type CycleInput, defaultWeights, type Policy, type Weights } from "./plugins.ts"
 import { defaultScanKernel } from "../kernels/scan-select.ts"
-import { placeFast } from "./fast.ts"
+import { placeFast, scanRejection } from "./fast.ts"
 import { packable, packGang } from "./gang-pack.ts"
 import { checkRequest, contradiction, type PlacementRequest, requestLimits, unmetTarget }
   from "./request.ts"
@@ -66,26 +66,39 @@ export function placeGang(
 ): Outcome<GangPlacement, NoValidHost | BadRequest | NotFound> {
   const fast = fastSingle(state, request)
   if (fast !== undefined) return ok({ placements: [fast], nodes: 1 })
+  return placeGangSearched(state, request)
+}
+
+/**
+ * `placeGang` without its first step, the fused scan of a single instance: for a caller whose
+ * own fast path already tried the request with this state and found no placement.
+ */
+export function placeGangSearched(
+  state: ClusterState,
+  request: PlacementRequest,
+): Outcome<GangPlacement, NoValidHost | BadRequest | NotFound> {
   const checked = checkRequest(state, request)
   if (checked._tag === "Failure") return err(checked.failure)
   const groups = checked.success
   const broken = contradiction(request.instances, groups)
   if (broken !== undefined) {
-    return err(new NoValidHost({ code: "unresolvable", reason: rejectionReasons.contradictoryRules,
+    return err(noValidHost({ code: "unresolvable", reason: rejectionReasons.contradictoryRules,
       filters: [], detail: broken }))
   }
   const unmet = unmetTarget(state, request.instances)
   if (unmet !== undefined) {
     const cycle = runFilters({ view: viewOf(state, groups), item: itemOf([unmet.instance]),
       policy: request.policy ?? "pack" })
-    return err(new NoValidHost({ code: "unresolvable", reason: unmet.reason,
+    return err(noValidHost({ code: "unresolvable", reason: unmet.reason,
       instance: unmet.instance.name, filters: filterCounts(cycle), detail: unmet.detail }))
   }
   const overflow = antiAffinityOverflow(state, groups, request.instances)
   if (overflow !== undefined) {
-    return err(new NoValidHost({ code: overflow.code, reason: rejectionReasons.antiAffinity,
+    return err(noValidHost({ code: overflow.code, reason: rejectionReasons.antiAffinity,
       filters: [], detail: overflow.detail }))
   }
+  const scanned = scanRejectionOf(state, request)
+  if (scanned !== undefined) return err(scanned)
   const untargeted = request.instances.every((i) => i.zone === undefined &&
     i.pmemDevice === undefined)
   if (untargeted && packable(request)) {
@@ -99,18 +112,38 @@ export function placeGang(
   return err(rejection(state, groups, request, outcome))
 }
 
+/** A rejection, built without a stack trace (`quietly`: it is an outcome, not a defect). */
+const noValidHost = (props: ConstructorParameters<typeof NoValidHost>[0]): NoValidHost =>
+  quietly(() => new NoValidHost(props))
+
+/** Whether the fused scan may decide the request: one instance, no new groups. */
+const scanDecides = (request: PlacementRequest): boolean =>
+  request.instances.length === 1 && (request.groups?.length ?? 0) === 0 &&
+  request.fastPath !== false && (request.nodeBudget === undefined || request.nodeBudget >= 1)
+
 /** A single instance placed by the fused scan, or undefined for the general path. */
 function fastSingle(state: ClusterState, request: PlacementRequest): Placement | undefined {
-  if (request.instances.length !== 1 || (request.groups?.length ?? 0) > 0 ||
-    request.fastPath === false || (request.nodeBudget !== undefined && request.nodeBudget < 1)) {
-    return undefined
-  }
+  if (!scanDecides(request)) return undefined
   const instance = request.instances[0]!
   const fast = placeFast(state, instance, request.policy ?? "pack",
     request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
   if (fast === undefined) return undefined
   return { name: instance.name, host: state.inventory.hosts[fast.hostIndex]!.name,
     hostIndex: fast.hostIndex, assignment: fast.assignment }
+}
+
+/**
+ * A single instance's rejection from the fused scan's counts (`scanRejection`: the general
+ * path's answer at the cost of two scans), or undefined for the general path.
+ */
+function scanRejectionOf(state: ClusterState, request: PlacementRequest): NoValidHost | undefined {
+  if (!scanDecides(request)) return undefined
+  const instance = request.instances[0]!
+  const r = scanRejection(state, instance, request.policy ?? "pack",
+    request.weights ?? defaultWeights, emptyClusterOf(state.inventory))
+  if (r === undefined) return undefined
+  return noValidHost({ code: r.resolvable ? "unschedulable" : "unresolvable",
+    reason: r.reason, filters: r.filters, instance: instance.name })
 }
 
 /** Places one instance: the best host by the policy's weighers (see `placeGang`). */
@@ -297,18 +330,18 @@ function rejection(
   const instance = deepest?.item.members.map((m) => m.name).join("+")
   const base = instance === undefined ? {} : { instance }
   if (outcome.exhausted) {
-    return new NoValidHost({ code: "unschedulable", reason: rejectionReasons.nodeBudgetExhausted,
+    return noValidHost({ code: "unschedulable", reason: rejectionReasons.nodeBudgetExhausted,
       filters, ...base, detail: `the search tried ${outcome.nodes} hosts without a placement` })
   }
   if (state.inventory.hosts.length === 0) {
-    return new NoValidHost({ code: "unresolvable", reason: rejectionReasons.noHosts, filters })
+    return noValidHost({ code: "unresolvable", reason: rejectionReasons.noHosts, filters })
   }
   const reason = deepest === undefined ? rejectionReasons.noCombination
     : deepest.depth === 0 ? emptyingFilter(deepest.cycle)! : emptyingFilter(deepest.cycle)!
   const detail = deepest === undefined || deepest.depth === 0 ? undefined
     : `no host left after placing ${deepest.depth} of ${outcome.itemCount} items`
   const code = resolvableWhenEmpty(state, groups, request) ? "unschedulable" : "unresolvable"
-  return new NoValidHost({ code, reason, filters, ...base,
+  return noValidHost({ code, reason, filters, ...base,
     ...(detail === undefined ? {} : { detail }) })
 }
 

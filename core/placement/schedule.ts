@@ -6,7 +6,7 @@ import { commitPlaced, createGroup, createServer, findServer, type GroupCreate }
   from "../cluster/state.ts"
 import type { ClusterState, ServerCreate, ServerRecord } from "../cluster/types.ts"
 import type { NoValidHost } from "./errors.ts"
-import { placeGang } from "./gang.ts"
+import { placeGang, placeGangSearched } from "./gang.ts"
 import { defaultScanKernel } from "../kernels/scan-select.ts"
 import { placeFastAs } from "./fast.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
@@ -37,13 +37,14 @@ export function schedule(
   request: ScheduleRequest,
 ): Outcome<{ state: ClusterState; servers: ServerRecord[]; nodes: number }, ScheduleError> {
   const fast = scheduleFast(state, request)
-  if (fast !== undefined) return ok(fast)
+  if (fast !== undefined && fast !== fastDeclined) return ok(fast)
   for (const s of request.servers) {
     if (findServer(state, s.uuid) !== undefined) {
       return err(new AlreadyExists({ resource: "server", id: s.uuid }))
     }
   }
-  const placed = placeGang(state, {
+  // The general path, without a second try of the fused scan where the first found no host.
+  const placed = (fast === fastDeclined ? placeGangSearched : placeGang)(state, {
     // Object.assign, not a spread and a property: the latter costs microseconds on V8.
     instances: request.servers.map((s) => Object.assign({}, s, { name: s.uuid })),
     ...(request.groups === undefined ? {} : { groups: request.groups }),
@@ -73,14 +74,19 @@ export function schedule(
   return ok({ state: next, servers, nodes: placed.success.nodes })
 }
 
+/** `scheduleFast`'s answer when the fused scan tried the request and placed nothing. */
+const fastDeclined = Symbol("fastDeclined")
+
 /**
  * One server and no new groups: placed by the fused scan and committed with the device claims it
- * already made (no second fit). Undefined when the general path must decide (see `placeFast`).
+ * already made (no second fit). `fastDeclined` when the scan tried and found no placement,
+ * undefined when it did not try; the general path decides both (see `placeFast`).
  */
 function scheduleFast(
   state: ClusterState,
   request: ScheduleRequest,
-): { state: ClusterState; servers: ServerRecord[]; nodes: number } | undefined {
+): { state: ClusterState; servers: ServerRecord[]; nodes: number } | typeof fastDeclined |
+  undefined {
   if (request.servers.length !== 1 || (request.groups?.length ?? 0) > 0 ||
     request.fastPath === false || (request.nodeBudget !== undefined && request.nodeBudget < 1)) {
     return undefined
@@ -89,7 +95,7 @@ function scheduleFast(
   if (server.uuid === "" || findServer(state, server.uuid) !== undefined) return undefined
   const fast = placeFastAs(state, server, server.uuid, request.policy ?? "pack",
     request.weights ?? defaultWeights, defaultScanKernel(), request.hostIndex !== false)
-  if (fast === undefined) return undefined
+  if (fast === undefined) return fastDeclined
   const r = commitPlaced(state, server, fast.hostIndex, fast.assignment, fast.devices)
   return { state: r.state, servers: [r.server], nodes: 1 }
 }
