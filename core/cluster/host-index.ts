@@ -197,8 +197,12 @@ const changedOld = new Float64Array(blockStatCount)
 const changedMark = new Uint8Array(blockStatCount)
 let changedCount = 0
 
-/** Writes `v` to summary slot `k` of the block at `at`, listing the slot in the changes. */
-function put(s: Float64Array, at: number, k: number, v: number): void {
+/**
+ * Writes `from[c]` to summary slot `k` of the block at `at`, listing the slot in the changes when
+ * it moves (the value is read here: a number passed to a call that is not inlined is boxed).
+ */
+function put(s: Float64Array, at: number, k: number, from: Float64Array, c: number): void {
+  const v = from[c]!
   const cur = s[at + k]!
   if (cur === v) return
   if (changedMark[k] === 0) {
@@ -305,6 +309,9 @@ function sameAsRef(c: HostColumns, refs: Float64Array, r: number, count: number)
   return true
 }
 
+/** A computed value on its way to `put` (scratch). */
+const value = new Float64Array(1)
+
 /** Reference columns `alike` compares (free vCPUs, RAM and the two 1/capacities). */
 const alikeSlots = 4
 
@@ -329,9 +336,12 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   const alike = first === i ? countAlike(index, scan, b)
     : s[at + blockStat.alike]! + (sameAsRef(is, refs, r, alikeSlots) ? 1 : 0) -
       (sameAsRef(was, refs, r, alikeSlots) ? 1 : 0)
-  put(s, at, blockStat.alike, alike)
-  put(s, at, blockStat.uniform, alike === size ? 1 : 0)
-  put(s, at, blockStat.upCount, s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!)
+  value[0] = alike
+  put(s, at, blockStat.alike, value, 0)
+  value[0] = alike === size ? 1 : 0
+  put(s, at, blockStat.uniform, value, 0)
+  value[0] = s[at + blockStat.upCount]! + is[col.up]! - was[col.up]!
+  put(s, at, blockStat.upCount, value, 0)
   // Another host with every column the host had holds every extreme the host held.
   const held = (i !== first && sameAsRef(was, refs, r, refSlots)) ||
     (i !== last && sameAsRef(was, refs, r + refSlots, refSlots))
@@ -351,12 +361,13 @@ function foldHost(index: HostIndex, scan: ScanIndex, b: number, i: number, was: 
   if (staleCount > 0) {
     recomputeSlots(index, scan, b, stale, staleCount, recomputed, recomputedRunnerUp)
     for (let k = 0; k < staleCount; k++) {
-      put(s, at, stale[k]!, recomputed[k]!)
+      put(s, at, stale[k]!, recomputed, k)
       runnerUp[ru + runnerUpAt[stale[k]!]!] = recomputedRunnerUp[k]!
     }
   }
   const d = at + blockStat.maxFreeDisk
-  put(s, at, blockStat.maxFreeDiskAny, Math.max(s[d]!, s[d + 1]!, s[d + 2]!))
+  value[0] = Math.max(s[d]!, s[d + 1]!, s[d + 2]!)
+  put(s, at, blockStat.maxFreeDiskAny, value, 0)
   return true
 }
 
@@ -387,13 +398,19 @@ function foldPairs(s: Float64Array, runnerUp: Float64Array, at: number, ru: numb
     const isIn = is[free]! >= t
     if (!wasIn && !isIn) break
     const lo = start + 2 * k
-    // Outside the threshold's hosts, a host counts as the identity of the min (+∞) or max (−∞).
-    ends[0] = wasIn ? was[col.used]! : Infinity
-    ends[1] = isIn ? is[col.used]! : Infinity
-    ends[2] = wasIn ? was[col.used]! : -Infinity
-    ends[3] = isIn ? is[col.used]! : -Infinity
-    foldSlot(s, runnerUp, at, ru, lo, false, ends, ends, 0, held, 1)
-    foldSlot(s, runnerUp, at, ru, lo + 1, true, ends, ends, 2, held, 3)
+    if (wasIn && isIn) {
+      foldSlot(s, runnerUp, at, ru, lo, false, was, is, col.used, held)
+      foldSlot(s, runnerUp, at, ru, lo + 1, true, was, is, col.used, held)
+    } else {
+      // Outside the threshold's hosts, a host counts as the identity of the min (+∞) or max
+      // (−∞).
+      ends[0] = wasIn ? was[col.used]! : Infinity
+      ends[1] = isIn ? is[col.used]! : Infinity
+      ends[2] = wasIn ? was[col.used]! : -Infinity
+      ends[3] = isIn ? is[col.used]! : -Infinity
+      foldSlot(s, runnerUp, at, ru, lo, false, ends, ends, 0, held, 1)
+      foldSlot(s, runnerUp, at, ru, lo + 1, true, ends, ends, 2, held, 3)
+    }
     if (staleCount > staleMax) return
   }
 }
@@ -455,7 +472,7 @@ function foldSlot(s: Float64Array, runnerUp: Float64Array, at: number, ru: numbe
     // towards the extreme can pass the bound: the bound is read then alone).
     if (max ? v > best : v < best) {
       runnerUp[r] = best
-      put(s, at, k, v)
+      put(s, at, k, to, c2)
     } else if ((max ? v > w : v < w) && (max ? v > runnerUp[r]! : v < runnerUp[r]!)) {
       runnerUp[r] = v
     }
@@ -464,7 +481,7 @@ function foldSlot(s: Float64Array, runnerUp: Float64Array, at: number, ru: numbe
   // The host holds the extreme: it keeps it when it moves out, or stays at or beyond the bound
   // on every other host (a bound level with the extreme may be another host holding it too).
   if ((max ? v > best : v < best) || (max ? v >= runnerUp[r]! : v <= runnerUp[r]!)) {
-    put(s, at, k, v)
+    put(s, at, k, to, c2)
   } else stale[staleCount++] = k
 }
 

@@ -59,10 +59,10 @@ export function foldSuper(index: HostIndex, b: number, slots: Int8Array, old: Fl
     const cur = out[o + k]!
     if (kind === 0) {
       if (is < cur) out[o + k] = is
-      else if (was === cur) out[o + k] = combineSlot(index, q, k)
+      else if (was === cur) combineSlot(index, q, k)
     } else if (kind === 1) {
       if (is > cur) out[o + k] = is
-      else if (was === cur) out[o + k] = combineSlot(index, q, k)
+      else if (was === cur) combineSlot(index, q, k)
     } else if (kind === 2) out[o + k] = cur + is - was
   }
   if (uniformMoved) out[o + blockStat.uniform] = superUniform(index, q)
@@ -73,8 +73,11 @@ const uniformInputs = new Uint8Array(blockStatCount)
 for (const slot of [blockStat.uniform, blockStat.maxFreeVcpus, blockStat.maxFreeRamMb,
   blockStat.minVcpuInv, blockStat.minRamInv]) uniformInputs[slot] = 1
 
-/** Slot k combined over superblock q's blocks (min, max or sum by `slotCombine`). */
-function combineSlot(index: HostIndex, q: number, k: number): number {
+/**
+ * Slot k combined over superblock q's blocks (min, max or sum by `slotCombine`), written to the
+ * superblock's summaries (not returned: a number returned from a call not inlined is boxed).
+ */
+function combineSlot(index: HostIndex, q: number, k: number): void {
   const x = index.stats
   const kind = slotCombine[k]!
   let v = kind === 0 ? Infinity : kind === 1 ? -Infinity : 0
@@ -83,7 +86,7 @@ function combineSlot(index: HostIndex, q: number, k: number): number {
     if (kind === 2) v += y
     else if (kind === 0 ? y < v : y > v) v = y
   }
-  return v
+  index.superStats[q * blockStatCount + k] = v
 }
 
 /** 1 when every block of superblock q is alike and they share their columns' values. */
@@ -107,7 +110,7 @@ function superUniform(index: HostIndex, q: number): number {
 export function combineSuper(index: HostIndex, q: number): void {
   const o = q * blockStatCount
   for (let k = 0; k < blockStatCount; k++) {
-    if (slotCombine[k] !== 3) index.superStats[o + k] = combineSlot(index, q, k)
+    if (slotCombine[k] !== 3) combineSlot(index, q, k)
   }
   index.superStats[o + blockStat.uniform] = superUniform(index, q)
 }
