@@ -159,11 +159,34 @@ export function scanRejection(
   const loose = scanRequestOf(empty, Object.assign({}, instance, { groups: noGroups }), policy,
     weights)
   if (loose === undefined) return undefined
-  emptyKernelLike(kernel).scan(scanInputOf(empty), loose, result)
-  return { filters, reason, resolvable: result.best >= 0 }
+  return { filters, reason, resolvable: fitsEmpty(empty, loose, kernel) }
 }
 
 const noGroups: ReadonlyArray<string> = []
+
+/** Per empty cluster (which never changes), whether requests of a shape fit it. */
+const emptyFits = new WeakMap<ClusterState, Map<string, boolean>>()
+
+/** Whether some host of the empty cluster passes `request` (remembered per request shape). */
+function fitsEmpty(empty: ClusterState, request: ScanRequest, kernel: ScanKernel): boolean {
+  let known = emptyFits.get(empty)
+  if (known === undefined) {
+    known = new Map()
+    emptyFits.set(empty, known)
+  }
+  let key = `${request.vcpus} ${request.ramMb} ${request.zone} ${request.diskColumn} ` +
+    `${request.diskMb}`
+  for (let k = 0; k < request.pci.length; k++) {
+    key += ` ${request.pciCounts[k]} ${request.pci[k]!.key}`
+  }
+  let fits = known.get(key)
+  if (fits === undefined) {
+    emptyKernelLike(kernel).scan(scanInputOf(empty), request, result)
+    fits = result.best >= 0
+    known.set(key, fits)
+  }
+  return fits
+}
 
 /**
  * A scan backend of `kernel`'s kind kept for empty clusters: a WebAssembly kernel holds one
