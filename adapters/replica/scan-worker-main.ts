@@ -5,9 +5,10 @@
  * scans the chunks it claims from the shared counter, and posts what it found (the captured
  * blocks' slabs and the fresh fingerprints are transferred, not copied).
  */
+import { closeSync, openSync } from "node:fs"
 import { parentPort } from "node:worker_threads"
 import { Result } from "effect"
-import { selectKernels } from "../../core/kernels/index.ts"
+import { type BlockKernels, selectKernels } from "../../core/kernels/index.ts"
 import {
   diffChunkBytes, expectKernel, joinJoined, joinOpen, joinSlot, scanClaimedChunks, sharedClaim,
 } from "./scan-chunks.ts"
@@ -18,6 +19,28 @@ if (port === null) throw new Error("scan-worker-main.ts runs only as a worker th
 
 /** Warm-up passes over one chunk per fingerprint, so the first scan runs optimised code. */
 const warmUpPasses = 16
+
+/** Warm-up scans of `warmUpScanBytes` of /dev/zero against a list that differs everywhere. */
+const warmUpScans = 8
+const warmUpScanBytes = 4 * diffChunkBytes
+
+/**
+ * Runs the scan loop itself (read, fingerprint, compare, capture) a few times where a zero device
+ * exists, so the worker's first real scan does not run it unoptimised; elsewhere it warms up on
+ * the first scans instead.
+ */
+function warmUpScanLoop(kernels: BlockKernels): void {
+  let fd: number
+  try { fd = openSync("/dev/zero", "r") } catch { return }
+  try {
+    const old = new BigUint64Array(warmUpScanBytes / 4096).fill(1n)
+    for (let i = 0; i < warmUpScans; i++) {
+      let next = 0
+      scanClaimedChunks(fd, kernels, "xxh3", warmUpScanBytes, old,
+        () => next * diffChunkBytes < warmUpScanBytes ? next++ : -1)
+    }
+  } finally { closeSync(fd) }
+}
 
 const selection = selectKernels("wasm")
 if (Result.isFailure(selection)) {
@@ -31,6 +54,7 @@ if (Result.isFailure(selection)) {
     expectKernel(kernels.xxh3BlocksInto(view, out))
     expectKernel(kernels.hashBlocksInto(view, out))
   }
+  warmUpScanLoop(kernels)
   port.on("message", (job: ScanJob) => {
     if (Atomics.compareExchange(job.control, joinSlot, joinOpen, joinJoined) !== joinOpen) {
       port.postMessage({ kind: "skipped", token: job.token } satisfies ScanReply)
