@@ -259,11 +259,21 @@ export function refreshHostIndex(
   if (index.order[index.blockStart[b]!] === hostIndex) writeRef(index, b, 0, now)
   if (index.order[index.blockStart[b + 1]! - 1] === hostIndex) writeRef(index, b, refSlots, now)
   foldSuper(index, b, changedSlot, changedOld, changedCount)
-  if (index.pciBlock[b] === 1) {
-    for (let k = 0; k < index.pciColumns.length; k++) {
-      index.pciMaxes[k]![b] = blockMaxOf(index, index.pciColumns[k]!.free, b)
-    }
-  }
+}
+
+/**
+ * Folds host i's entry of `column` moving from `was` to its value now into the column's block
+ * maxima (when the index keeps them, `pciColumnMax`): O(1), or O(block) when the host held its
+ * block's maximum and fell below it. Called by the scan as it rewrites the entry.
+ */
+export function foldPciMax(index: HostIndex, column: PciColumn, i: number, was: number): void {
+  const k = index.pciColumns.indexOf(column)
+  if (k < 0) return
+  const b = index.blockOf[i]!
+  const maxes = index.pciMaxes[k]!
+  const now = column.free[i]!
+  if (now > maxes[b]!) maxes[b] = now
+  else if (was === maxes[b] && now < was) maxes[b] = blockMaxOf(index, column.free, b)
 }
 
 /**

@@ -11,7 +11,9 @@
 import type { Host, Inventory } from "../inventory/inventory.ts"
 import { diskPoolKind, type DiskPoolKind } from "../model/inventory.ts"
 import { pciHostFreeCount, pciHostPools, type PciSpec, type PciState } from "../pci/index.ts"
-import { type HostIndex, newHostColumns, readHostColumns, refreshHostIndex } from "./host-index.ts"
+import {
+  foldPciMax, type HostIndex, newHostColumns, readHostColumns, refreshHostIndex,
+} from "./host-index.ts"
 import type { HostUsage } from "./types.ts"
 
 /** Disk pool classes with a column in the scan, in column order. */
@@ -169,7 +171,7 @@ export function updateScanHost(
   writeHost(scan, host, usage)
   // No iterator when there are no PCI columns (most updates): it would be garbage per call.
   if (scan.pci.size > 0) {
-    for (const column of scan.pci.values()) writePciHost(column, pci, host.index)
+    for (const column of scan.pci.values()) writePciHost(column, pci, host.index, hostIndex)
   }
   if (hostIndex !== undefined) refreshHostIndex(hostIndex, scan, host.index, before)
   scan.changeLog[scan.version % changeLogCapacity] = host.index
@@ -195,7 +197,7 @@ export function updateScanUsage(
   writeUsage(scan, pools, hostIndex, usage)
   const pciHosts = scan.pciHosts
   if (scan.pci.size > 0 && (pciHosts === undefined || pciHosts[hostIndex] === 1)) {
-    for (const column of scan.pci.values()) writePciHost(column, pci, hostIndex)
+    for (const column of scan.pci.values()) writePciHost(column, pci, hostIndex, index)
   }
   if (index !== undefined) refreshHostIndex(index, scan, hostIndex, before)
   scan.changeLog[scan.version % changeLogCapacity] = hostIndex
@@ -293,18 +295,27 @@ export function pciColumnOf(
   const column: PciColumn = { key, spec, free: new Int32Array(count),
     pools: new Array<ReadonlyArray<number> | undefined>(count) }
   for (const host of pci.layout.hosts) {
-    if (host.pools.length > 0) writePciHost(column, pci, host.index)
+    if (host.pools.length > 0) writePciHost(column, pci, host.index, undefined)
   }
   scan.pci.set(key, column)
   return column
 }
 
-function writePciHost(column: PciColumn, pci: PciState, hostIndex: number): void {
+/**
+ * Rewrites host `hostIndex`'s entry of a PCI column, and folds a change into the per-block maxima
+ * `index` keeps of that column (when it keeps them).
+ */
+function writePciHost(column: PciColumn, pci: PciState, hostIndex: number,
+  index: HostIndex | undefined): void {
   if (pci.layout.hosts[hostIndex]!.pools.length === 0) return
   let pools = column.pools[hostIndex]
   if (pools === undefined) {
     pools = pciHostPools(pci, hostIndex, column.spec)
     column.pools[hostIndex] = pools
   }
+  const was = column.free[hostIndex]!
   column.free[hostIndex] = pciHostFreeCount(pci, hostIndex, pools)
+  if (index !== undefined && column.free[hostIndex] !== was) {
+    foldPciMax(index, column, hostIndex, was)
+  }
 }
