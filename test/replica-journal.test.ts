@@ -9,7 +9,7 @@ import {
   createMasterImage, createSlaveImage, degradeImage, fenceImage, imagePaths, promoteImage,
   readMeta,
 } from "../adapters/replica/images.ts"
-import { commitJournal, readJournal } from "../adapters/replica/journal.ts"
+import { commitJournal, entryCrc, readJournal } from "../adapters/replica/journal.ts"
 import { FrameReader, FrameType } from "../adapters/replica/protocol.ts"
 import { type SyncRequest, syncOnce } from "../adapters/replica/sender.ts"
 import { referenceKernels } from "../core/kernels/index.ts"
@@ -55,6 +55,22 @@ describe("slave journal", () => {
     recoverImage(dirs.slave, id)
     expect(readMeta(dirs.slave, id)!.generation).toBe(1)
     expect(byteAt(p.image, 5 * 4096)).toBe(0)
+  })
+
+  it("a body CRC folded as blocks arrive commits the same journal; a wrong one reads as torn", () => {
+    createSlaveImage(dirs.slave, id, sizeBytes)
+    const p = imagePaths(dirs.slave, id)
+    const arrived = blocks([9, 0xbb], [3, 0xaa], [200, 0x01])
+    arrived.set(255, new Uint8Array(1000).fill(0x7f)) // a short final block
+    let crc = 0
+    for (const [index, payload] of arrived) crc = entryCrc(crc, index, payload)
+    commitJournal(p.journal, 1, 4096, arrived)
+    const computed = readFileSync(p.journal)
+    commitJournal(p.journal, 1, 4096, arrived, crc)
+    expect(readFileSync(p.journal).equals(computed)).toBe(true)
+    expect(readJournal(p.journal)!.blocks.map(([i]) => i)).toEqual([9, 3, 200, 255])
+    commitJournal(p.journal, 1, 4096, arrived, (crc ^ 1) >>> 0)
+    expect(readJournal(p.journal)).toBeNull()
   })
 
   it("promote refuses an image with a committed journal not yet applied", () => {

@@ -17,7 +17,7 @@ import { diffImageFiles } from "../kernels.ts"
 import {
   createSlaveImage, imagePaths, readMeta, writePayloadsInPlace, writeMeta,
 } from "./images.ts"
-import { commitJournal, type Journal, readJournal } from "./journal.ts"
+import { commitJournal, entryCrc, type Journal, readJournal } from "./journal.ts"
 import { readPending } from "./pending.ts"
 import {
   type Begin, controlFrame, type Frame, FrameReader, FrameType, type Hello,
@@ -78,6 +78,8 @@ class Session {
   private begin: Begin | null = null
   private blocks = new Map<number, Uint8Array>()
   private payloadBytes = 0
+  /** The journal body's CRC-32 over the blocks received so far (folded as each arrives). */
+  private bodyCrc = 0
 
   constructor(private readonly dir: string, private readonly kernels: BlockKernels,
     private readonly send: (b: Buffer) => void) {}
@@ -148,6 +150,7 @@ class Session {
     if (this.payloadBytes > generationBytesMax) throw new Error("generation too large")
     // A view of the received bytes (socket buffers are never reused): no copy until the journal.
     this.blocks.set(index, payload)
+    this.bodyCrc = entryCrc(this.bodyCrc, index, payload)
   }
 
   private onEnd(blockCount: number): void {
@@ -158,7 +161,7 @@ class Session {
     }
     const p = imagePaths(this.dir, h.imageId)
     // One flush commits the generation (the redo journal); only then the ACK.
-    commitJournal(p.journal, b.generation, h.blockSizeBytes, this.blocks)
+    commitJournal(p.journal, b.generation, h.blockSizeBytes, this.blocks, this.bodyCrc)
     this.send(controlFrame(FrameType.ack, { generation: b.generation }))
     // In place, fdatasync, metadata: every frame is handled synchronously, so no HELLO sees the
     // image in between, and a crash here is finished by recovery from the journal.
@@ -167,6 +170,7 @@ class Session {
     this.begin = null
     this.blocks = new Map()
     this.payloadBytes = 0
+    this.bodyCrc = 0
   }
 }
 

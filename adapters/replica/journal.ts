@@ -39,23 +39,39 @@ function header(generation: number, count: number, blockSizeBytes: number, bodyB
   return out
 }
 
+/** One entry's 8-byte head (block index, payload length), reused by `entryCrc`. */
+const entryHeadScratch = Buffer.alloc(8)
+
+/**
+ * The body CRC-32 `crc` continued over one entry (its head, then `payload`): folding every block
+ * of a generation in order as it arrives gives the `bodyCrc` that `commitJournal` would compute.
+ */
+export function entryCrc(crc: number, index: number, payload: Uint8Array): number {
+  entryHeadScratch.writeUInt32BE(index, 0)
+  entryHeadScratch.writeUInt32BE(payload.length, 4)
+  return crc32(payload, crc32(entryHeadScratch, crc))
+}
+
 /**
  * Writes `blocks` as the journal of `generation` and flushes it: when this returns, the
  * generation survives a crash of the process or the host. Payloads are written from where they
- * lie (writev), not copied into one buffer first.
+ * lie (writev), not copied into one buffer first. `bodyCrc`, when given, is the body's CRC-32
+ * folded by `entryCrc` over `blocks` in their order as they arrived (so the commit does not read
+ * them again); otherwise it is computed here.
  */
 export function commitJournal(path: string, generation: number, blockSizeBytes: number,
-  blocks: ReadonlyMap<number, Uint8Array>): void {
+  blocks: ReadonlyMap<number, Uint8Array>, bodyCrc?: number): void {
   const parts: Uint8Array[] = []
   let crc = 0, bodyBytes = 0
   for (const [index, payload] of blocks) {
     const entry = Buffer.allocUnsafe(8)
     entry.writeUInt32BE(index, 0)
     entry.writeUInt32BE(payload.length, 4)
-    crc = crc32(payload, crc32(entry, crc))
+    if (bodyCrc === undefined) crc = crc32(payload, crc32(entry, crc))
     parts.push(entry, payload)
     bodyBytes += 8 + payload.length
   }
+  crc = bodyCrc ?? crc
   const created = !existsSync(path)
   const fd = openSync(path, created ? "w" : "r+", 0o644)
   try {
