@@ -231,10 +231,11 @@ export async function syncOnce(req: SyncRequest): Promise<SyncResult> {
     // generation the agent holds.
     pendingDurable = writePending(p.pending, { generations: attempted, indices }, blockCount)
     pendingDurable.catch(() => {}) // awaited by the stream (or in `finally`)
-    const batches = frameBatches(imageFd, meta.sizeBytes, indices, captured,
-      req.bwlimitBytesPerS)
-    const sent = await stream(peer, req, state.generation, batches, indices.length,
-      pendingDurable)
+    // Each batch is framed just before it is written, so the agent checks one while the next
+    // is laid out.
+    const { batches, ...sent } = await stream(peer, req, state.generation,
+      frameBatches(imageFd, meta.sizeBytes, indices, captured, req.bwlimitBytesPerS),
+      indices.length, pendingDurable)
     // While the agent commits (its journal flush): the blocks into the base, which may run
     // ahead of the slave only at the pending indices (every later cycle ships them until one
     // is acknowledged), and the hash list as the base will be (a hash scan's changed blocks are
@@ -338,17 +339,18 @@ interface Batch {
 }
 
 /**
- * Lays the blocks to ship into their BLOCK frames — from what the diff captured, else read from
- * the image straight into the frame — in batches of at most `batchBytesMax` bytes (smaller under
- * a low `bwlimit`, so the throttle stays smooth).
+ * Lays the blocks to ship into their BLOCK frames, one batch at a time as the stream asks for
+ * them — from what the scan captured, else read from the image straight into the frame — in
+ * batches of at most `batchBytesMax` bytes (smaller under a low `bwlimit`, so the throttle stays
+ * smooth).
  */
-function frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
-  captured: ReadonlyMap<number, Uint8Array>, bwlimitBytesPerS: number | null): Batch[] {
+function* frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<number>,
+  captured: ReadonlyMap<number, Uint8Array>, bwlimitBytesPerS: number | null,
+): Generator<Batch, void, undefined> {
   const frameBytesMaxHere = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
   const limit = bwlimitBytesPerS === null ? batchBytesMax
     : Math.min(batchBytesMax, burstBytesFor(bwlimitBytesPerS, frameBytesMaxHere))
   const perBatch = Math.max(1, Math.floor(limit / frameBytesMaxHere))
-  const batches: Batch[] = []
   for (let first = 0; first < indices.length; first += perBatch) {
     const slice = indices.slice(first, first + perBatch)
     const bytes = Buffer.allocUnsafe(slice.length * frameBytesMaxHere)
@@ -367,9 +369,8 @@ function frameBatches(fd: number, sizeBytes: number, indices: ReadonlyArray<numb
       at += blockFrameOverheadBytes + length
       payloadBytes += length
     }
-    batches.push({ bytes: bytes.subarray(0, at), indices: slice, payloadAt, payloadBytes })
+    yield { bytes: bytes.subarray(0, at), indices: slice, payloadAt, payloadBytes }
   }
-  return batches
 }
 
 
@@ -389,24 +390,29 @@ function writeBatchesInPlace(fd: number, batches: ReadonlyArray<Batch>): void {
   }
 }
 
-/** Sends BEGIN and the batches at `bwlimit`, and END once `beforeEnd` has settled. */
+/**
+ * Sends BEGIN and the batches at `bwlimit` as they are made, and END once `beforeEnd` has
+ * settled; returns the batches sent.
+ */
 async function stream(
-  peer: Peer, req: SyncRequest, fromGeneration: number, batches: ReadonlyArray<Batch>,
+  peer: Peer, req: SyncRequest, fromGeneration: number, made: Iterable<Batch>,
   blockCount: number, beforeEnd: Promise<void>,
-): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number }> {
+): Promise<{ payloadBytes: number; wireBytes: number; throttledMs: number; batches: Batch[] }> {
   const frameBytes = BLOCK_SIZE_BYTES + blockFrameOverheadBytes
   const bucket = req.bwlimitBytesPerS === null ? null : new TokenBucket(req.bwlimitBytesPerS,
     burstBytesFor(req.bwlimitBytesPerS, frameBytes), req.clock ?? realClock)
   await peer.write(controlFrame(FrameType.begin,
     { generation: req.generation, fromGeneration, blockCount }))
   let payloadBytes = 0, wireBytes = 0
-  for (const batch of batches) {
+  const batches: Batch[] = []
+  for (const batch of made) {
     if (bucket !== null) await bucket.take(batch.bytes.length)
     await peer.write(batch.bytes)
+    batches.push(batch)
     payloadBytes += batch.payloadBytes
     wireBytes += batch.bytes.length
   }
   await beforeEnd
   await peer.write(controlFrame(FrameType.end, { blockCount }))
-  return { payloadBytes, wireBytes, throttledMs: bucket?.waitedMs ?? 0 }
+  return { payloadBytes, wireBytes, throttledMs: bucket?.waitedMs ?? 0, batches }
 }
