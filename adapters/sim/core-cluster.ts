@@ -13,6 +13,7 @@ import {
   findServer, type GroupCreate, type ServerCreate, serverRecords, usageAt, withHostStatus,
 } from "../../core/cluster/index.ts"
 import { schedule } from "../../core/placement/schedule.ts"
+import { preparePlacement } from "../../core/placement/fast.ts"
 import { pciFreeByHost, type PciRequest, pciShow } from "../../core/pci/index.ts"
 import { type PmemVolumeRequest, serverPmemOf } from "../../core/pmem/index.ts"
 import type {
@@ -93,6 +94,9 @@ export class CoreCluster implements SimCluster {
       this.hostRows[at + row.freeVcpus] = h.vcpuCapacity
       this.hostRows[at + row.freeRamMb] = h.ramCapacityMb
     }
+    // The host index and the aliases' device columns, built now rather than by the first
+    // placement and the first request of each alias.
+    preparePlacement(this.state, { pci: [...this.pciRequests.values()].map((r) => r.spec) })
   }
 
   /** Copies one host's usage from the state into its row and the totals (O(1)). */
