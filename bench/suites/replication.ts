@@ -27,7 +27,7 @@
 import { type ChildProcess, execFileSync, spawn, spawnSync } from "node:child_process"
 import { randomFillSync } from "node:crypto"
 import {
-  closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writeSync,
+  closeSync, copyFileSync, mkdirSync, mkdtempSync, openSync, rmSync, writeSync,
 } from "node:fs"
 import { tmpdir } from "node:os"
 import { join } from "node:path"
@@ -80,9 +80,27 @@ function sleepMs(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms))
 }
 
-/** Whether two files hold the same bytes (untimed check that a side really did its work). */
+/** Bytes each file is compared by (two buffers, allocated once). */
+const compareChunkBytes = 1024 * 1024
+const compareA = Buffer.alloc(compareChunkBytes), compareB = Buffer.alloc(compareChunkBytes)
+
+/**
+ * Whether two files hold the same bytes (untimed check that a side really did its work), read 1
+ * MiB at a time into two reused buffers: reading both whole (512 MiB of Buffers) left that much
+ * garbage for the next timed cycle's process to free (a major GC unmapping it) while it scans.
+ */
 function sameFiles(a: string, b: string): boolean {
-  return readFileSync(a).equals(readFileSync(b))
+  const fdA = openSync(a, "r"), fdB = openSync(b, "r")
+  try {
+    for (let at = 0; ; at += compareChunkBytes) {
+      const nA = readFully(fdA, compareA, at), nB = readFully(fdB, compareB, at)
+      if (nA !== nB || !compareA.subarray(0, nA).equals(compareB.subarray(0, nB))) return false
+      if (nA < compareChunkBytes) return true
+    }
+  } finally {
+    closeSync(fdA)
+    closeSync(fdB)
+  }
 }
 
 function spawnAgent(dir: string): Promise<{ child: ChildProcess; port: number }> {
