@@ -227,6 +227,11 @@ export interface SyncOptions {
   readonly nowS: () => number
   /** The token bucket's clock (tests inject one to observe `bwlimit` without waiting). */
   readonly throttleClock?: ThrottleClock
+  /**
+   * Whether the scan may use (and, after it, start) the process's scan worker (default true; a
+   * one-shot command says false: the worker would only be started after its only scan).
+   */
+  readonly scanWorker?: boolean
 }
 
 /** The outcome of `syncNow`, and the replica's key. */
@@ -278,7 +283,8 @@ export async function syncNow(
         port: agent.port, generation: cycle.generation, fromGeneration: cycle.fromGeneration,
         includeSlaveChanges: cycle.includeSlaveChanges,
         bwlimitBytesPerS: cycle.bwlimitBytesPerS, kernels: opts.kernels,
-        ...opts.throttleClock === undefined ? {} : { clock: opts.throttleClock } })
+        ...opts.throttleClock === undefined ? {} : { clock: opts.throttleClock },
+        ...opts.scanWorker === undefined ? {} : { scanWorker: opts.scanWorker } })
       // The master's files at the acknowledged generation before the state says so (failover,
       // reinit and delete change those files).
       await settleCycle(masterDir, uuid)

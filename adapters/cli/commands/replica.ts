@@ -266,7 +266,7 @@ async function dispatch(sub: string, dir: string, pos: string[], v: Values): Pro
     }
     case "sync-now": {
       const r = await syncNow(dir, vmRef, repname,
-        { kernels: kernels(), agentFor: agentPort(v), nowS })
+        { kernels: kernels(), agentFor: agentPort(v), nowS, scanWorker: false })
       return Result.isFailure(r.outcome) ? fail(r.outcome.failure) : print(r.outcome.success)
     }
     default: throw new UsageError(`unknown subcommand '${sub}'`)
