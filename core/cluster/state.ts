@@ -16,6 +16,7 @@ import {
   type Outcome,
   err,
   ok,
+  quietly,
 } from "../errors.ts"
 import type { Host, Inventory } from "../inventory/inventory.ts"
 import {
@@ -315,8 +316,8 @@ export function createServer(
     const fit = fitOnHost(host, usage, request)
     if (!fit.fits) {
       const m = fit.misfit
-      return err(new InsufficientCapacity({ resource: m.resource, requested: m.requested,
-        free: m.free, capacity: m.capacity, host: hostName }))
+      return err(quietly(() => new InsufficientCapacity({ resource: m.resource,
+        requested: m.requested, free: m.free, capacity: m.capacity, host: hostName })))
     }
     assignment = fit.assignment
   } else {
@@ -414,8 +415,8 @@ function assignmentProblem(
   const was = usageAt(state, hostIndex)
   const after = applyUsage(was, request, assignment, 1)
   const over = (resource: string, used: number, capacity: number, before: number) =>
-    new InsufficientCapacity({ resource, requested: used - before, free: capacity - before,
-      capacity, host: host.name })
+    quietly(() => new InsufficientCapacity({ resource, requested: used - before,
+      free: capacity - before, capacity, host: host.name }))
   if (after.vcpusUsed > host.vcpuCapacity) {
     return over("vcpus", after.vcpusUsed, host.vcpuCapacity, was.vcpusUsed)
   }

@@ -10,7 +10,7 @@
  * and, within a pool, lowest address order first, which packs VFs onto PFs already in use.
  */
 import { Result } from "effect"
-import { InsufficientCapacity } from "../errors.ts"
+import { InsufficientCapacity, quietly } from "../errors.ts"
 import type { PciHostLayout } from "./layout.ts"
 import type { PciNumaPolicy, PciRequest, PciSpec } from "./request.ts"
 import { hostMatchOf, poolsMatching } from "./specs.ts"
@@ -160,10 +160,10 @@ export function decideOnHost(layout: PciHostLayout, usage: HostUsage, holder: st
 /** The InsufficientCapacity a shortfall on `layout` (in state `usage`) is reported as. */
 export function shortfallError(layout: PciHostLayout, usage: HostUsage, failed: Shortfall):
   InsufficientCapacity {
-  return new InsufficientCapacity({
+  return quietly(() => new InsufficientCapacity({
     resource: resourceOf(failed.request), requested: failed.request.count,
     free: failed.free, capacity: capacityOf(layout, usage, failed.matching), host: layout.name,
-  })
+  }))
 }
 
 /**
