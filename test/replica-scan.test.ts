@@ -22,6 +22,22 @@ const wasm = selectKernels("wasm")
 const backends: BlockKernels[] = [referenceKernels(),
   ...Result.isSuccess(wasm) ? [wasm.success.kernels] : []]
 
+/**
+ * Writes a base of `sizeBytes` bytes of `fill` and an image that is the base with each write
+ * (offset, length, byte; offsets wrap) applied; returns the base.
+ */
+function writeImages(p: ReturnType<typeof imagePaths>, sizeBytes: number,
+  writes: ReadonlyArray<readonly [number, number, number]>, fill: number): Buffer {
+  const base = Buffer.alloc(sizeBytes, fill)
+  const image = Buffer.from(base)
+  for (const [at, length, byte] of writes) {
+    image.fill(byte, at % sizeBytes, Math.min(sizeBytes, at % sizeBytes + length))
+  }
+  writeFileSync(p.base, base)
+  writeFileSync(p.image, image)
+  return base
+}
+
 describe("changed-block scans", () => {
   it("equal the reference diff, with the image's bytes captured", async () => {
     const id = "vm"
@@ -32,12 +48,7 @@ describe("changed-block scans", () => {
         { maxLength: 12 }),
       fc.nat(255),
       async (sizeBytes, writes, fill) => {
-        const base = Buffer.alloc(sizeBytes, fill)
-        const image = Buffer.from(base)
-        for (const [at, length, byte] of writes) image.fill(byte, at % sizeBytes, Math.min(
-          sizeBytes, at % sizeBytes + length))
-        writeFileSync(p.base, base)
-        writeFileSync(p.image, image)
+        writeImages(p, sizeBytes, writes, fill)
         const reference = diffImageFiles(referenceKernels(), p.image, p.base)
         if (Result.isFailure(reference)) throw new Error(reference.failure.message)
         const expected = changedBlocks(reference.success.bitmap, reference.success.blockCount)
@@ -84,12 +95,7 @@ describe.runIf(Result.isSuccess(wasm))("the hash-list scan with the scan worker"
         { maxLength: 16 }),
       fc.nat(255),
       async (sizeBytes, writes, fill) => {
-        const base = Buffer.alloc(sizeBytes, fill)
-        const image = Buffer.from(base)
-        for (const [at, length, byte] of writes) image.fill(byte, at % sizeBytes, Math.min(
-          sizeBytes, at % sizeBytes + length))
-        writeFileSync(p.base, base)
-        writeFileSync(p.image, image)
+        const base = writeImages(p, sizeBytes, writes, fill)
         const list = kernels.xxh3Blocks(base)
         if (Result.isFailure(list)) throw new Error(list.failure.message)
         writeHashList(p.hashes, 1, list.success, "xxh3")
