@@ -226,6 +226,46 @@ function runAll(fresh: () => ClusterState, reqs: () => ServerCreate[], indexedPa
   return runs
 }
 
+/** Requests no host of the benchmark's cluster can take: too large, and more VFs than a PF has. */
+const rejectedKinds = {
+  oversized: { kind: "server", vcpus: 65, ramMb: 1024, disks: [], groups: [] },
+  "9 VFs": { kind: "server", vcpus: 1, ramMb: 1024, disks: [], groups: [],
+    pci: [{ count: 9, spec: vfSpec }] },
+} as const
+
+/**
+ * Median µs of a rejection on a state holding `placed` of the sequence's servers, for each kind of
+ * rejected request: through the fast path (the scan's counts) and through the general path
+ * (`fastPath: false`, the filter plugins), alternating.
+ */
+function rejectionMicros(fresh: () => ClusterState, placed: ReadonlyArray<ServerCreate>)
+  : Record<string, { fast: number; general: number }> {
+  let state = fresh()
+  preparePlacement(state, { pci: [vfSpec] })
+  for (const req of placed) {
+    const r = schedule(state, { servers: [req] })
+    if (Result.isSuccess(r)) state = r.success.state
+  }
+  const out: Record<string, { fast: number; general: number }> = {}
+  for (const [name, base] of Object.entries(rejectedKinds)) {
+    const fast: number[] = []
+    const general: number[] = []
+    for (let k = 0; k < 300; k++) {
+      for (const fastPath of [true, false]) {
+        const server: ServerCreate = Object.assign({ uuid: `reject-${k}` }, base)
+        const a = performance.now()
+        const r = schedule(state, { servers: [server], fastPath })
+        const us = (performance.now() - a) * 1000
+        if (Result.isSuccess(r)) throw new Error(`${name} was placed`)
+        ;(fastPath ? fast : general).push(us)
+      }
+    }
+    const median = (xs: number[]) => xs.sort((x, y) => x - y)[xs.length >> 1]!
+    out[name] = { fast: median(fast.slice(50)), general: median(general.slice(50)) }
+  }
+  return out
+}
+
 /** The median time of `preparePlacement` on a fresh state (5 states), with the VF alias. */
 function prepareMs(fresh: () => ClusterState): number {
   const times: number[] = []
@@ -283,6 +323,7 @@ export async function run(): Promise<BenchRecord[]> {
   for (let k = 0; k < baselinePlacements; k++) naive = naivePlace(naive, reqs[k]!)
   const naiveMs = performance.now() - n0
   const first = `first ${baselinePlacements}`
+  const rejections = rejectionMicros(fresh, reqs.slice(0, 20_000))
   const figures = (name: string, r: Run, rateTarget?: number, p99Target?: number) => {
     const firstMs = sum(r.latencyMs, baselinePlacements)
     return [
@@ -311,6 +352,14 @@ export async function run(): Promise<BenchRecord[]> {
     record(suite, "speed: wasm full scan / ts full scan, placements/s",
       wasmFull.rate / tsFull.rate, "x", "higher"),
     record(suite, "speed: rejected placements", ts.rejected, "count", "lower"),
+    ...Object.entries(rejections).flatMap(([name, r]) => [
+      record(suite, `rejection (${name}) after 20,000 placements: scan's counts, median`, r.fast,
+        "µs", "lower"),
+      record(suite, `rejection (${name}) after 20,000 placements: filter plugins, median`,
+        r.general, "µs", "lower"),
+      record(suite, `rejection (${name}): filter plugins / scan's counts`, r.general / r.fast, "x",
+        "higher"),
+    ]),
     record(suite, "speed: preparing a loaded state (preparePlacement: the host index and the " +
       "VF alias's PCI column; the scan columns come with the state), median of 5",
     prepareMs(fresh), "ms", "lower"),
