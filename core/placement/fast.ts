@@ -127,8 +127,9 @@ export interface ScanRejection {
  * cannot express the request: the counts of every filter in `filterOrder` over every host, as
  * the general path's cycle gives them, the filter that removed the last hosts, and whether the
  * instance would fit the inventory empty with every host up (the general path's second search,
- * here a scan of the empty cluster without the groups, whose rules bind no one there). Two scans
- * instead of two searches of the filter plugins (a property holds the two rejections equal).
+ * here a scan of the empty cluster without the groups, whose rules bind no one there, once per
+ * request shape). A scan or two instead of two searches of the filter plugins (a property holds
+ * the two rejections equal).
  */
 export function scanRejection(
   state: ClusterState,

@@ -134,7 +134,7 @@ function fastSingle(state: ClusterState, request: PlacementRequest): Placement |
 
 /**
  * A single instance's rejection from the fused scan's counts (`scanRejection`: the general
- * path's answer at the cost of two scans), or undefined for the general path.
+ * path's answer at the cost of a scan or two), or undefined for the general path.
  */
 function scanRejectionOf(state: ClusterState, request: PlacementRequest): NoValidHost | undefined {
   if (!scanDecides(request)) return undefined
