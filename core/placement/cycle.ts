@@ -99,7 +99,7 @@ export function runFilters(input: CycleInput): CycleResult {
 }
 
 /** Per-filter counts (`hostsIn` → `hostsOut`), Nova's "Filter X returned N hosts" as data. */
-export function filterCounts(result: CycleResult): FilterCount[] {
+export function filterCounts(result: Pick<CycleResult, "total" | "removed">): FilterCount[] {
   const counts: FilterCount[] = []
   let remaining = result.total
   filterOrder.forEach((filter, k) => {
@@ -111,7 +111,8 @@ export function filterCounts(result: CycleResult): FilterCount[] {
 }
 
 /** The filter that removed the last hosts (the reason a cycle with no candidates gives). */
-export function emptyingFilter(result: CycleResult): FilterName | undefined {
+export function emptyingFilter(result: Pick<CycleResult, "count" | "removed">)
+  : FilterName | undefined {
   if (result.count > 0) return undefined
   for (let k = filterOrder.length - 1; k >= 0; k--) if (result.removed[k]! > 0) return filterOrder[k]
   return undefined

@@ -20,7 +20,7 @@ import {
   scanSlotCount,
 } from "../kernels/scan-types.ts"
 import { defaultScanKernel, newScanKernel } from "../kernels/scan-select.ts"
-import { filterOrder } from "./cycle.ts"
+import { emptyingFilter, filterCounts, filterOrder } from "./cycle.ts"
 import { type FilterCount, filterNames, type FilterName } from "./errors.ts"
 import { indexedBest } from "./host-search.ts"
 import { defaultWeights, type Policy, type Weights } from "./plugins.ts"
@@ -147,16 +147,12 @@ export function scanRejection(
   const input = scanInputOf(state)
   kernel.scan(input, request, result)
   if (result.best >= 0 || result.count > 0) return undefined
-  const filters: FilterCount[] = []
-  let remaining = input.index.up.length
-  let reason: FilterName | undefined
-  for (let k = 0; k < filterOrder.length; k++) {
-    const out = remaining - result.removed[k]!
-    filters.push({ filter: filterOrder[k]!, hostsIn: remaining, hostsOut: out })
-    if (result.removed[k]! > 0) reason = filterOrder[k]
-    remaining = out
-  }
+  // The general path's own reading of a cycle's counts (before the empty cluster's scan
+  // overwrites them).
+  const cycle = { total: input.index.up.length, removed: result.removed, count: 0 }
+  const reason = emptyingFilter(cycle)
   if (reason === undefined) return undefined
+  const filters = filterCounts(cycle)
   const loose = scanRequestOf(empty, Object.assign({}, instance, { groups: noGroups }), policy,
     weights)
   if (loose === undefined) return undefined
